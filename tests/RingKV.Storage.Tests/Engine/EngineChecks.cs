@@ -17,7 +17,8 @@ internal static class EngineChecks
         TimeProvider time,
         IMergeOperator? merge = null,
         CompressionKind compression = CompressionKind.Lz4,
-        int bloomBitsPerKey = 10) => new()
+        int bloomBitsPerKey = 10,
+        TimeSpan? tombstoneGrace = null) => new()
     {
         Directory = directory,
         Sync = SyncPolicy.None,
@@ -27,7 +28,7 @@ internal static class EngineChecks
         TargetFileBytes = 32 << 10,
         Level1Bytes = 128 << 10,
         LogSegmentBytes = 64 << 10,
-        TombstoneGrace = TimeSpan.Zero,
+        TombstoneGrace = tombstoneGrace ?? TimeSpan.Zero,
         MergeOperator = merge,
         Compression = compression,
         ColdCompression = compression,
