@@ -23,6 +23,9 @@ internal sealed class TableReader : IDisposable
     [ThreadStatic]
     private static BlockIterator? s_getIterator;
 
+    [ThreadStatic]
+    private static byte[]? s_newestKey;
+
     private readonly IRandomAccessFile _file;
     private readonly BlockCache? _cache;
     private readonly StorageStatistics _stats;
@@ -137,8 +140,8 @@ internal sealed class TableReader : IDisposable
     /// </summary>
     /// <remarks>
     /// The hot path: allocation-free on a cache hit (a per-thread block iterator; the value is a view of the immutable block).
-    /// Tombstones are returned like any record (kind Delete). A "maybe" from the filter counts as a false positive when no
-    /// version at or below the snapshot is found, even if newer versions exist (rare; avoids a second seek).
+    /// Tombstones are returned like any record (kind Delete). A "maybe" from the filter counts as a false positive only when
+    /// the table holds no version of the key at all.
     /// </remarks>
     /// <exception cref="CorruptionException">A block on the way is damaged.</exception>
     public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ulong sequence, out ReadOnlyMemory<byte> value)
@@ -182,12 +185,54 @@ internal sealed class TableReader : IDisposable
             }
         }
 
-        if (!found && _filter is not null)
+        if (!found && _filter is not null && !ContainsOrderedKey(seekKey, index))
         {
             StorageStatistics.Increment(ref _stats._bloomFalsePositives);
         }
 
         return found;
+    }
+
+    /// <summary>
+    /// True when the table holds any version of <paramref name="seekKey"/>'s ordered key, given that none at or below the
+    /// seek sequence exists and <paramref name="seekIndex"/> is the block <see cref="FindBlock"/> chose for the seek key.
+    /// Runs only on a miss the filter let through, so that a snapshot older than every version is not counted as a
+    /// false positive.
+    /// </summary>
+    private bool ContainsOrderedKey(ReadOnlySpan<byte> seekKey, int seekIndex)
+    {
+        var scratch = s_newestKey;
+        if (scratch is null || scratch.Length < seekKey.Length)
+        {
+            scratch = s_newestKey = new byte[Math.Max(seekKey.Length, 256)];
+        }
+
+        var newest = scratch.AsSpan(0, seekKey.Length);
+        InternalKey.Write(newest, InternalKey.Ordered(seekKey), InternalKey.MaxSequence, ValueKind.Seek);
+        var index = FindBlock(newest);
+        if (index < seekIndex)
+        {
+            // That block's last key is ≥ newest and < seekKey: a newer version of the same ordered key.
+            return true;
+        }
+
+        if (index >= _blocks.Length)
+        {
+            return false;
+        }
+
+        var block = GetBlock(index, fillCache: true);
+        var it = s_getIterator ??= new BlockIterator();
+        it.Reset(block);
+        try
+        {
+            it.Seek(newest);
+            return it.Valid && InternalKey.CompareOrdered(it.Key, seekKey) == 0;
+        }
+        finally
+        {
+            it.Reset(null);
+        }
     }
 
     /// <summary>True when the filter cannot rule out the token (always true without a filter). Counts nothing.</summary>
@@ -219,6 +264,9 @@ internal sealed class TableReader : IDisposable
 
         return left;
     }
+
+    /// <summary>Where data block <paramref name="index"/> is stored (for tools and tests).</summary>
+    internal BlockHandle DataBlockHandle(int index) => _blocks[index];
 
     /// <summary>Data block <paramref name="index"/>, from the cache or the file.</summary>
     internal Block GetBlock(int index, bool fillCache)
