@@ -238,7 +238,7 @@ internal sealed class TableReader : IDisposable
     /// <summary>True when the filter cannot rule out the token (always true without a filter). Counts nothing.</summary>
     public bool MayContainToken(ulong token) => _filter is null || _filter.MayContain(token);
 
-    /// <summary>A new ordered iterator over every record; <paramref name="fillCache"/> false keeps scans (compaction) out of the cache.</summary>
+    /// <summary>A new ordered iterator over every record; <paramref name="fillCache"/> false keeps one-pass bulk scans from evicting hot blocks.</summary>
     public IInternalIterator NewIterator(bool fillCache = true) => new TableIterator(this, fillCache);
 
     /// <inheritdoc/>
