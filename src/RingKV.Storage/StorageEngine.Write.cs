@@ -520,6 +520,7 @@ public sealed partial class StorageEngine
     {
         var number = _nextFileNumber++;
         var file = _fs.Create(FileNames.Log(_directory, number));
+        _fs.SyncDirectory(_directory); // the new segment's name must survive a power loss with its records
         var old = _log;
         _log = new CommitLogWriter(file, number);
         old.Dispose(); // syncs what the old segment holds, so a power loss cannot leave a gap behind the new one
