@@ -101,30 +101,20 @@ public sealed partial class StorageEngine
         return new CompactionPlan(version, level, inputs, next, manual);
     }
 
-    private void MaybeScheduleCompactionLocked()
-    {
-        _compactionRequested = true;
-        Monitor.PulseAll(_mutex);
-    }
+    private void MaybeScheduleCompactionLocked() => _compactionSignal.Set();
 
     /// <summary>The compaction thread: runs picked compactions until none scores 1 or more.</summary>
     private void CompactionLoop()
     {
         while (true)
         {
+            _compactionSignal.WaitOne();
             lock (_mutex)
             {
-                while (!_compactionRequested && !_closing)
-                {
-                    Monitor.Wait(_mutex);
-                }
-
                 if (_closing || _backgroundError is not null)
                 {
                     return;
                 }
-
-                _compactionRequested = false;
             }
 
             try
@@ -414,7 +404,6 @@ public sealed partial class StorageEngine
     private FileMeta FinishOutput(OutputTable output)
     {
         var props = output.Builder.Finish();
-        output.Builder.Dispose();
         output.File.Sync();
         output.File.Dispose();
         var meta = new FileMeta(output.Number, props.FileBytes, props.SmallestKey, props.LargestKey, props.MinSequence, props.MaxSequence);
@@ -492,7 +481,6 @@ public sealed partial class StorageEngine
 
         public void Abandon(Fs.IFileSystem fs)
         {
-            Builder.Dispose();
             File.Dispose();
             fs.Delete(path);
         }

@@ -509,7 +509,7 @@ public sealed partial class StorageEngine
                 _immutables.Add(_mem);
                 _mem = new Memtable(_memtableBytes, _log.Number);
                 InstallSuperVersionLocked();
-                Monitor.PulseAll(_mutex); // wakes the flush thread
+                _flushSignal.Set();
                 force = false;
             }
         }
@@ -520,6 +520,7 @@ public sealed partial class StorageEngine
     {
         var number = _nextFileNumber++;
         var file = _fs.Create(FileNames.Log(_directory, number));
+        _fs.SyncDirectory(_directory); // the new segment's name must survive a power loss with its records
         var old = _log;
         _log = new CommitLogWriter(file, number);
         old.Dispose(); // syncs what the old segment holds, so a power loss cannot leave a gap behind the new one
@@ -529,16 +530,10 @@ public sealed partial class StorageEngine
     private void SyncLoop()
     {
         var period = _options.Sync.Period;
-        while (true)
+        while (!_closedSignal.Wait(period))
         {
             lock (_mutex)
             {
-                if (_closing)
-                {
-                    return;
-                }
-
-                Monitor.Wait(_mutex, period);
                 if (_closing)
                 {
                     return;
