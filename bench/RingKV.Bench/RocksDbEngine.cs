@@ -80,7 +80,13 @@ internal sealed class RocksDbEngine : IBenchEngine
 
         // NOTE: Get(ReadOnlySpan) returns a fresh byte[] per call; GetFixedSizeValue copies a pinned value
         // into our buffer, the same copy RingKV's TryGet makes, and every stored value has --value-size bytes.
-        var value = t_value ??= new byte[_valueBytes];
+        // A stored value of another size makes it throw ("Value length mismatch"), which stops the run loudly.
+        var value = t_value;
+        if (value is null || value.Length != _valueBytes)
+        {
+            value = t_value = new byte[_valueBytes];
+        }
+
         return _db.GetFixedSizeValue(orderedKey, value, null, _readOptions) ? value.Length : -1;
     }
 
@@ -104,6 +110,7 @@ internal sealed class RocksDbEngine : IBenchEngine
             }
         }
 
+        // Summing lengths reads key and value as a client would, and keeps the JIT from dropping the reads.
         return bytes > 0 ? read : 0;
     }
 

@@ -91,13 +91,33 @@ internal static class StorageCommand
     {
         option.Validators.Add(result =>
         {
-            var value = Convert.ToInt64(result.GetValueOrDefault<T>(), CultureInfo.InvariantCulture);
-            if (!result.Implicit && (value < 1 || value > max))
+            if (result.Implicit || !TryGetValue(result, out T raw))
+            {
+                return;
+            }
+
+            var value = Convert.ToInt64(raw, CultureInfo.InvariantCulture);
+            if (value < 1 || value > max)
             {
                 result.AddError($"{option.Name} must be between 1 and {max}, not {value}");
             }
         });
         return option;
+    }
+
+    /// <summary>The option's value; false when it did not convert, which System.CommandLine reports by itself.</summary>
+    private static bool TryGetValue<T>(OptionResult result, out T value)
+    {
+        try
+        {
+            value = result.GetValueOrDefault<T>();
+            return true;
+        }
+        catch (InvalidOperationException)
+        {
+            value = default!;
+            return false;
+        }
     }
 
     private static SyncPolicy ParseSync(ArgumentResult result)

@@ -101,6 +101,7 @@ internal sealed class Workloads
         // found[t]: gets that found a value of the right size, or records scanned; wrong[t]: values of another size.
         var found = new long[threads];
         var wrong = new long[threads];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         var started = Stopwatch.GetTimestamp();
         if (threads == 1)
         {
@@ -128,6 +129,7 @@ internal sealed class Workloads
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
+        var allocatedPerOp = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / ops;
         long totalFound = 0;
         long totalWrong = 0;
         for (var t = 0; t < threads; t++)
@@ -139,7 +141,7 @@ internal sealed class Workloads
         Check(engine, kind, ops, totalFound, totalWrong);
         var (p50, p99) = _latencies.Percentiles(ops);
         var result = new WorkloadResult(engine.Name, name, ops, elapsed.TotalSeconds, p50, p99, engine.DirectoryBytes(), RssMiB());
-        Progress($"{engine.Name} {name}: {ops} ops in {result.Seconds:F2} s, {result.OpsPerSecond:F0} ops/s, p50 {p50:F1} us, p99 {p99:F1} us");
+        Progress($"{engine.Name} {name}: {ops} ops in {result.Seconds:F2} s, {result.OpsPerSecond:F0} ops/s, p50 {p50:F1} us, p99 {p99:F1} us, {allocatedPerOp:F1} managed bytes allocated/op (harness + engine)");
         return result;
     }
 
