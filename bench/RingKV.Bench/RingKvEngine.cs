@@ -11,7 +11,7 @@ namespace RingKV.Bench;
 internal sealed class RingKvEngine : IBenchEngine
 {
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_value;
+    private static ArrayBufferWriter<byte>? s_value;
 
     private readonly StorageEngine _engine;
 
@@ -50,7 +50,7 @@ internal sealed class RingKvEngine : IBenchEngine
     /// <inheritdoc/>
     public int Get(ReadOnlySpan<byte> key)
     {
-        var value = t_value ??= new ArrayBufferWriter<byte>(4096);
+        var value = s_value ??= new ArrayBufferWriter<byte>(4096);
         value.ResetWrittenCount();
         return _engine.TryGet(key, value) ? value.WrittenCount : -1;
     }

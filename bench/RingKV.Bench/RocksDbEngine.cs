@@ -20,10 +20,10 @@ internal sealed class RocksDbEngine : IBenchEngine
     private const int MaxOrderedKeyBytes = Token.Size + 1024;
 
     [ThreadStatic]
-    private static byte[]? t_orderedKey;
+    private static byte[]? s_orderedKey;
 
     [ThreadStatic]
-    private static byte[]? t_value;
+    private static byte[]? s_value;
 
     private readonly RocksDb _db;
     private readonly WriteOptions _writeOptions;
@@ -81,10 +81,10 @@ internal sealed class RocksDbEngine : IBenchEngine
         // NOTE: Get(ReadOnlySpan) returns a fresh byte[] per call; GetFixedSizeValue copies a pinned value
         // into our buffer, the same copy RingKV's TryGet makes, and every stored value has --value-size bytes.
         // A stored value of another size makes it throw ("Value length mismatch"), which stops the run loudly.
-        var value = t_value;
+        var value = s_value;
         if (value is null || value.Length != _valueBytes)
         {
-            value = t_value = new byte[_valueBytes];
+            value = s_value = new byte[_valueBytes];
         }
 
         return _db.GetFixedSizeValue(orderedKey, value, null, _readOptions) ? value.Length : -1;
@@ -143,7 +143,7 @@ internal sealed class RocksDbEngine : IBenchEngine
     /// <summary>Writes <c>token(key) | key</c> into this thread's buffer.</summary>
     private static ReadOnlySpan<byte> OrderedKey(ReadOnlySpan<byte> key)
     {
-        var buffer = t_orderedKey ??= new byte[MaxOrderedKeyBytes];
+        var buffer = s_orderedKey ??= new byte[MaxOrderedKeyBytes];
         Token.Of(key).Encode(buffer);
         key.CopyTo(buffer.AsSpan(Token.Size));
         return buffer.AsSpan(0, Token.Size + key.Length);
