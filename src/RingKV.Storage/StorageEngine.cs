@@ -1,59 +1,341 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
-using RingKV.Core.Hashing;
+using System.IO;
+using System.Threading;
+using RingKV.Core.Errors;
+using RingKV.Storage.Cache;
+using RingKV.Storage.Engine;
+using RingKV.Storage.Fs;
+using RingKV.Storage.Log;
+using RingKV.Storage.Memtables;
 using RingKV.Storage.Stats;
+using Version = RingKV.Storage.Engine.Version;
 
 namespace RingKV.Storage;
 
 /// <summary>An embedded, crash-safe log-structured merge tree ordered by (token, key).</summary>
+/// <remarks>
+/// Thread-safe: any number of readers and writers. Writes go through one queue: the writer at its head
+/// (the leader) takes the writes queued behind it as one group, appends the group to the commit log as one
+/// record (one fsync for all under <see cref="SyncMode.Always"/>), inserts it into the memtable and
+/// acknowledges every writer of the group. A full memtable is frozen and flushed to a level-0 table by a
+/// background thread; a second background thread compacts levels (see <see cref="PickCompactionLocked"/>).
+/// Reads take no lock: they pin a <see cref="SuperVersion"/>.
+/// Lock order: <c>_mutex</c> only; no I/O under it except creating a log segment and writing the manifest.
+/// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
-    /// <summary>Opens (creating or recovering) the engine in <see cref="StorageOptions.Directory"/>.</summary>
-    public static StorageEngine Open(StorageOptions options) => throw new NotImplementedException();
+    /// <summary>Frozen memtables allowed to wait for flush before writes stall.</summary>
+    private const int MaxImmutables = 2;
+
+    private readonly StorageOptions _options;
+    private readonly IFileSystem _fs;
+    private readonly string _directory;
+    private readonly StorageStatistics _stats = new();
+    private readonly BlockCache _cache;
+    private readonly IDisposable _lockFile;
+    private readonly long _memtableBytes;
+    private readonly long? _cacheBudgetBytes;
+    private readonly List<string> _recoveryNotes = [];
+    private readonly Thread _flushThread;
+    private readonly Thread _compactionThread;
+    private readonly Thread? _syncThread;
+    private readonly SemaphoreSlim _compactionGate = new(1, 1);
+
+    // Guarded by _mutex (a monitor, for its Wait/PulseAll).
+    private readonly object _mutex = new();
+    private readonly Queue<Writer> _writers = new();
+    private readonly List<Memtable> _immutables = []; // oldest first
+    private readonly SortedDictionary<ulong, int> _snapshots = [];
+    private readonly byte[]?[] _compactPointers = new byte[Version.LevelCount][];
+    private Memtable _mem;
+    private Version _current;
+    private CommitLogWriter _log;
+    private long _nextFileNumber;
+    private Exception? _backgroundError;
+    private bool _closing;
+    private bool _compactionRequested;
+
+    private SuperVersion _super;
+    private ulong _lastSequence;
+    private int _disposed;
+
+    private StorageEngine(StorageOptions options, IDisposable lockFile)
+    {
+        _options = options;
+        _fs = options.FileSystem;
+        _directory = options.Directory;
+        _lockFile = lockFile;
+        if (options.MemoryBudgetBytes is { } budget)
+        {
+            // A quarter for memtables (the active one and up to MaxImmutables frozen), the rest for the
+            // block cache minus what filters and indexes pin (see ResizeCacheLocked).
+            _memtableBytes = Math.Max(64 * 1024, budget / 4 / (1 + MaxImmutables));
+            _cacheBudgetBytes = budget - (_memtableBytes * (1 + MaxImmutables));
+        }
+        else
+        {
+            _memtableBytes = options.MemtableBytes;
+        }
+
+        _cache = new BlockCache(_cacheBudgetBytes ?? options.BlockCacheBytes);
+        _mem = null!;
+        _current = null!;
+        _log = null!;
+        _super = null!;
+        _flushThread = new Thread(FlushLoop) { IsBackground = true, Name = "ringkv-flush" };
+        _compactionThread = new Thread(CompactionLoop) { IsBackground = true, Name = "ringkv-compaction" };
+        if (options.Sync.Mode == SyncMode.Periodic)
+        {
+            _syncThread = new Thread(SyncLoop) { IsBackground = true, Name = "ringkv-log-sync" };
+        }
+    }
 
     /// <summary>Counters.</summary>
-    public StorageStatistics Statistics => throw new NotImplementedException();
+    public StorageStatistics Statistics => _stats;
 
-    /// <summary>Stores a value.</summary>
-    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => throw new NotImplementedException();
+    /// <summary>What recovery found and dropped (torn log tails, orphan files), for the operator's log.</summary>
+    public IReadOnlyList<string> RecoveryNotes => _recoveryNotes;
 
-    /// <summary>Stores a value that expires at <paramref name="expiresAt"/>.</summary>
-    public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, DateTimeOffset expiresAt) => throw new NotImplementedException();
-
-    /// <summary>Deletes a key.</summary>
-    public void Delete(ReadOnlySpan<byte> key) => throw new NotImplementedException();
-
-    /// <summary>Merges an operand into the stored value through the merge hook.</summary>
-    public void Merge(ReadOnlySpan<byte> key, ReadOnlySpan<byte> operand) => throw new NotImplementedException();
-
-    /// <summary>Applies a batch atomically.</summary>
-    public void Write(WriteBatch batch) => throw new NotImplementedException();
-
-    /// <summary>Reads the live value of a key into <paramref name="value"/>; false when absent, deleted or expired.</summary>
-    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value) => throw new NotImplementedException();
-
-    /// <summary>Reads the live value of a key, or null.</summary>
-    public byte[]? Get(ReadOnlySpan<byte> key) => throw new NotImplementedException();
-
-    /// <summary>Iterates live records whose token lies in <paramref name="range"/>, in (token, key) order, as of now or of <paramref name="snapshot"/>.</summary>
-    public StorageIterator NewIterator(TokenRange range, StorageSnapshot? snapshot = null) => throw new NotImplementedException();
-
-    /// <summary>Pins the current state for consistent reads.</summary>
-    public StorageSnapshot GetSnapshot() => throw new NotImplementedException();
-
-    /// <summary>Flushes the memtable to a table and waits.</summary>
-    public void Flush() => throw new NotImplementedException();
-
-    /// <summary>Compacts everything into the last level and waits.</summary>
-    public void CompactAll() => throw new NotImplementedException();
-
-    /// <summary>Files and bytes per level.</summary>
-    public IReadOnlyList<LevelInfo> GetLevels() => throw new NotImplementedException();
+    /// <summary>The failure that stopped background work, if any; writes report it until reopen.</summary>
+    public Exception? BackgroundError
+    {
+        get
+        {
+            lock (_mutex)
+            {
+                return _backgroundError;
+            }
+        }
+    }
 
     /// <summary>Bytes held in memory: memtables, block cache, filters and indexes.</summary>
-    public long MemoryBytes => throw new NotImplementedException();
+    public long MemoryBytes
+    {
+        get
+        {
+            var sv = AcquireSuper();
+            try
+            {
+                var total = sv.Mem.AllocatedBytes + _cache.UsageBytes;
+                foreach (var imm in sv.Immutables)
+                {
+                    total += imm.AllocatedBytes;
+                }
 
-    /// <summary>Flushes and syncs the log and closes every file.</summary>
-    public void Dispose() => throw new NotImplementedException();
+                return total + MetadataBytes(sv.Version);
+            }
+            finally
+            {
+                sv.Unref();
+            }
+        }
+    }
+
+    /// <summary>The memory budget in force: memtables at their limit plus the cache and pinned metadata.</summary>
+    internal long MemtableLimitBytes => _memtableBytes;
+
+    /// <summary>Opens (creating or recovering) the engine in <see cref="StorageOptions.Directory"/>.</summary>
+    public static StorageEngine Open(StorageOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Validate(options);
+        var fs = options.FileSystem;
+        fs.CreateDirectory(options.Directory);
+        IDisposable lockFile;
+        try
+        {
+            lockFile = fs.Lock(Path.Combine(options.Directory, FileNames.Lock));
+        }
+        catch (IOException e)
+        {
+            throw new RingKVException(ErrorCode.Locked, $"the engine directory {options.Directory} is in use by another process", e);
+        }
+
+        var engine = new StorageEngine(options, lockFile);
+        try
+        {
+            engine.Recover();
+        }
+        catch
+        {
+            engine.CloseFiles();
+            throw;
+        }
+
+        engine._flushThread.Start();
+        engine._compactionThread.Start();
+        engine._syncThread?.Start();
+        lock (engine._mutex)
+        {
+            engine.MaybeScheduleCompactionLocked();
+        }
+
+        return engine;
+    }
+
+    /// <summary>Files and bytes per level.</summary>
+    public IReadOnlyList<LevelInfo> GetLevels()
+    {
+        lock (_mutex)
+        {
+            var result = new LevelInfo[Version.LevelCount];
+            for (var level = 0; level < Version.LevelCount; level++)
+            {
+                result[level] = new LevelInfo(level, _current.Levels[level].Length, _current.LevelBytes(level), level == 0 ? 0 : LevelTargetBytes(level));
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Flushes and syncs the log and closes every file; in-flight background work is abandoned safely.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        lock (_mutex)
+        {
+            // Wait for the write queue to drain so no leader is mid-append.
+            while (_writers.Count > 0)
+            {
+                Monitor.Wait(_mutex);
+            }
+
+            _closing = true;
+            Monitor.PulseAll(_mutex);
+        }
+
+        _flushThread.Join();
+        _compactionThread.Join();
+        _syncThread?.Join();
+        CloseFiles();
+    }
+
+    private static void Validate(StorageOptions o)
+    {
+        static void Require(bool ok, string message)
+        {
+            if (!ok)
+            {
+                ThrowHelper.InvalidArgument(message);
+            }
+        }
+
+        Require(!string.IsNullOrWhiteSpace(o.Directory), "StorageOptions.Directory must be set");
+        Require(o.MemtableBytes >= 4096 && o.MemtableBytes <= (1L << 30), "MemtableBytes must be between 4 KiB and 1 GiB");
+        Require(o.BlockCacheBytes >= 0, "BlockCacheBytes must not be negative");
+        Require(o.MemoryBudgetBytes is null || o.MemoryBudgetBytes >= (1L << 20), "MemoryBudgetBytes must be at least 1 MiB");
+        Require(o.BloomBitsPerKey is >= 0 and <= 64, "BloomBitsPerKey must be between 0 and 64");
+        Require(o.BlockSizeBytes is >= 256 and <= (1 << 20), "BlockSizeBytes must be between 256 B and 1 MiB");
+        Require(o.BlockRestartInterval is >= 1 and <= 1024, "BlockRestartInterval must be between 1 and 1024");
+        Require(o.TargetFileBytes >= 4096, "TargetFileBytes must be at least 4 KiB");
+        Require(o.Level1Bytes >= 4096, "Level1Bytes must be at least 4 KiB");
+        Require(o.LevelSizeMultiplier >= 2, "LevelSizeMultiplier must be at least 2");
+        Require(o.Level0CompactionTrigger >= 1 && o.Level0SlowdownTrigger >= o.Level0CompactionTrigger && o.Level0StopTrigger >= o.Level0SlowdownTrigger,
+            "Level0 triggers must satisfy 1 <= compaction <= slowdown <= stop");
+        Require(o.TombstoneGrace >= TimeSpan.Zero, "TombstoneGrace must not be negative");
+        Require(o.LogSegmentBytes >= 4096, "LogSegmentBytes must be at least 4 KiB");
+        Require(o.MaxKeyBytes is >= 1 and <= (1 << 20), "MaxKeyBytes must be between 1 B and 1 MiB");
+        Require(o.MaxValueBytes is >= 0 and <= (256 << 20) - (1 << 20), "MaxValueBytes must be between 0 and 255 MiB");
+    }
+
+    private long LevelTargetBytes(int level)
+    {
+        var target = _options.Level1Bytes;
+        for (var i = 1; i < level; i++)
+        {
+            target *= _options.LevelSizeMultiplier;
+        }
+
+        return target;
+    }
+
+    private static long MetadataBytes(Version version)
+    {
+        long total = 0;
+        foreach (var level in version.Levels)
+        {
+            foreach (var file in level)
+            {
+                total += file.Reader?.MetadataBytes ?? 0;
+            }
+        }
+
+        return total;
+    }
+
+    private void CloseFiles()
+    {
+        try
+        {
+            _log?.Dispose();
+        }
+        finally
+        {
+            _super?.Unref();
+            _current?.Unref();
+            _lockFile.Dispose();
+        }
+    }
+
+    private SuperVersion AcquireSuper()
+    {
+        while (true)
+        {
+            var sv = Volatile.Read(ref _super);
+            if (sv.TryRef())
+            {
+                return sv;
+            }
+        }
+    }
+
+    /// <summary>Publishes a new super version after the memtables or the version changed. Requires: _mutex.</summary>
+    private void InstallSuperVersionLocked()
+    {
+        var imms = new Memtable[_immutables.Count];
+        for (var i = 0; i < imms.Length; i++)
+        {
+            imms[i] = _immutables[_immutables.Count - 1 - i];
+        }
+
+        _current.TryRef();
+        var old = Interlocked.Exchange(ref _super, new SuperVersion(_mem, imms, _current));
+        old?.Unref();
+        ResizeCacheLocked();
+    }
+
+    /// <summary>Under a memory budget, gives the cache what memtables, filters and indexes leave. Requires: _mutex.</summary>
+    private void ResizeCacheLocked()
+    {
+        if (_cacheBudgetBytes is { } budget)
+        {
+            _cache.CapacityBytes = Math.Max(budget / 8, budget - MetadataBytes(_current));
+        }
+    }
+
+    /// <summary>Sets the sticky background error and wakes everyone. Requires: _mutex.</summary>
+    private void SetBackgroundErrorLocked(Exception error)
+    {
+        StorageStatistics.Increment(ref _stats._backgroundErrors);
+        _backgroundError ??= error;
+        Monitor.PulseAll(_mutex);
+    }
+
+    private void ThrowIfBackgroundErrorLocked()
+    {
+        if (_backgroundError is { } error)
+        {
+            ThrowHelper.Fail(ErrorCode.BackgroundFailure, $"the engine stopped accepting writes after a background failure: {error.Message}", error);
+        }
+
+        if (_closing || Volatile.Read(ref _disposed) != 0)
+        {
+            ThrowHelper.Closed();
+        }
+    }
 }

@@ -1,0 +1,308 @@
+using System;
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Threading;
+using RingKV.Storage.Keys;
+
+namespace RingKV.Storage.Memtables;
+
+/// <summary>The in-memory sorted table of recent writes: a skip list laid out in an arena of byte chunks.</summary>
+/// <remarks>
+/// One writer at a time (the engine's write leader), any number of lock-free readers, like LevelDB's
+/// skip list. Nodes live in byte chunks, not objects, so an insert allocates nothing but an occasional
+/// chunk and the GC sees a handful of arrays instead of millions of nodes.
+/// <code>
+/// node: | height (4) | next[height] (4 each) | key length (4) | value length (4) | internal key | value |
+/// </code>
+/// A node reference is <c>(chunk &lt;&lt; 22) | offset</c>; 0 means null (offset 0 of chunk 0 is never a node).
+/// Invariants: (1) a node is fully written before any next pointer to it is published with a release
+/// store; (2) a chunk slot is set before any node in it is published; (3) entries are never removed.
+/// </remarks>
+internal sealed class Memtable
+{
+    private const int MaxHeight = 12;
+    private const int OffsetBits = 22;
+    private const int OffsetMask = (1 << OffsetBits) - 1;
+    private const int MaxChunks = 1 << (31 - OffsetBits);
+    private const int MaxChunkBytes = 1 << OffsetBits;
+    private const int NodeHeaderBytes = 4;
+
+    private readonly byte[]?[] _chunks = new byte[MaxChunks][];
+    private readonly int[] _head = new int[MaxHeight];
+    private readonly int _chunkBytes;
+    private int _chunkCount;
+    private int _offset;
+    private int _height = 1;
+    private ulong _rng;
+    private long _allocatedBytes;
+    private long _usedBytes;
+    private int _entries;
+
+    /// <summary>Creates an empty memtable sized for about <paramref name="budgetBytes"/>.</summary>
+    public Memtable(long budgetBytes, long firstLogNumber)
+    {
+        var chunk = 64 * 1024;
+        while (chunk < MaxChunkBytes && chunk < budgetBytes / 8)
+        {
+            chunk <<= 1;
+        }
+
+        _chunkBytes = chunk;
+        _rng = 0x9E3779B97F4A7C15UL ^ (ulong)budgetBytes;
+        FirstLogNumber = firstLogNumber;
+        NewChunk(_chunkBytes);
+        _offset = 8; // keep reference 0 free for null
+    }
+
+    /// <summary>The commit-log segment this memtable's first record went to.</summary>
+    public long FirstLogNumber { get; }
+
+    /// <summary>Bytes of keys and values stored, plus node overhead.</summary>
+    public long UsedBytes => Volatile.Read(ref _usedBytes);
+
+    /// <summary>Bytes of arena chunks allocated (what it costs in memory).</summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
+
+    /// <summary>Entries inserted.</summary>
+    public int Count => Volatile.Read(ref _entries);
+
+    /// <summary>Smallest sequence number inserted (ulong.MaxValue when empty).</summary>
+    public ulong MinSequence { get; private set; } = ulong.MaxValue;
+
+    /// <summary>Largest sequence number inserted.</summary>
+    public ulong MaxSequence { get; private set; }
+
+    /// <summary>Inserts an entry. Requires: the single writer; no equal internal key present.</summary>
+    public void Add(ReadOnlySpan<byte> internalKey, ReadOnlySpan<byte> value)
+    {
+        var height = RandomHeight();
+        var size = NodeHeaderBytes + (4 * height) + 8 + internalKey.Length + value.Length;
+        var node = Allocate(size);
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = node & OffsetMask;
+        var span = chunk.AsSpan(at, size);
+        BinaryPrimitives.WriteInt32LittleEndian(span, height);
+        var kv = span[(NodeHeaderBytes + (4 * height))..];
+        BinaryPrimitives.WriteInt32LittleEndian(kv, internalKey.Length);
+        BinaryPrimitives.WriteInt32LittleEndian(kv[4..], value.Length);
+        internalKey.CopyTo(kv[8..]);
+        value.CopyTo(kv[(8 + internalKey.Length)..]);
+
+        Span<int> prev = stackalloc int[MaxHeight];
+        FindGreaterOrEqual(internalKey, prev);
+        if (height > _height)
+        {
+            for (var i = _height; i < height; i++)
+            {
+                prev[i] = 0;
+            }
+
+            // Readers may see the new height before the node is linked; they then read head[i] == 0
+            // (null) at the new levels and drop down, which is correct.
+            Volatile.Write(ref _height, height);
+        }
+
+        for (var i = 0; i < height; i++)
+        {
+            // The new node's next needs no barrier: nobody sees the node until the release below.
+            SetNextRelaxed(node, i, GetNext(prev[i], i));
+            SetNext(prev[i], i, node);
+        }
+
+        var seq = InternalKey.Sequence(internalKey);
+        if (seq < MinSequence)
+        {
+            MinSequence = seq;
+        }
+
+        if (seq > MaxSequence)
+        {
+            MaxSequence = seq;
+        }
+
+        Interlocked.Add(ref _usedBytes, size);
+        Interlocked.Increment(ref _entries);
+    }
+
+    /// <summary>
+    /// Finds the newest entry of <paramref name="seekKey"/>'s ordered key with a sequence at most the seek key's.
+    /// </summary>
+    /// <returns>True when found, with its kind and value (valid as long as this memtable is alive).</returns>
+    public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value)
+    {
+        var node = FindGreaterOrEqual(seekKey, default);
+        if (node != 0)
+        {
+            var key = KeyOf(node);
+            if (InternalKey.CompareOrdered(key, seekKey) == 0)
+            {
+                kind = InternalKey.Kind(key);
+                value = ValueOf(node);
+                return true;
+            }
+        }
+
+        kind = default;
+        value = default;
+        return false;
+    }
+
+    /// <summary>A cursor over every entry.</summary>
+    public IInternalIterator NewIterator() => new Iterator(this);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<byte> KeyOf(int node)
+    {
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = node & OffsetMask;
+        var height = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(at));
+        var kv = at + NodeHeaderBytes + (4 * height);
+        var keyLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv));
+        return chunk.AsSpan(kv + 8, keyLength);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private ReadOnlySpan<byte> ValueOf(int node)
+    {
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = node & OffsetMask;
+        var height = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(at));
+        var kv = at + NodeHeaderBytes + (4 * height);
+        var keyLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv));
+        var valueLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv + 4));
+        return chunk.AsSpan(kv + 8 + keyLength, valueLength);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int GetNext(int node, int level)
+    {
+        if (node == 0)
+        {
+            return Volatile.Read(ref _head[level]);
+        }
+
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = (node & OffsetMask) + NodeHeaderBytes + (4 * level);
+        return Volatile.Read(ref Unsafe.As<byte, int>(ref chunk[at]));
+    }
+
+    private void SetNext(int node, int level, int next)
+    {
+        if (node == 0)
+        {
+            Volatile.Write(ref _head[level], next);
+            return;
+        }
+
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = (node & OffsetMask) + NodeHeaderBytes + (4 * level);
+        Volatile.Write(ref Unsafe.As<byte, int>(ref chunk[at]), next);
+    }
+
+    private void SetNextRelaxed(int node, int level, int next)
+    {
+        var chunk = _chunks[node >> OffsetBits]!;
+        var at = (node & OffsetMask) + NodeHeaderBytes + (4 * level);
+        Unsafe.As<byte, int>(ref chunk[at]) = next;
+    }
+
+    /// <summary>First node at or after <paramref name="key"/>, filling <paramref name="prev"/> with the predecessors per level when given.</summary>
+    private int FindGreaterOrEqual(ReadOnlySpan<byte> key, Span<int> prev)
+    {
+        var node = 0; // head
+        var level = Volatile.Read(ref _height) - 1;
+        while (true)
+        {
+            var next = GetNext(node, level);
+            if (next != 0 && InternalKey.Compare(KeyOf(next), key) < 0)
+            {
+                node = next;
+                continue;
+            }
+
+            if (!prev.IsEmpty)
+            {
+                prev[level] = node;
+            }
+
+            if (level == 0)
+            {
+                return next;
+            }
+
+            level--;
+        }
+    }
+
+    private int RandomHeight()
+    {
+        // xorshift64*: our own PRNG, deterministic per memtable; branching factor 4 as in LevelDB.
+        _rng ^= _rng >> 12;
+        _rng ^= _rng << 25;
+        _rng ^= _rng >> 27;
+        var r = _rng * 2685821657736338717UL;
+        var height = 1;
+        while (height < MaxHeight && (r & 3) == 0)
+        {
+            height++;
+            r >>= 2;
+        }
+
+        return height;
+    }
+
+    private int Allocate(int size)
+    {
+        size = (size + 3) & ~3; // keep next pointers 4-byte aligned
+        if (size > _chunkBytes)
+        {
+            // A large entry gets a chunk of its own, so chunks stay small for small entries.
+            NewChunk(size);
+            _offset = _chunkBytes; // the next small entry starts a new regular chunk
+            return (_chunkCount - 1) << OffsetBits;
+        }
+
+        if (_offset + size > _chunkBytes)
+        {
+            NewChunk(_chunkBytes);
+        }
+
+        var node = ((_chunkCount - 1) << OffsetBits) | _offset;
+        _offset += size;
+        return node;
+    }
+
+    private void NewChunk(int size)
+    {
+        if (_chunkCount == MaxChunks)
+        {
+            throw new InvalidOperationException("memtable arena exhausted; the memtable budget is too large");
+        }
+
+        _chunks[_chunkCount] = new byte[size];
+        _chunkCount++;
+        _offset = 0;
+        Interlocked.Add(ref _allocatedBytes, size);
+    }
+
+    private sealed class Iterator(Memtable table) : IInternalIterator
+    {
+        private int _node;
+
+        public bool Valid => _node != 0;
+
+        public ReadOnlySpan<byte> Key => table.KeyOf(_node);
+
+        public ReadOnlySpan<byte> Value => table.ValueOf(_node);
+
+        public void SeekToFirst() => _node = table.GetNext(0, 0);
+
+        public void Seek(ReadOnlySpan<byte> internalKey) => _node = table.FindGreaterOrEqual(internalKey, default);
+
+        public void Next() => _node = table.GetNext(_node, 0);
+
+        public void Dispose()
+        {
+        }
+    }
+}

@@ -1,0 +1,115 @@
+using System;
+using System.Collections.Generic;
+using System.Threading;
+using System.Threading.Tasks;
+using RingKV.Storage.Keys;
+using RingKV.Storage.Memtables;
+using RingKV.Testing.Support;
+using Xunit;
+
+namespace RingKV.Storage.Tests.Memtables;
+
+public sealed class MemtableTests
+{
+    private static byte[] Internal(string key, ulong sequence, ValueKind kind)
+    {
+        var user = System.Text.Encoding.UTF8.GetBytes(key);
+        var buffer = new byte[user.Length + InternalKey.Overhead];
+        var ordered = InternalKey.WriteOrdered(buffer, user);
+        InternalKey.Write(buffer, buffer.AsSpan(0, ordered), sequence, kind);
+        return buffer;
+    }
+
+    [Fact]
+    public void Iterator_RandomInserts_YieldsInternalKeyOrder()
+    {
+        var rng = new Random(TestSeed.Get(nameof(Iterator_RandomInserts_YieldsInternalKeyOrder)));
+        var table = new Memtable(1 << 20, 1);
+        var expected = new List<byte[]>();
+        for (ulong seq = 1; seq <= 5000; seq++)
+        {
+            var key = Internal($"k{rng.Next(500)}", seq, ValueKind.Put);
+            table.Add(key, BitConverter.GetBytes(seq));
+            expected.Add(key);
+        }
+
+        expected.Sort((a, b) => InternalKey.Compare(a, b));
+        using var it = table.NewIterator();
+        var i = 0;
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            Assert.True(it.Key.SequenceEqual(expected[i]), $"entry {i} out of order");
+            Assert.Equal(InternalKey.Sequence(expected[i]), BitConverter.ToUInt64(it.Value));
+            i++;
+        }
+
+        Assert.Equal(expected.Count, i);
+    }
+
+    [Fact]
+    public void TryGet_SeekAtSequence_ReturnsNewestVisibleVersion()
+    {
+        var table = new Memtable(1 << 20, 1);
+        table.Add(Internal("a", 1, ValueKind.Put), "v1"u8);
+        table.Add(Internal("a", 5, ValueKind.Put), "v5"u8);
+        table.Add(Internal("a", 9, ValueKind.Delete), "t"u8);
+        table.Add(Internal("b", 2, ValueKind.Put), "b2"u8);
+
+        Assert.True(table.TryGet(Internal("a", 4, ValueKind.Seek), out var kind, out var value));
+        Assert.Equal(ValueKind.Put, kind);
+        Assert.Equal("v1"u8.ToArray(), value.ToArray());
+
+        Assert.True(table.TryGet(Internal("a", 8, ValueKind.Seek), out kind, out value));
+        Assert.Equal("v5"u8.ToArray(), value.ToArray());
+
+        Assert.True(table.TryGet(Internal("a", 100, ValueKind.Seek), out kind, out _));
+        Assert.Equal(ValueKind.Delete, kind);
+
+        Assert.False(table.TryGet(Internal("a", 0, ValueKind.Seek), out _, out _));
+        Assert.False(table.TryGet(Internal("c", 100, ValueKind.Seek), out _, out _));
+    }
+
+    [Fact]
+    public void Add_ValueLargerThanChunk_IsStoredWhole()
+    {
+        var table = new Memtable(64 * 1024, 1);
+        var big = new byte[300_000];
+        new Random(3).NextBytes(big);
+        table.Add(Internal("big", 1, ValueKind.Put), big);
+        table.Add(Internal("small", 2, ValueKind.Put), "x"u8);
+        Assert.True(table.TryGet(Internal("big", 10, ValueKind.Seek), out _, out var value));
+        Assert.True(value.SequenceEqual(big));
+        Assert.True(table.TryGet(Internal("small", 10, ValueKind.Seek), out _, out value));
+        Assert.Equal("x"u8.ToArray(), value.ToArray());
+    }
+
+    [Fact]
+    public async Task TryGet_ConcurrentWithWriter_NeverSeesTornEntries()
+    {
+        var table = new Memtable(8 << 20, 1);
+        var done = 0;
+        var reader = Task.Run(() =>
+        {
+            var checks = 0;
+            while (Volatile.Read(ref done) == 0 || checks < 20)
+            {
+                using var it = table.NewIterator();
+                for (it.SeekToFirst(); it.Valid; it.Next())
+                {
+                    // Every value is its own sequence number: a torn entry would not match.
+                    Assert.Equal(InternalKey.Sequence(it.Key), BitConverter.ToUInt64(it.Value));
+                }
+
+                checks++;
+            }
+        }, TestContext.Current.CancellationToken);
+        for (ulong seq = 1; seq <= 20_000; seq++)
+        {
+            table.Add(Internal($"key{seq * 7919 % 20011}", seq, ValueKind.Put), BitConverter.GetBytes(seq));
+        }
+
+        Volatile.Write(ref done, 1);
+        await reader;
+        Assert.Equal(20_000, table.Count);
+    }
+}
