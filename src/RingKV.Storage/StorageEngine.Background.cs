@@ -215,20 +215,21 @@ public sealed partial class StorageEngine
     {
         while (true)
         {
-            Memtable imm;
+            Memtable? imm;
             lock (_mutex)
             {
-                while (_immutables.Count == 0 && !_closing)
-                {
-                    Monitor.Wait(_mutex);
-                }
-
                 if (_closing || _backgroundError is not null)
                 {
                     return;
                 }
 
-                imm = _immutables[0];
+                imm = _immutables.Count > 0 ? _immutables[0] : null;
+            }
+
+            if (imm is null)
+            {
+                _flushSignal.WaitOne();
+                continue;
             }
 
             try

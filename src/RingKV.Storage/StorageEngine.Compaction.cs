@@ -101,30 +101,20 @@ public sealed partial class StorageEngine
         return new CompactionPlan(version, level, inputs, next, manual);
     }
 
-    private void MaybeScheduleCompactionLocked()
-    {
-        _compactionRequested = true;
-        Monitor.PulseAll(_mutex);
-    }
+    private void MaybeScheduleCompactionLocked() => _compactionSignal.Set();
 
     /// <summary>The compaction thread: runs picked compactions until none scores 1 or more.</summary>
     private void CompactionLoop()
     {
         while (true)
         {
+            _compactionSignal.WaitOne();
             lock (_mutex)
             {
-                while (!_compactionRequested && !_closing)
-                {
-                    Monitor.Wait(_mutex);
-                }
-
                 if (_closing || _backgroundError is not null)
                 {
                     return;
                 }
-
-                _compactionRequested = false;
             }
 
             try

@@ -509,7 +509,7 @@ public sealed partial class StorageEngine
                 _immutables.Add(_mem);
                 _mem = new Memtable(_memtableBytes, _log.Number);
                 InstallSuperVersionLocked();
-                Monitor.PulseAll(_mutex); // wakes the flush thread
+                _flushSignal.Set();
                 force = false;
             }
         }
@@ -529,16 +529,10 @@ public sealed partial class StorageEngine
     private void SyncLoop()
     {
         var period = _options.Sync.Period;
-        while (true)
+        while (!_closedSignal.Wait(period))
         {
             lock (_mutex)
             {
-                if (_closing)
-                {
-                    return;
-                }
-
-                Monitor.Wait(_mutex, period);
                 if (_closing)
                 {
                     return;

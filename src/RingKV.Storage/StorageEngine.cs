@@ -42,6 +42,12 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Thread? _syncThread;
     private readonly SemaphoreSlim _compactionGate = new(1, 1);
 
+    // Background threads wait on their own signals, not on _mutex, so the PulseAll that ends every write
+    // group does not wake them.
+    private readonly AutoResetEvent _flushSignal = new(false);
+    private readonly AutoResetEvent _compactionSignal = new(false);
+    private readonly ManualResetEventSlim _closedSignal = new(false);
+
     // Guarded by _mutex (a monitor, for its Wait/PulseAll).
     private readonly object _mutex = new();
     private readonly Queue<Writer> _writers = new();
@@ -54,7 +60,6 @@ public sealed partial class StorageEngine : IDisposable
     private long _nextFileNumber;
     private Exception? _backgroundError;
     private bool _closing;
-    private bool _compactionRequested;
 
     private SuperVersion _super;
     private ulong _lastSequence;
@@ -209,10 +214,18 @@ public sealed partial class StorageEngine : IDisposable
             Monitor.PulseAll(_mutex);
         }
 
+        _closedSignal.Set();
+        _flushSignal.Set();
+        _compactionSignal.Set();
+
         _flushThread.Join();
         _compactionThread.Join();
         _syncThread?.Join();
         CloseFiles();
+        _flushSignal.Dispose();
+        _compactionSignal.Dispose();
+        _closedSignal.Dispose();
+        _compactionGate.Dispose();
     }
 
     private static void Validate(StorageOptions o)
@@ -324,6 +337,8 @@ public sealed partial class StorageEngine : IDisposable
         StorageStatistics.Increment(ref _stats._backgroundErrors);
         _backgroundError ??= error;
         Monitor.PulseAll(_mutex);
+        _flushSignal.Set();
+        _compactionSignal.Set();
     }
 
     private void ThrowIfBackgroundErrorLocked()

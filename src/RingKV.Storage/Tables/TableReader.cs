@@ -1,0 +1,383 @@
+using System;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using RingKV.Core.Encoding;
+using RingKV.Core.Errors;
+using RingKV.Storage.Cache;
+using RingKV.Storage.Compression;
+using RingKV.Storage.Filters;
+using RingKV.Storage.Fs;
+using RingKV.Storage.Keys;
+using RingKV.Storage.Stats;
+
+namespace RingKV.Storage.Tables;
+
+/// <summary>Reads one table file: point lookups through filter, index and blocks, and ordered scans.</summary>
+/// <remarks>
+/// Thread-safe: the index and filter are immutable and the file is read positionally. Owns the file and disposes it.
+/// Iterators and values handed out must not be used after <see cref="Dispose"/> reaches them through the file
+/// (values already returned stay valid: they point into immutable block arrays).
+/// </remarks>
+internal sealed class TableReader : IDisposable
+{
+    [ThreadStatic]
+    private static BlockIterator? s_getIterator;
+
+    [ThreadStatic]
+    private static byte[]? s_newestKey;
+
+    private readonly IRandomAccessFile _file;
+    private readonly BlockCache? _cache;
+    private readonly StorageStatistics _stats;
+    private readonly BloomFilter? _filter;
+
+    // The index, parsed once: the last key of data block i is _indexKeys[_indexKeyStarts[i].._indexKeyStarts[i + 1]].
+    private readonly byte[] _indexKeys;
+    private readonly int[] _indexKeyStarts;
+    private readonly BlockHandle[] _blocks;
+    private readonly long _dataEnd;
+
+    private TableReader(
+        IRandomAccessFile file, ulong fileNumber, BlockCache? cache, StorageStatistics stats, TableProperties properties,
+        BloomFilter? filter, byte[] indexKeys, int[] indexKeyStarts, BlockHandle[] blocks, long dataEnd)
+    {
+        _file = file;
+        FileNumber = fileNumber;
+        _cache = cache;
+        _stats = stats;
+        Properties = properties;
+        _filter = filter;
+        _indexKeys = indexKeys;
+        _indexKeyStarts = indexKeyStarts;
+        _blocks = blocks;
+        _dataEnd = dataEnd;
+        MetadataBytes = indexKeys.Length + (indexKeyStarts.Length * sizeof(int)) + (blocks.Length * 16) + (filter?.SizeBytes ?? 0);
+    }
+
+    /// <summary>The table's properties.</summary>
+    public TableProperties Properties { get; }
+
+    /// <summary>Bytes of index and filter held in memory.</summary>
+    public long MetadataBytes { get; }
+
+    /// <summary>The table's file number (its name and cache key).</summary>
+    public ulong FileNumber { get; }
+
+    /// <summary>The table's path.</summary>
+    public string Path => _file.Path;
+
+    /// <summary>Data blocks in the table.</summary>
+    public int DataBlockCount => _blocks.Length;
+
+    /// <summary>True when the table has a bloom filter.</summary>
+    public bool HasFilter => _filter is not null;
+
+    /// <summary>
+    /// Opens a table: reads and checks the footer, properties, index and filter. Takes ownership of
+    /// <paramref name="file"/> (disposed with the reader, or here when opening fails).
+    /// </summary>
+    /// <exception cref="CorruptionException">The file is not a valid table.</exception>
+    public static TableReader Open(IRandomAccessFile file, ulong fileNumber, BlockCache? cache, StorageStatistics stats)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(stats);
+        try
+        {
+            return OpenCore(file, fileNumber, cache, stats);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
+    private static TableReader OpenCore(IRandomAccessFile file, ulong fileNumber, BlockCache? cache, StorageStatistics stats)
+    {
+        var path = file.Path;
+        var length = file.Length;
+        if (length < TableFormat.FooterSize)
+        {
+            ThrowHelper.Corruption(path, 0, $"file of {length} bytes is too short for a table footer");
+        }
+
+        var footerOffset = length - TableFormat.FooterSize;
+        Span<byte> footer = stackalloc byte[TableFormat.FooterSize];
+        var read = file.Read(footerOffset, footer);
+        TableFormat.ReadFooter(footer[..read], path, footerOffset, out var filterHandle, out var indexHandle, out var propertiesHandle);
+
+        var (propertiesData, propertiesLength) = ReadPayload(file, propertiesHandle, footerOffset);
+        var properties = TableProperties.Decode(propertiesData.AsSpan(0, propertiesLength), length, path, propertiesHandle.Offset);
+
+        var (indexData, indexLength) = ReadPayload(file, indexHandle, footerOffset);
+        var indexBlock = new Block(indexData, indexLength, path, indexHandle.Offset);
+        ParseIndex(indexBlock, out var indexKeys, out var indexKeyStarts, out var blocks);
+        var dataEnd = Math.Min(filterHandle.Size == 0 ? indexHandle.Offset : filterHandle.Offset, indexHandle.Offset);
+        foreach (var handle in blocks)
+        {
+            if (handle.Offset < 0 || handle.Offset + handle.Size + TableFormat.BlockTrailerSize > dataEnd)
+            {
+                ThrowHelper.Corruption(path, indexHandle.Offset, $"index points at a block outside the data area ({handle.Offset}, {handle.Size})");
+            }
+        }
+
+        BloomFilter? filter = null;
+        if (filterHandle.Size != 0)
+        {
+            var (filterData, filterLength) = ReadPayload(file, filterHandle, footerOffset);
+            if (!BloomFilter.TryCreate(filterData, filterLength, out filter))
+            {
+                ThrowHelper.Corruption(path, filterHandle.Offset, "unknown or malformed filter block");
+            }
+        }
+
+        return new TableReader(file, fileNumber, cache, stats, properties, filter, indexKeys, indexKeyStarts, blocks, dataEnd);
+    }
+
+    /// <summary>
+    /// Finds the newest version of <paramref name="seekKey"/>'s ordered key with sequence ≤ the seek sequence.
+    /// Requires: <paramref name="seekKey"/> is an internal key (ordered key + trailer of (snapshot, <see cref="ValueKind.Seek"/>)).
+    /// </summary>
+    /// <remarks>
+    /// The hot path: allocation-free on a cache hit (a per-thread block iterator; the value is a view of the immutable block).
+    /// Tombstones are returned like any record (kind Delete). A "maybe" from the filter counts as a false positive only when
+    /// the table holds no version of the key at all.
+    /// </remarks>
+    /// <exception cref="CorruptionException">A block on the way is damaged.</exception>
+    public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ulong sequence, out ReadOnlyMemory<byte> value)
+    {
+        Debug.Assert(seekKey.Length >= InternalKey.Overhead);
+        kind = default;
+        sequence = 0;
+        value = default;
+        if (_filter is not null)
+        {
+            StorageStatistics.Increment(ref _stats._bloomChecks);
+            if (!_filter.MayContain(InternalKey.TokenOf(seekKey).Value))
+            {
+                StorageStatistics.Increment(ref _stats._bloomNegatives);
+                return false;
+            }
+        }
+
+        var found = false;
+        var index = FindBlock(seekKey);
+        if (index < _blocks.Length)
+        {
+            var block = GetBlock(index, fillCache: true);
+            var it = s_getIterator ??= new BlockIterator();
+            it.Reset(block);
+            try
+            {
+                it.Seek(seekKey);
+                if (it.Valid && InternalKey.CompareOrdered(it.Key, seekKey) == 0)
+                {
+                    var key = it.Key;
+                    kind = InternalKey.Kind(key);
+                    sequence = InternalKey.Sequence(key);
+                    value = new ReadOnlyMemory<byte>(block.Data, it.ValueOffset, it.ValueLength);
+                    found = true;
+                }
+            }
+            finally
+            {
+                it.Reset(null);
+            }
+        }
+
+        if (!found && _filter is not null && !ContainsOrderedKey(seekKey, index))
+        {
+            StorageStatistics.Increment(ref _stats._bloomFalsePositives);
+        }
+
+        return found;
+    }
+
+    /// <summary>
+    /// True when the table holds any version of <paramref name="seekKey"/>'s ordered key, given that none at or below the
+    /// seek sequence exists and <paramref name="seekIndex"/> is the block <see cref="FindBlock"/> chose for the seek key.
+    /// Runs only on a miss the filter let through, so that a snapshot older than every version is not counted as a
+    /// false positive.
+    /// </summary>
+    private bool ContainsOrderedKey(ReadOnlySpan<byte> seekKey, int seekIndex)
+    {
+        var scratch = s_newestKey;
+        if (scratch is null || scratch.Length < seekKey.Length)
+        {
+            scratch = s_newestKey = new byte[Math.Max(seekKey.Length, 256)];
+        }
+
+        var newest = scratch.AsSpan(0, seekKey.Length);
+        InternalKey.Write(newest, InternalKey.Ordered(seekKey), InternalKey.MaxSequence, ValueKind.Seek);
+        var index = FindBlock(newest);
+        if (index < seekIndex)
+        {
+            // That block's last key is ≥ newest and < seekKey: a newer version of the same ordered key.
+            return true;
+        }
+
+        if (index >= _blocks.Length)
+        {
+            return false;
+        }
+
+        var block = GetBlock(index, fillCache: true);
+        var it = s_getIterator ??= new BlockIterator();
+        it.Reset(block);
+        try
+        {
+            it.Seek(newest);
+            return it.Valid && InternalKey.CompareOrdered(it.Key, seekKey) == 0;
+        }
+        finally
+        {
+            it.Reset(null);
+        }
+    }
+
+    /// <summary>True when the filter cannot rule out the token (always true without a filter). Counts nothing.</summary>
+    public bool MayContainToken(ulong token) => _filter is null || _filter.MayContain(token);
+
+    /// <summary>A new ordered iterator over every record; <paramref name="fillCache"/> false keeps scans (compaction) out of the cache.</summary>
+    public IInternalIterator NewIterator(bool fillCache = true) => new TableIterator(this, fillCache);
+
+    /// <inheritdoc/>
+    public void Dispose() => _file.Dispose();
+
+    /// <summary>Index of the first data block whose last key is ≥ <paramref name="internalKey"/>; the block count when none.</summary>
+    internal int FindBlock(ReadOnlySpan<byte> internalKey)
+    {
+        int left = 0, right = _blocks.Length;
+        while (left < right)
+        {
+            var mid = (left + right) >>> 1;
+            var lastKey = _indexKeys.AsSpan(_indexKeyStarts[mid], _indexKeyStarts[mid + 1] - _indexKeyStarts[mid]);
+            if (InternalKey.Compare(lastKey, internalKey) < 0)
+            {
+                left = mid + 1;
+            }
+            else
+            {
+                right = mid;
+            }
+        }
+
+        return left;
+    }
+
+    /// <summary>Where data block <paramref name="index"/> is stored (for tools and tests).</summary>
+    internal BlockHandle DataBlockHandle(int index) => _blocks[index];
+
+    /// <summary>Data block <paramref name="index"/>, from the cache or the file.</summary>
+    internal Block GetBlock(int index, bool fillCache)
+    {
+        var handle = _blocks[index];
+        if (_cache is not null && _cache.TryGet(FileNumber, handle.Offset, out var cached))
+        {
+            StorageStatistics.Increment(ref _stats._cacheHits);
+            return cached;
+        }
+
+        StorageStatistics.Increment(ref _stats._cacheMisses);
+        var (data, length) = ReadPayload(_file, handle, _dataEnd);
+        StorageStatistics.Increment(ref _stats._blockReads);
+        var block = new Block(data, length, _file.Path, handle.Offset);
+        if (fillCache)
+        {
+            _cache?.Insert(FileNumber, handle.Offset, block);
+        }
+
+        return block;
+    }
+
+    /// <summary>
+    /// Reads a block's payload and trailer, checks the CRC and decompresses; returns an array whose first
+    /// <c>length</c> bytes are the block. <paramref name="limit"/> is where the area holding the block ends.
+    /// </summary>
+    private static (byte[] Data, int Length) ReadPayload(IRandomAccessFile file, BlockHandle handle, long limit)
+    {
+        var path = file.Path;
+        var stored = handle.Size + TableFormat.BlockTrailerSize;
+        if (handle.Offset < 0 || handle.Size < 0 || handle.Offset + stored > limit)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"block handle ({handle.Offset}, {handle.Size}) outside the file");
+        }
+
+        var buffer = new byte[stored];
+        if (file.Read(handle.Offset, buffer) != stored)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, "short read of block (truncated file)");
+        }
+
+        var kindByte = buffer[handle.Size];
+        var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(handle.Size + 1));
+        if (TableFormat.BlockChecksum(buffer.AsSpan(0, handle.Size), kindByte) != expected)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, "block checksum mismatch");
+        }
+
+        var kind = (CompressionKind)kindByte;
+        if (kind == CompressionKind.None)
+        {
+            return (buffer, handle.Size);
+        }
+
+        if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"unknown block compression kind {kindByte}");
+        }
+
+        if (!Varint.TryRead32(buffer.AsSpan(0, handle.Size), out var rawLength, out var prefix) || rawLength > TableFormat.MaxBlockBytes)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
+        }
+
+        var raw = new byte[rawLength];
+        if (!BlockCompressor.TryDecompress(kind, buffer.AsSpan(prefix, handle.Size - prefix), raw))
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
+        }
+
+        return (raw, raw.Length);
+    }
+
+    private static void ParseIndex(Block indexBlock, out byte[] keys, out int[] keyStarts, out BlockHandle[] blocks)
+    {
+        using var it = indexBlock.NewIterator();
+        var count = 0;
+        var keyBytes = 0;
+        for (it.SeekToFirst(); it.Valid; it.Next())
+        {
+            count++;
+            keyBytes += it.Key.Length;
+        }
+
+        keys = new byte[keyBytes];
+        keyStarts = new int[count + 1];
+        blocks = new BlockHandle[count];
+        var i = 0;
+        var p = 0;
+        for (it.SeekToFirst(); it.Valid; it.Next(), i++)
+        {
+            if (!BlockHandle.TryDecode(it.Value, out var handle, out var n) || n != it.Value.Length)
+            {
+                Corrupt(indexBlock, $"bad block handle in index entry {i}");
+            }
+
+            if (i > 0 && InternalKey.Compare(keys.AsSpan(keyStarts[i - 1], p - keyStarts[i - 1]), it.Key) >= 0)
+            {
+                Corrupt(indexBlock, $"index entry {i} out of order");
+            }
+
+            keyStarts[i] = p;
+            it.Key.CopyTo(keys.AsSpan(p));
+            p += it.Key.Length;
+            blocks[i] = handle;
+        }
+
+        keyStarts[count] = p;
+    }
+
+    [DoesNotReturn]
+    private static void Corrupt(Block block, string what) => ThrowHelper.Corruption(block.Path, block.Offset, what);
+}
