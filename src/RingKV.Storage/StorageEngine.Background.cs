@@ -138,11 +138,13 @@ public sealed partial class StorageEngine
         var path = FileNames.Table(_directory, file.Number);
         file.Reader = TableReader.Open(_fs.OpenRead(path), (ulong)file.Number, _cache, _stats);
         var fs = _fs;
+        var cache = _cache;
         file.OnUnreferenced = f =>
         {
             f.Reader?.Dispose();
             if (f.Obsolete)
             {
+                cache.EvictFile((ulong)f.Number);
                 fs.Delete(path);
             }
         };
@@ -192,7 +194,7 @@ public sealed partial class StorageEngine
         TableProperties props;
         using (var file = _fs.Create(path))
         {
-            using var builder = new TableBuilder(file, BuilderOptions(0));
+            var builder = new TableBuilder(file, BuilderOptions(0));
             using var it = mem.NewIterator();
             for (it.SeekToFirst(); it.Valid; it.Next())
             {

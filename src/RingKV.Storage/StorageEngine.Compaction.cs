@@ -404,7 +404,6 @@ public sealed partial class StorageEngine
     private FileMeta FinishOutput(OutputTable output)
     {
         var props = output.Builder.Finish();
-        output.Builder.Dispose();
         output.File.Sync();
         output.File.Dispose();
         var meta = new FileMeta(output.Number, props.FileBytes, props.SmallestKey, props.LargestKey, props.MinSequence, props.MaxSequence);
@@ -482,7 +481,6 @@ public sealed partial class StorageEngine
 
         public void Abandon(Fs.IFileSystem fs)
         {
-            Builder.Dispose();
             File.Dispose();
             fs.Delete(path);
         }

@@ -21,12 +21,31 @@ internal sealed class BlockCache
     private readonly int _shardShift;
     private long _capacityBytes;
 
-    /// <summary>Creates a cache of <paramref name="capacityBytes"/> split over 2^<paramref name="shardBits"/> shards.</summary>
-    public BlockCache(long capacityBytes, int shardBits = 4)
+    /// <summary>Most shards: 16.</summary>
+    public const int MaxDefaultShardBits = 4;
+
+    /// <summary>Smallest share of the capacity a shard gets when the shard count is chosen automatically: 512 KiB.</summary>
+    public const long MinShardBytes = 512 * 1024;
+
+    /// <summary>
+    /// Creates a cache of <paramref name="capacityBytes"/> split over 2^<paramref name="shardBits"/> shards; by default
+    /// (-1) up to 16 shards, fewer for a small cache so each shard holds at least <see cref="MinShardBytes"/>.
+    /// </summary>
+    /// <remarks>The shard count is fixed at construction; each shard gets an equal share of <see cref="CapacityBytes"/>.</remarks>
+    public BlockCache(long capacityBytes, int shardBits = -1)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(capacityBytes);
-        ArgumentOutOfRangeException.ThrowIfNegative(shardBits);
+        ArgumentOutOfRangeException.ThrowIfLessThan(shardBits, -1);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(shardBits, 10);
+        if (shardBits < 0)
+        {
+            shardBits = 0;
+            while (shardBits < MaxDefaultShardBits && capacityBytes >> (shardBits + 1) >= MinShardBytes)
+            {
+                shardBits++;
+            }
+        }
+
         _shards = new Shard[1 << shardBits];
         _shardShift = 64 - shardBits;
         for (var i = 0; i < _shards.Length; i++)
@@ -105,6 +124,9 @@ internal sealed class BlockCache
             shard.EvictFile(fileNumber);
         }
     }
+
+    /// <summary>Shards the capacity is split over.</summary>
+    public int ShardCount => _shards.Length;
 
     private Shard ShardOf(CacheKey key) => _shards.Length == 1 ? _shards[0] : _shards[(int)(key.Hash >> _shardShift)];
 

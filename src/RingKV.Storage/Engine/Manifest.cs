@@ -78,7 +78,7 @@ internal sealed class Manifest
 
     public static Manifest Decode(byte[] data, string path)
     {
-        if (data.Length < 44 + 4)
+        if (data.Length < 44)
         {
             ThrowHelper.Corruption(path, 0, $"manifest is {data.Length} bytes, too short");
         }

@@ -18,7 +18,6 @@ internal sealed class BlockIterator : IInternalIterator
     private Block? _block;
     private byte[] _key = new byte[128];
     private int _keyLength;
-    private int _current;
     private int _next;
     private int _valueOffset;
     private int _valueLength;
@@ -132,7 +131,6 @@ internal sealed class BlockIterator : IInternalIterator
     /// <summary>Decodes the entry at <paramref name="offset"/> on top of the current key; invalid at the end of entries.</summary>
     private void ParseAt(Block block, int offset)
     {
-        _current = offset;
         if (offset >= block.RestartsOffset)
         {
             _valid = false;

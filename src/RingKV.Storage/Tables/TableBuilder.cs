@@ -24,7 +24,7 @@ internal sealed class TableBuilder
     private readonly BlockBuilder _data;
     private readonly BlockBuilder _index = new(restartInterval: 1);
     private readonly BloomFilterBuilder _filter;
-    private byte[] _compressed;
+    private byte[] _compressed = [];
     private byte[] _smallest = [];
     private byte[] _last = new byte[256];
     private int _lastLength;
@@ -46,7 +46,6 @@ internal sealed class TableBuilder
         _options = options;
         _data = new BlockBuilder(options.RestartInterval);
         _filter = new BloomFilterBuilder(options.BloomBitsPerKey);
-        _compressed = ArrayPool<byte>.Shared.Rent(CompressedCapacity(options.BlockSizeBytes * 2));
     }
 
     /// <summary>Records added.</summary>
@@ -137,8 +136,11 @@ internal sealed class TableBuilder
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(_compressed);
-            _compressed = [];
+            if (_compressed.Length != 0)
+            {
+                ArrayPool<byte>.Shared.Return(_compressed);
+                _compressed = [];
+            }
         }
     }
 
@@ -165,8 +167,12 @@ internal sealed class TableBuilder
             var capacity = CompressedCapacity(raw.Length);
             if (_compressed.Length < capacity)
             {
-                ArrayPool<byte>.Shared.Return(_compressed);
-                _compressed = ArrayPool<byte>.Shared.Rent(capacity);
+                if (_compressed.Length != 0)
+                {
+                    ArrayPool<byte>.Shared.Return(_compressed);
+                }
+
+                _compressed = ArrayPool<byte>.Shared.Rent(Math.Max(capacity, CompressedCapacity(_options.BlockSizeBytes * 2)));
             }
 
             var prefix = Varint.Write(_compressed, (ulong)raw.Length);

@@ -17,6 +17,8 @@ namespace RingKV.Storage.Tables;
 /// Thread-safe: the index and filter are immutable and the file is read positionally. Owns the file and disposes it.
 /// Iterators and values handed out must not be used after <see cref="Dispose"/> reaches them through the file
 /// (values already returned stay valid: they point into immutable block arrays).
+/// Disposing does not touch the block cache: whoever deletes the file may call <see cref="BlockCache.EvictFile"/>,
+/// or leave its blocks to age out of the LRU.
 /// </remarks>
 internal sealed class TableReader : IDisposable
 {
@@ -238,7 +240,7 @@ internal sealed class TableReader : IDisposable
     /// <summary>True when the filter cannot rule out the token (always true without a filter). Counts nothing.</summary>
     public bool MayContainToken(ulong token) => _filter is null || _filter.MayContain(token);
 
-    /// <summary>A new ordered iterator over every record; <paramref name="fillCache"/> false keeps scans (compaction) out of the cache.</summary>
+    /// <summary>A new ordered iterator over every record; <paramref name="fillCache"/> false keeps one-pass bulk scans from evicting hot blocks.</summary>
     public IInternalIterator NewIterator(bool fillCache = true) => new TableIterator(this, fillCache);
 
     /// <inheritdoc/>

@@ -32,6 +32,18 @@ public sealed class BlockCacheTests
         Assert.True(cache.UsageBytes > (1 << 20) / 2, $"usage {cache.UsageBytes} suspiciously low");
     }
 
+    [Theory]
+    [InlineData(64 * 1024, 1)]
+    [InlineData(1024 * 1024, 2)]
+    [InlineData(128L << 20, 16)]
+    public void Constructor_DefaultShards_ScaleWithCapacity(long capacityBytes, int shards)
+    {
+        var cache = new BlockCache(capacityBytes);
+        Assert.Equal(shards, cache.ShardCount);
+        cache.Insert(1, 0, NewBlock(4096));
+        Assert.True(cache.TryGet(1, 0, out _)); // even a small cache holds a 4 KiB block
+    }
+
     [Fact]
     public void TryGet_AfterInsert_ReturnsSameBlock()
     {

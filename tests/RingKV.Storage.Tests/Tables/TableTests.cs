@@ -232,7 +232,7 @@ public sealed class TableTests : IDisposable
                 // Between keys: a seek key for an absent ordered key lands on the next present one.
                 var absent = TestKeys.Seek(TestKeys.Ordered($"absent-{n}"), InternalKey.MaxSequence);
                 it.Seek(absent);
-                var expected = model.Entries.FindIndex(e => InternalKey.Compare(e.Key, absent) >= 0);
+                var expected = LowerBound(model.Entries, absent);
                 Assert.Equal(expected >= 0, it.Valid);
                 if (expected >= 0)
                 {
@@ -242,6 +242,26 @@ public sealed class TableTests : IDisposable
         }
 
         Assert.True(cache.Count > 0);
+    }
+
+    /// <summary>Index of the first entry at or after <paramref name="key"/>, -1 when none.</summary>
+    private static int LowerBound(List<(byte[] Key, byte[] Value)> entries, byte[] key)
+    {
+        int left = 0, right = entries.Count;
+        while (left < right)
+        {
+            var mid = (left + right) / 2;
+            if (InternalKey.Compare(entries[mid].Key, key) < 0)
+            {
+                left = mid + 1;
+            }
+            else
+            {
+                right = mid;
+            }
+        }
+
+        return left == entries.Count ? -1 : left;
     }
 
     [Fact]
