@@ -54,8 +54,8 @@ internal sealed class RespRequestParser : IDisposable
     /// <param name="buffer">Unconsumed bytes from the reader.</param>
     /// <param name="command">Filled on <see cref="ParseStatus.Complete"/>; cleared otherwise.</param>
     /// <param name="consumed">
-    /// Complete: just past the command. Incomplete: past skipped empty lines and empty arrays (often the start).
-    /// Error: the start. On Incomplete the caller marks the whole buffer examined.
+    /// Complete: just past the command. Incomplete and Error: past skipped empty lines and empty arrays
+    /// (often the start). On Incomplete the caller marks the whole buffer examined; on Error it closes.
     /// </param>
     public ParseStatus TryParse(ReadOnlySequence<byte> buffer, RespCommand command, out SequencePosition consumed)
     {
