@@ -1,0 +1,30 @@
+using RingKV.Storage.Log;
+
+namespace RingKV.Bench;
+
+/// <summary>The parsed command line of <c>storage</c>: what both engines are given alike.</summary>
+internal sealed record BenchSettings(
+    long Keys,
+    int ValueBytes,
+    long CacheBytes,
+    long MemtableBytes,
+    SyncPolicy Sync,
+    string ParentDirectory,
+    long Reads,
+    ulong Seed,
+    string[] Engines,
+    int Threads,
+    bool Keep)
+{
+    /// <summary>Bloom filter bits per key, both engines.</summary>
+    public const int BloomBitsPerKey = 10;
+
+    /// <summary>Uncompressed data block size, both engines.</summary>
+    public const int BlockBytes = 4096;
+
+    /// <summary>Records read by one range scan.</summary>
+    public const int ScanLength = 100;
+
+    /// <summary>Range scans: reads / 100, at least 100.</summary>
+    public long Scans => System.Math.Max(100, Reads / 100);
+}

@@ -1,0 +1,317 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using RingKV.Core.Encoding;
+
+namespace RingKV.Core.Versioning;
+
+/// <summary>Bytes of sibling sets and contexts, format version 1; docs/formats/sibling-set.md is the spec.</summary>
+/// <remarks>
+/// <code>
+/// sibling set: | version (1) = 1 | context body | sibling count (varint) | sibling × count |
+/// context:     | version (1) = 1 | context body |
+/// context body: | entry count (varint) | truncated counter (varint) | entry × count |
+/// entry:        | actor (8, LE) | counter (varint) | last update, Unix ms (zigzag varint) |
+/// sibling:      | actor index (varint) | counter (varint) | flags (1) | timestamp, Unix ms (zigzag varint) | [value length (varint) | value] |
+/// </code>
+/// The decoder checks every count against a hard limit and against the bytes left before allocating, and
+/// checks the invariants of <see cref="VersionVector"/> and <see cref="SiblingSet"/>; it never throws on hostile bytes.
+/// </remarks>
+internal static class SiblingSetCodec
+{
+    /// <summary>The format version written and the only one read.</summary>
+    public const byte FormatVersion = 1;
+
+    /// <summary>Most context entries a decoder accepts.</summary>
+    public const int MaxEntries = 1 << 16;
+
+    /// <summary>Most siblings a decoder accepts.</summary>
+    public const int MaxSiblings = 1 << 16;
+
+    /// <summary>Sibling flag: the sibling is a tombstone and has no value field.</summary>
+    public const byte TombstoneFlag = 0x01;
+
+    // Smallest encodings, to bound counts by the bytes left: actor 8 + counter 1 + time 1; index 1 + counter 1 + flags 1 + time 1.
+    private const int MinEntryBytes = 10;
+    private const int MinSiblingBytes = 4;
+
+    public static void Encode(SiblingSet set, IBufferWriter<byte> writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        WriteByte(writer, FormatVersion);
+        WriteContextBody(set.Context, writer);
+        WriteVarint(writer, (ulong)set.Count);
+        var entries = set.Context.Entries;
+        foreach (var sibling in set)
+        {
+            WriteVarint(writer, (ulong)IndexOfActor(entries, sibling.Dot.Actor));
+            WriteVarint(writer, sibling.Dot.Counter);
+            WriteByte(writer, sibling.IsTombstone ? TombstoneFlag : (byte)0);
+            WriteVarint(writer, ZigZag(sibling.TimestampUnixMs));
+            if (!sibling.IsTombstone)
+            {
+                WriteVarint(writer, (ulong)sibling.Value.Length);
+                writer.Write(sibling.Value.Span);
+            }
+        }
+    }
+
+    public static void EncodeContext(VersionVector context, IBufferWriter<byte> writer)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(writer);
+        WriteByte(writer, FormatVersion);
+        WriteContextBody(context, writer);
+    }
+
+    public static bool TryDecode(ReadOnlySpan<byte> source, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error)
+    {
+        set = null;
+        if (!TryReadVersion(source, out error) || !TryReadContextBody(source, 1, out var context, out var offset, out error))
+        {
+            return false;
+        }
+
+        if (!TryReadCount(source, ref offset, MaxSiblings, MinSiblingBytes, "sibling", out var count, out error))
+        {
+            return false;
+        }
+
+        // Values share one copy of the input rather than one array each.
+        var backing = count > 0 ? source.ToArray() : [];
+        var entries = context.Entries;
+        var siblings = new Sibling[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (!TryReadVarint(source, ref offset, out var index) || !TryReadVarint(source, ref offset, out var counter))
+            {
+                error = "sibling dot is truncated";
+                return false;
+            }
+
+            if (index >= (ulong)entries.Length)
+            {
+                error = "sibling actor index is outside the context";
+                return false;
+            }
+
+            if (offset >= source.Length)
+            {
+                error = "sibling flags are missing";
+                return false;
+            }
+
+            var flags = source[offset++];
+            if ((flags & ~TombstoneFlag) != 0)
+            {
+                error = "sibling has unknown flags";
+                return false;
+            }
+
+            if (!TryReadVarint(source, ref offset, out var time))
+            {
+                error = "sibling timestamp is truncated";
+                return false;
+            }
+
+            var value = ReadOnlyMemory<byte>.Empty;
+            var isTombstone = (flags & TombstoneFlag) != 0;
+            if (!isTombstone)
+            {
+                if (!TryReadVarint(source, ref offset, out var length) || length > (ulong)(source.Length - offset))
+                {
+                    error = "sibling value is truncated";
+                    return false;
+                }
+
+                value = backing.AsMemory(offset, (int)length);
+                offset += (int)length;
+            }
+
+            siblings[i] = new Sibling(new Dot(entries[(int)index].Actor, counter), UnZigZag(time), isTombstone, value);
+        }
+
+        if (offset != source.Length)
+        {
+            error = "trailing bytes after the sibling set";
+            return false;
+        }
+
+        return SiblingSet.TryCreate(context, siblings, out set, out error);
+    }
+
+    public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, [NotNullWhen(false)] out string? error)
+    {
+        context = null;
+        if (!TryReadVersion(source, out error) || !TryReadContextBody(source, 1, out var decoded, out var offset, out error))
+        {
+            return false;
+        }
+
+        if (offset != source.Length)
+        {
+            error = "trailing bytes after the context";
+            return false;
+        }
+
+        context = decoded;
+        return true;
+    }
+
+    private static bool TryReadVersion(ReadOnlySpan<byte> source, [NotNullWhen(false)] out string? error)
+    {
+        if (source.IsEmpty)
+        {
+            error = "empty input";
+            return false;
+        }
+
+        if (source[0] != FormatVersion)
+        {
+            error = FormattableString.Invariant($"unknown format version {source[0]}");
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static bool TryReadContextBody(ReadOnlySpan<byte> source, int start, [NotNullWhen(true)] out VersionVector? context, out int offset, [NotNullWhen(false)] out string? error)
+    {
+        context = null;
+        offset = start;
+        if (!TryReadCount(source, ref offset, MaxEntries, MinEntryBytes, "context entry", out var count, out error))
+        {
+            return false;
+        }
+
+        if (!TryReadVarint(source, ref offset, out var truncated))
+        {
+            error = "truncated counter is cut short";
+            return false;
+        }
+
+        var entries = new VersionVectorEntry[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (source.Length - offset < sizeof(ulong))
+            {
+                error = "context entry actor is truncated";
+                return false;
+            }
+
+            var actor = BinaryPrimitives.ReadUInt64LittleEndian(source.Slice(offset, sizeof(ulong)));
+            offset += sizeof(ulong);
+            if (!TryReadVarint(source, ref offset, out var counter) || !TryReadVarint(source, ref offset, out var time))
+            {
+                error = "context entry is truncated";
+                return false;
+            }
+
+            entries[i] = new VersionVectorEntry(actor, counter, UnZigZag(time));
+        }
+
+        if (!VersionVector.TryValidate(entries, out var invalid))
+        {
+            error = invalid;
+            return false;
+        }
+
+        context = VersionVector.FromOwnedArray(entries, truncated);
+        error = null;
+        return true;
+    }
+
+    private static bool TryReadCount(ReadOnlySpan<byte> source, ref int offset, int max, int minBytesEach, string what, out int count, [NotNullWhen(false)] out string? error)
+    {
+        count = 0;
+        if (!TryReadVarint(source, ref offset, out var raw))
+        {
+            error = what + " count is truncated";
+            return false;
+        }
+
+        if (raw > (ulong)max)
+        {
+            error = FormattableString.Invariant($"{what} count {raw} exceeds the limit {max}");
+            return false;
+        }
+
+        if (raw > (ulong)((source.Length - offset) / minBytesEach))
+        {
+            error = FormattableString.Invariant($"{what} count {raw} exceeds what the remaining {source.Length - offset} bytes can hold");
+            return false;
+        }
+
+        count = (int)raw;
+        error = null;
+        return true;
+    }
+
+    private static bool TryReadVarint(ReadOnlySpan<byte> source, ref int offset, out ulong value)
+    {
+        if (!Varint.TryRead(source[offset..], out value, out var length))
+        {
+            return false;
+        }
+
+        offset += length;
+        return true;
+    }
+
+    private static void WriteContextBody(VersionVector context, IBufferWriter<byte> writer)
+    {
+        WriteVarint(writer, (ulong)context.Count);
+        WriteVarint(writer, context.TruncatedCounter);
+        foreach (var entry in context.Entries)
+        {
+            var span = writer.GetSpan(sizeof(ulong));
+            BinaryPrimitives.WriteUInt64LittleEndian(span, entry.Actor);
+            writer.Advance(sizeof(ulong));
+            WriteVarint(writer, entry.Counter);
+            WriteVarint(writer, ZigZag(entry.LastUpdateUnixMs));
+        }
+    }
+
+    private static int IndexOfActor(ReadOnlySpan<VersionVectorEntry> entries, ulong actor)
+    {
+        int lo = 0, hi = entries.Length - 1;
+        while (lo <= hi)
+        {
+            var mid = lo + ((hi - lo) >> 1);
+            if (entries[mid].Actor == actor)
+            {
+                return mid;
+            }
+
+            if (entries[mid].Actor < actor)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+
+        // Invariant 2 of SiblingSet: every sibling's actor has a context entry.
+        throw new InvalidOperationException("sibling actor missing from the context");
+    }
+
+    private static void WriteByte(IBufferWriter<byte> writer, byte value)
+    {
+        writer.GetSpan(1)[0] = value;
+        writer.Advance(1);
+    }
+
+    private static void WriteVarint(IBufferWriter<byte> writer, ulong value)
+    {
+        var span = writer.GetSpan(Varint.MaxLength64);
+        writer.Advance(Varint.Write(span, value));
+    }
+
+    private static ulong ZigZag(long value) => (ulong)((value << 1) ^ (value >> 63));
+
+    private static long UnZigZag(ulong value) => (long)(value >> 1) ^ -(long)(value & 1);
+}

@@ -1,0 +1,131 @@
+using System;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+
+namespace RingKV.Net.Resp;
+
+/// <summary>One parsed request: its arguments as slices of a contiguous buffer. Reused for every command of a connection.</summary>
+/// <remarks>
+/// Not thread-safe. Ownership: the arguments point into the pipe buffer (one-segment path, zero copy)
+/// or into the parser's pooled buffer; they are valid until the next parse with the same parser or until
+/// the reader is advanced past the command, whichever comes first. A handler that keeps an argument
+/// longer copies it. <see cref="RespConnection"/> keeps them valid across an awaiting handler.
+/// </remarks>
+internal sealed class RespCommand
+{
+    private const int InitialCapacity = 16;
+
+    private ReadOnlyMemory<byte> _source;
+    private Range32[] _arguments = new Range32[InitialCapacity];
+    private int _count;
+
+    /// <summary>Number of arguments, the command name included.</summary>
+    public int Count => _count;
+
+    /// <summary>The command name (argument 0), or empty when there are no arguments.</summary>
+    public ReadOnlySpan<byte> Name => _count == 0 ? default : this[0];
+
+    /// <summary>The argument at <paramref name="index"/>.</summary>
+    /// <remarks>Requires: 0 &lt;= index &lt; <see cref="Count"/>.</remarks>
+    public ReadOnlySpan<byte> this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)_count)
+            {
+                ThrowIndex(index);
+            }
+
+            var range = _arguments[index];
+            return _source.Span.Slice(range.Offset, range.Length);
+        }
+    }
+
+    /// <summary>The argument at <paramref name="index"/> as memory, for code that must cross an await while the command is still valid.</summary>
+    public ReadOnlyMemory<byte> GetMemory(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        var range = _arguments[index];
+        return _source.Slice(range.Offset, range.Length);
+    }
+
+    /// <summary>Whether the command name equals <paramref name="upperName"/> ignoring ASCII case, e.g. <c>IsCommand("GET"u8)</c>.</summary>
+    public bool IsCommand(ReadOnlySpan<byte> upperName) => _count > 0 && Ascii.EqualsIgnoreCase(this[0], upperName);
+
+    /// <summary>Whether the argument at <paramref name="index"/> equals <paramref name="literal"/> ignoring ASCII case; false when out of range.</summary>
+    public bool ArgumentEquals(int index, ReadOnlySpan<byte> literal) =>
+        (uint)index < (uint)_count && Ascii.EqualsIgnoreCase(this[index], literal);
+
+    /// <summary>Parses the argument at <paramref name="index"/> as a strict int64 (Redis rules); on false reply <see cref="RespErrors.NotInteger"/>.</summary>
+    public bool TryGetInt64(int index, out long value)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            value = 0;
+            return false;
+        }
+
+        return RespNumber.TryParseInt64(this[index], out value);
+    }
+
+    /// <summary>Parses the argument at <paramref name="index"/> as a double (Redis rules); on false reply <see cref="RespErrors.NotFloat"/>.</summary>
+    public bool TryGetDouble(int index, out double value)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            value = 0;
+            return false;
+        }
+
+        return RespNumber.TryParseDouble(this[index], out value);
+    }
+
+    /// <summary>Copies the arguments into new arrays; for tests and diagnostics, never on a hot path.</summary>
+    public byte[][] ToArrays()
+    {
+        var result = new byte[_count][];
+        for (var i = 0; i < _count; i++)
+        {
+            result[i] = this[i].ToArray();
+        }
+
+        return result;
+    }
+
+    /// <summary>Starts a new command over <paramref name="source"/>.</summary>
+    internal void Begin(ReadOnlyMemory<byte> source)
+    {
+        _source = source;
+        _count = 0;
+    }
+
+    /// <summary>Appends an argument; the array grows as arguments arrive, never from a declared count.</summary>
+    internal void Add(int offset, int length)
+    {
+        Debug.Assert(offset >= 0 && length >= 0 && offset + length <= _source.Length);
+        if (_count == _arguments.Length)
+        {
+            Array.Resize(ref _arguments, _arguments.Length * 2);
+        }
+
+        _arguments[_count++] = new Range32(offset, length);
+    }
+
+    /// <summary>Forgets the arguments and the buffer they point into.</summary>
+    internal void Clear()
+    {
+        _source = default;
+        _count = 0;
+    }
+
+    [DoesNotReturn]
+    private static void ThrowIndex(int index) =>
+        throw new ArgumentOutOfRangeException(nameof(index), index, "argument index out of range");
+
+    private readonly record struct Range32(int Offset, int Length);
+}

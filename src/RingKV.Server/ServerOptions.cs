@@ -1,0 +1,111 @@
+using System;
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Configuration;
+using RingKV.Storage.Compression;
+using RingKV.Storage.Log;
+
+namespace RingKV.Server;
+
+/// <summary>Settings of one node; every one has a default, so <c>ringkv serve</c> needs no configuration.</summary>
+/// <remarks>
+/// Read from (later wins): defaults, a JSON file (<c>--config</c>), environment variables <c>RINGKV_&lt;NAME&gt;</c>
+/// (e.g. <c>RINGKV_LISTEN</c>, <c>RINGKV_MAXVALUEBYTES</c>), then command-line flags.
+/// </remarks>
+internal sealed class ServerOptions
+{
+    /// <summary>RESP listen address, host:port.</summary>
+    public string Listen { get; set; } = "127.0.0.1:7379";
+
+    /// <summary>Where the node keeps its data.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    /// <summary>Commit-log sync: always, periodic:&lt;ms&gt; or none.</summary>
+    public string Sync { get; set; } = "always";
+
+    /// <summary>Memory for memtables, block cache, filters and indexes, in MiB.</summary>
+    public int MemoryMb { get; set; } = 512;
+
+    /// <summary>Block compression: lz4, zstd or none.</summary>
+    public string Compression { get; set; } = "lz4";
+
+    /// <summary>Largest key accepted, in bytes.</summary>
+    public int MaxKeyBytes { get; set; } = 64 * 1024;
+
+    /// <summary>Largest value accepted, in bytes.</summary>
+    public int MaxValueBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>Most clients connected at once.</summary>
+    public int MaxClients { get; set; } = 10_000;
+
+    /// <summary>When set, clients must AUTH with it.</summary>
+    public string? Password { get; set; }
+
+    /// <summary>Whether FLUSHALL/FLUSHDB may erase the data set.</summary>
+    public bool EnableFlushAll { get; set; }
+
+    /// <summary>Entries kept in a key's version vector before the least recently updated are dropped.</summary>
+    public int MaxVersionVectorEntries { get; set; } = 10;
+
+    /// <summary>This node's name; its actor id in version vectors derives from it.</summary>
+    public string NodeId { get; set; } = Environment.MachineName;
+
+    /// <summary>Builds options from configuration sections named like the properties.</summary>
+    public static ServerOptions From(IConfiguration configuration)
+    {
+        var options = new ServerOptions();
+        configuration.Bind(options);
+        return options;
+    }
+
+    /// <summary>Parses <see cref="Listen"/>.</summary>
+    public IPEndPoint ListenEndPoint()
+    {
+        if (!IPEndPoint.TryParse(Listen == "localhost" ? "127.0.0.1" : Listen.Replace("localhost:", "127.0.0.1:", StringComparison.OrdinalIgnoreCase), out var endPoint)
+            || endPoint.Port == 0 && !Listen.EndsWith(":0", StringComparison.Ordinal))
+        {
+            throw new FormatException($"invalid listen address '{Listen}': expected host:port, e.g. 127.0.0.1:7379");
+        }
+
+        return endPoint;
+    }
+
+    /// <summary>Parses <see cref="Sync"/>.</summary>
+    public SyncPolicy SyncPolicy() => Storage.Log.SyncPolicy.Parse(Sync);
+
+    /// <summary>Parses <see cref="Compression"/>.</summary>
+    public CompressionKind CompressionKind() => Compression.Trim().ToLowerInvariant() switch
+    {
+        "lz4" => Storage.Compression.CompressionKind.Lz4,
+        "zstd" => Storage.Compression.CompressionKind.Zstd,
+        "none" => Storage.Compression.CompressionKind.None,
+        _ => throw new FormatException($"invalid compression '{Compression}': expected lz4, zstd or none"),
+    };
+
+    /// <summary>Checks every setting; throws <see cref="FormatException"/> naming the first bad one.</summary>
+    public void Validate()
+    {
+        _ = ListenEndPoint();
+        _ = SyncPolicy();
+        _ = CompressionKind();
+        Require(MemoryMb >= 8, "memory-mb must be at least 8");
+        Require(MaxKeyBytes is >= 1 and <= 1 << 20, "max-key-bytes must be between 1 and 1048576");
+        Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456");
+        Require(MaxClients >= 1, "max-clients must be at least 1");
+        Require(MaxVersionVectorEntries >= 1, "max-version-vector-entries must be at least 1");
+        Require(!string.IsNullOrWhiteSpace(DataDirectory), "data-dir must not be empty");
+        Require(!string.IsNullOrWhiteSpace(NodeId), "node-id must not be empty");
+    }
+
+    private static void Require(bool ok, string message)
+    {
+        if (!ok)
+        {
+            throw new FormatException(message);
+        }
+    }
+
+    /// <inheritdoc/>
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"listen={Listen} data-dir={DataDirectory} sync={Sync} memory-mb={MemoryMb} compression={Compression} max-key-bytes={MaxKeyBytes} max-value-bytes={MaxValueBytes} max-clients={MaxClients} auth={(Password is null ? "off" : "on")}");
+}
