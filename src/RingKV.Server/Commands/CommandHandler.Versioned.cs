@@ -1,0 +1,120 @@
+using System;
+using System.Buffers.Text;
+using RingKV.Core.Versioning;
+using RingKV.Net.Resp;
+
+namespace RingKV.Server.Commands;
+
+internal sealed partial class CommandHandler
+{
+    /// <summary>KV.GET key → [context, [value or nil per sibling]]; nil when the key has no siblings.</summary>
+    /// <remarks>The context is base64 text so it can be copied from redis-cli into KV.PUT … CONTEXT.</remarks>
+    private RespAction KvGet(RespCommand c, RespWriter w)
+    {
+        if (!CheckSizes(w, c[1]))
+        {
+            return RespAction.Continue;
+        }
+
+        var read = _node.Store.GetVersioned(c[1]);
+        if (read is null)
+        {
+            w.WriteNullArray();
+            return RespAction.Continue;
+        }
+
+        w.WriteArrayHeader(2);
+        WriteContext(w, read.Context);
+        w.WriteArrayHeader(read.Siblings.Count);
+        foreach (var sibling in read.Siblings)
+        {
+            if (sibling.IsTombstone)
+            {
+                w.WriteNull();
+            }
+            else
+            {
+                w.WriteBulkString(sibling.Value.Span);
+            }
+        }
+
+        return RespAction.Continue;
+    }
+
+    /// <summary>KV.PUT key value [CONTEXT ctx]: without a context the write is concurrent with what exists.</summary>
+    private RespAction KvPut(RespCommand c, RespWriter w)
+    {
+        if (!CheckSizes(w, c[1], c[2].Length) || !TryContext(c, 3, w, out var context, out var given))
+        {
+            return RespAction.Continue;
+        }
+
+        _ = given;
+        _node.Store.PutVersioned(c[1], c[2], context);
+        w.WriteOk();
+        return RespAction.Continue;
+    }
+
+    /// <summary>KV.DEL key [CONTEXT ctx]: deletes what the context saw; without one, every sibling it sees now.</summary>
+    private RespAction KvDel(RespCommand c, RespWriter w)
+    {
+        if (!CheckSizes(w, c[1]) || !TryContext(c, 2, w, out var context, out var given))
+        {
+            return RespAction.Continue;
+        }
+
+        if (!given)
+        {
+            var read = _node.Store.GetVersioned(c[1]);
+            if (read is null)
+            {
+                w.WriteInteger(0);
+                return RespAction.Continue;
+            }
+
+            SiblingSet.TryDecodeContext(read.Context, out var current, out _);
+            context = current ?? VersionVector.Empty;
+        }
+
+        _node.Store.DeleteVersioned(c[1], context);
+        w.WriteInteger(1);
+        return RespAction.Continue;
+    }
+
+    private static void WriteContext(RespWriter w, byte[] context)
+    {
+        Span<byte> text = stackalloc byte[Base64.GetMaxEncodedToUtf8Length(context.Length)];
+        Base64.EncodeToUtf8(context, text, out _, out var written);
+        w.WriteBulkString(text[..written]);
+    }
+
+    private static bool TryContext(RespCommand c, int at, RespWriter w, out VersionVector context, out bool given)
+    {
+        context = VersionVector.Empty;
+        given = false;
+        if (c.Count == at)
+        {
+            return true;
+        }
+
+        if (c.Count != at + 2 || !c.ArgumentEquals(at, "CONTEXT"u8))
+        {
+            w.WriteError(RespErrors.Syntax);
+            return false;
+        }
+
+        var text = c[at + 1];
+        var bytes = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
+        if (Base64.DecodeFromUtf8(text, bytes, out _, out var length) != System.Buffers.OperationStatus.Done
+            || !SiblingSet.TryDecodeContext(bytes.AsSpan(0, length), out var decoded, out var error))
+        {
+            w.WriteError("ERR invalid CONTEXT: pass the context KV.GET returned, unchanged"u8);
+            return false;
+        }
+
+        _ = error;
+        context = decoded;
+        given = true;
+        return true;
+    }
+}

@@ -1,0 +1,187 @@
+using System;
+using System.Collections.Concurrent;
+using System.IO;
+using System.IO.Pipelines;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using RingKV.Net.Resp;
+
+namespace RingKV.Server.Resp;
+
+/// <summary>Accepts RESP clients on a TCP port and runs one handler per connection.</summary>
+/// <remarks>
+/// Thread-safe. Over <c>maxClients</c>, a new client gets Redis's error and is closed. Stopping closes the
+/// listening socket, lets every connection finish the commands it has read (their pending read is
+/// cancelled), then waits for them.
+/// </remarks>
+internal sealed class RespListener : IAsyncDisposable
+{
+    private static readonly byte[] TooManyClients = "-ERR max number of clients reached\r\n"u8.ToArray();
+
+    private readonly Socket _socket;
+    private readonly Func<ClientInfo, IRespHandler> _handlerFactory;
+    private readonly RespLimits _limits;
+    private readonly int _maxClients;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<long, Connection> _connections = new();
+    private Task? _acceptLoop;
+
+    public RespListener(IPEndPoint endPoint, Func<ClientInfo, IRespHandler> handlerFactory, RespLimits limits, int maxClients, ILogger logger)
+    {
+        _handlerFactory = handlerFactory;
+        _limits = limits;
+        _maxClients = maxClients;
+        _logger = logger;
+        _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        _socket.Bind(endPoint);
+        LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    /// <summary>The bound address (the real port when 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>Clients connected now.</summary>
+    public int ClientCount => _connections.Count;
+
+    /// <summary>Every connected client.</summary>
+    public System.Collections.Generic.IEnumerable<ClientInfo> Clients
+    {
+        get
+        {
+            foreach (var connection in _connections.Values)
+            {
+                yield return connection.Info;
+            }
+        }
+    }
+
+    public void Start()
+    {
+        _socket.Listen(1024);
+        _acceptLoop = AcceptLoopAsync();
+    }
+
+    /// <summary>Stops accepting, lets connections finish what they read, and waits for them (at most <paramref name="grace"/>).</summary>
+    public async Task StopAsync(TimeSpan grace)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        _socket.Close();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(false);
+        }
+
+        foreach (var connection in _connections.Values)
+        {
+            connection.Input?.CancelPendingRead();
+        }
+
+        var all = new System.Collections.Generic.List<Task>();
+        foreach (var connection in _connections.Values)
+        {
+            all.Add(connection.Run);
+        }
+
+        await Task.WhenAny(Task.WhenAll(all), Task.Delay(grace)).ConfigureAwait(false);
+        foreach (var connection in _connections.Values)
+        {
+            connection.Socket.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket client;
+            try
+            {
+                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested)
+                {
+                    return;
+                }
+
+                _logger.LogWarning(e, "accept failed");
+                continue;
+            }
+
+            client.NoDelay = true;
+            if (_connections.Count >= _maxClients)
+            {
+                try
+                {
+                    client.Send(TooManyClients);
+                }
+                catch (SocketException)
+                {
+                }
+
+                client.Dispose();
+                continue;
+            }
+
+            var info = new ClientInfo(client.RemoteEndPoint?.ToString() ?? "?", DateTimeOffset.UtcNow);
+            var connection = new Connection(client, info);
+            _connections[info.Id] = connection;
+            connection.Run = RunClientAsync(connection);
+        }
+    }
+
+    private async Task RunClientAsync(Connection connection)
+    {
+        await Task.Yield();
+        try
+        {
+            using var stream = new NetworkStream(connection.Socket, ownsSocket: true);
+            var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
+            var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
+            connection.Input = input;
+            var handler = _handlerFactory(connection.Info);
+            await RespConnection.RunAsync(input, output, handler, _limits, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+            // The client went away.
+        }
+        catch (Exception e)
+        {
+            _logger.LogError(e, "connection {Id} failed", connection.Info.Id);
+        }
+        finally
+        {
+            _connections.TryRemove(connection.Info.Id, out _);
+            connection.Socket.Dispose();
+        }
+    }
+
+    private sealed class Connection(Socket socket, ClientInfo info)
+    {
+        public Socket Socket { get; } = socket;
+
+        public ClientInfo Info { get; } = info;
+
+        public PipeReader? Input { get; set; }
+
+        public Task Run { get; set; } = Task.CompletedTask;
+    }
+}

@@ -1,0 +1,72 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using RingKV.Core.Versioning;
+
+namespace RingKV.Server.Store;
+
+/// <summary>Condition of a plain SET.</summary>
+internal enum SetCondition
+{
+    /// <summary>Always write.</summary>
+    Always,
+
+    /// <summary>Only when the key does not exist (NX).</summary>
+    IfAbsent,
+
+    /// <summary>Only when the key exists (XX).</summary>
+    IfPresent,
+}
+
+/// <summary>What a SET does with the key's time to live.</summary>
+/// <param name="Keep">Keep the current expiry (KEEPTTL).</param>
+/// <param name="ExpiresAtUnixMs">The new expiry, 0 for none (ignored with <paramref name="Keep"/>).</param>
+internal readonly record struct ExpiryChange(bool Keep, long ExpiresAtUnixMs)
+{
+    public static ExpiryChange None => new(false, 0);
+}
+
+/// <summary>A key's sibling set as KV.GET shows it.</summary>
+internal sealed record VersionedRead(byte[] Context, IReadOnlyList<Sibling> Siblings);
+
+/// <summary>The data the command layer reads and writes: the local engine on one node, the coordinator in a cluster.</summary>
+/// <remarks>
+/// Thread-safe. Plain operations (Redis commands) see the winning sibling only and write with the full
+/// causal context of what they replace, so they never create siblings. Versioned operations (KV.*) see
+/// and create siblings. Times are Unix milliseconds.
+/// </remarks>
+internal interface IKeyValueStore : IDisposable
+{
+    /// <summary>Writes the winning value of a live key; false when absent, deleted or expired.</summary>
+    bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value);
+
+    /// <summary>True when the key is live, with its expiry (0 = none).</summary>
+    bool TryGetExpiry(ReadOnlySpan<byte> key, out long expiresAtUnixMs);
+
+    /// <summary>Plain SET; returns whether it wrote. <paramref name="previous"/> receives the old value when given and present.</summary>
+    bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, ExpiryChange expiry, IBufferWriter<byte>? previous, out bool hadPrevious);
+
+    /// <summary>Deletes a live key; returns whether it existed.</summary>
+    bool Delete(ReadOnlySpan<byte> key);
+
+    /// <summary>Sets (or with 0 removes) the expiry of a live key; returns whether the key existed.</summary>
+    bool SetExpiry(ReadOnlySpan<byte> key, long expiresAtUnixMs);
+
+    /// <summary>Every sibling and the causal context; null when the key has no siblings.</summary>
+    VersionedRead? GetVersioned(ReadOnlySpan<byte> key);
+
+    /// <summary>Writes a value that supersedes what <paramref name="context"/> saw (empty: concurrent with everything).</summary>
+    void PutVersioned(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, VersionVector context);
+
+    /// <summary>Deletes what <paramref name="context"/> saw; concurrent siblings survive.</summary>
+    void DeleteVersioned(ReadOnlySpan<byte> key, VersionVector context);
+
+    /// <summary>Up to about <paramref name="count"/> live keys from cursor on; the next cursor, 0 at the end.</summary>
+    ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys);
+
+    /// <summary>Live keys.</summary>
+    long CountKeys();
+
+    /// <summary>Removes every key.</summary>
+    void FlushAll();
+}

@@ -1,0 +1,270 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.IO.Hashing;
+using System.Threading;
+using RingKV.Core.Errors;
+using RingKV.Core.Hashing;
+using RingKV.Core.Versioning;
+using RingKV.Storage;
+
+namespace RingKV.Server.Store;
+
+/// <summary>A node's own data: each key's sibling set, encoded, in the storage engine.</summary>
+/// <remarks>
+/// Thread-safe. A write reads the key's sibling set, changes it and writes it back under one of
+/// <see cref="StripeCount"/> locks chosen by token, so writes to one key are serialized while writes to
+/// different keys still meet in the engine's group commit. Rejected alternative: the engine's merge hook;
+/// it would serialize every write in the engine's leader and cannot change a key's expiry.
+/// A set whose siblings are all tombstones is deleted from the engine (a single node has no replica
+/// that could resurrect it; the cluster keeps tombstone sets instead).
+/// </remarks>
+internal sealed class LocalStore : IKeyValueStore
+{
+    private const int StripeCount = 1024;
+
+    private readonly StorageEngine _engine;
+    private readonly Lock[] _stripes = new Lock[StripeCount];
+    private readonly ulong _actor;
+    private readonly int _maxVectorEntries;
+    private readonly TimeProvider _time;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_read;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_write;
+
+    public LocalStore(StorageEngine engine, string nodeId, int maxVectorEntries, TimeProvider time)
+    {
+        _engine = engine;
+        _actor = XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(nodeId));
+        _maxVectorEntries = maxVectorEntries;
+        _time = time;
+        for (var i = 0; i < StripeCount; i++)
+        {
+            _stripes[i] = new Lock();
+        }
+    }
+
+    public StorageEngine Engine => _engine;
+
+    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
+    {
+        var set = Read(key, out _);
+        if (set is null || !set.TryGetWinnerValue(out var winner))
+        {
+            return false;
+        }
+
+        value.Write(winner.Span);
+        return true;
+    }
+
+    public bool TryGetExpiry(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
+    {
+        var set = Read(key, out expiresAtUnixMs);
+        return set is not null && set.TryGetWinnerValue(out _);
+    }
+
+    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, ExpiryChange expiry, IBufferWriter<byte>? previous, out bool hadPrevious)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out var oldExpiry);
+            ReadOnlyMemory<byte> old = default;
+            hadPrevious = set is not null && set.TryGetWinnerValue(out old);
+            if (hadPrevious && previous is not null)
+            {
+                previous.Write(old.Span);
+            }
+
+            if ((condition == SetCondition.IfAbsent && hadPrevious) || (condition == SetCondition.IfPresent && !hadPrevious))
+            {
+                return false;
+            }
+
+            set ??= SiblingSet.Empty;
+            var next = set.Put(set.Context, value.ToArray(), _actor, Now(), _maxVectorEntries);
+            var expiresAt = expiry.Keep ? (hadPrevious ? oldExpiry : 0) : expiry.ExpiresAtUnixMs;
+            Write(key, next, expiresAt);
+            return true;
+        }
+    }
+
+    public bool Delete(ReadOnlySpan<byte> key)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out _);
+            if (set is null)
+            {
+                return false;
+            }
+
+            var existed = set.TryGetWinnerValue(out _);
+            _engine.Delete(key);
+            return existed;
+        }
+    }
+
+    public bool SetExpiry(ReadOnlySpan<byte> key, long expiresAtUnixMs)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out _);
+            if (set is null || !set.TryGetWinnerValue(out _))
+            {
+                return false;
+            }
+
+            if (expiresAtUnixMs != 0 && expiresAtUnixMs <= Now())
+            {
+                _engine.Delete(key); // an expiry in the past deletes, as in Redis
+                return true;
+            }
+
+            Write(key, set, expiresAtUnixMs);
+            return true;
+        }
+    }
+
+    public VersionedRead? GetVersioned(ReadOnlySpan<byte> key)
+    {
+        var set = Read(key, out _);
+        if (set is null || set.Count == 0)
+        {
+            return null;
+        }
+
+        var context = new ArrayBufferWriter<byte>();
+        SiblingSet.EncodeContext(set.Context, context);
+        return new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray());
+    }
+
+    public void PutVersioned(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, VersionVector context)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out var expiry) ?? SiblingSet.Empty;
+            Write(key, set.Put(context, value.ToArray(), _actor, Now(), _maxVectorEntries), expiry);
+        }
+    }
+
+    public void DeleteVersioned(ReadOnlySpan<byte> key, VersionVector context)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out var expiry) ?? SiblingSet.Empty;
+            Write(key, set.Delete(context, _actor, Now(), _maxVectorEntries), expiry);
+        }
+    }
+
+    public ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys)
+    {
+        using var it = _engine.NewIterator(new TokenRange(new Token(cursor), Token.Max));
+        var seen = 0;
+        var lastToken = 0UL;
+        while (it.MoveNext())
+        {
+            var token = it.Token.Value;
+            // Finish the current token before stopping, so a cursor never splits keys that share a token.
+            if (seen >= count && token != lastToken)
+            {
+                return token;
+            }
+
+            seen++;
+            lastToken = token;
+            if (filter(it.Key))
+            {
+                keys.Add(it.Key.ToArray());
+            }
+        }
+
+        return 0;
+    }
+
+    public long CountKeys()
+    {
+        long count = 0;
+        using var it = _engine.NewIterator(TokenRange.All);
+        while (it.MoveNext())
+        {
+            count++;
+        }
+
+        return count;
+    }
+
+    public void FlushAll()
+    {
+        var keys = new List<byte[]>();
+        using (var it = _engine.NewIterator(TokenRange.All))
+        {
+            while (it.MoveNext())
+            {
+                keys.Add(it.Key.ToArray());
+            }
+        }
+
+        var batch = new WriteBatch();
+        foreach (var key in keys)
+        {
+            batch.Delete(key);
+            if (batch.Count >= 1000)
+            {
+                _engine.Write(batch);
+                batch.Clear();
+            }
+        }
+
+        _engine.Write(batch);
+    }
+
+    public void Dispose() => _engine.Dispose();
+
+    private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[Token.Of(key).Value % StripeCount];
+
+    private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
+    {
+        var buffer = t_read ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        expiresAtUnixMs = 0;
+        if (!_engine.TryGet(key, buffer, out var expiresAt))
+        {
+            return null;
+        }
+
+        expiresAtUnixMs = expiresAt?.ToUnixTimeMilliseconds() ?? 0;
+        if (!SiblingSet.TryDecode(buffer.WrittenSpan, out var set, out var error))
+        {
+            throw new RingKVException(ErrorCode.Corruption, $"stored value of a key cannot be decoded: {error}");
+        }
+
+        return set;
+    }
+
+    private void Write(ReadOnlySpan<byte> key, SiblingSet set, long expiresAtUnixMs)
+    {
+        if (set.IsDeleted)
+        {
+            _engine.Delete(key);
+            return;
+        }
+
+        var buffer = t_write ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        set.Encode(buffer);
+        if (expiresAtUnixMs > 0)
+        {
+            _engine.Put(key, buffer.WrittenSpan, DateTimeOffset.FromUnixTimeMilliseconds(expiresAtUnixMs));
+        }
+        else
+        {
+            _engine.Put(key, buffer.WrittenSpan);
+        }
+    }
+}
