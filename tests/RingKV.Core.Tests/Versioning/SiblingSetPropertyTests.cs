@@ -197,7 +197,7 @@ public sealed class SiblingSetPropertyTests
             {
                 Assert.Equal(expected.Count, actual.Count);
             }
-        });
+        }, iter: 2000);
 
     [Fact]
     public void Encode_ReachableStates_RoundTrips() =>
