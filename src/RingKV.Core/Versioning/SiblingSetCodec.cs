@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using RingKV.Core.Encoding;
+using RingKV.Core.Errors;
 
 namespace RingKV.Core.Versioning;
 
@@ -296,7 +297,8 @@ internal static class SiblingSetCodec
         }
 
         // Invariant 2 of SiblingSet: every sibling's actor has a context entry.
-        throw new InvalidOperationException("sibling actor missing from the context");
+        ThrowHelper.Fail(ErrorCode.Internal, "sibling actor missing from the context");
+        return -1;
     }
 
     private static void WriteByte(IBufferWriter<byte> writer, byte value)

@@ -7,12 +7,18 @@ using Xunit;
 
 namespace RingKV.Core.Tests.Versioning;
 
-/// <summary>Random histories of three actors, each writing through its own replica with stale contexts, replicas syncing at random.</summary>
+/// <summary>Random histories: three actors write with stale contexts through three replicas, replicas sync at random.</summary>
+/// <remarks>
+/// An actor may coordinate through any replica whose state has absorbed every dot it minted before (the replica may
+/// since have truncated them away), as <see cref="VersionVector.Increment"/> requires; otherwise it writes through the
+/// replica it last wrote to. Writing through other replicas is what lets truncation drop an actor's
+/// own entry, which the truncated counter must survive.
+/// </remarks>
 public sealed class SiblingSetPropertyTests
 {
     private static readonly ulong[] Actors = [0x0000_0000_0000_0001, 0x8000_0000_0000_0000, 0xFFFF_FFFF_FFFF_FFFF];
 
-    /// <summary>Kind: 0 put, 1 delete, 2 sync replica Actor from replica Other, 3 a client reads replica Other.</summary>
+    /// <summary>Kind: 0 put or 1 delete by Actor through replica Other, 2 sync replica Actor from replica Other, 3 a client reads replica Other.</summary>
     private readonly record struct Op(int Kind, int Actor, int Other, int ContextPick, long TimeStepMs);
 
     private sealed record Ack(Dot Dot, bool IsTombstone, byte[] Value, VersionVector ClientContext);
@@ -32,6 +38,11 @@ public sealed class SiblingSetPropertyTests
         var contexts = new List<VersionVector> { VersionVector.Empty };
         var states = new List<SiblingSet> { SiblingSet.Empty };
         var acks = new List<Ack>();
+        var lastDot = new Dot[Actors.Length];
+        var lastReplica = new int[Actors.Length];
+
+        // absorbed[r, a]: highest counter of actor a that replica r's state has taken in, by a write or a sync.
+        var absorbed = new ulong[replicas.Length, Actors.Length];
         long now = 1_700_000_000_000;
         for (var i = 0; i < ops.Length; i++)
         {
@@ -43,16 +54,32 @@ public sealed class SiblingSetPropertyTests
             {
                 case 0 or 1:
                     var context = contexts[op.ContextPick % contexts.Count];
-                    var before = replicas[op.Actor];
+                    var replica = op.Other;
+                    if (absorbed[replica, op.Actor] < lastDot[op.Actor].Counter)
+                    {
+                        replica = lastReplica[op.Actor];
+                    }
+
+                    var before = replicas[replica];
                     var value = BitConverter.GetBytes(i);
                     var after = op.Kind == 0
                         ? before.Put(context, value, Actors[op.Actor], now, maxVectorEntries)
                         : before.Delete(context, Actors[op.Actor], now, maxVectorEntries);
-                    acks.Add(new Ack(NewDot(before, after), op.Kind == 1, op.Kind == 0 ? value : [], context));
-                    replicas[op.Actor] = after;
-                    break;
+                    var dot = NewDot(before, after);
+                    acks.Add(new Ack(dot, op.Kind == 1, op.Kind == 0 ? value : [], context));
+                    replicas[replica] = after;
+                    lastDot[op.Actor] = dot;
+                    lastReplica[op.Actor] = replica;
+                    absorbed[replica, op.Actor] = dot.Counter;
+                    states.Add(after);
+                    continue;
                 case 2:
                     replicas[op.Actor] = replicas[op.Actor].Merge(replicas[op.Other]);
+                    for (var a = 0; a < Actors.Length; a++)
+                    {
+                        absorbed[op.Actor, a] = Math.Max(absorbed[op.Actor, a], absorbed[op.Other, a]);
+                    }
+
                     break;
                 default:
                     contexts.Add(replicas[op.Other].Context);
@@ -170,7 +197,7 @@ public sealed class SiblingSetPropertyTests
             {
                 Assert.Equal(expected.Count, actual.Count);
             }
-        });
+        }, iter: 2000);
 
     [Fact]
     public void Encode_ReachableStates_RoundTrips() =>

@@ -1,8 +1,8 @@
 using System;
-using TextEncoding = System.Text.Encoding;
 using RingKV.Core.Errors;
 using RingKV.Core.Versioning;
 using Xunit;
+using TextEncoding = System.Text.Encoding;
 
 namespace RingKV.Core.Tests.Versioning;
 
