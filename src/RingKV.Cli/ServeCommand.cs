@@ -97,7 +97,7 @@ internal static class ServeCommand
         }
         catch (Exception e) when (e is Core.Errors.RingKVException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
-            logger.LogCritical("cannot start: {Message}", e.Message);
+            Console.Error.WriteLine($"ringkv serve: cannot start: {e.Message}");
             return 1;
         }
 

@@ -84,7 +84,10 @@ internal sealed class RingKvNode : IAsyncDisposable
 
         node.Listener = listener;
         listener.Start();
-        logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
+        }
         return new RingKvNode(listener, store, engine, logger);
     }
 

@@ -67,7 +67,7 @@ internal sealed partial class CommandHandler
         w.WriteInteger(step);
     }
 
-    private RespAction CommandInfo(RespCommand c, RespWriter w)
+    private static RespAction CommandInfo(RespCommand c, RespWriter w)
     {
         if (c.Count == 1)
         {

@@ -290,7 +290,7 @@ internal sealed partial class CommandHandler : IRespHandler
         return sb.ToString();
     }
 
-    private RespAction Ping(RespCommand c, RespWriter w)
+    private static RespAction Ping(RespCommand c, RespWriter w)
     {
         if (c.Count > 2)
         {
