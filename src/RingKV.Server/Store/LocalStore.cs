@@ -42,7 +42,10 @@ internal sealed class LocalStore : IKeyValueStore
     private static WriteBatch? t_batch;
 
     [ThreadStatic]
-    private static List<SiblingSet>? t_sets;
+    private static ArrayBufferWriter<byte>? t_encoded;
+
+    [ThreadStatic]
+    private static List<(int At, int Length)>? t_spans;
 
     public LocalStore(StorageEngine engine, string nodeId, int maxVectorEntries, TimeProvider time)
     {
@@ -60,13 +63,31 @@ internal sealed class LocalStore : IKeyValueStore
 
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
     {
-        var set = Read(key, out _);
-        if (set is null || !set.TryGetWinnerValue(out var winner))
+        var buffer = t_read ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        if (!_engine.TryGet(key, buffer))
         {
             return false;
         }
 
-        value.Write(winner.Span);
+        // Plain GET reads the winner straight from the stored bytes: no sibling set is built.
+        if (SiblingSetFastPath.TryGetWinner(buffer.WrittenSpan, out var winner, out var live))
+        {
+            if (live)
+            {
+                value.Write(winner);
+            }
+
+            return live;
+        }
+
+        var set = Decode(buffer.WrittenSpan);
+        if (!set.TryGetWinnerValue(out var decoded))
+        {
+            return false;
+        }
+
+        value.Write(decoded.Span);
         return true;
     }
 
@@ -125,30 +146,50 @@ internal sealed class LocalStore : IKeyValueStore
         {
             var batch = t_batch ??= new WriteBatch(4096);
             batch.Clear();
-            var sets = t_sets ??= new List<SiblingSet>();
-            sets.Clear();
+            var written = t_encoded ??= new ArrayBufferWriter<byte>(4096);
+            written.ResetWrittenCount();
+            var spans = t_spans ??= new List<(int At, int Length)>();
+            spans.Clear();
+            var read = t_read ??= new ArrayBufferWriter<byte>(256);
+            var scratch = t_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
             for (var i = 0; i < items.Count; i++)
             {
                 var key = bytes.Slice(items[i].KeyAt, items[i].KeyLength);
+                var value = bytes.Slice(items[i].ValueAt, items[i].ValueLength);
 
-                // A key written earlier in this batch is not in the engine yet: build on that set.
-                SiblingSet? set = null;
-                for (var j = i - 1; j >= 0 && set is null; j--)
+                // A key written earlier in this batch is not in the engine yet: build on what the batch wrote.
+                var previous = -1;
+                for (var j = i - 1; j >= 0 && previous < 0; j--)
                 {
                     if (bytes.Slice(items[j].KeyAt, items[j].KeyLength).SequenceEqual(key))
                     {
-                        set = sets[j];
+                        previous = j;
                     }
                 }
 
-                set ??= Read(key, out _) ?? SiblingSet.Empty;
-                var next = set.Put(set.Context, bytes.Slice(items[i].ValueAt, items[i].ValueLength).ToArray(), _actor, now, _maxVectorEntries);
-                sets.Add(next);
-                var buffer = t_write ??= new ArrayBufferWriter<byte>(256);
-                buffer.ResetWrittenCount();
-                next.Encode(buffer);
-                batch.Put(key, buffer.WrittenSpan);
+                ReadOnlySpan<byte> existing;
+                if (previous >= 0)
+                {
+                    existing = written.WrittenSpan.Slice(spans[previous].At, spans[previous].Length);
+                }
+                else
+                {
+                    read.ResetWrittenCount();
+                    _engine.TryGet(key, read);
+                    existing = read.WrittenSpan;
+                }
+
+                scratch.ResetWrittenCount();
+                if (!SiblingSetFastPath.TryEncodeBlindPut(existing, value, _actor, now, _maxVectorEntries, scratch))
+                {
+                    var set = existing.IsEmpty ? SiblingSet.Empty : Decode(existing);
+                    set.Put(set.Context, value.ToArray(), _actor, now, _maxVectorEntries).Encode(scratch);
+                }
+
+                spans.Add((written.WrittenCount, scratch.WrittenCount));
+                written.Write(scratch.WrittenSpan);
+                batch.Put(key, scratch.WrittenSpan);
             }
 
             _engine.Write(batch);
@@ -300,6 +341,16 @@ internal sealed class LocalStore : IKeyValueStore
 
     private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(Token.Of(key).Value % StripeCount);
 
+    private static SiblingSet Decode(ReadOnlySpan<byte> bytes)
+    {
+        if (!SiblingSet.TryDecode(bytes, out var set, out var error))
+        {
+            throw new RingKVException(ErrorCode.Corruption, $"stored value of a key cannot be decoded: {error}");
+        }
+
+        return set;
+    }
+
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {
         var buffer = t_read ??= new ArrayBufferWriter<byte>(256);
@@ -311,12 +362,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
 
         expiresAtUnixMs = expiresAt?.ToUnixTimeMilliseconds() ?? 0;
-        if (!SiblingSet.TryDecode(buffer.WrittenSpan, out var set, out var error))
-        {
-            throw new RingKVException(ErrorCode.Corruption, $"stored value of a key cannot be decoded: {error}");
-        }
-
-        return set;
+        return Decode(buffer.WrittenSpan);
     }
 
     private void Write(ReadOnlySpan<byte> key, SiblingSet set, long expiresAtUnixMs)
