@@ -17,4 +17,13 @@ internal interface IRespHandler
     /// <summary>Executes <paramref name="command"/> and writes exactly one reply to <paramref name="writer"/>.</summary>
     /// <returns><see cref="RespAction.Close"/> to close the connection after the reply (QUIT).</returns>
     ValueTask<RespAction> ExecuteAsync(RespCommand command, RespWriter writer, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called after the last complete command of one read, before the replies are flushed (and before a
+    /// close): a handler that deferred replies to batch work (one commit for a pipeline of writes) writes
+    /// them now, in order.
+    /// </summary>
+    void EndOfBatch(RespWriter writer)
+    {
+    }
 }

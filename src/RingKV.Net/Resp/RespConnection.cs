@@ -56,6 +56,7 @@ internal static class RespConnection
                     var status = parser.TryParse(remaining, command, out var consumed);
                     if (status == ParseStatus.Error)
                     {
+                        handler.EndOfBatch(writer);
                         writer.WriteError("ERR " + parser.ErrorMessage);
                         open = false;
                         break;
@@ -77,6 +78,7 @@ internal static class RespConnection
                     }
                 }
 
+                handler.EndOfBatch(writer);
                 input.AdvanceTo(remaining.Start, buffer.End);
                 if (!output.CanGetUnflushedBytes || output.UnflushedBytes > 0)
                 {

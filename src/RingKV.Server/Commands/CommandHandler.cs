@@ -39,6 +39,7 @@ internal sealed partial class CommandHandler : IRespHandler
         }
         catch (RingKVException e)
         {
+            FlushPending(writer);
             writer.WriteError(e.Code == ErrorCode.InvalidArgument ? "ERR " + e.Message : $"ERR {e.Code}: {e.Message}");
             return new ValueTask<RespAction>(RespAction.Continue);
         }
@@ -49,6 +50,11 @@ internal sealed partial class CommandHandler : IRespHandler
         if (!_authenticated && !c.IsCommand("AUTH"u8) && !c.IsCommand("HELLO"u8) && !c.IsCommand("QUIT"u8))
         {
             w.WriteError("NOAUTH Authentication required."u8);
+            return RespAction.Continue;
+        }
+
+        if (TryDefer(c, w))
+        {
             return RespAction.Continue;
         }
 

@@ -46,6 +46,9 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Plain SET; returns whether it wrote. <paramref name="previous"/> receives the old value when given and present.</summary>
     bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, ExpiryChange expiry, IBufferWriter<byte>? previous, out bool hadPrevious);
 
+    /// <summary>Plain SETs without options, in order, applied as one atomic write. <paramref name="items"/> index into <paramref name="bytes"/>.</summary>
+    void SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items);
+
     /// <summary>Deletes a live key; returns whether it existed.</summary>
     bool Delete(ReadOnlySpan<byte> key);
 

@@ -35,6 +35,15 @@ internal sealed class LocalStore : IKeyValueStore
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_write;
 
+    [ThreadStatic]
+    private static List<int>? t_stripes;
+
+    [ThreadStatic]
+    private static WriteBatch? t_batch;
+
+    [ThreadStatic]
+    private static List<SiblingSet>? t_sets;
+
     public LocalStore(StorageEngine engine, string nodeId, int maxVectorEntries, TimeProvider time)
     {
         _engine = engine;
@@ -89,6 +98,67 @@ internal sealed class LocalStore : IKeyValueStore
             var expiresAt = expiry.Keep ? (hadPrevious ? oldExpiry : 0) : expiry.ExpiresAtUnixMs;
             Write(key, next, expiresAt);
             return true;
+        }
+    }
+
+    public void SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items)
+    {
+        // Take every stripe involved, in index order so two batches cannot deadlock.
+        var stripes = t_stripes ??= new List<int>();
+        stripes.Clear();
+        foreach (var item in items)
+        {
+            var stripe = StripeIndex(bytes.Slice(item.KeyAt, item.KeyLength));
+            if (!stripes.Contains(stripe))
+            {
+                stripes.Add(stripe);
+            }
+        }
+
+        stripes.Sort();
+        foreach (var stripe in stripes)
+        {
+            _stripes[stripe].Enter();
+        }
+
+        try
+        {
+            var batch = t_batch ??= new WriteBatch(4096);
+            batch.Clear();
+            var sets = t_sets ??= new List<SiblingSet>();
+            sets.Clear();
+            var now = Now();
+            for (var i = 0; i < items.Count; i++)
+            {
+                var key = bytes.Slice(items[i].KeyAt, items[i].KeyLength);
+
+                // A key written earlier in this batch is not in the engine yet: build on that set.
+                SiblingSet? set = null;
+                for (var j = i - 1; j >= 0 && set is null; j--)
+                {
+                    if (bytes.Slice(items[j].KeyAt, items[j].KeyLength).SequenceEqual(key))
+                    {
+                        set = sets[j];
+                    }
+                }
+
+                set ??= Read(key, out _) ?? SiblingSet.Empty;
+                var next = set.Put(set.Context, bytes.Slice(items[i].ValueAt, items[i].ValueLength).ToArray(), _actor, now, _maxVectorEntries);
+                sets.Add(next);
+                var buffer = t_write ??= new ArrayBufferWriter<byte>(256);
+                buffer.ResetWrittenCount();
+                next.Encode(buffer);
+                batch.Put(key, buffer.WrittenSpan);
+            }
+
+            _engine.Write(batch);
+        }
+        finally
+        {
+            foreach (var stripe in stripes)
+            {
+                _stripes[stripe].Exit();
+            }
         }
     }
 
@@ -226,7 +296,9 @@ internal sealed class LocalStore : IKeyValueStore
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[Token.Of(key).Value % StripeCount];
+    private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
+
+    private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(Token.Of(key).Value % StripeCount);
 
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {

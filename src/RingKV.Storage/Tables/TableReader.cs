@@ -305,42 +305,51 @@ internal sealed class TableReader : IDisposable
             ThrowHelper.Corruption(path, handle.Offset, $"block handle ({handle.Offset}, {handle.Size}) outside the file");
         }
 
-        var buffer = new byte[stored];
-        if (file.Read(handle.Offset, buffer) != stored)
+        // Compressed blocks are read into a pooled buffer and decompressed into the block's own array, so
+        // a cache miss allocates only what the cache keeps.
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(stored);
+        try
         {
-            ThrowHelper.Corruption(path, handle.Offset, "short read of block (truncated file)");
-        }
+            if (file.Read(handle.Offset, buffer.AsSpan(0, stored)) != stored)
+            {
+                ThrowHelper.Corruption(path, handle.Offset, "short read of block (truncated file)");
+            }
 
-        var kindByte = buffer[handle.Size];
-        var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(handle.Size + 1));
-        if (TableFormat.BlockChecksum(buffer.AsSpan(0, handle.Size), kindByte) != expected)
+            var kindByte = buffer[handle.Size];
+            var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(handle.Size + 1));
+            if (TableFormat.BlockChecksum(buffer.AsSpan(0, handle.Size), kindByte) != expected)
+            {
+                ThrowHelper.Corruption(path, handle.Offset, "block checksum mismatch");
+            }
+
+            var kind = (CompressionKind)kindByte;
+            if (kind == CompressionKind.None)
+            {
+                return (buffer.AsSpan(0, handle.Size).ToArray(), handle.Size);
+            }
+
+            if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
+            {
+                ThrowHelper.Corruption(path, handle.Offset, $"unknown block compression kind {kindByte}");
+            }
+
+            if (!Varint.TryRead32(buffer.AsSpan(0, handle.Size), out var rawLength, out var prefix) || rawLength > TableFormat.MaxBlockBytes)
+            {
+                ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
+            }
+
+            var raw = new byte[rawLength];
+            if (!BlockCompressor.TryDecompress(kind, buffer.AsSpan(prefix, handle.Size - prefix), raw))
+            {
+                ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
+            }
+
+            return (raw, raw.Length);
+        }
+        finally
         {
-            ThrowHelper.Corruption(path, handle.Offset, "block checksum mismatch");
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
-
-        var kind = (CompressionKind)kindByte;
-        if (kind == CompressionKind.None)
-        {
-            return (buffer, handle.Size);
-        }
-
-        if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
-        {
-            ThrowHelper.Corruption(path, handle.Offset, $"unknown block compression kind {kindByte}");
-        }
-
-        if (!Varint.TryRead32(buffer.AsSpan(0, handle.Size), out var rawLength, out var prefix) || rawLength > TableFormat.MaxBlockBytes)
-        {
-            ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
-        }
-
-        var raw = new byte[rawLength];
-        if (!BlockCompressor.TryDecompress(kind, buffer.AsSpan(prefix, handle.Size - prefix), raw))
-        {
-            ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
-        }
-
-        return (raw, raw.Length);
     }
 
     private static void ParseIndex(Block indexBlock, out byte[] keys, out int[] keyStarts, out BlockHandle[] blocks)
