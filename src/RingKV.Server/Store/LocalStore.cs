@@ -246,7 +246,7 @@ internal sealed class LocalStore : IKeyValueStore
 
             seen++;
             lastToken = token;
-            if (filter(it.Key))
+            if (IsVisible(it.Value) && filter(it.Key))
             {
                 keys.Add(it.Key.ToArray());
             }
@@ -261,7 +261,10 @@ internal sealed class LocalStore : IKeyValueStore
         using var it = _engine.NewIterator(TokenRange.All);
         while (it.MoveNext())
         {
-            count++;
+            if (IsVisible(it.Value))
+            {
+                count++;
+            }
         }
 
         return count;
@@ -299,6 +302,11 @@ internal sealed class LocalStore : IKeyValueStore
     private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
 
     private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(Token.Of(key).Value % StripeCount);
+
+    /// <summary>Whether plain GET sees a stored sibling set: SCAN and DBSIZE must agree with GET and EXISTS.</summary>
+    /// <remarks>A set whose winner is a tombstone (a KV.DEL newer than a concurrent KV.PUT) stays stored for KV.GET but is hidden.</remarks>
+    private static bool IsVisible(ReadOnlySpan<byte> encoded)
+        => !SiblingSet.TryDecode(encoded, out var set, out _) || set.TryGetWinnerValue(out _); // undecodable: listed, so GET reports the damage
 
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {

@@ -11,7 +11,11 @@ using Xunit;
 namespace RingKV.Server.Tests.Commands;
 
 /// <summary>Pipelined and concurrent clients, and TTL expiry, against one server.</summary>
-public sealed class LoadTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+/// <remarks>
+/// The server runs with --sync periodic:100: with sync always, every write on one connection waits for its own
+/// fsync (pipelined writes do not share one), so 10,000 pipelined SETs take about 10 s on a slow disk.
+/// </remarks>
+public sealed class LoadTests(LoadTests.PeriodicSyncServer fixture) : IClassFixture<LoadTests.PeriodicSyncServer>
 {
     private readonly IDatabase _db = fixture.Db;
 
@@ -72,6 +76,69 @@ public sealed class LoadTests(ServerFixture fixture) : IClassFixture<ServerFixtu
     }
 
     [Fact]
+    public void PipelinedMixedCommands_OneWrite_RepliesInOrderAndReadsSeeEarlierSets()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        raw.Send(RawClient.Encode("SET", "mixed:ttl", "t", "EX", 100));
+        Assert.Equal("+OK", RawClient.Describe(raw.Read()));
+        var requests = new List<byte>();
+        requests.AddRange(RawClient.Encode("SET", "mixed:a", "1"));
+        requests.AddRange(RawClient.Encode("GET", "mixed:a"));
+        requests.AddRange(RawClient.Encode("SET", "mixed:a", "2"));
+        requests.AddRange(RawClient.Encode("SET", "mixed:a", "3"));
+        requests.AddRange(RawClient.Encode("GET", "mixed:a"));
+        requests.AddRange(RawClient.Encode("SET", "", "empty-key"));
+        requests.AddRange(RawClient.Encode("SET", "mixed:ttl", "plain"));
+        requests.AddRange(RawClient.Encode("TTL", "mixed:ttl"));
+        requests.AddRange(RawClient.Encode("SET", "mixed:b", "x"));
+        requests.AddRange(RawClient.Encode("DEL", "mixed:b"));
+        requests.AddRange(RawClient.Encode("SET", "mixed:c", "y"));
+        requests.AddRange(RawClient.Encode("QUIT"));
+        raw.Send(requests.ToArray());
+        var replies = new List<string>();
+        for (var i = 0; i < 12; i++)
+        {
+            replies.Add(RawClient.Describe(raw.Read()));
+        }
+
+        Assert.Equal("+OK|1|+OK|+OK|3|-ERR|+OK|:-1|+OK|:1|+OK|+OK", string.Join('|', replies.Select(r => r.StartsWith("-ERR", StringComparison.Ordinal) ? "-ERR" : r)));
+        Assert.True(raw.ReadUntilClosed(TimeSpan.FromSeconds(10)).Closed);
+        Assert.Equal("y", (string?)_db.StringGet("mixed:c"));
+        Assert.False(_db.KeyExists("mixed:b"));
+    }
+
+    [Fact]
+    public async Task PipelinedLargeSets_SixtyFourOfOneMiB_AllStored()
+    {
+        const int Count = 64;
+        var value = new byte[1 << 20];
+        using var raw = fixture.Server.ConnectRaw();
+        var requests = new List<byte>();
+        for (var i = 0; i < Count; i++)
+        {
+            value[0] = (byte)i;
+            requests.AddRange(RawClient.Encode("SET", $"bigpipe:{i}", value));
+        }
+
+        var send = Task.Run(() => raw.Send(requests.ToArray()), TestContext.Current.CancellationToken);
+        for (var i = 0; i < Count; i++)
+        {
+            Assert.Equal("+OK", RawClient.Describe(raw.Read()));
+        }
+
+        await send;
+        for (var i = 0; i < Count; i += 9)
+        {
+            var stored = (byte[]?)await _db.StringGetAsync($"bigpipe:{i}");
+            Assert.NotNull(stored);
+            Assert.Equal(value.Length, stored.Length);
+            Assert.Equal((byte)i, stored[0]);
+        }
+
+        Assert.Equal(1L, await _db.KeyDeleteAsync(Enumerable.Range(0, 1).Select(i => (RedisKey)$"bigpipe:{i}").ToArray()));
+    }
+
+    [Fact]
     public async Task ConcurrentClients_DistinctAndSharedKeys_ConsistentFinalState()
     {
         const int Tasks = 8;
@@ -89,7 +156,7 @@ public sealed class LoadTests(ServerFixture fixture) : IClassFixture<ServerFixtu
                 }
                 else
                 {
-                    await db.StringSetAsync($"conc:shared:{i % SharedKeys}", $"{t}-{i}");
+                    await db.StringSetAsync($"conc:shared:{i / 2 % SharedKeys}", $"{t}-{i}");
                     var own = await db.StringGetAsync($"conc:{t}:{i - 1}");
                     Assert.Equal($"{t}-{i - 1}", (string?)own);
                 }
@@ -111,7 +178,7 @@ public sealed class LoadTests(ServerFixture fixture) : IClassFixture<ServerFixtu
             var value = (string?)await _db.StringGetAsync($"conc:shared:{k}");
             Assert.NotNull(value);
             var parts = value.Split('-');
-            Assert.Equal(k, int.Parse(parts[1], CultureInfo.InvariantCulture) % SharedKeys);
+            Assert.Equal(k, int.Parse(parts[1], CultureInfo.InvariantCulture) / 2 % SharedKeys);
             Assert.InRange(int.Parse(parts[0], CultureInfo.InvariantCulture), 0, Tasks - 1);
             var siblings = (RedisResult[])((RedisResult[])(await _db.ExecuteAsync("KV.GET", $"conc:shared:{k}"))!)[1]!;
             Assert.Equal(value, (string?)Assert.Single(siblings));
@@ -152,5 +219,13 @@ public sealed class LoadTests(ServerFixture fixture) : IClassFixture<ServerFixtu
 
         _db.StringSet("large:1", value);
         Assert.Equal(value, (byte[]?)_db.StringGet("large:1"));
+    }
+
+    public sealed class PeriodicSyncServer : ServerFixture
+    {
+        public PeriodicSyncServer()
+            : base(["--sync", "periodic:100"])
+        {
+        }
     }
 }

@@ -40,10 +40,10 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
         Assert.Equal("PONG", (string?)fixture.Db.Execute("PING"));
     }
 
-    [GeneratedRegex(@"(?m)^\s*SET: [0-9.]+ requests per second")]
+    [GeneratedRegex(@"(?:^|[\r\n])SET: [0-9.]+ requests per second")]
     private static partial Regex SetLine();
 
-    [GeneratedRegex(@"(?m)^\s*GET: [0-9.]+ requests per second")]
+    [GeneratedRegex(@"(?:^|[\r\n])GET: [0-9.]+ requests per second")]
     private static partial Regex GetLine();
 
     private static string Tool(string name)
