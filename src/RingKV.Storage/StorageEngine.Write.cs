@@ -148,15 +148,20 @@ public sealed partial class StorageEngine
     {
         writer.Done = false;
         writer.Error = null;
+        writer.Signal.Reset();
+        bool lead;
         lock (_mutex)
         {
             ThrowIfBackgroundErrorLocked();
             _writers.Enqueue(writer);
-            while (!writer.Done && _writers.Peek() != writer)
-            {
-                Monitor.Wait(_mutex);
-            }
+            lead = _writers.Count == 1;
+        }
 
+        if (!lead)
+        {
+            // Woken once: either a leader completed this write, or this writer is now the head and leads.
+            // Each writer has its own signal, so finishing a group wakes only those it completed.
+            writer.Signal.Wait();
             if (writer.Done)
             {
                 writer.Batch = null;
@@ -238,8 +243,9 @@ public sealed partial class StorageEngine
 
                 ApplyToMemtable(mem, _record.AsSpan(LogFormat.HeaderSize, record.Length - LogFormat.HeaderSize));
             }
-            catch (Exception e) when (e is IOException or RingKVException or UnauthorizedAccessException)
+            catch (Exception e)
             {
+                // Loop boundary for the whole group: every writer in it gets the failure, none is left waiting.
                 failure = e;
             }
         }
@@ -273,9 +279,20 @@ public sealed partial class StorageEngine
                 _writers.Dequeue();
                 w.Error = failure;
                 w.Done = true;
+                if (w != leader)
+                {
+                    w.Signal.Set();
+                }
             }
 
-            Monitor.PulseAll(_mutex);
+            if (_writers.Count > 0)
+            {
+                _writers.Peek().Signal.Set(); // the next leader
+            }
+            else
+            {
+                Monitor.PulseAll(_mutex); // Dispose waits for the queue to drain
+            }
         }
     }
 
@@ -564,8 +581,10 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>One queued write; reused per thread so a write allocates nothing.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Kept per thread for the thread's life; the slim event holds no kernel handle unless one is asked for.")]
     private sealed class Writer
     {
+        public readonly ManualResetEventSlim Signal = new(false, spinCount: 100);
         public WriteBatch? Batch;
         public WriterKind Kind;
         public bool Done;
