@@ -54,6 +54,22 @@ public sealed class LimitTests(LimitTests.SmallLimitsServer fixture) : IClassFix
     }
 
     [Fact]
+    public void ProtocolError_AfterPipelinedSets_SetsAnsweredAndApplied()
+    {
+        var request = new System.Collections.Generic.List<byte>();
+        request.AddRange(RawClient.Encode("SET", "limit:before-error-1", "a"));
+        request.AddRange(RawClient.Encode("SET", "limit:before-error-2", "b"));
+        request.AddRange("*abc\r\n"u8.ToArray());
+        request.AddRange(RawClient.Encode("SET", "limit:after-error", "c"));
+        using var raw = fixture.Server.ConnectRaw();
+        var (text, closed) = raw.SendAndReadUntilClosed([.. request], CloseDeadline);
+        Assert.StartsWith("+OK\r\n+OK\r\n-ERR Protocol error", text, StringComparison.Ordinal);
+        Assert.True(closed);
+        Assert.Equal("b", (string?)fixture.Db.StringGet("limit:before-error-2"));
+        Assert.True(fixture.Db.StringGet("limit:after-error").IsNull);
+    }
+
+    [Fact]
     public void InlineLine_100KiBWithoutNewline_ProtocolErrorAndClosed()
     {
         var line = new byte[100 * 1024];
