@@ -14,6 +14,9 @@ internal sealed partial class CommandHandler
     [
         ("get", 2, ["readonly", "fast"], 1, 1, 1),
         ("set", -3, ["write", "denyoom"], 1, 1, 1),
+        ("setnx", 3, ["write", "denyoom", "fast"], 1, 1, 1),
+        ("setex", 4, ["write", "denyoom"], 1, 1, 1),
+        ("psetex", 4, ["write", "denyoom"], 1, 1, 1),
         ("getdel", 2, ["write", "fast"], 1, 1, 1),
         ("getex", -2, ["write", "fast"], 1, 1, 1),
         ("del", -2, ["write"], 1, -1, 1),
@@ -129,7 +132,7 @@ internal sealed partial class CommandHandler
                 ("slave-read-only", "yes"),
                 ("timeout", "0"),
                 ("bind", o.ListenEndPoint().Address.ToString()),
-                ("port", Invariant(o.ListenEndPoint().Port)),
+                ("port", Invariant(BoundPort())),
                 ("dir", System.IO.Path.GetFullPath(o.DataDirectory)),
                 ("cluster-enabled", "no"),
             };
@@ -164,6 +167,9 @@ internal sealed partial class CommandHandler
 
         return RespAction.Continue;
     }
+
+    /// <summary>The port clients reach: the bound one, which differs from the configured one when that is 0.</summary>
+    private int BoundPort() => _node.Listener?.LocalEndPoint.Port ?? _node.Options.ListenEndPoint().Port;
 
     private RespAction Client(RespCommand c, RespWriter w)
     {
@@ -248,7 +254,7 @@ internal sealed partial class CommandHandler
             Line("os", Environment.OSVersion.VersionString);
             Line("arch_bits", IntPtr.Size * 8);
             Line("process_id", Environment.ProcessId);
-            Line("tcp_port", o.ListenEndPoint().Port);
+            Line("tcp_port", BoundPort());
             Line("uptime_in_seconds", (long)(now - _node.StartedAt).TotalSeconds);
             Line("uptime_in_days", (long)(now - _node.StartedAt).TotalDays);
             Line("node_id", o.NodeId);

@@ -137,6 +137,44 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>SETNX key value: StackExchange.Redis sends it for a SET with When.NotExists and no expiry.</summary>
+    private RespAction SetNx(RespCommand c, RespWriter w)
+    {
+        if (!CheckSizes(w, c[1], c[2].Length))
+        {
+            return RespAction.Continue;
+        }
+
+        var written = _node.Store.Set(c[1], c[2], SetCondition.IfAbsent, ExpiryChange.None, null, out _);
+        w.WriteInteger(written ? 1 : 0);
+        return RespAction.Continue;
+    }
+
+    /// <summary>SETEX key seconds value and PSETEX key milliseconds value: StackExchange.Redis sends them for a SET with an expiry.</summary>
+    private RespAction SetEx(RespCommand c, RespWriter w, long unitMs)
+    {
+        if (!CheckSizes(w, c[1], c[3].Length))
+        {
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!TryExpiryTime(amount, unitMs, absolute: false, out var at))
+        {
+            w.WriteError($"ERR invalid expire time in '{Lower(c[0])}' command");
+            return RespAction.Continue;
+        }
+
+        _node.Store.Set(c[1], c[3], SetCondition.Always, new ExpiryChange(false, at), null, out _);
+        w.WriteOk();
+        return RespAction.Continue;
+    }
+
     private static bool TryExpiryOption(RespCommand c, int i, out long unitMs, out bool absolute)
     {
         (unitMs, absolute) = c.ArgumentEquals(i, "EX"u8) ? (1000L, false)

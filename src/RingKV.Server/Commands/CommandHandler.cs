@@ -74,6 +74,21 @@ internal sealed partial class CommandHandler : IRespHandler
             return Ping(c, w);
         }
 
+        if (c.IsCommand("SETNX"u8))
+        {
+            return Arity(c, w, 3) ? SetNx(c, w) : RespAction.Continue;
+        }
+
+        if (c.IsCommand("SETEX"u8))
+        {
+            return Arity(c, w, 4) ? SetEx(c, w, 1000) : RespAction.Continue;
+        }
+
+        if (c.IsCommand("PSETEX"u8))
+        {
+            return Arity(c, w, 4) ? SetEx(c, w, 1) : RespAction.Continue;
+        }
+
         if (c.IsCommand("MGET"u8))
         {
             return Arity(c, w, -2) ? MGet(c, w) : RespAction.Continue;

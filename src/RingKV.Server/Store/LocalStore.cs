@@ -287,7 +287,7 @@ internal sealed class LocalStore : IKeyValueStore
 
             seen++;
             lastToken = token;
-            if (filter(it.Key))
+            if (IsVisible(it.Value) && filter(it.Key))
             {
                 keys.Add(it.Key.ToArray());
             }
@@ -302,7 +302,10 @@ internal sealed class LocalStore : IKeyValueStore
         using var it = _engine.NewIterator(TokenRange.All);
         while (it.MoveNext())
         {
-            count++;
+            if (IsVisible(it.Value))
+            {
+                count++;
+            }
         }
 
         return count;
@@ -350,6 +353,11 @@ internal sealed class LocalStore : IKeyValueStore
 
         return set;
     }
+
+    /// <summary>Whether plain GET sees a stored sibling set: SCAN and DBSIZE must agree with GET and EXISTS.</summary>
+    /// <remarks>A set whose winner is a tombstone (a KV.DEL newer than a concurrent KV.PUT) stays stored for KV.GET but is hidden.</remarks>
+    private static bool IsVisible(ReadOnlySpan<byte> encoded)
+        => !SiblingSetFastPath.TryGetWinner(encoded, out _, out var live) || live; // undecodable: listed, so GET reports the damage
 
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {

@@ -1,0 +1,96 @@
+using System;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Text.RegularExpressions;
+using RingKV.Server.Tests.Support;
+using Xunit;
+
+namespace RingKV.Server.Tests.EndToEnd;
+
+/// <summary>The stock redis-cli and redis-benchmark (Debian redis-tools) against a real server; skipped when not installed.</summary>
+[Trait("Category", "System")]
+public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture<ServerFixture>
+{
+    private static readonly TimeSpan ToolDeadline = TimeSpan.FromSeconds(120);
+
+    [Fact]
+    public void RedisCli_SetGetPingKvGet_Works()
+    {
+        var cli = Tool("redis-cli");
+        var port = fixture.Server.Port.ToString(CultureInfo.InvariantCulture);
+        Assert.Equal("OK", Run(cli, "-p", port, "set", "cli:k", "v").Trim());
+        Assert.Equal("v", Run(cli, "-p", port, "get", "cli:k").Trim());
+        Assert.Equal("PONG", Run(cli, "-p", port, "ping").Trim());
+
+        var kv = Run(cli, "-p", port, "--no-raw", "kv.get", "cli:k");
+        Assert.Matches(@"^1\) ""[A-Za-z0-9+/=]+""\n2\) 1\) ""v""\n$", kv.Replace("\r", "", StringComparison.Ordinal));
+
+        var unknown = Run(cli, "-p", port, "nosuchcommand");
+        Assert.Contains("ERR unknown command", unknown, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RedisBenchmark_SetGet_ExitsZeroWithBothLines()
+    {
+        var benchmark = Tool("redis-benchmark");
+        var output = Run(benchmark, "-p", fixture.Server.Port.ToString(CultureInfo.InvariantCulture), "-t", "set,get", "-n", "2000", "-c", "4", "-q");
+        Assert.Matches(SetLine(), output);
+        Assert.Matches(GetLine(), output);
+        Assert.Equal("PONG", (string?)fixture.Db.Execute("PING"));
+    }
+
+    [GeneratedRegex(@"(?:^|[\r\n])SET: [0-9.]+ requests per second")]
+    private static partial Regex SetLine();
+
+    [GeneratedRegex(@"(?:^|[\r\n])GET: [0-9.]+ requests per second")]
+    private static partial Regex GetLine();
+
+    private static string Tool(string name)
+    {
+        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
+        {
+            var candidate = Path.Combine(directory, name);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        Assert.Skip($"{name} is not installed (Debian/Ubuntu: apt-get install redis-tools)");
+        return name;
+    }
+
+    /// <summary>Runs a tool to its end with a deadline; asserts exit code 0 and returns stdout.</summary>
+    private static string Run(string tool, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(tool)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {tool}");
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        if (!process.WaitForExit(ToolDeadline))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{tool} {string.Join(' ', arguments)} did not finish within {ToolDeadline}");
+        }
+
+        process.WaitForExit();
+        var output = stdout.GetAwaiter().GetResult();
+        var errors = stderr.GetAwaiter().GetResult();
+        Assert.True(process.ExitCode == 0, $"{tool} {string.Join(' ', arguments)} exited with {process.ExitCode}; stdout: {output}; stderr: {errors}");
+        return output;
+    }
+
+}

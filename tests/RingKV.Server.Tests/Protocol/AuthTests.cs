@@ -1,0 +1,89 @@
+using System;
+using RingKV.Server.Tests.Support;
+using Xunit;
+
+namespace RingKV.Server.Tests.Protocol;
+
+/// <summary>A server started with --password.</summary>
+public sealed class AuthTests(AuthTests.PasswordServer fixture) : IClassFixture<AuthTests.PasswordServer>
+{
+    public const string Password = "s3cret-pw";
+
+    [Fact]
+    public void Command_BeforeAuth_NoAuth()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        Assert.StartsWith("-NOAUTH", raw.CallText("PING"), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", raw.CallText("SET", "auth:k", "v"), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", raw.CallText("GET", "auth:k"), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", raw.CallText("KV.GET", "auth:k"), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", raw.CallText("HELLO", "3"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Auth_WrongPassword_WrongPassAndStillLocked()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        Assert.StartsWith("-WRONGPASS", raw.CallText("AUTH", "nope"), StringComparison.Ordinal);
+        Assert.StartsWith("-WRONGPASS", raw.CallText("AUTH", "default", "nope"), StringComparison.Ordinal);
+        Assert.StartsWith("-WRONGPASS", raw.CallText("AUTH", "admin", Password), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", raw.CallText("PING"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Auth_CorrectPassword_CommandsWork()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("AUTH", Password));
+        Assert.Equal("+PONG", raw.CallText("PING"));
+        Assert.Equal("+OK", raw.CallText("SET", "auth:raw", "v"));
+        Assert.Equal("v", raw.CallText("GET", "auth:raw"));
+
+        // RESET logs the connection out again.
+        Assert.Equal("+RESET", raw.CallText("RESET"));
+        Assert.StartsWith("-NOAUTH", raw.CallText("GET", "auth:raw"), StringComparison.Ordinal);
+
+        using var user = fixture.Server.ConnectRaw();
+        Assert.Equal("+OK", user.CallText("AUTH", "default", Password));
+        Assert.Equal("v", user.CallText("GET", "auth:raw"));
+    }
+
+    [Fact]
+    public void Hello3_WithAuth_AuthenticatesAndSwitches()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        var reply = Assert.IsType<object?[]>(raw.Call("HELLO", "3", "AUTH", "default", Password, "SETNAME", "hello-auth"));
+        Assert.Equal(14, reply.Length);
+        Assert.Equal(3L, reply[5]);
+        Assert.Equal("+PONG", raw.CallText("PING"));
+        Assert.Equal("hello-auth", raw.CallText("CLIENT", "GETNAME"));
+
+        using var wrong = fixture.Server.ConnectRaw();
+        Assert.StartsWith("-WRONGPASS", wrong.CallText("HELLO", "3", "AUTH", "default", "nope"), StringComparison.Ordinal);
+        Assert.StartsWith("-NOAUTH", wrong.CallText("PING"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StackExchangeRedis_WithPassword_Connects()
+    {
+        var db = fixture.Server.Connect(Password).GetDatabase();
+        db.StringSet("auth:ser", "v");
+        Assert.Equal("v", (string?)db.StringGet("auth:ser"));
+    }
+
+    [Fact]
+    public void Quit_BeforeAuth_Allowed()
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("QUIT"));
+        Assert.True(raw.ReadUntilClosed(TimeSpan.FromSeconds(10)).Closed);
+    }
+
+    public sealed class PasswordServer : ServerFixture
+    {
+        public PasswordServer()
+            : base(["--password", Password])
+        {
+        }
+    }
+}

@@ -1,0 +1,31 @@
+using RingKV.Server.Tests.Support;
+using Xunit;
+
+namespace RingKV.Server.Tests.Protocol;
+
+/// <summary>FLUSHALL on a server started with --enable-flushall true.</summary>
+public sealed class FlushAllTests
+{
+    [Fact]
+    public void FlushAll_Enabled_EmptiesTheStore()
+    {
+        using var server = new ServerProcess("--enable-flushall", "true");
+        var db = server.Connect().GetDatabase();
+        for (var i = 0; i < 1500; i++)
+        {
+            db.StringSet($"flush:{i}", i, flags: StackExchange.Redis.CommandFlags.FireAndForget);
+        }
+
+        db.Execute("KV.PUT", "flush:kv", "a");
+        db.Execute("KV.PUT", "flush:kv", "b");
+        Assert.Equal(1501L, (long)db.Execute("DBSIZE"));
+        Assert.Equal("OK", (string?)db.Execute("FLUSHALL"));
+        Assert.Equal(0L, (long)db.Execute("DBSIZE"));
+        Assert.True(db.StringGet("flush:7").IsNull);
+        Assert.True(db.Execute("KV.GET", "flush:kv").IsNull);
+
+        db.StringSet("flush:after", "v");
+        Assert.Equal("OK", (string?)db.Execute("FLUSHDB"));
+        Assert.False(db.KeyExists("flush:after"));
+    }
+}
