@@ -7,7 +7,6 @@ using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
 using RingKV.Storage.Engine;
 using RingKV.Storage.Keys;
-using RingKV.Storage.Stats;
 using Version = RingKV.Storage.Engine.Version;
 
 namespace RingKV.Storage;
@@ -136,7 +135,7 @@ public sealed partial class StorageEngine
             ThrowHelper.InvalidArgument(key.IsEmpty ? "keys must not be empty" : $"key of {key.Length} bytes exceeds the limit of {_options.MaxKeyBytes} bytes");
         }
 
-        StorageStatistics.Increment(ref _stats._gets);
+        _stats._gets.Increment();
         var sequence = atSequence ?? Volatile.Read(ref _lastSequence);
         var size = key.Length + InternalKey.Overhead;
         byte[]? rented = null;
@@ -212,7 +211,7 @@ public sealed partial class StorageEngine
                 return false;
         }
 
-        StorageStatistics.Increment(ref _stats._getHits);
+        _stats._getHits.Increment();
         destination.Write(value);
         return true;
     }

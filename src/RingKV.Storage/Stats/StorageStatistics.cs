@@ -2,21 +2,21 @@ using System.Threading;
 
 namespace RingKV.Storage.Stats;
 
-/// <summary>Counters of one engine; every field is updated with Interlocked and read at any time.</summary>
+/// <summary>Counters of one engine; updated with Interlocked (the read path's per core) and read at any time.</summary>
 /// <remarks>Thread-safe. Per-level file counts and sizes come from the current version, not from here.</remarks>
 public sealed class StorageStatistics
 {
-    internal long _gets;
-    internal long _getHits;
+    internal readonly StripedCounter _gets = new();
+    internal readonly StripedCounter _getHits = new();
     internal long _puts;
     internal long _deletes;
     internal long _merges;
-    internal long _bloomChecks;
-    internal long _bloomNegatives;
+    internal readonly StripedCounter _bloomChecks = new();
+    internal readonly StripedCounter _bloomNegatives = new();
     internal long _bloomFalsePositives;
-    internal long _cacheHits;
-    internal long _cacheMisses;
-    internal long _blockReads;
+    internal readonly StripedCounter _cacheHits = new();
+    internal readonly StripedCounter _cacheMisses = new();
+    internal readonly StripedCounter _blockReads = new();
     internal long _bytesWrittenToLog;
     internal long _logSyncs;
     internal long _flushes;
@@ -33,10 +33,10 @@ public sealed class StorageStatistics
     internal long _backgroundErrors;
 
     /// <summary>Point reads.</summary>
-    public long Gets => Volatile.Read(ref _gets);
+    public long Gets => _gets.Value;
 
     /// <summary>Point reads that found a live value.</summary>
-    public long GetHits => Volatile.Read(ref _getHits);
+    public long GetHits => _getHits.Value;
 
     /// <summary>Puts, including each put of a batch.</summary>
     public long Puts => Volatile.Read(ref _puts);
@@ -48,22 +48,22 @@ public sealed class StorageStatistics
     public long Merges => Volatile.Read(ref _merges);
 
     /// <summary>Bloom filter probes.</summary>
-    public long BloomChecks => Volatile.Read(ref _bloomChecks);
+    public long BloomChecks => _bloomChecks.Value;
 
     /// <summary>Probes where the filter said the key is absent (a table read saved).</summary>
-    public long BloomNegatives => Volatile.Read(ref _bloomNegatives);
+    public long BloomNegatives => _bloomNegatives.Value;
 
     /// <summary>Probes where the filter said maybe but the table did not hold the key.</summary>
     public long BloomFalsePositives => Volatile.Read(ref _bloomFalsePositives);
 
     /// <summary>Block cache hits.</summary>
-    public long CacheHits => Volatile.Read(ref _cacheHits);
+    public long CacheHits => _cacheHits.Value;
 
     /// <summary>Block cache misses.</summary>
-    public long CacheMisses => Volatile.Read(ref _cacheMisses);
+    public long CacheMisses => _cacheMisses.Value;
 
     /// <summary>Blocks read from files.</summary>
-    public long BlockReads => Volatile.Read(ref _blockReads);
+    public long BlockReads => _blockReads.Value;
 
     /// <summary>Bytes appended to the commit log.</summary>
     public long BytesWrittenToLog => Volatile.Read(ref _bytesWrittenToLog);

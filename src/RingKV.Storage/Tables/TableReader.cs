@@ -154,10 +154,10 @@ internal sealed class TableReader : IDisposable
         value = default;
         if (_filter is not null)
         {
-            StorageStatistics.Increment(ref _stats._bloomChecks);
+            _stats._bloomChecks.Increment();
             if (!_filter.MayContain(InternalKey.TokenOf(seekKey).Value))
             {
-                StorageStatistics.Increment(ref _stats._bloomNegatives);
+                _stats._bloomNegatives.Increment();
                 return false;
             }
         }
@@ -276,13 +276,13 @@ internal sealed class TableReader : IDisposable
         var handle = _blocks[index];
         if (_cache is not null && _cache.TryGet(FileNumber, handle.Offset, out var cached))
         {
-            StorageStatistics.Increment(ref _stats._cacheHits);
+            _stats._cacheHits.Increment();
             return cached;
         }
 
-        StorageStatistics.Increment(ref _stats._cacheMisses);
+        _stats._cacheMisses.Increment();
         var (data, length) = ReadPayload(_file, handle, _dataEnd);
-        StorageStatistics.Increment(ref _stats._blockReads);
+        _stats._blockReads.Increment();
         var block = new Block(data, length, _file.Path, handle.Offset);
         if (fillCache)
         {
