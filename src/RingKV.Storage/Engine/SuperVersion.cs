@@ -1,4 +1,3 @@
-using System.Threading;
 using RingKV.Storage.Memtables;
 
 namespace RingKV.Storage.Engine;
@@ -10,7 +9,7 @@ namespace RingKV.Storage.Engine;
 /// </remarks>
 internal sealed class SuperVersion
 {
-    private int _refs = 1;
+    private RefCount _refs = new();
 
     public SuperVersion(Memtable mem, Memtable[] immutables, Version version)
     {
@@ -27,26 +26,11 @@ internal sealed class SuperVersion
     /// <summary>The table version; this object holds one reference to it.</summary>
     public Version Version { get; }
 
-    public bool TryRef()
-    {
-        var refs = Volatile.Read(ref _refs);
-        while (refs > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
-            if (seen == refs)
-            {
-                return true;
-            }
-
-            refs = seen;
-        }
-
-        return false;
-    }
+    public bool TryRef() => _refs.TryRef();
 
     public void Unref()
     {
-        if (Interlocked.Decrement(ref _refs) == 0)
+        if (_refs.Unref())
         {
             Version.Unref();
         }

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using RingKV.Storage.Keys;
 
 namespace RingKV.Storage.Engine;
@@ -16,7 +15,7 @@ internal sealed class Version
 {
     public const int LevelCount = 7;
 
-    private int _refs = 1;
+    private RefCount _refs = new();
 
     public Version(FileMeta[][] levels)
     {
@@ -45,26 +44,11 @@ internal sealed class Version
     }
 
     /// <summary>Takes a reference unless the version is already retired.</summary>
-    public bool TryRef()
-    {
-        var refs = Volatile.Read(ref _refs);
-        while (refs > 0)
-        {
-            var seen = Interlocked.CompareExchange(ref _refs, refs + 1, refs);
-            if (seen == refs)
-            {
-                return true;
-            }
-
-            refs = seen;
-        }
-
-        return false;
-    }
+    public bool TryRef() => _refs.TryRef();
 
     public void Unref()
     {
-        if (Interlocked.Decrement(ref _refs) == 0)
+        if (_refs.Unref())
         {
             foreach (var level in Levels)
             {

@@ -138,7 +138,7 @@ public sealed partial class ServerProcess : IDisposable
 
     private void Start()
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(DotnetHost.Path())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -240,27 +240,6 @@ public sealed partial class ServerProcess : IDisposable
         var sibling = Path.Combine(root, "src", "RingKV.Cli", "bin", configuration, output.Name, ServerDll);
         Assert.True(File.Exists(sibling), $"{ServerDll} not found beside the tests ({beside}) nor at {sibling}; build RingKV.slnx first");
         return sibling;
-    }
-
-    /// <summary>The dotnet host running these tests, so the server runs on the same runtime.</summary>
-    internal static string DotnetHost()
-    {
-        var name = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "dotnet.exe" : "dotnet";
-        var fromCli = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromCli) && File.Exists(fromCli))
-        {
-            return fromCli;
-        }
-
-        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == name)
-        {
-            return self;
-        }
-
-        // <root>/shared/Microsoft.NETCore.App/<version>/ -> <root>/dotnet
-        var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        var candidate = Path.Combine(root, name);
-        return File.Exists(candidate) ? candidate : name;
     }
 
     /// <summary>Reads a stream to its end on a background thread.</summary>

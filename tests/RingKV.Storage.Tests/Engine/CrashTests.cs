@@ -3,7 +3,6 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Hashing;
@@ -151,7 +150,7 @@ public sealed class CrashTests
     /// <summary>Starts the worker, lets it write for <paramref name="runFor"/> after its first ack, kills it, and returns its complete stdout lines.</summary>
     private static List<string> RunAndKill(string directory, long startIndex, long seed, TimeSpan runFor)
     {
-        var start = new ProcessStartInfo(DotnetHost())
+        var start = new ProcessStartInfo(DotnetHost.Path())
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -219,26 +218,6 @@ public sealed class CrashTests
         var sibling = Path.Combine(tests, "RingKV.Storage.CrashWorker", "bin", configuration, output.Name, WorkerDll);
         Assert.True(File.Exists(sibling), $"{WorkerDll} not found beside the tests ({beside}) nor at {sibling}; build RingKV.slnx first");
         return sibling;
-    }
-
-    private static string DotnetHost()
-    {
-        var name = RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "dotnet.exe" : "dotnet";
-        var fromCli = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
-        if (!string.IsNullOrEmpty(fromCli) && File.Exists(fromCli))
-        {
-            return fromCli;
-        }
-
-        if (Environment.ProcessPath is { } self && Path.GetFileName(self) == name)
-        {
-            return self;
-        }
-
-        // <root>/shared/Microsoft.NETCore.App/<version>/ -> <root>/dotnet
-        var root = Path.GetFullPath(Path.Combine(RuntimeEnvironment.GetRuntimeDirectory(), "..", "..", ".."));
-        var candidate = Path.Combine(root, name);
-        return File.Exists(candidate) ? candidate : name;
     }
 
     /// <summary>Reads a stream to its end on a background thread.</summary>
