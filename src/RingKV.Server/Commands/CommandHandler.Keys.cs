@@ -313,9 +313,8 @@ internal sealed partial class CommandHandler
         }
 
         _value.ResetWrittenCount();
-        if (_node.Store.TryGet(c[1], _value))
+        if (_node.Store.GetAndDelete(c[1], _value))
         {
-            _node.Store.Delete(c[1]);
             w.WriteBulkString(_value.WrittenSpan);
         }
         else
@@ -361,15 +360,10 @@ internal sealed partial class CommandHandler
         }
 
         _value.ResetWrittenCount();
-        if (!_node.Store.TryGet(c[1], _value))
+        if (_node.Store.UpdateExpiry(c[1], _ => newExpiry, _value) < 0)
         {
             w.WriteNull();
             return RespAction.Continue;
-        }
-
-        if (newExpiry is { } expiry)
-        {
-            _node.Store.SetExpiry(c[1], expiry);
         }
 
         w.WriteBulkString(_value.WrittenSpan);
@@ -431,23 +425,15 @@ internal sealed partial class CommandHandler
         }
 
         var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
-        if (!_node.Store.TryGetExpiry(c[1], out var current))
+        // Decided under the key's lock, so a concurrent SET cannot slip between the check and the change.
+        // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
+        var changed = _node.Store.UpdateExpiry(c[1], current =>
         {
-            w.WriteInteger(0);
-            return RespAction.Continue;
-        }
-
-        // A key without expiry counts as an infinite TTL for GT and LT, as in Redis.
-        var skip = (nx && current != 0) || (xx && current == 0)
-            || (gt && (current == 0 || at <= current)) || (lt && current != 0 && at >= current);
-        if (skip)
-        {
-            w.WriteInteger(0);
-            return RespAction.Continue;
-        }
-
-        // A time in the past deletes the key.
-        w.WriteInteger(_node.Store.SetExpiry(c[1], at <= NowMs ? 1 : at) ? 1 : 0);
+            var skip = (nx && current != 0) || (xx && current == 0)
+                || (gt && (current == 0 || at <= current)) || (lt && current != 0 && at >= current);
+            return skip ? null : Math.Max(at, 1);
+        });
+        w.WriteInteger(changed > 0 ? 1 : 0);
         return RespAction.Continue;
     }
 
@@ -482,15 +468,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        if (_node.Store.TryGetExpiry(c[1], out var at) && at != 0)
-        {
-            _node.Store.SetExpiry(c[1], 0);
-            w.WriteInteger(1);
-        }
-        else
-        {
-            w.WriteInteger(0);
-        }
+        w.WriteInteger(_node.Store.UpdateExpiry(c[1], current => current == 0 ? null : 0) > 0 ? 1 : 0);
 
         return RespAction.Continue;
     }

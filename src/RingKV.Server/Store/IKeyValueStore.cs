@@ -52,8 +52,15 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Deletes a live key; returns whether it existed.</summary>
     bool Delete(ReadOnlySpan<byte> key);
 
-    /// <summary>Sets (or with 0 removes) the expiry of a live key; returns whether the key existed.</summary>
-    bool SetExpiry(ReadOnlySpan<byte> key, long expiresAtUnixMs);
+    /// <summary>Atomically reads the live value of a key into <paramref name="value"/> and deletes the key (GETDEL).</summary>
+    bool GetAndDelete(ReadOnlySpan<byte> key, IBufferWriter<byte> value);
+
+    /// <summary>
+    /// Atomically decides a live key's new expiry from its current one (0 = none): <paramref name="decide"/> returns
+    /// null to leave it, 0 to persist, a time in the past to delete. Returns -1 when the key is absent, 0 when left, 1 when changed.
+    /// <paramref name="value"/>, when given, receives the value read (GETEX).
+    /// </summary>
+    int UpdateExpiry(ReadOnlySpan<byte> key, Func<long, long?> decide, IBufferWriter<byte>? value = null);
 
     /// <summary>Every sibling and the causal context; null when the key has no siblings.</summary>
     VersionedRead? GetVersioned(ReadOnlySpan<byte> key);

@@ -219,24 +219,48 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    public bool SetExpiry(ReadOnlySpan<byte> key, long expiresAtUnixMs)
+    public bool GetAndDelete(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
     {
         lock (Stripe(key))
         {
             var set = Read(key, out _);
-            if (set is null || !set.TryGetWinnerValue(out _))
+            if (set is null || !set.TryGetWinnerValue(out var winner))
             {
                 return false;
             }
 
-            if (expiresAtUnixMs != 0 && expiresAtUnixMs <= Now())
+            value.Write(winner.Span);
+            _engine.Delete(key);
+            return true;
+        }
+    }
+
+    public int UpdateExpiry(ReadOnlySpan<byte> key, Func<long, long?> decide, IBufferWriter<byte>? value = null)
+    {
+        lock (Stripe(key))
+        {
+            var set = Read(key, out var current);
+            if (set is null || !set.TryGetWinnerValue(out var winner))
             {
-                _engine.Delete(key); // an expiry in the past deletes, as in Redis
-                return true;
+                return -1;
             }
 
-            Write(key, set, expiresAtUnixMs);
-            return true;
+            value?.Write(winner.Span);
+            if (decide(current) is not { } at)
+            {
+                return 0;
+            }
+
+            if (at != 0 && at <= Now())
+            {
+                _engine.Delete(key); // an expiry in the past deletes, as in Redis
+            }
+            else
+            {
+                Write(key, set, at);
+            }
+
+            return 1;
         }
     }
 
