@@ -21,10 +21,10 @@ public sealed partial class StorageEngine
     private const int MaxGroupBytes = 1 << 20;
 
     [ThreadStatic]
-    private static Writer? t_writer;
+    private static Writer? s_writer;
 
     [ThreadStatic]
-    private static WriteBatch? t_batch;
+    private static WriteBatch? s_batch;
 
     // Owned by the current write leader only.
     private byte[] _record = new byte[64 * 1024];
@@ -73,7 +73,7 @@ public sealed partial class StorageEngine
         }
 
         CheckLimits(batch);
-        var writer = t_writer ??= new Writer();
+        var writer = s_writer ??= new Writer();
         writer.Batch = batch;
         writer.Kind = WriterKind.Write;
         Submit(writer);
@@ -103,7 +103,7 @@ public sealed partial class StorageEngine
 
     private static WriteBatch RentBatch()
     {
-        var batch = t_batch ??= new WriteBatch(1024);
+        var batch = s_batch ??= new WriteBatch(1024);
         batch.Clear();
         return batch;
     }

@@ -18,7 +18,7 @@ internal static class Program
     // Bounds the run if the test that should kill us died first.
     private static readonly TimeSpan MaxRun = TimeSpan.FromMinutes(2);
 
-    private static readonly Lock s_outLock = new();
+    private static readonly Lock OutLock = new();
     private static Stream? s_out;
 
     public static int Main(string[] args)
@@ -91,7 +91,7 @@ internal static class Program
     private static void WriteLine(string line)
     {
         var bytes = Encoding.UTF8.GetBytes(line + "\n");
-        lock (s_outLock)
+        lock (OutLock)
         {
             s_out!.Write(bytes);
             s_out.Flush();

@@ -50,67 +50,67 @@ internal static class Glob
                     p = p[1..];
                     break;
                 case (byte)'[':
-                {
-                    if (s.Length == 0)
                     {
-                        return false;
-                    }
+                        if (s.Length == 0)
+                        {
+                            return false;
+                        }
 
-                    p = p[1..];
-                    var not = p.Length > 0 && p[0] == '^';
-                    if (not)
-                    {
                         p = p[1..];
-                    }
-
-                    var matched = false;
-                    while (p.Length > 0 && p[0] != ']')
-                    {
-                        if (p[0] == '\\' && p.Length >= 2)
+                        var not = p.Length > 0 && p[0] == '^';
+                        if (not)
                         {
-                            p = p[1..];
-                            matched |= Eq(p[0], s[0], nocase);
                             p = p[1..];
                         }
-                        else if (p.Length >= 3 && p[1] == '-' && p[2] != ']')
+
+                        var matched = false;
+                        while (p.Length > 0 && p[0] != ']')
                         {
-                            int lo = p[0], hi = p[2];
-                            if (lo > hi)
+                            if (p[0] == '\\' && p.Length >= 2)
                             {
-                                (lo, hi) = (hi, lo);
+                                p = p[1..];
+                                matched |= Eq(p[0], s[0], nocase);
+                                p = p[1..];
                             }
-
-                            int c = s[0];
-                            if (nocase)
+                            else if (p.Length >= 3 && p[1] == '-' && p[2] != ']')
                             {
-                                lo = Lower(lo);
-                                hi = Lower(hi);
-                                c = Lower(c);
+                                int lo = p[0], hi = p[2];
+                                if (lo > hi)
+                                {
+                                    (lo, hi) = (hi, lo);
+                                }
+
+                                int c = s[0];
+                                if (nocase)
+                                {
+                                    lo = Lower(lo);
+                                    hi = Lower(hi);
+                                    c = Lower(c);
+                                }
+
+                                matched |= c >= lo && c <= hi;
+                                p = p[3..];
                             }
-
-                            matched |= c >= lo && c <= hi;
-                            p = p[3..];
+                            else
+                            {
+                                matched |= Eq(p[0], s[0], nocase);
+                                p = p[1..];
+                            }
                         }
-                        else
+
+                        if (p.Length > 0)
                         {
-                            matched |= Eq(p[0], s[0], nocase);
-                            p = p[1..];
+                            p = p[1..]; // the ']'
                         }
-                    }
 
-                    if (p.Length > 0)
-                    {
-                        p = p[1..]; // the ']'
-                    }
+                        if (matched == not)
+                        {
+                            return false;
+                        }
 
-                    if (matched == not)
-                    {
-                        return false;
+                        s = s[1..];
+                        break;
                     }
-
-                    s = s[1..];
-                    break;
-                }
 
                 case (byte)'\\' when p.Length >= 2:
                     if (s.Length == 0 || !Eq(p[1], s[0], nocase))

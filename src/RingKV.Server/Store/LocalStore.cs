@@ -30,22 +30,22 @@ internal sealed class LocalStore : IKeyValueStore
     private readonly TimeProvider _time;
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_read;
+    private static ArrayBufferWriter<byte>? s_read;
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_write;
+    private static ArrayBufferWriter<byte>? s_write;
 
     [ThreadStatic]
-    private static List<int>? t_stripes;
+    private static List<int>? s_stripes;
 
     [ThreadStatic]
-    private static WriteBatch? t_batch;
+    private static WriteBatch? s_batch;
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? t_encoded;
+    private static ArrayBufferWriter<byte>? s_encoded;
 
     [ThreadStatic]
-    private static List<(int At, int Length)>? t_spans;
+    private static List<(int At, int Length)>? s_spans;
 
     public LocalStore(StorageEngine engine, string nodeId, int maxVectorEntries, TimeProvider time)
     {
@@ -63,7 +63,7 @@ internal sealed class LocalStore : IKeyValueStore
 
     public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
     {
-        var buffer = t_read ??= new ArrayBufferWriter<byte>(256);
+        var buffer = s_read ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         if (!_engine.TryGet(key, buffer))
         {
@@ -125,7 +125,7 @@ internal sealed class LocalStore : IKeyValueStore
     public void SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items)
     {
         // Take every stripe involved, in index order so two batches cannot deadlock.
-        var stripes = t_stripes ??= new List<int>();
+        var stripes = s_stripes ??= new List<int>();
         stripes.Clear();
         foreach (var item in items)
         {
@@ -144,14 +144,14 @@ internal sealed class LocalStore : IKeyValueStore
 
         try
         {
-            var batch = t_batch ??= new WriteBatch(4096);
+            var batch = s_batch ??= new WriteBatch(4096);
             batch.Clear();
-            var written = t_encoded ??= new ArrayBufferWriter<byte>(4096);
+            var written = s_encoded ??= new ArrayBufferWriter<byte>(4096);
             written.ResetWrittenCount();
-            var spans = t_spans ??= new List<(int At, int Length)>();
+            var spans = s_spans ??= new List<(int At, int Length)>();
             spans.Clear();
-            var read = t_read ??= new ArrayBufferWriter<byte>(256);
-            var scratch = t_write ??= new ArrayBufferWriter<byte>(256);
+            var read = s_read ??= new ArrayBufferWriter<byte>(256);
+            var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
             for (var i = 0; i < items.Count; i++)
             {
@@ -385,7 +385,7 @@ internal sealed class LocalStore : IKeyValueStore
 
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {
-        var buffer = t_read ??= new ArrayBufferWriter<byte>(256);
+        var buffer = s_read ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         expiresAtUnixMs = 0;
         if (!_engine.TryGet(key, buffer, out var expiresAt))
@@ -405,7 +405,7 @@ internal sealed class LocalStore : IKeyValueStore
             return;
         }
 
-        var buffer = t_write ??= new ArrayBufferWriter<byte>(256);
+        var buffer = s_write ??= new ArrayBufferWriter<byte>(256);
         buffer.ResetWrittenCount();
         set.Encode(buffer);
         if (expiresAtUnixMs > 0)

@@ -98,43 +98,43 @@ public sealed class RawClient : IDisposable
             case '$':
             case '=':
             case '!':
-            {
-                var length = int.Parse(rest, CultureInfo.InvariantCulture);
-                if (length < 0)
                 {
-                    return null;
-                }
+                    var length = int.Parse(rest, CultureInfo.InvariantCulture);
+                    if (length < 0)
+                    {
+                        return null;
+                    }
 
-                var data = new byte[length + 2];
-                _input.ReadExactly(data);
-                Assert.True(data[length] == '\r' && data[length + 1] == '\n', "bulk string not followed by CRLF");
-                return data[..length];
-            }
+                    var data = new byte[length + 2];
+                    _input.ReadExactly(data);
+                    Assert.True(data[length] == '\r' && data[length + 1] == '\n', "bulk string not followed by CRLF");
+                    return data[..length];
+                }
 
             case '*':
             case '~':
             case '>':
             case '%':
-            {
-                var count = int.Parse(rest, CultureInfo.InvariantCulture);
-                if (count < 0)
                 {
-                    return null;
-                }
+                    var count = int.Parse(rest, CultureInfo.InvariantCulture);
+                    if (count < 0)
+                    {
+                        return null;
+                    }
 
-                if (line[0] == '%')
-                {
-                    count *= 2;
-                }
+                    if (line[0] == '%')
+                    {
+                        count *= 2;
+                    }
 
-                var items = new object?[count];
-                for (var i = 0; i < count; i++)
-                {
-                    items[i] = Read();
-                }
+                    var items = new object?[count];
+                    for (var i = 0; i < count; i++)
+                    {
+                        items[i] = Read();
+                    }
 
-                return items;
-            }
+                    return items;
+                }
 
             default:
                 Assert.Fail($"unexpected reply line '{line}'");

@@ -19,22 +19,22 @@ internal static class EngineChecks
         CompressionKind compression = CompressionKind.Lz4,
         int bloomBitsPerKey = 10,
         TimeSpan? tombstoneGrace = null) => new()
-    {
-        Directory = directory,
-        Sync = SyncPolicy.None,
-        MemtableBytes = 16 << 10,
-        BlockCacheBytes = 64 << 10,
-        BlockSizeBytes = 1024,
-        TargetFileBytes = 32 << 10,
-        Level1Bytes = 128 << 10,
-        LogSegmentBytes = 64 << 10,
-        TombstoneGrace = tombstoneGrace ?? TimeSpan.Zero,
-        MergeOperator = merge,
-        Compression = compression,
-        ColdCompression = compression,
-        BloomBitsPerKey = bloomBitsPerKey,
-        Time = time,
-    };
+        {
+            Directory = directory,
+            Sync = SyncPolicy.None,
+            MemtableBytes = 16 << 10,
+            BlockCacheBytes = 64 << 10,
+            BlockSizeBytes = 1024,
+            TargetFileBytes = 32 << 10,
+            Level1Bytes = 128 << 10,
+            LogSegmentBytes = 64 << 10,
+            TombstoneGrace = tombstoneGrace ?? TimeSpan.Zero,
+            MergeOperator = merge,
+            Compression = compression,
+            ColdCompression = compression,
+            BloomBitsPerKey = bloomBitsPerKey,
+            Time = time,
+        };
 
     public static void AssertGets(StorageEngine engine, EngineModel model, IReadOnlyList<byte[]> keys, DateTimeOffset now)
     {
