@@ -21,18 +21,22 @@ public sealed class RespAllocationTests
             checksum += ParseOnce(parser, command, buffer);
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 10_000; i++)
+        // The fewest bytes any of three rounds allocated: a per-parse allocation shows in every round, a one-off
+        // allocation by the runtime while the loop tiers up (seen: 40 bytes in Release) in one round at most.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            checksum += ParseOnce(parser, command, buffer);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 10_000; i++)
+            {
+                checksum += ParseOnce(parser, command, buffer);
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-
-        // The budget is 0 bytes per parse. The runtime itself may allocate a few bytes once while the loop
-        // tiers up (seen: 40 bytes in Release), so the total must stay below one byte per parse.
-        Assert.True(allocated < 10_000, $"{allocated} bytes allocated by 10,000 parses");
-        Assert.Equal(10_100L * (5 + 60), checksum);
+        Assert.Equal(0, allocated);
+        Assert.Equal(30_100L * (5 + 60), checksum);
     }
 
     [Fact]
@@ -44,15 +48,20 @@ public sealed class RespAllocationTests
         var command = new RespCommand();
         var count = ParseBatch(parser, command, buffer);
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 1_000; i++)
+        var allocated = long.MaxValue; // fewest of three rounds, as above
+        for (var round = 0; round < 3; round++)
         {
-            count += ParseBatch(parser, command, buffer);
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 1_000; i++)
+            {
+                count += ParseBatch(parser, command, buffer);
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < 8_000, $"{allocated} bytes allocated by 8,000 parses"); // under one byte per parse, as above
-        Assert.Equal(1_001 * 8, count);
+        Assert.Equal(0, allocated);
+        Assert.Equal(3_001 * 8, count);
     }
 
     private static long ParseOnce(RespRequestParser parser, RespCommand command, ReadOnlySequence<byte> buffer)

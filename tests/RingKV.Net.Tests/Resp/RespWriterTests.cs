@@ -171,16 +171,22 @@ public sealed class RespWriterTests
         WriteEverything(writer);
         output.ResetWrittenCount();
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        for (var i = 0; i < 100; i++)
+        // The fewest bytes any of three rounds allocated: a per-reply allocation shows in every round, a one-off
+        // allocation by the runtime while the loop tiers up in one round at most.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            WriteEverything(writer);
-            output.ResetWrittenCount();
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            for (var i = 0; i < 100; i++)
+            {
+                WriteEverything(writer);
+                output.ResetWrittenCount();
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
         }
 
-        // Budget: 0 bytes per reply; a one-off runtime allocation during tier-up must stay under one byte per round.
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(allocated < 100, $"{allocated} bytes allocated by 100 rounds");
+        Assert.Equal(0, allocated);
 
         static void WriteEverything(RespWriter writer)
         {

@@ -417,16 +417,23 @@ public sealed class TableTests : IDisposable
             }
         }
 
-        var before = GC.GetAllocatedBytesForCurrentThread();
-        var found = 0;
-        foreach (var seek in seeks)
+        // The fewest bytes any of three rounds allocated: an allocation per get shows in every round, a one-off
+        // allocation by the runtime (seen once in a Release CI run: 3,224 bytes) in one round at most.
+        var allocated = long.MaxValue;
+        for (var round = 0; round < 3; round++)
         {
-            found += table.TryGet(seek, out _, out _, out _) ? 1 : 0;
+            var before = GC.GetAllocatedBytesForCurrentThread();
+            var found = 0;
+            foreach (var seek in seeks)
+            {
+                found += table.TryGet(seek, out _, out _, out _) ? 1 : 0;
+            }
+
+            allocated = Math.Min(allocated, GC.GetAllocatedBytesForCurrentThread() - before);
+            Assert.Equal(seeks.Count, found);
         }
 
-        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.Equal(seeks.Count, found);
-        Assert.True(allocated < seeks.Count, $"{allocated} bytes allocated by {seeks.Count} cached gets"); // 0 per get; a one-off runtime allocation may occur
+        Assert.Equal(0, allocated);
     }
 
     [Fact]
