@@ -11,7 +11,10 @@ internal sealed partial class CommandHandler
 
     // Plain SETs of the current pipeline batch, not yet applied: their keys and values copied here,
     // because the parser reuses its buffer for the next command.
-    private readonly ArrayBufferWriter<byte> _pendingBytes = new(4096);
+    /// <summary>Largest deferred-SET buffer a connection keeps between batches.</summary>
+    private const int MaxRetainedPendingBytes = 1 << 20;
+
+    private ArrayBufferWriter<byte> _pendingBytes = new(4096);
     private readonly List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> _pending = [];
 
     /// <summary>
@@ -76,7 +79,14 @@ internal sealed partial class CommandHandler
         finally
         {
             _pending.Clear();
-            _pendingBytes.ResetWrittenCount();
+            if (_pendingBytes.Capacity > MaxRetainedPendingBytes)
+            {
+                _pendingBytes = new ArrayBufferWriter<byte>(4096); // a run of big values: do not keep its buffer per connection
+            }
+            else
+            {
+                _pendingBytes.ResetWrittenCount();
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
@@ -245,22 +246,22 @@ internal sealed partial class CommandHandler
             }
         }
 
-        if (onlyIfNoneExist)
-        {
-            // NOTE: checked then written without a lock across keys; concurrent MSETNX of overlapping keys may both write.
-            for (var i = 1; i < c.Count; i += 2)
-            {
-                if (_node.Store.TryGetExpiry(c[i], out _))
-                {
-                    w.WriteInteger(0);
-                    return RespAction.Continue;
-                }
-            }
-        }
-
+        // One atomic write for all pairs (and, for MSETNX, the existence check under the same locks), as in Redis.
+        var bytes = new ArrayBufferWriter<byte>();
+        var items = new List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)>((c.Count - 1) / 2);
         for (var i = 1; i < c.Count; i += 2)
         {
-            _node.Store.Set(c[i], c[i + 1], SetCondition.Always, ExpiryChange.None, null, out _);
+            var keyAt = bytes.WrittenCount;
+            bytes.Write(c[i]);
+            var valueAt = bytes.WrittenCount;
+            bytes.Write(c[i + 1]);
+            items.Add((keyAt, c[i].Length, valueAt, c[i + 1].Length));
+        }
+
+        if (!_node.Store.SetMany(bytes.WrittenSpan, items, onlyIfNoneExist))
+        {
+            w.WriteInteger(0);
+            return RespAction.Continue;
         }
 
         if (onlyIfNoneExist)

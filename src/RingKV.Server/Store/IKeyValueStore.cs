@@ -46,8 +46,12 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Plain SET; returns whether it wrote. <paramref name="previous"/> receives the old value when given and present.</summary>
     bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, ExpiryChange expiry, IBufferWriter<byte>? previous, out bool hadPrevious);
 
-    /// <summary>Plain SETs without options, in order, applied as one atomic write. <paramref name="items"/> index into <paramref name="bytes"/>.</summary>
-    void SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items);
+    /// <summary>
+    /// Plain SETs without options, in order, applied as one atomic write (MSET, pipelined SETs). <paramref name="items"/>
+    /// index into <paramref name="bytes"/>. With <paramref name="onlyIfNoneExist"/> (MSETNX) nothing is written when any
+    /// key is live; returns whether it wrote.
+    /// </summary>
+    bool SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items, bool onlyIfNoneExist = false);
 
     /// <summary>Deletes a live key; returns whether it existed.</summary>
     bool Delete(ReadOnlySpan<byte> key);

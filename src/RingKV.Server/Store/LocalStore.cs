@@ -122,7 +122,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    public void SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items)
+    public bool SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items, bool onlyIfNoneExist = false)
     {
         // Take every stripe involved, in index order so two batches cannot deadlock.
         var stripes = s_stripes ??= new List<int>();
@@ -153,6 +153,20 @@ internal sealed class LocalStore : IKeyValueStore
             var read = s_read ??= new ArrayBufferWriter<byte>(256);
             var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
+            if (onlyIfNoneExist)
+            {
+                // Checked under the same stripe locks as the write, so no SET of these keys can slip in between.
+                foreach (var item in items)
+                {
+                    read.ResetWrittenCount();
+                    if (_engine.TryGet(bytes.Slice(item.KeyAt, item.KeyLength), read)
+                        && (!SiblingSetFastPath.TryGetWinner(read.WrittenSpan, out _, out var live) || live))
+                    {
+                        return false;
+                    }
+                }
+            }
+
             for (var i = 0; i < items.Count; i++)
             {
                 var key = bytes.Slice(items[i].KeyAt, items[i].KeyLength);
@@ -193,6 +207,7 @@ internal sealed class LocalStore : IKeyValueStore
             }
 
             _engine.Write(batch);
+            return true;
         }
         finally
         {

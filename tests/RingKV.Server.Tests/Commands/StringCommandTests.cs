@@ -1,5 +1,7 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
+using System.Threading.Tasks;
 using RingKV.Server.Tests.Support;
 using StackExchange.Redis;
 using Xunit;
@@ -238,6 +240,23 @@ public sealed class StringCommandTests(ServerFixture fixture) : IClassFixture<Se
 
         Assert.True(_db.StringSet([new("str:msetnx-c", "3"), new("str:msetnx-d", "4")], When.NotExists));
         Assert.Equal("4", (string?)_db.StringGet("str:msetnx-d"));
+    }
+
+    [Fact]
+    public async Task MSetNx_TwoClientsRacingOnTheSameKeys_ExactlyOneWritesAll()
+    {
+        using var second = fixture.Server.Connect();
+        var other = second.GetDatabase();
+        for (var round = 0; round < 100; round++)
+        {
+            RedisKey a = $"str:race{round}:a", b = $"str:race{round}:b";
+            var first = _db.StringSetAsync([new(a, "first"), new(b, "first")], When.NotExists);
+            var late = other.StringSetAsync([new(b, "second"), new(a, "second")], When.NotExists);
+            var results = await Task.WhenAll(first, late);
+            Assert.Equal(1, results.Count(won => won));
+            // Both keys come from the one winner: the check and the writes were one step.
+            Assert.Equal((string?)await _db.StringGetAsync(a), (string?)await _db.StringGetAsync(b));
+        }
     }
 
     [Fact]
