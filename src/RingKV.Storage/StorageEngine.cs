@@ -137,9 +137,6 @@ public sealed partial class StorageEngine : IDisposable
         }
     }
 
-    /// <summary>The memory budget in force: memtables at their limit plus the cache and pinned metadata.</summary>
-    internal long MemtableLimitBytes => _memtableBytes;
-
     /// <summary>Opens (creating or recovering) the engine in <see cref="StorageOptions.Directory"/>.</summary>
     public static StorageEngine Open(StorageOptions options)
     {

@@ -3,7 +3,6 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
-using RingKV.Storage.Log;
 using RingKV.Testing.Crash;
 using RingKV.Testing.Support;
 
@@ -35,16 +34,7 @@ internal static class Program
         var seed = long.Parse(args[3], CultureInfo.InvariantCulture);
         s_out = Console.OpenStandardOutput();
 
-        var options = new StorageOptions
-        {
-            Directory = directory,
-            Sync = SyncPolicy.Always,
-            MemtableBytes = 256 << 10,
-            BlockCacheBytes = 1 << 20,
-            TargetFileBytes = 256 << 10,
-            Level1Bytes = 1 << 20,
-            TombstoneGrace = TimeSpan.Zero,
-        };
+        var options = CrashWorkload.EngineOptions(directory);
 
         using var engine = StorageEngine.Open(options);
         WriteLine(CrashWorkload.ReadyLine);

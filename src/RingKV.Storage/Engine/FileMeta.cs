@@ -52,9 +52,9 @@ internal sealed class FileMeta
         orderedKey.SequenceCompareTo(InternalKey.Ordered(Smallest)) >= 0
         && orderedKey.SequenceCompareTo(InternalKey.Ordered(Largest)) <= 0;
 
-    /// <summary>True when the file may hold keys in [first, last] (ordered keys; null = unbounded).</summary>
-    public bool Overlaps(ReadOnlySpan<byte> firstOrdered, ReadOnlySpan<byte> lastOrdered, bool unboundedLast) =>
-        (unboundedLast || InternalKey.Ordered(Smallest).SequenceCompareTo(lastOrdered) <= 0)
+    /// <summary>True when the file may hold ordered keys in [first, last].</summary>
+    public bool Overlaps(ReadOnlySpan<byte> firstOrdered, ReadOnlySpan<byte> lastOrdered) =>
+        InternalKey.Ordered(Smallest).SequenceCompareTo(lastOrdered) <= 0
         && InternalKey.Ordered(Largest).SequenceCompareTo(firstOrdered) >= 0;
 
     public void Ref() => Interlocked.Increment(ref _refs);

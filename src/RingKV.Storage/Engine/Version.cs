@@ -98,7 +98,7 @@ internal sealed class Version
         var result = new List<FileMeta>();
         foreach (var file in Levels[level])
         {
-            if (file.Overlaps(firstOrdered, lastOrdered, unboundedLast: false))
+            if (file.Overlaps(firstOrdered, lastOrdered))
             {
                 result.Add(file);
             }

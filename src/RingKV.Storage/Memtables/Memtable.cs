@@ -153,24 +153,28 @@ internal sealed class Memtable
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<byte> KeyOf(int node)
     {
-        var chunk = _chunks[node >> OffsetBits]!;
-        var at = node & OffsetMask;
-        var height = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(at));
-        var kv = at + NodeHeaderBytes + (4 * height);
-        var keyLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv));
+        var chunk = Entry(node, out var kv, out var keyLength);
         return chunk.AsSpan(kv + 8, keyLength);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ReadOnlySpan<byte> ValueOf(int node)
     {
+        var chunk = Entry(node, out var kv, out var keyLength);
+        var valueLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv + 4));
+        return chunk.AsSpan(kv + 8 + keyLength, valueLength);
+    }
+
+    /// <summary>The chunk holding a node, where its key/value header starts and its key length.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private byte[] Entry(int node, out int kv, out int keyLength)
+    {
         var chunk = _chunks[node >> OffsetBits]!;
         var at = node & OffsetMask;
         var height = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(at));
-        var kv = at + NodeHeaderBytes + (4 * height);
-        var keyLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv));
-        var valueLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv + 4));
-        return chunk.AsSpan(kv + 8 + keyLength, valueLength);
+        kv = at + NodeHeaderBytes + (4 * height);
+        keyLength = BinaryPrimitives.ReadInt32LittleEndian(chunk.AsSpan(kv));
+        return chunk;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -6,7 +6,6 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Log;
 using RingKV.Testing.Crash;
 using RingKV.Testing.Support;
 using Xunit;
@@ -86,16 +85,7 @@ public sealed class CrashTests
     /// <summary>Reopens the directory and checks it against <paramref name="expected"/>; keys in <paramref name="uncertain"/> may be either way and are settled to what recovery shows.</summary>
     private static void Verify(string directory, Dictionary<string, bool> expected, Dictionary<string, bool> uncertain, string context)
     {
-        using var engine = StorageEngine.Open(new StorageOptions
-        {
-            Directory = directory,
-            Sync = SyncPolicy.Always,
-            MemtableBytes = 256 << 10,
-            BlockCacheBytes = 1 << 20,
-            TargetFileBytes = 256 << 10,
-            Level1Bytes = 1 << 20,
-            TombstoneGrace = TimeSpan.Zero,
-        });
+        using var engine = StorageEngine.Open(CrashWorkload.EngineOptions(directory));
 
         foreach (var (key, present) in expected)
         {

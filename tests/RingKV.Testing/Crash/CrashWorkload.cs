@@ -14,6 +14,21 @@ namespace RingKV.Testing.Crash;
 /// </remarks>
 public static class CrashWorkload
 {
+    /// <summary>
+    /// The engine settings of the worker, and of the test when it reopens the worker's directory: sync always, and
+    /// sizes small enough that flushes and compactions happen while the worker is killed.
+    /// </summary>
+    public static RingKV.Storage.StorageOptions EngineOptions(string directory) => new()
+    {
+        Directory = directory,
+        Sync = RingKV.Storage.Log.SyncPolicy.Always,
+        MemtableBytes = 256 << 10,
+        BlockCacheBytes = 1 << 20,
+        TargetFileBytes = 256 << 10,
+        Level1Bytes = 1 << 20,
+        TombstoneGrace = System.TimeSpan.Zero,
+    };
+
     /// <summary>The line the worker prints once the engine is open.</summary>
     public const string ReadyLine = "ready";
 
