@@ -69,6 +69,78 @@ public sealed class MemtableTests
         Assert.False(table.TryGet(Internal("c", 100, ValueKind.Seek), out _, out _));
     }
 
+    [Theory]
+    [InlineData(1 << 20, 300)] // the index stays complete
+    [InlineData(64 * 1024, 3000)] // 1024 slots: the index fills up and stops taking new keys
+    public void TryGet_HashIndex_AnswersLikeTheSkipListWalk(long budget, int keys)
+    {
+        var rng = new Random(TestSeed.Get(nameof(TryGet_HashIndex_AnswersLikeTheSkipListWalk)) + keys);
+        var table = new Memtable(budget, 1);
+        ulong seq = 0;
+        for (var i = 0; i < keys * 3; i++)
+        {
+            var kind = rng.Next(5) == 0 ? ValueKind.Delete : ValueKind.Put;
+            table.Add(Internal($"k{rng.Next(keys)}", ++seq, kind), BitConverter.GetBytes(seq));
+        }
+
+        Assert.Equal(keys < 1000, table.IndexComplete);
+        for (var probe = 0; probe < 20_000; probe++)
+        {
+            // Keys that exist and keys that never did, at snapshots from before the first write to after the last.
+            var seek = Internal($"k{rng.Next(keys + (keys / 4))}", (ulong)rng.NextInt64(0, (long)seq + 2), ValueKind.Seek);
+            var indexed = table.TryGet(seek, out var kind, out var value);
+            var walked = table.TryGetByWalk(seek, out var walkedKind, out var walkedValue);
+            Assert.Equal(walked, indexed);
+            Assert.Equal(walkedKind, kind);
+            Assert.True(walkedValue.SequenceEqual(value), $"probe {probe}: values differ");
+        }
+    }
+
+    [Fact]
+    public async Task TryGet_WhileOneWriterAdds_NeverMissesAWrittenKey()
+    {
+        // Readers only look for keys whose write has finished, as the engine's readers only look at
+        // published sequences; a torn or half-published index slot would make one disappear.
+        var table = new Memtable(4 << 20, 1);
+        var written = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var writer = Task.Run(
+            () =>
+            {
+                for (var i = 1; i <= 40_000 && !stop.IsCancellationRequested; i++)
+                {
+                    table.Add(Internal($"key{i % 20_000}", (ulong)i, ValueKind.Put), BitConverter.GetBytes(i));
+                    Volatile.Write(ref written, i);
+                }
+            },
+            TestContext.Current.CancellationToken);
+        var readers = new Task[2];
+        for (var r = 0; r < readers.Length; r++)
+        {
+            var seed = r;
+            readers[r] = Task.Run(() =>
+            {
+                var rng = new Random(seed);
+                while (!writer.IsCompleted)
+                {
+                    var done = Volatile.Read(ref written);
+                    if (done == 0)
+                    {
+                        continue;
+                    }
+
+                    var i = rng.Next(1, done + 1);
+                    Assert.True(table.TryGet(Internal($"key{i % 20_000}", (ulong)done, ValueKind.Seek), out _, out var value), $"key{i % 20_000} missing after write {done}");
+                    Assert.True(BitConverter.ToInt32(value) >= i, "an older version than a finished write");
+                }
+            },
+            TestContext.Current.CancellationToken);
+        }
+
+        await writer;
+        await Task.WhenAll(readers);
+    }
+
     [Fact]
     public void Add_ValueLargerThanChunk_IsStoredWhole()
     {
