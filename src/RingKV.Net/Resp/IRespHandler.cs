@@ -3,7 +3,7 @@ using System.Threading.Tasks;
 
 namespace RingKV.Net.Resp;
 
-/// <summary>Executes parsed commands for <see cref="RespConnection"/>; the server's command layer implements it.</summary>
+/// <summary>Executes parsed commands for <see cref="RespSocketConnection"/>; the server's command layer implements it.</summary>
 /// <remarks>
 /// One handler call per command, in order, never concurrently for one connection. A synchronous
 /// handler returns <c>new ValueTask&lt;RespAction&gt;(RespAction.Continue)</c> (or is an <c>async</c>

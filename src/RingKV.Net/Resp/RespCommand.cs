@@ -10,7 +10,7 @@ namespace RingKV.Net.Resp;
 /// Not thread-safe. Ownership: the arguments point into the pipe buffer (one-segment path, zero copy)
 /// or into the parser's pooled buffer; they are valid until the next parse with the same parser or until
 /// the reader is advanced past the command, whichever comes first. A handler that keeps an argument
-/// longer copies it. <see cref="RespConnection"/> keeps them valid across an awaiting handler.
+/// longer copies it. <see cref="RespSocketConnection"/> keeps them valid across an awaiting handler.
 /// </remarks>
 internal sealed class RespCommand
 {

@@ -10,7 +10,7 @@ namespace RingKV.Net.Resp;
 /// <summary>Writes RESP2/RESP3 replies into an <see cref="IBufferWriter{T}"/> (a PipeWriter) without allocating.</summary>
 /// <remarks>
 /// Not thread-safe; one per connection. Each call encodes one element with GetSpan/Advance; the caller
-/// flushes (<see cref="RespConnection"/> flushes once per read batch). <see cref="Protocol"/> picks the
+/// flushes (<see cref="RespSocketConnection"/> sends once per receive). <see cref="Protocol"/> picks the
 /// encoding of nulls, maps, sets, doubles and booleans: RESP2 writes a map as a flat array of 2n
 /// elements, a set as an array, a double as a bulk string, a boolean as 1/0. A class rather than a
 /// ref struct so an async handler can keep writing after an await (rejected alternative: a ref struct

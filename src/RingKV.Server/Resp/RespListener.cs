@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Concurrent;
 using System.IO;
-using System.IO.Pipelines;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
@@ -83,7 +82,15 @@ internal sealed class RespListener : IAsyncDisposable
 
         foreach (var connection in _connections.Values)
         {
-            connection.Input?.CancelPendingRead();
+            try
+            {
+                // A pending receive returns 0: the connection answers what it has read and ends.
+                connection.Socket.Shutdown(SocketShutdown.Receive);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Already closed by the client.
+            }
         }
 
         var all = new System.Collections.Generic.List<Task>();
@@ -152,12 +159,8 @@ internal sealed class RespListener : IAsyncDisposable
         await Task.Yield();
         try
         {
-            using var stream = new NetworkStream(connection.Socket, ownsSocket: true);
-            var input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: 64 * 1024, minimumReadSize: 16 * 1024, leaveOpen: true));
-            var output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: 64 * 1024, leaveOpen: true));
-            connection.Input = input;
             var handler = _handlerFactory(connection.Info);
-            await RespConnection.RunAsync(input, output, handler, _limits, CancellationToken.None).ConfigureAwait(false);
+            await RespSocketConnection.RunAsync(connection.Socket, handler, _limits).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -179,8 +182,6 @@ internal sealed class RespListener : IAsyncDisposable
         public Socket Socket { get; } = socket;
 
         public ClientInfo Info { get; } = info;
-
-        public PipeReader? Input { get; set; }
 
         public Task Run { get; set; } = Task.CompletedTask;
     }
