@@ -21,7 +21,9 @@ namespace RingKV.Server.Store;
 /// </remarks>
 internal sealed class LocalStore : IKeyValueStore
 {
-    private const int StripeCount = 1024;
+    // Many: a pipelined batch holds up to 64 stripes while its write commits, and 50 such batches over
+    // 1,024 stripes met on most of them (measured as lock spinning under redis-benchmark -P 16).
+    private const int StripeCount = 1 << 16;
 
     private readonly StorageEngine _engine;
     private readonly Lock[] _stripes = new Lock[StripeCount];

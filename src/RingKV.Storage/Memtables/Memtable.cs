@@ -18,6 +18,14 @@ namespace RingKV.Storage.Memtables;
 /// Invariants: (1) a node is fully written before any next pointer to it is published with a release
 /// store; (2) a chunk slot is set before any node in it is published; (3) entries are never removed.
 /// <para>
+/// The list is cut into buckets by the top bits of the key's token. Keys are ordered by token first, so
+/// bucket order is key order and walking the buckets one after another is walking one list; but a
+/// search or an insert starts at its own bucket's head and walks a list of a few dozen nodes instead of
+/// one of the whole memtable (in a 40 MB memtable, some 6 dependent cache misses instead of 25). The
+/// tokens are hashes, so the buckets fill evenly. This is the node-level cost of an insert, which the
+/// write leader pays for every key while other writers wait.
+/// </para>
+/// <para>
 /// Point reads do not walk the skip list when they can help it: a hash index (open addressing, linear
 /// probing) maps each user key to its newest node, one <c>ulong</c> per slot, <c>(token &gt;&gt; 32) &lt;&lt; 32 |
 /// node</c>, so a slot is published with one release store and never seen torn. A walk of a large skip list
@@ -38,11 +46,12 @@ internal sealed class Memtable
     private const int NodeHeaderBytes = 4;
 
     private readonly byte[]?[] _chunks = new byte[MaxChunks][];
-    private readonly int[] _head = new int[MaxHeight];
+    private readonly int[] _heads;
+    private readonly int[] _heights;
+    private readonly int _bucketShift;
     private readonly int _chunkBytes;
     private int _chunkCount;
     private int _offset;
-    private int _height = 1;
     private ulong _rng;
     private long _allocatedBytes;
     private long _usedBytes;
@@ -67,6 +76,18 @@ internal sealed class Memtable
         NewChunk(_chunkBytes);
         _offset = 8; // keep reference 0 free for null
 
+        // About one bucket per 8 KiB of budget: a few dozen 100-byte entries each when full.
+        var bucketBits = 4;
+        while (bucketBits < 16 && (8192L << bucketBits) < budgetBytes)
+        {
+            bucketBits++;
+        }
+
+        _bucketShift = 64 - bucketBits;
+        _heads = new int[(1 << bucketBits) * MaxHeight];
+        _heights = new int[1 << bucketBits];
+        _heights.AsSpan().Fill(1);
+
         // About one slot per 100 budget bytes: a 100-byte value with its key and node overhead fills the
         // memtable at under three quarters load.
         var slots = 1024;
@@ -77,7 +98,7 @@ internal sealed class Memtable
 
         _index = new ulong[slots];
         _indexMask = slots - 1;
-        _allocatedBytes += (long)slots * sizeof(ulong);
+        _allocatedBytes += ((long)slots * sizeof(ulong)) + (_heads.Length * sizeof(int)) + (_heights.Length * sizeof(int));
     }
 
     /// <summary>The commit-log segment this memtable's first record went to.</summary>
@@ -115,24 +136,26 @@ internal sealed class Memtable
         value.CopyTo(kv[(8 + internalKey.Length)..]);
 
         Span<int> prev = stackalloc int[MaxHeight];
-        FindGreaterOrEqual(internalKey, prev);
-        if (height > _height)
+        var bucket = BucketOf(internalKey);
+        FindInBucket(bucket, internalKey, prev);
+        var bucketHeight = _heights[bucket];
+        if (height > bucketHeight)
         {
-            for (var i = _height; i < height; i++)
+            for (var i = bucketHeight; i < height; i++)
             {
                 prev[i] = 0;
             }
 
             // Readers may see the new height before the node is linked; they then read head[i] == 0
             // (null) at the new levels and drop down, which is correct.
-            Volatile.Write(ref _height, height);
+            Volatile.Write(ref _heights[bucket], height);
         }
 
         for (var i = 0; i < height; i++)
         {
             // The new node's next needs no barrier: nobody sees the node until the release below.
-            SetNextRelaxed(node, i, GetNext(prev[i], i));
-            SetNext(prev[i], i, node);
+            SetNextRelaxed(node, i, GetNext(bucket, prev[i], i));
+            SetNext(bucket, prev[i], i, node);
         }
 
         var seq = InternalKey.Sequence(internalKey);
@@ -176,7 +199,7 @@ internal sealed class Memtable
     /// <summary>The same answer as <see cref="TryGet"/>, from the skip list alone (tests compare the two).</summary>
     internal bool TryGetByWalk(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value)
     {
-        var node = FindGreaterOrEqual(seekKey, default);
+        var node = FindInBucket(BucketOf(seekKey), seekKey, default);
         if (node != 0)
         {
             var key = KeyOf(node);
@@ -304,11 +327,15 @@ internal sealed class Memtable
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private int GetNext(int node, int level)
+    private int BucketOf(ReadOnlySpan<byte> key) => (int)(BinaryPrimitives.ReadUInt64BigEndian(key) >> _bucketShift);
+
+    /// <summary>The node after <paramref name="node"/> at <paramref name="level"/>; node 0 is the head of <paramref name="bucket"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int GetNext(int bucket, int node, int level)
     {
         if (node == 0)
         {
-            return Volatile.Read(ref _head[level]);
+            return Volatile.Read(ref _heads[(bucket * MaxHeight) + level]);
         }
 
         var chunk = _chunks[node >> OffsetBits]!;
@@ -316,11 +343,11 @@ internal sealed class Memtable
         return Volatile.Read(ref Unsafe.As<byte, int>(ref chunk[at]));
     }
 
-    private void SetNext(int node, int level, int next)
+    private void SetNext(int bucket, int node, int level, int next)
     {
         if (node == 0)
         {
-            Volatile.Write(ref _head[level], next);
+            Volatile.Write(ref _heads[(bucket * MaxHeight) + level], next);
             return;
         }
 
@@ -336,14 +363,17 @@ internal sealed class Memtable
         Unsafe.As<byte, int>(ref chunk[at]) = next;
     }
 
-    /// <summary>First node at or after <paramref name="key"/>, filling <paramref name="prev"/> with the predecessors per level when given.</summary>
-    private int FindGreaterOrEqual(ReadOnlySpan<byte> key, Span<int> prev)
+    /// <summary>
+    /// The first node of <paramref name="bucket"/> at or after <paramref name="key"/>, or 0 when the bucket
+    /// has none; fills <paramref name="prev"/> (when not empty) with the last node before it at each level.
+    /// </summary>
+    private int FindInBucket(int bucket, ReadOnlySpan<byte> key, Span<int> prev)
     {
-        var node = 0; // head
-        var level = Volatile.Read(ref _height) - 1;
+        var node = 0; // the bucket's head
+        var level = Volatile.Read(ref _heights[bucket]) - 1;
         while (true)
         {
-            var next = GetNext(node, level);
+            var next = GetNext(bucket, node, level);
             if (next != 0 && InternalKey.Compare(KeyOf(next), key) < 0)
             {
                 node = next;
@@ -362,6 +392,38 @@ internal sealed class Memtable
 
             level--;
         }
+    }
+
+    /// <summary>The first node at or after <paramref name="key"/> in the whole table, or 0.</summary>
+    private int FindGreaterOrEqual(ReadOnlySpan<byte> key)
+    {
+        var bucket = BucketOf(key);
+        var node = FindInBucket(bucket, key, default);
+        return node != 0 ? node : FirstFrom(bucket + 1);
+    }
+
+    /// <summary>The first node of the first non-empty bucket from <paramref name="bucket"/> on, or 0.</summary>
+    private int FirstFrom(int bucket)
+    {
+        for (; bucket < _heights.Length; bucket++)
+        {
+            var first = Volatile.Read(ref _heads[bucket * MaxHeight]);
+            if (first != 0)
+            {
+                return first;
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>The node after <paramref name="node"/> in the whole table, or 0.</summary>
+    private int NextOf(int node)
+    {
+        var key = KeyOf(node);
+        var bucket = BucketOf(key);
+        var next = GetNext(bucket, node, 0);
+        return next != 0 ? next : FirstFrom(bucket + 1);
     }
 
     private int RandomHeight()
@@ -425,11 +487,11 @@ internal sealed class Memtable
 
         public ReadOnlySpan<byte> Value => table.ValueOf(_node);
 
-        public void SeekToFirst() => _node = table.GetNext(0, 0);
+        public void SeekToFirst() => _node = table.FirstFrom(0);
 
-        public void Seek(ReadOnlySpan<byte> internalKey) => _node = table.FindGreaterOrEqual(internalKey, default);
+        public void Seek(ReadOnlySpan<byte> internalKey) => _node = table.FindGreaterOrEqual(internalKey);
 
-        public void Next() => _node = table.GetNext(_node, 0);
+        public void Next() => _node = table.NextOf(_node);
 
         public void Dispose()
         {

@@ -47,6 +47,40 @@ public sealed class MemtableTests
     }
 
     [Fact]
+    public void Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt()
+    {
+        // 1 MiB: 128 buckets for 300 keys, so many seeks start in a bucket with nothing after the key
+        // and must land in a later one.
+        var rng = new Random(TestSeed.Get(nameof(Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt)));
+        var table = new Memtable(1 << 20, 1);
+        var sorted = new List<byte[]>();
+        for (ulong seq = 1; seq <= 300; seq++)
+        {
+            var key = Internal($"k{rng.Next(100_000)}", seq, ValueKind.Put);
+            table.Add(key, "v"u8);
+            sorted.Add(key);
+        }
+
+        sorted.Sort((a, b) => InternalKey.Compare(a, b));
+        using var it = table.NewIterator();
+        for (var probe = 0; probe < 2000; probe++)
+        {
+            var target = Internal($"k{rng.Next(100_000)}", (ulong)rng.Next(0, 400), ValueKind.Seek);
+            it.Seek(target);
+            var expected = sorted.Find(k => InternalKey.Compare(k, target) >= 0);
+            if (expected is null)
+            {
+                Assert.False(it.Valid, "a seek past the last key must be invalid");
+            }
+            else
+            {
+                Assert.True(it.Valid);
+                Assert.True(it.Key.SequenceEqual(expected), $"probe {probe} landed on the wrong entry");
+            }
+        }
+    }
+
+    [Fact]
     public void TryGet_SeekAtSequence_ReturnsNewestVisibleVersion()
     {
         var table = new Memtable(1 << 20, 1);
