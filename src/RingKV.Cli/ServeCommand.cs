@@ -81,8 +81,24 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary>
+    /// Unless the user chose, commands run on the runtime's socket event threads (inline completions), as
+    /// Redis runs them on its event loop: no thread-pool hop per receive. Not under sync <c>always</c>: there a
+    /// SET waits for its fsync, and a waiting event thread would hold up every connection it serves, while
+    /// on pool threads many waiting SETs share one fsync. Must run before the first socket is created.
+    /// </summary>
+    private static void RunCommandsOnSocketThreads(ServerOptions options)
+    {
+        const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
+        if (Environment.GetEnvironmentVariable(Variable) is null && options.SyncPolicy().Mode != Storage.Log.SyncMode.Always)
+        {
+            Environment.SetEnvironmentVariable(Variable, "1");
+        }
+    }
+
     private static int Run(ServerOptions options)
     {
+        RunCommandsOnSocketThreads(options);
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

@@ -56,6 +56,12 @@ public interface IWritableFile : IDisposable
 
     /// <summary>Flushes and fsyncs (survives a power loss).</summary>
     void Sync();
+
+    /// <summary>
+    /// fsyncs the bytes already handed to the operating system, leaving the process buffer alone; the one
+    /// call that may run on another thread while <see cref="Append"/> and <see cref="Flush"/> run.
+    /// </summary>
+    void SyncFlushed();
 }
 
 /// <summary>A file read at arbitrary offsets.</summary>

@@ -151,6 +151,8 @@ public sealed class PosixFileSystem : IFileSystem
             RandomAccess.FlushToDisk(_handle);
         }
 
+        public void SyncFlushed() => RandomAccess.FlushToDisk(_handle);
+
         public void Dispose()
         {
             if (!_handle.IsClosed)

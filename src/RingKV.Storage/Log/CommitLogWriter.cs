@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Threading;
 using RingKV.Core.Hashing;
 using RingKV.Storage.Fs;
 
@@ -7,14 +8,21 @@ namespace RingKV.Storage.Log;
 
 /// <summary>Appends checksummed records to one commit-log segment.</summary>
 /// <remarks>
-/// Not thread-safe: only the engine's write leader appends, and it also syncs. Each record reaches the
-/// operating system (<see cref="IWritableFile.Flush"/>) before <see cref="Append"/> returns, so a process crash
-/// never loses an appended record; <see cref="Sync"/> makes them survive a power loss.
-/// Invariant: a segment closed by <see cref="Dispose"/> is never written again.
+/// Only the engine's write leader appends, syncs with <see cref="Sync"/> and disposes. Each record reaches
+/// the operating system (<see cref="IWritableFile.Flush"/>) before <see cref="Append"/> returns, so a process
+/// crash never loses an appended record; a sync makes them survive a power loss. The one call safe from
+/// another thread is <see cref="SyncAppended"/>: the periodic syncer fsyncs while the leader goes on
+/// appending, so writers never queue behind an fsync they do not wait for.
+/// Invariants: (1) a segment closed by <see cref="Dispose"/> is never written or synced again; (2) the
+/// synced length only grows and never passes the appended length.
 /// </remarks>
 internal sealed class CommitLogWriter : IDisposable
 {
     private readonly IWritableFile _file;
+    private readonly Lock _gate = new(); // a sync against Dispose
+    private long _appended;
+    private long _synced;
+    private bool _disposed;
 
     public CommitLogWriter(IWritableFile file, long number)
     {
@@ -28,8 +36,8 @@ internal sealed class CommitLogWriter : IDisposable
     /// <summary>Bytes written to the segment.</summary>
     public long Length => _file.Length;
 
-    /// <summary>True when records were appended since the last sync.</summary>
-    public bool HasUnsynced { get; private set; }
+    /// <summary>True when records were appended since the last sync began.</summary>
+    public bool HasUnsynced => Volatile.Read(ref _synced) < Volatile.Read(ref _appended);
 
     /// <summary>
     /// Appends a record whose payload is <paramref name="record"/>[<see cref="LogFormat.HeaderSize"/>..]; the first
@@ -42,24 +50,66 @@ internal sealed class CommitLogWriter : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(record, Checksum.Crc32C(record[4..]));
         _file.Append(record);
         _file.Flush();
-        HasUnsynced = true;
+        Volatile.Write(ref _appended, _file.Length);
     }
 
-    /// <summary>fsyncs the segment.</summary>
+    /// <summary>fsyncs the segment (leader only).</summary>
     public void Sync()
     {
-        _file.Sync();
-        HasUnsynced = false;
+        lock (_gate)
+        {
+            var upTo = Volatile.Read(ref _appended);
+            _file.Sync();
+            Advance(upTo);
+        }
+    }
+
+    /// <summary>
+    /// fsyncs the records appended before the call; safe while the leader appends. A segment already
+    /// disposed is skipped: its disposal synced it.
+    /// </summary>
+    public void SyncAppended()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            var upTo = Volatile.Read(ref _appended);
+            _file.SyncFlushed();
+            Advance(upTo);
+        }
     }
 
     /// <summary>Closes the segment (after a sync if anything is unsynced).</summary>
     public void Dispose()
     {
-        if (HasUnsynced)
+        lock (_gate)
         {
-            Sync();
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        _file.Dispose();
+            if (HasUnsynced)
+            {
+                var upTo = Volatile.Read(ref _appended);
+                _file.Sync();
+                Advance(upTo);
+            }
+
+            _disposed = true;
+            _file.Dispose();
+        }
+    }
+
+    private void Advance(long upTo)
+    {
+        if (upTo > _synced)
+        {
+            Volatile.Write(ref _synced, upTo);
+        }
     }
 }

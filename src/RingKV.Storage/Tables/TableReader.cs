@@ -325,7 +325,9 @@ internal sealed class TableReader : IDisposable
             var kind = (CompressionKind)kindByte;
             if (kind == CompressionKind.None)
             {
-                return (buffer.AsSpan(0, handle.Size).ToArray(), handle.Size);
+                var copy = GC.AllocateUninitializedArray<byte>(handle.Size);
+                buffer.AsSpan(0, handle.Size).CopyTo(copy);
+                return (copy, handle.Size);
             }
 
             if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
@@ -338,7 +340,7 @@ internal sealed class TableReader : IDisposable
                 ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
             }
 
-            var raw = new byte[rawLength];
+            var raw = GC.AllocateUninitializedArray<byte>((int)rawLength); // filled whole by the decompressor: no zeroing
             if (!BlockCompressor.TryDecompress(kind, buffer.AsSpan(prefix, handle.Size - prefix), raw))
             {
                 ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");

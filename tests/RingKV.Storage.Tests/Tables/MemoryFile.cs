@@ -23,6 +23,10 @@ internal sealed class MemoryFile(string path) : IWritableFile, IRandomAccessFile
     {
     }
 
+    public void SyncFlushed()
+    {
+    }
+
     public int Read(long offset, Span<byte> buffer)
     {
         if (offset >= _bytes.Length)

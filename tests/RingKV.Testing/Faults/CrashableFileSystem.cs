@@ -292,6 +292,8 @@ public sealed class CrashableFileSystem : IFileSystem
             }
         }
 
+        public void SyncFlushed() => Sync(); // nothing is buffered here: every append is already "flushed"
+
         public void Dispose()
         {
         }
