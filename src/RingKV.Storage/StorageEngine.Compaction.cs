@@ -229,6 +229,9 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>Runs one compaction and installs its result. Requires: the compaction gate, not _mutex.</summary>
+    // Runs a few times a minute, each time for seconds: tiered JIT would run it as unoptimized code with
+    // on-stack replacement, measured as a tenth of the node's CPU under a write load.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private void RunCompaction(CompactionPlan plan)
     {
         try

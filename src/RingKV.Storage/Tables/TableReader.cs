@@ -36,6 +36,10 @@ internal sealed class TableReader : IDisposable
     // The index, parsed once: the last key of data block i is _indexKeys[_indexKeyStarts[i].._indexKeyStarts[i + 1]].
     private readonly byte[] _indexKeys;
     private readonly int[] _indexKeyStarts;
+
+    // The token (first 8 bytes, big-endian) of each block's last key: the index search runs over this
+    // small array and reads a key only when the tokens tie, instead of touching a key per probe.
+    private readonly ulong[] _indexTokens;
     private readonly BlockHandle[] _blocks;
     private readonly long _dataEnd;
 
@@ -53,7 +57,13 @@ internal sealed class TableReader : IDisposable
         _indexKeyStarts = indexKeyStarts;
         _blocks = blocks;
         _dataEnd = dataEnd;
-        MetadataBytes = indexKeys.Length + (indexKeyStarts.Length * sizeof(int)) + (blocks.Length * 16) + (filter?.SizeBytes ?? 0);
+        _indexTokens = new ulong[blocks.Length];
+        for (var i = 0; i < blocks.Length; i++)
+        {
+            _indexTokens[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(indexKeys.AsSpan(indexKeyStarts[i]));
+        }
+
+        MetadataBytes = indexKeys.Length + (indexKeyStarts.Length * sizeof(int)) + (blocks.Length * (16 + sizeof(ulong))) + (filter?.SizeBytes ?? 0);
     }
 
     /// <summary>The table's properties.</summary>
@@ -249,12 +259,13 @@ internal sealed class TableReader : IDisposable
     /// <summary>Index of the first data block whose last key is ≥ <paramref name="internalKey"/>; the block count when none.</summary>
     internal int FindBlock(ReadOnlySpan<byte> internalKey)
     {
-        int left = 0, right = _blocks.Length;
+        // Blocks whose last token is below the key's end before the key; above it, after. Ties compare whole keys.
+        var token = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(internalKey);
+        int left = 0, right = _indexTokens.Length;
         while (left < right)
         {
             var mid = (left + right) >>> 1;
-            var lastKey = _indexKeys.AsSpan(_indexKeyStarts[mid], _indexKeyStarts[mid + 1] - _indexKeyStarts[mid]);
-            if (InternalKey.Compare(lastKey, internalKey) < 0)
+            if (_indexTokens[mid] < token)
             {
                 left = mid + 1;
             }
@@ -262,6 +273,17 @@ internal sealed class TableReader : IDisposable
             {
                 right = mid;
             }
+        }
+
+        while (left < _indexTokens.Length && _indexTokens[left] == token)
+        {
+            var lastKey = _indexKeys.AsSpan(_indexKeyStarts[left], _indexKeyStarts[left + 1] - _indexKeyStarts[left]);
+            if (InternalKey.Compare(lastKey, internalKey) >= 0)
+            {
+                break;
+            }
+
+            left++;
         }
 
         return left;
