@@ -17,6 +17,9 @@ namespace RingKV.Storage.Cache;
 /// referenced tail node to the front instead of dropping it (CLOCK's second chance on an LRU list). Strict LRU, which
 /// moved the node to the front on every hit, was rejected after profiling: those pointer writes under the shard lock
 /// were the costliest part of a cached read when two cores read at once.
+/// A reader may hand <see cref="Insert"/> a slot array of its own (one slot per block of its table): the cache
+/// keeps the slot pointing at the block's entry while it is cached and clears it when it evicts the entry, so
+/// the reader finds a cached block with one array read and no lock (<see cref="TryGetFromSlot"/>).
 /// </remarks>
 internal sealed class BlockCache
 {
@@ -113,10 +116,32 @@ internal sealed class BlockCache
     }
 
     /// <summary>Caches a block, replacing any cached at the same place, evicting the least recently used to stay in budget.</summary>
-    public void Insert(ulong fileNumber, long offset, Block block)
+    /// <param name="fileNumber">The block's table.</param>
+    /// <param name="offset">The block's offset in its table.</param>
+    /// <param name="block">The block.</param>
+    /// <param name="slots">When given, <paramref name="slots"/>[<paramref name="slot"/>] points at the entry while it is cached.</param>
+    /// <param name="slot">The block's index in <paramref name="slots"/>.</param>
+    public void Insert(ulong fileNumber, long offset, Block block, Entry?[]? slots = null, int slot = 0)
     {
         var key = new CacheKey(fileNumber, offset);
-        ShardOf(key).Insert(key, block);
+        ShardOf(key).Insert(key, block, slots, slot);
+    }
+
+    /// <summary>The block a slot filled by <see cref="Insert"/> points at, marked recently used; null when not cached.</summary>
+    /// <remarks>
+    /// Lock-free. A block evicted while this runs may still be returned: blocks are immutable and stay valid
+    /// for whoever holds them, only the cache no longer counts it.
+    /// </remarks>
+    public static Block? TryGetFromSlot(Entry?[] slots, int slot)
+    {
+        var entry = Volatile.Read(ref slots[slot]);
+        if (entry is null)
+        {
+            return null;
+        }
+
+        entry.Referenced = true;
+        return entry.Block;
     }
 
     /// <summary>Drops every block of a file (a deleted table). Costs a walk over all cached blocks.</summary>
@@ -133,7 +158,7 @@ internal sealed class BlockCache
 
     private Shard ShardOf(CacheKey key) => _shards.Length == 1 ? _shards[0] : _shards[(int)(key.Hash >> _shardShift)];
 
-    private readonly struct CacheKey(ulong fileNumber, long offset) : IEquatable<CacheKey>
+    internal readonly struct CacheKey(ulong fileNumber, long offset) : IEquatable<CacheKey>
     {
         public readonly ulong FileNumber = fileNumber;
         public readonly long Offset = offset;
@@ -148,15 +173,30 @@ internal sealed class BlockCache
         public override int GetHashCode() => (int)Hash;
     }
 
-    private sealed class Node(CacheKey key, Block block)
+    /// <summary>A cached block; opaque outside the cache except through <see cref="TryGetFromSlot"/>.</summary>
+    internal sealed class Entry
     {
-        public readonly CacheKey Key = key;
-        public Block Block = block;
-        public Node? Prev;
-        public Node? Next;
+        internal Entry(CacheKey key, Block block)
+        {
+            Key = key;
+            Block = block;
+        }
 
-        /// <summary>Set by a hit; eviction gives a referenced node a second chance instead of dropping it.</summary>
-        public bool Referenced;
+        internal CacheKey Key { get; }
+
+        internal Block Block { get; }
+
+        internal Entry? Prev { get; set; }
+
+        internal Entry? Next { get; set; }
+
+        /// <summary>The reader's slot array and index pointing at this entry, if any (cleared on eviction).</summary>
+        internal Entry?[]? Slots { get; set; }
+
+        internal int Slot { get; set; }
+
+        /// <summary>Set by a hit; eviction gives a referenced entry a second chance instead of dropping it.</summary>
+        internal bool Referenced { get; set; }
     }
 
     private sealed class Shard
@@ -167,9 +207,9 @@ internal sealed class BlockCache
         private readonly Lock _lock = new();
 
         // Guarded by _lock: the map, the LRU list (head = most recent) and the capacity.
-        private readonly Dictionary<CacheKey, Node> _map = [];
-        private Node? _head;
-        private Node? _tail;
+        private readonly Dictionary<CacheKey, Entry> _map = [];
+        private Entry? _head;
+        private Entry? _tail;
         private long _capacityBytes;
 
         public bool TryGet(CacheKey key, out Block block)
@@ -190,7 +230,7 @@ internal sealed class BlockCache
             return false;
         }
 
-        public void Insert(CacheKey key, Block block)
+        public void Insert(CacheKey key, Block block, Entry?[]? slots, int slot)
         {
             lock (_lock)
             {
@@ -204,8 +244,13 @@ internal sealed class BlockCache
                     return;
                 }
 
-                var node = new Node(key, block);
+                var node = new Entry(key, block) { Slots = slots, Slot = slot };
                 _map.Add(key, node);
+                if (slots is not null)
+                {
+                    Volatile.Write(ref slots[slot], node); // before eviction below, which clears it if it drops this node
+                }
+
                 node.Next = _head;
                 if (_head is not null)
                 {
@@ -263,15 +308,20 @@ internal sealed class BlockCache
             }
         }
 
-        private void RemoveLocked(Node node)
+        private void RemoveLocked(Entry node)
         {
+            if (node.Slots is { } slots && slots[node.Slot] == node)
+            {
+                Volatile.Write(ref slots[node.Slot], null);
+            }
+
             UnlinkLocked(node);
             _map.Remove(node.Key);
             Volatile.Write(ref UsageBytes, UsageBytes - node.Block.ChargeBytes);
             Volatile.Write(ref Count, Count - 1);
         }
 
-        private void MoveToFrontLocked(Node node)
+        private void MoveToFrontLocked(Entry node)
         {
             if (node == _head)
             {
@@ -285,7 +335,7 @@ internal sealed class BlockCache
             _tail ??= node;
         }
 
-        private void UnlinkLocked(Node node)
+        private void UnlinkLocked(Entry node)
         {
             if (node.Prev is not null)
             {

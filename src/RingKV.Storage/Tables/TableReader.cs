@@ -41,6 +41,9 @@ internal sealed class TableReader : IDisposable
     // small array and reads a key only when the tokens tie, instead of touching a key per probe.
     private readonly ulong[] _indexTokens;
     private readonly BlockHandle[] _blocks;
+
+    // Data block i's cache entry while it is cached (kept by the cache): a hit is one array read, no lock.
+    private readonly BlockCache.Entry?[]? _cached;
     private readonly long _dataEnd;
 
     private TableReader(
@@ -63,7 +66,8 @@ internal sealed class TableReader : IDisposable
             _indexTokens[i] = System.Buffers.Binary.BinaryPrimitives.ReadUInt64BigEndian(indexKeys.AsSpan(indexKeyStarts[i]));
         }
 
-        MetadataBytes = indexKeys.Length + (indexKeyStarts.Length * sizeof(int)) + (blocks.Length * (16 + sizeof(ulong))) + (filter?.SizeBytes ?? 0);
+        _cached = cache is null ? null : new BlockCache.Entry?[blocks.Length];
+        MetadataBytes = indexKeys.Length + (indexKeyStarts.Length * sizeof(int)) + (blocks.Length * (16 + sizeof(ulong) + 8)) + (filter?.SizeBytes ?? 0);
     }
 
     /// <summary>The table's properties.</summary>
@@ -296,7 +300,7 @@ internal sealed class TableReader : IDisposable
     internal Block GetBlock(int index, bool fillCache)
     {
         var handle = _blocks[index];
-        if (_cache is not null && _cache.TryGet(FileNumber, handle.Offset, out var cached))
+        if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is { } cached)
         {
             _stats._cacheHits.Increment();
             return cached;
@@ -308,7 +312,7 @@ internal sealed class TableReader : IDisposable
         var block = new Block(data, length, _file.Path, handle.Offset);
         if (fillCache)
         {
-            _cache?.Insert(FileNumber, handle.Offset, block);
+            _cache?.Insert(FileNumber, handle.Offset, block, _cached, index);
         }
 
         return block;

@@ -437,6 +437,34 @@ public sealed class TableTests : IDisposable
     }
 
     [Fact]
+    public void GetBlock_AfterTheCacheEvictedIt_MissesAndReadsAgain()
+    {
+        // A hit is found through the reader's slot array; eviction must clear the slot, or an evicted block
+        // would go on being served (and counted) as a hit from outside the cache's budget.
+        var model = NewModel(11, 3000);
+        var path = Write(model, new TableBuilderOptions { BlockSizeBytes = 1024 });
+        var stats = new StorageStatistics();
+        var cache = new BlockCache(16 << 10, shardBits: 0);
+        using var table = Open(path, cache, stats);
+        Assert.True(table.DataBlockCount > 40);
+
+        table.GetBlock(0, fillCache: true);
+        table.GetBlock(0, fillCache: true);
+        Assert.Equal(1, stats.CacheHits);
+        Assert.Equal(1, stats.BlockReads);
+
+        for (var i = 1; i < table.DataBlockCount; i++)
+        {
+            table.GetBlock(i, fillCache: true); // 16 KiB holds a handful of 1 KiB blocks: block 0 goes
+        }
+
+        Assert.InRange(cache.UsageBytes, 1, 16 << 10);
+        var reads = stats.BlockReads;
+        table.GetBlock(0, fillCache: true);
+        Assert.Equal(reads + 1, stats.BlockReads);
+    }
+
+    [Fact]
     public void TableFormat_Constants_ArePinned()
     {
         Assert.Equal(1u, TableFormat.FormatVersion);
