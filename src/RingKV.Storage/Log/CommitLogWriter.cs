@@ -58,9 +58,7 @@ internal sealed class CommitLogWriter : IDisposable
     {
         lock (_gate)
         {
-            var upTo = Volatile.Read(ref _appended);
-            _file.Sync();
-            Advance(upTo);
+            SyncLocked(flushBuffer: true);
         }
     }
 
@@ -72,14 +70,10 @@ internal sealed class CommitLogWriter : IDisposable
     {
         lock (_gate)
         {
-            if (_disposed)
+            if (!_disposed)
             {
-                return;
+                SyncLocked(flushBuffer: false);
             }
-
-            var upTo = Volatile.Read(ref _appended);
-            _file.SyncFlushed();
-            Advance(upTo);
         }
     }
 
@@ -95,9 +89,7 @@ internal sealed class CommitLogWriter : IDisposable
 
             if (HasUnsynced)
             {
-                var upTo = Volatile.Read(ref _appended);
-                _file.Sync();
-                Advance(upTo);
+                SyncLocked(flushBuffer: true);
             }
 
             _disposed = true;
@@ -105,8 +97,19 @@ internal sealed class CommitLogWriter : IDisposable
         }
     }
 
-    private void Advance(long upTo)
+    /// <summary>fsyncs and records how far: what was appended when the sync began. Requires: _gate.</summary>
+    private void SyncLocked(bool flushBuffer)
     {
+        var upTo = Volatile.Read(ref _appended);
+        if (flushBuffer)
+        {
+            _file.Sync();
+        }
+        else
+        {
+            _file.SyncFlushed();
+        }
+
         if (upTo > _synced)
         {
             Volatile.Write(ref _synced, upTo);

@@ -13,36 +13,22 @@ public sealed class RespSocketConnectionTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(30);
 
-    [Fact]
-    public async Task RunAsync_PipelinedCommands_RepliesInOrderThenClosesOnQuit()
+    [Theory]
+    [InlineData( // pipelined commands, inline and multibulk, answered in order; QUIT ends it, the PING after is not run
+        "PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n*1\r\n$4\r\nping\r\nECHO \"a b\"\r\n*1\r\n$4\r\nQUIT\r\nPING\r\n",
+        "+PONG\r\n$2\r\nhi\r\n+PONG\r\n$3\r\na b\r\n+OK\r\n")]
+    [InlineData( // a protocol error is answered after the replies before it, and ends it
+        "PING\r\n*1\r\n$x\r\nPING\r\n",
+        "+PONG\r\n-ERR Protocol error: invalid bulk length\r\n")]
+    [InlineData("*1\r\n:1\r\n", "-ERR Protocol error: expected '$', got ':'\r\n")]
+    public async Task RunAsync_RequestsThatEndTheConnection_RepliesThenReturns(string request, string expected)
     {
         await using var connection = await Connection.StartAsync(new EchoHandler());
 
-        await connection.SendAsync("PING\r\n*2\r\n$4\r\nECHO\r\n$2\r\nhi\r\n*1\r\n$4\r\nping\r\nECHO \"a b\"\r\n*1\r\n$4\r\nQUIT\r\nPING\r\n");
+        await connection.SendAsync(request);
 
-        Assert.Equal("+PONG\r\n$2\r\nhi\r\n+PONG\r\n$3\r\na b\r\n+OK\r\n", await connection.ReadToEndAsync());
+        Assert.Equal(expected, await connection.ReadToEndAsync());
         await connection.Run.WaitAsync(Deadline, TestContext.Current.CancellationToken);
-    }
-
-    [Fact]
-    public async Task RunAsync_ProtocolError_RepliesErrorAndCompletesOutput()
-    {
-        await using var connection = await Connection.StartAsync(new EchoHandler());
-
-        await connection.SendAsync("PING\r\n*1\r\n$x\r\nPING\r\n");
-
-        Assert.Equal("+PONG\r\n-ERR Protocol error: invalid bulk length\r\n", await connection.ReadToEndAsync());
-        await connection.Run.WaitAsync(Deadline, TestContext.Current.CancellationToken);
-    }
-
-    [Fact]
-    public async Task RunAsync_ExpectedDollar_RepliesRedisText()
-    {
-        await using var connection = await Connection.StartAsync(new EchoHandler());
-
-        await connection.SendAsync("*1\r\n:1\r\n");
-
-        Assert.Equal("-ERR Protocol error: expected '$', got ':'\r\n", await connection.ReadToEndAsync());
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public sealed class MemtableTests
     [Fact]
     public void Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt()
     {
-        // 1 MiB: 128 buckets for 300 keys, so many seeks start in a bucket with nothing after the key
+        // 1 MiB: 512 buckets for 300 keys, so most seeks start in a bucket with nothing after the key
         // and must land in a later one.
         var rng = new Random(TestSeed.Get(nameof(Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt)));
         var table = new Memtable(1 << 20, 1);
