@@ -20,7 +20,7 @@ namespace RingKV.Storage.Memtables;
 /// <para>
 /// The list is cut into buckets by the top bits of the key's token. Keys are ordered by token first, so
 /// bucket order is key order and walking the buckets one after another is walking one list; but a
-/// search or an insert starts at its own bucket's head and walks a list of a few dozen nodes instead of
+/// search or an insert starts at its own bucket's head and walks a list of about ten nodes instead of
 /// one of the whole memtable (in a 40 MB memtable, two or three dependent cache misses instead of 25). The
 /// tokens are hashes, so the buckets fill evenly. This is the node-level cost of an insert, which the
 /// write leader pays for every key while other writers wait.
