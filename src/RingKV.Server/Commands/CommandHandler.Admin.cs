@@ -336,10 +336,10 @@ internal sealed partial class CommandHandler
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");
-            var keys = _node.Store.CountKeys();
-            if (keys > 0)
+            var counts = _node.Store.CountKeys();
+            if (counts.Keys > 0)
             {
-                Line("db0", $"keys={keys},expires=0,avg_ttl=0");
+                Line("db0", $"keys={counts.Keys},expires={counts.Expires},avg_ttl={counts.AverageTtlMs}");
             }
         }
 

@@ -551,7 +551,7 @@ internal sealed partial class CommandHandler
 
     private RespAction DbSize(RespWriter w)
     {
-        w.WriteInteger(_node.Store.CountKeys());
+        w.WriteInteger(_node.Store.CountKeys().Keys);
         return RespAction.Continue;
     }
 }

@@ -147,7 +147,7 @@ internal sealed class RespListener : IAsyncDisposable
                 continue;
             }
 
-            var info = new ClientInfo(client.RemoteEndPoint?.ToString() ?? "?", DateTimeOffset.UtcNow);
+            var info = new ClientInfo(client.RemoteEndPoint?.ToString() ?? "?", client.LocalEndPoint?.ToString() ?? "?", DateTimeOffset.UtcNow);
             var connection = new Connection(client, info);
             _connections[info.Id] = connection;
             connection.Run = RunClientAsync(connection);

@@ -78,9 +78,12 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Up to about <paramref name="count"/> live keys from cursor on; the next cursor, 0 at the end.</summary>
     ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys);
 
-    /// <summary>Live keys.</summary>
-    long CountKeys();
+    /// <summary>Live keys, how many of them expire, and their average time left in milliseconds (0 when none).</summary>
+    KeyCounts CountKeys();
 
     /// <summary>Removes every key.</summary>
     void FlushAll();
 }
+
+/// <summary>What INFO keyspace reports: live keys, those with an expiry, and the average time they have left.</summary>
+internal readonly record struct KeyCounts(long Keys, long Expires, long AverageTtlMs);

@@ -337,19 +337,25 @@ internal sealed class LocalStore : IKeyValueStore
         return 0;
     }
 
-    public long CountKeys()
+    public KeyCounts CountKeys()
     {
-        long count = 0;
+        long count = 0, expires = 0, ttlSum = 0;
+        var now = _time.GetUtcNow();
         using var it = _engine.NewIterator(TokenRange.All);
         while (it.MoveNext())
         {
             if (IsVisible(it.Value))
             {
                 count++;
+                if (it.ExpiresAt is { } expiresAt)
+                {
+                    expires++;
+                    ttlSum += Math.Max(0, (long)(expiresAt - now).TotalMilliseconds);
+                }
             }
         }
 
-        return count;
+        return new KeyCounts(count, expires, expires == 0 ? 0 : ttlSum / expires);
     }
 
     public void FlushAll()

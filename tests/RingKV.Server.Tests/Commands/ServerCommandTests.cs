@@ -101,6 +101,7 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
     public void Info_All_HasEverySection()
     {
         _db.StringSet("info:key", "v");
+        _db.StringSet("info:expiring", "v", TimeSpan.FromSeconds(1000));
         var text = (string)_db.Execute("INFO")!;
         foreach (var section in new[] { "# Server", "# Clients", "# Memory", "# Persistence", "# Stats", "# Keyspace" })
         {
@@ -110,7 +111,7 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Contains("redis_version:", text, StringComparison.Ordinal);
         Assert.Contains($"tcp_port:{fixture.Server.Port}\r\n", text, StringComparison.Ordinal);
         Assert.Contains("connected_clients:", text, StringComparison.Ordinal);
-        Assert.Matches(@"db0:keys=[1-9][0-9]*", text);
+        Assert.Matches(@"db0:keys=[1-9][0-9]*,expires=[1-9][0-9]*,avg_ttl=[1-9][0-9]*\r\n", text);
 
         var server = (string)_db.Execute("INFO", "server")!;
         Assert.Contains("# Server", server, StringComparison.Ordinal);
@@ -135,6 +136,7 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         var line = list.Split('\n').SingleOrDefault(l => l.StartsWith($"id={id} ", StringComparison.Ordinal));
         Assert.True(line is not null, $"CLIENT LIST has no line for id {id}: {list}");
         Assert.Contains(" name=tester-1 ", line, StringComparison.Ordinal);
+        Assert.Contains($" laddr={fixture.Server.EndPoint} ", line, StringComparison.Ordinal);
 
         Assert.StartsWith("-ERR", raw.CallText("CLIENT", "SETNAME", "has space"), StringComparison.Ordinal);
         Assert.StartsWith("-ERR unknown subcommand", raw.CallText("CLIENT", "NOSUCH"), StringComparison.Ordinal);
