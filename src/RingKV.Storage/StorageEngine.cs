@@ -99,6 +99,12 @@ public sealed partial class StorageEngine : IDisposable
     /// <summary>Counters.</summary>
     public StorageStatistics Statistics => _stats;
 
+    /// <summary>
+    /// The sequence number of the newest visible write. It only grows, survives reopening (as far as the
+    /// sync policy kept the writes), and every later write gets a higher one.
+    /// </summary>
+    public ulong LastSequence => Volatile.Read(ref _lastSequence);
+
     /// <summary>What recovery found and dropped (torn log tails, orphan files), for the operator's log.</summary>
     public IReadOnlyList<string> RecoveryNotes => _recoveryNotes;
 

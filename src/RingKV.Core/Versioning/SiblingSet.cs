@@ -109,19 +109,20 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     /// <param name="actor">The coordinating actor; it mints the new dot.</param>
     /// <param name="nowUnixMs">Hybrid-logical time of the write.</param>
     /// <param name="maxVectorEntries">Bound on context entries; see <see cref="VersionVector.Truncate(int)"/>.</param>
+    /// <param name="minCounter">Lowest counter the new dot may get (0 for no floor); see <see cref="VersionVector.Increment"/>.</param>
     /// <remarks>
-    /// New dot = (actor, max(Context[actor], context[actor], truncated counter) + 1); new context = Context merged with
+    /// New dot = (actor, max(Context[actor], context[actor], truncated counter) + 1, at least <paramref name="minCounter"/>); new context = Context merged with
     /// <paramref name="context"/> and the new dot, then truncated, keeping the entries of every remaining sibling's actor
     /// (so with more sibling actors than <paramref name="maxVectorEntries"/> the bound is exceeded rather than invariant 2 broken).
     /// Requires: <paramref name="actor"/> writes this key only through its own replica's set (see <see cref="VersionVector.Increment"/>);
     /// <paramref name="maxVectorEntries"/> at least 1.
     /// </remarks>
-    public SiblingSet Put(VersionVector context, ReadOnlyMemory<byte> value, ulong actor, long nowUnixMs, int maxVectorEntries) =>
-        Write(context, value, isTombstone: false, actor, nowUnixMs, maxVectorEntries);
+    public SiblingSet Put(VersionVector context, ReadOnlyMemory<byte> value, ulong actor, long nowUnixMs, int maxVectorEntries, ulong minCounter = 0) =>
+        Write(context, value, isTombstone: false, actor, nowUnixMs, maxVectorEntries, minCounter);
 
     /// <summary>As <see cref="Put"/> with a tombstone: a delete concurrent with a put leaves both as siblings until resolved.</summary>
-    public SiblingSet Delete(VersionVector context, ulong actor, long nowUnixMs, int maxVectorEntries) =>
-        Write(context, ReadOnlyMemory<byte>.Empty, isTombstone: true, actor, nowUnixMs, maxVectorEntries);
+    public SiblingSet Delete(VersionVector context, ulong actor, long nowUnixMs, int maxVectorEntries, ulong minCounter = 0) =>
+        Write(context, ReadOnlyMemory<byte>.Empty, isTombstone: true, actor, nowUnixMs, maxVectorEntries, minCounter);
 
     /// <summary>Joins two replicas' sets (replication, read repair, anti-entropy): commutative, associative and idempotent.</summary>
     /// <remarks>
@@ -240,7 +241,7 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         return Context + " [" + string.Join(", ", parts) + "]";
     }
 
-    private SiblingSet Write(VersionVector context, ReadOnlyMemory<byte> value, bool isTombstone, ulong actor, long nowUnixMs, int maxVectorEntries)
+    private SiblingSet Write(VersionVector context, ReadOnlyMemory<byte> value, bool isTombstone, ulong actor, long nowUnixMs, int maxVectorEntries, ulong minCounter)
     {
         ArgumentNullException.ThrowIfNull(context);
         if (maxVectorEntries < 1)
@@ -248,7 +249,7 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             ThrowHelper.InvalidArgument("maxVectorEntries must be at least 1");
         }
 
-        var (merged, dot) = Context.Merge(context).Increment(actor, nowUnixMs);
+        var (merged, dot) = Context.Merge(context).Increment(actor, nowUnixMs, minCounter);
         var sibling = new Sibling(dot, nowUnixMs, isTombstone, value);
 
         var kept = new List<Sibling>(_siblings.Length + 1);

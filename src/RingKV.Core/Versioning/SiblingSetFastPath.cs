@@ -101,11 +101,11 @@ public static class SiblingSetFastPath
     }
 
     /// <summary>
-    /// Writes the encoding of <c>existing.Put(existing.Context, value, actor, now, maxVectorEntries)</c>: a plain SET
-    /// that supersedes every sibling. <paramref name="existing"/> empty means the key has no set.
+    /// Writes the encoding of <c>existing.Put(existing.Context, value, actor, now, maxVectorEntries, minCounter)</c>: a
+    /// plain SET that supersedes every sibling. <paramref name="existing"/> empty means the key has no set.
     /// </summary>
     /// <returns>False (nothing written) when the bytes cannot be parsed or the context would need truncation.</returns>
-    public static bool TryEncodeBlindPut(ReadOnlySpan<byte> existing, ReadOnlySpan<byte> value, ulong actor, long nowUnixMs, int maxVectorEntries, IBufferWriter<byte> writer)
+    public static bool TryEncodeBlindPut(ReadOnlySpan<byte> existing, ReadOnlySpan<byte> value, ulong actor, long nowUnixMs, int maxVectorEntries, IBufferWriter<byte> writer, ulong minCounter = 0)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ulong entryCount = 0, truncated = 0;
@@ -162,7 +162,7 @@ public static class SiblingSetFastPath
             return false; // truncation: the object path decides what to drop
         }
 
-        var counterNew = Math.Max(actorCounter, truncated);
+        var counterNew = Math.Max(Math.Max(actorCounter, truncated), minCounter == 0 ? 0 : minCounter - 1);
         if (counterNew == ulong.MaxValue)
         {
             return false;

@@ -155,15 +155,17 @@ public sealed class VersionVector : IEquatable<VersionVector>
     /// <summary>Records a new write by <paramref name="actor"/> at <paramref name="nowUnixMs"/>; returns the new vector and the write's dot.</summary>
     /// <remarks>
     /// The new counter is one above both the actor's counter and <see cref="TruncatedCounter"/>, so a dot is never
-    /// reused after truncation. The entry's time never moves backwards (a skewed clock keeps the later time).
+    /// reused after truncation, and at least <paramref name="minCounter"/> (a floor the caller keeps above
+    /// every counter it minted before, so a dot stays unique even after the key's state was deleted). The
+    /// entry's time never moves backwards (a skewed clock keeps the later time).
     /// Requires: the caller's state holds every dot <paramref name="actor"/> minted for this key before (the actor
     /// coordinates on its own replica), or a dot may be reused and a write lost.
     /// </remarks>
-    public (VersionVector Vector, Dot Dot) Increment(ulong actor, long nowUnixMs)
+    public (VersionVector Vector, Dot Dot) Increment(ulong actor, long nowUnixMs, ulong minCounter = 0)
     {
         var index = IndexOf(actor);
         var current = index >= 0 ? _entries[index] : new VersionVectorEntry(actor, 0, nowUnixMs);
-        var counter = Math.Max(current.Counter, TruncatedCounter);
+        var counter = Math.Max(Math.Max(current.Counter, TruncatedCounter), minCounter == 0 ? 0 : minCounter - 1);
         if (counter == ulong.MaxValue)
         {
             ThrowHelper.InvalidArgument("version vector counter overflow");

@@ -18,6 +18,10 @@ namespace RingKV.Server.Store;
 /// it would serialize every write in the engine's leader and cannot change a key's expiry.
 /// A set whose siblings are all tombstones is deleted from the engine (a single node has no replica
 /// that could resurrect it; the cluster keeps tombstone sets instead).
+/// Every new dot's counter is at least the engine's next sequence number (<see cref="DotFloor"/>): a
+/// counter is never above the sequence of the write that stored it, so after a DEL dropped a key's set the
+/// next write to it cannot mint a dot that a client's old context already covers (with counters restarting
+/// at 1 it could, and that client's KV.PUT would have superseded a value it never saw).
 /// </remarks>
 internal sealed class LocalStore : IKeyValueStore
 {
@@ -117,7 +121,7 @@ internal sealed class LocalStore : IKeyValueStore
             }
 
             set ??= SiblingSet.Empty;
-            var next = set.Put(set.Context, value.ToArray(), _actor, Now(), _maxVectorEntries);
+            var next = set.Put(set.Context, value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor());
             var expiresAt = expiry.Keep ? (hadPrevious ? oldExpiry : 0) : expiry.ExpiresAtUnixMs;
             Write(key, next, expiresAt);
             return true;
@@ -155,6 +159,7 @@ internal sealed class LocalStore : IKeyValueStore
             var read = s_read ??= new ArrayBufferWriter<byte>(256);
             var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
+            var floor = DotFloor();
             if (onlyIfNoneExist)
             {
                 // Checked under the same stripe locks as the write, so no SET of these keys can slip in between.
@@ -197,10 +202,10 @@ internal sealed class LocalStore : IKeyValueStore
                 }
 
                 scratch.ResetWrittenCount();
-                if (!SiblingSetFastPath.TryEncodeBlindPut(existing, value, _actor, now, _maxVectorEntries, scratch))
+                if (!SiblingSetFastPath.TryEncodeBlindPut(existing, value, _actor, now, _maxVectorEntries, scratch, floor))
                 {
                     var set = existing.IsEmpty ? SiblingSet.Empty : Decode(existing);
-                    set.Put(set.Context, value.ToArray(), _actor, now, _maxVectorEntries).Encode(scratch);
+                    set.Put(set.Context, value.ToArray(), _actor, now, _maxVectorEntries, floor).Encode(scratch);
                 }
 
                 spans.Add((written.WrittenCount, scratch.WrittenCount));
@@ -299,7 +304,7 @@ internal sealed class LocalStore : IKeyValueStore
         lock (Stripe(key))
         {
             var set = Read(key, out var expiry) ?? SiblingSet.Empty;
-            Write(key, set.Put(context, value.ToArray(), _actor, Now(), _maxVectorEntries), expiry);
+            Write(key, set.Put(context, value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
         }
     }
 
@@ -308,7 +313,7 @@ internal sealed class LocalStore : IKeyValueStore
         lock (Stripe(key))
         {
             var set = Read(key, out var expiry) ?? SiblingSet.Empty;
-            Write(key, set.Delete(context, _actor, Now(), _maxVectorEntries), expiry);
+            Write(key, set.Delete(context, _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
         }
     }
 
@@ -386,6 +391,9 @@ internal sealed class LocalStore : IKeyValueStore
     public void Dispose() => _engine.Dispose();
 
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>The lowest counter a dot minted now may get. Requires: the key's stripe lock, held until the write is applied.</summary>
+    private ulong DotFloor() => _engine.LastSequence + 1;
 
     private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
 

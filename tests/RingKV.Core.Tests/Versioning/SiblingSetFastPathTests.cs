@@ -48,17 +48,17 @@ public sealed class SiblingSetFastPathTests
 
     [Fact]
     public void TryEncodeBlindPut_RandomSets_EqualsObjectPathOrDeclines() =>
-        Gen.Select(GenOps, Gen.Int[1, 6], Gen.Int[0, 5], Gen.Long[-10, 80]).Sample(t =>
+        Gen.Select(GenOps, Gen.Int[1, 6], Gen.Int[0, 5], Gen.Long[-10, 80], Gen.ULong[0, 12]).Sample(t =>
         {
-            var (ops, max, actorPick, time) = t;
+            var (ops, max, actorPick, time, minCounter) = t;
             var set = Build(ops, max);
             var actor = (ulong)actorPick * 0x9E3779B97F4A7C15UL;
             var now = 1000 + time;
             var value = new byte[] { 1, 2, 3 };
-            var expected = Encode(set.Put(set.Context, value, actor, now, max));
+            var expected = Encode(set.Put(set.Context, value, actor, now, max, minCounter));
             var writer = new ArrayBufferWriter<byte>();
             var existing = set.Count == 0 && set.Context.Count == 0 ? [] : Encode(set);
-            if (SiblingSetFastPath.TryEncodeBlindPut(existing, value, actor, now, max, writer))
+            if (SiblingSetFastPath.TryEncodeBlindPut(existing, value, actor, now, max, writer, minCounter))
             {
                 Assert.Equal(expected, writer.WrittenSpan.ToArray());
             }

@@ -19,6 +19,18 @@ public sealed class VersionVectorTests
     }
 
     [Fact]
+    public void Increment_WithMinCounter_MintsAtLeastItAndStillAboveTheActorsCounter()
+    {
+        var (v1, d1) = VersionVector.Empty.Increment(9, 100, minCounter: 1_000);
+        Assert.Equal(1_000UL, d1.Counter);
+        var (v2, d2) = v1.Increment(9, 101, minCounter: 5); // a floor below the counter: the counter wins
+        Assert.Equal(1_001UL, d2.Counter);
+        Assert.Equal(1_001UL, v2.Counter(9));
+        var (_, d3) = v2.Increment(9, 102, minCounter: 0);
+        Assert.Equal(1_002UL, d3.Counter);
+    }
+
+    [Fact]
     public void Increment_NewActor_InsertsSortedWithCounterOne()
     {
         var (v1, d1) = VersionVector.Empty.Increment(9, 100);

@@ -50,6 +50,24 @@ public sealed class VersionedCommandTests(ServerFixture fixture) : IClassFixture
         Assert.Equal(["v2", "v3"], values.Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [InlineData("SET")]
+    [InlineData("KV.PUT")]
+    public void KvPut_ContextFromBeforeDel_DoesNotSupersedeTheWriteAfterIt(string rewrite)
+    {
+        // DEL drops the key's set; the write after it must not reuse a dot the old context covers, or the
+        // KV.PUT below would silently replace a value its client never saw.
+        var key = "kv:afterdel:" + rewrite;
+        _db.Execute("KV.PUT", key, "v1");
+        _db.Execute("KV.PUT", key, "v2");
+        var (old, _) = KvGet(key);
+        Assert.True(_db.KeyDelete(key));
+        _db.Execute(rewrite, key, "after-del");
+        _db.Execute("KV.PUT", key, "from-old-context", "CONTEXT", old);
+        var (_, values) = KvGet(key);
+        Assert.Equal(["after-del", "from-old-context"], values.Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void Set_HundredTimes_OneSibling()
     {
