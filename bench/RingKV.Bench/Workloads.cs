@@ -187,14 +187,8 @@ internal sealed class Workloads
             case Kind.Overwrite:
                 Overwrite(engine, random, key, value, first, latencies);
                 break;
-            case Kind.ReadRandom:
-                (found, wrong) = ReadUniform(engine, random, key, latencies);
-                break;
-            case Kind.ReadHot:
-                (found, wrong) = ReadZipfian(engine, random, key, latencies);
-                break;
-            case Kind.ReadMissing:
-                (found, wrong) = ReadMissing(engine, random, key, latencies);
+            case Kind.ReadRandom or Kind.ReadHot or Kind.ReadMissing:
+                (found, wrong) = Read(kind, engine, random, key, latencies);
                 break;
             case Kind.ScanRange:
                 found = Scan(engine, random, latencies);
@@ -227,48 +221,27 @@ internal sealed class Workloads
         }
     }
 
-    private (long Found, long Wrong) ReadUniform(IBenchEngine engine, BenchRandom random, Span<byte> key, Span<long> latencies)
+    /// <summary>Point reads: uniform over the loaded keys (ReadRandom), Zipfian over them (ReadHot), or never-written keys (ReadMissing).</summary>
+    private (long Found, long Wrong) Read(Kind kind, IBenchEngine engine, BenchRandom random, Span<byte> key, Span<long> latencies)
     {
         long found = 0;
         long wrong = 0;
         var valueBytes = _settings.ValueBytes;
         for (var i = 0; i < latencies.Length; i++)
         {
-            KeyCodec.WriteKey(key, random.NextInt64(_settings.Keys));
-            var start = Stopwatch.GetTimestamp();
-            var length = engine.Get(key);
-            latencies[i] = Stopwatch.GetTimestamp() - start;
-            Tally(length, valueBytes, ref found, ref wrong);
-        }
+            switch (kind)
+            {
+                case Kind.ReadHot:
+                    KeyCodec.WriteKey(key, _zipfian.Next(random));
+                    break;
+                case Kind.ReadMissing:
+                    KeyCodec.WriteMissingKey(key, random.NextInt64(KeyCodec.MaxIndex));
+                    break;
+                default:
+                    KeyCodec.WriteKey(key, random.NextInt64(_settings.Keys));
+                    break;
+            }
 
-        return (found, wrong);
-    }
-
-    private (long Found, long Wrong) ReadZipfian(IBenchEngine engine, BenchRandom random, Span<byte> key, Span<long> latencies)
-    {
-        long found = 0;
-        long wrong = 0;
-        var valueBytes = _settings.ValueBytes;
-        for (var i = 0; i < latencies.Length; i++)
-        {
-            KeyCodec.WriteKey(key, _zipfian.Next(random));
-            var start = Stopwatch.GetTimestamp();
-            var length = engine.Get(key);
-            latencies[i] = Stopwatch.GetTimestamp() - start;
-            Tally(length, valueBytes, ref found, ref wrong);
-        }
-
-        return (found, wrong);
-    }
-
-    private (long Found, long Wrong) ReadMissing(IBenchEngine engine, BenchRandom random, Span<byte> key, Span<long> latencies)
-    {
-        long found = 0;
-        long wrong = 0;
-        var valueBytes = _settings.ValueBytes;
-        for (var i = 0; i < latencies.Length; i++)
-        {
-            KeyCodec.WriteMissingKey(key, random.NextInt64(KeyCodec.MaxIndex));
             var start = Stopwatch.GetTimestamp();
             var length = engine.Get(key);
             latencies[i] = Stopwatch.GetTimestamp() - start;
