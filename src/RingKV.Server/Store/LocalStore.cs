@@ -12,7 +12,7 @@ namespace RingKV.Server.Store;
 
 /// <summary>A node's own data: each key's sibling set, encoded, in the storage engine.</summary>
 /// <remarks>
-/// Thread-safe. A write reads the key's sibling set, changes it and writes it back under one of
+/// Thread-safe. A write reads the key's sibling set (plain SET and MSET excepted, see below), changes it and writes it back under one of
 /// <see cref="StripeCount"/> locks chosen by token, so writes to one key are serialized while writes to
 /// different keys still meet in the engine's group commit. Rejected alternative: the engine's merge hook;
 /// it would serialize every write in the engine's leader and cannot change a key's expiry.
