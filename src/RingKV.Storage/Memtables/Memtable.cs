@@ -20,10 +20,11 @@ namespace RingKV.Storage.Memtables;
 /// <para>
 /// The list is cut into buckets by the top bits of the key's token. Keys are ordered by token first, so
 /// bucket order is key order and walking the buckets one after another is walking one list; but a
-/// search or an insert starts at its own bucket's head and walks a list of about ten nodes instead of
-/// one of the whole memtable (in a 40 MB memtable, two or three dependent cache misses instead of 25). The
-/// tokens are hashes, so the buckets fill evenly. This is the node-level cost of an insert, which the
-/// write leader pays for every key while other writers wait.
+/// search or an insert starts at its own bucket's head and walks a list of one or two nodes instead of
+/// one of the whole memtable (in a 40 MB memtable, two dependent cache misses instead of 25). The
+/// tokens are hashes, so the buckets fill evenly; a bucket's list has at most four levels, plenty for the
+/// few nodes it holds and still logarithmic up to a few hundred. This is the node-level cost of an insert,
+/// which the write leader pays for every key while other writers wait.
 /// </para>
 /// <para>
 /// Point reads do not walk the skip list when they can help it: a hash index (open addressing, linear
@@ -38,7 +39,7 @@ namespace RingKV.Storage.Memtables;
 /// </remarks>
 internal sealed class Memtable
 {
-    private const int MaxHeight = 12;
+    private const int MaxHeight = 4;
     private const int OffsetBits = 22;
     private const int OffsetMask = (1 << OffsetBits) - 1;
     private const int MaxChunks = 1 << (31 - OffsetBits);
@@ -47,7 +48,7 @@ internal sealed class Memtable
 
     private readonly byte[]?[] _chunks = new byte[MaxChunks][];
     private readonly int[] _heads;
-    private readonly int[] _heights;
+    private readonly int _bucketCount;
     private readonly int _bucketShift;
     private readonly int _chunkBytes;
     private int _chunkCount;
@@ -76,18 +77,20 @@ internal sealed class Memtable
         NewChunk(_chunkBytes);
         _offset = 8; // keep reference 0 free for null
 
-        // About one bucket per 2 KiB of budget: under a dozen 100-byte entries each when full, so a walk
-        // is two or three nodes (one per 8 KiB still measured at 13% of the node's CPU under SET load).
+        // About one bucket per 256 bytes of budget: one or two 100-byte entries each when full, so an insert
+        // reads its bucket's heads and one or two nodes. Every node visited is a cache (and TLB) miss in a
+        // memtable of tens of MiB: with one bucket per 2 KiB (about ten entries, four or five nodes visited)
+        // the walk was 13.6% of the node's CPU under redis-benchmark SET -P 16. A bucket's heads are
+        // MaxHeight ints, 16 bytes, so its levels almost always share one cache line.
         var bucketBits = 4;
-        while (bucketBits < 18 && (2048L << bucketBits) < budgetBytes)
+        while (bucketBits < 20 && (256L << bucketBits) < budgetBytes)
         {
             bucketBits++;
         }
 
         _bucketShift = 64 - bucketBits;
-        _heads = new int[(1 << bucketBits) * MaxHeight];
-        _heights = new int[1 << bucketBits];
-        _heights.AsSpan().Fill(1);
+        _bucketCount = 1 << bucketBits;
+        _heads = new int[_bucketCount * MaxHeight];
 
         // About one slot per 100 budget bytes: a 100-byte value with its key and node overhead fills the
         // memtable at under three quarters load.
@@ -99,7 +102,7 @@ internal sealed class Memtable
 
         _index = new ulong[slots];
         _indexMask = slots - 1;
-        _allocatedBytes += ((long)slots * sizeof(ulong)) + (_heads.Length * sizeof(int)) + (_heights.Length * sizeof(int));
+        _allocatedBytes += ((long)slots * sizeof(ulong)) + (_heads.Length * sizeof(int));
     }
 
     /// <summary>The commit-log segment this memtable's first record went to.</summary>
@@ -139,19 +142,6 @@ internal sealed class Memtable
         Span<int> prev = stackalloc int[MaxHeight];
         var bucket = BucketOf(internalKey);
         FindInBucket(bucket, internalKey, prev);
-        var bucketHeight = _heights[bucket];
-        if (height > bucketHeight)
-        {
-            for (var i = bucketHeight; i < height; i++)
-            {
-                prev[i] = 0;
-            }
-
-            // Readers may see the new height before the node is linked; they then read head[i] == 0
-            // (null) at the new levels and drop down, which is correct.
-            Volatile.Write(ref _heights[bucket], height);
-        }
-
         for (var i = 0; i < height; i++)
         {
             // The new node's next needs no barrier: nobody sees the node until the release below.
@@ -370,8 +360,10 @@ internal sealed class Memtable
     /// </summary>
     private int FindInBucket(int bucket, ReadOnlySpan<byte> key, Span<int> prev)
     {
+        // Every search starts at the top level: the bucket's unused levels are null heads in the same cache
+        // line, so dropping through them costs nothing, and no per-bucket height has to be kept.
         var node = 0; // the bucket's head
-        var level = Volatile.Read(ref _heights[bucket]) - 1;
+        var level = MaxHeight - 1;
         while (true)
         {
             var next = GetNext(bucket, node, level);
@@ -406,7 +398,7 @@ internal sealed class Memtable
     /// <summary>The first node of the first non-empty bucket from <paramref name="bucket"/> on, or 0.</summary>
     private int FirstFrom(int bucket)
     {
-        for (; bucket < _heights.Length; bucket++)
+        for (; bucket < _bucketCount; bucket++)
         {
             var first = Volatile.Read(ref _heads[bucket * MaxHeight]);
             if (first != 0)

@@ -20,11 +20,13 @@ public sealed class MemtableTests
         return buffer;
     }
 
-    [Fact]
-    public void Iterator_RandomInserts_YieldsInternalKeyOrder()
+    [Theory]
+    [InlineData(1 << 20)] // 4096 buckets: about one key (with its ten versions) per bucket
+    [InlineData(4096)] // 16 buckets: about 300 entries per bucket, so walks use every level
+    public void Iterator_RandomInserts_YieldsInternalKeyOrder(int budget)
     {
         var rng = new Random(TestSeed.Get(nameof(Iterator_RandomInserts_YieldsInternalKeyOrder)));
-        var table = new Memtable(1 << 20, 1);
+        var table = new Memtable(budget, 1);
         var expected = new List<byte[]>();
         for (ulong seq = 1; seq <= 5000; seq++)
         {
@@ -46,15 +48,15 @@ public sealed class MemtableTests
         Assert.Equal(expected.Count, i);
     }
 
-    [Fact]
-    public void Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt()
+    [Theory]
+    [InlineData(1 << 20, 300)] // 4096 buckets for 300 keys: most seeks start in a bucket with nothing after the key
+    [InlineData(4096, 3000)] // 16 buckets for 3000 keys: seeks walk long buckets through every level
+    public void Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt(int budget, int keys)
     {
-        // 1 MiB: 512 buckets for 300 keys, so most seeks start in a bucket with nothing after the key
-        // and must land in a later one.
         var rng = new Random(TestSeed.Get(nameof(Seek_AnyKey_LandsOnTheFirstEntryAtOrAfterIt)));
-        var table = new Memtable(1 << 20, 1);
+        var table = new Memtable(budget, 1);
         var sorted = new List<byte[]>();
-        for (ulong seq = 1; seq <= 300; seq++)
+        for (ulong seq = 1; seq <= (ulong)keys; seq++)
         {
             var key = Internal($"k{rng.Next(100_000)}", seq, ValueKind.Put);
             table.Add(key, "v"u8);
