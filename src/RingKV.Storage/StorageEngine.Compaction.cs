@@ -106,6 +106,12 @@ public sealed partial class StorageEngine
     /// <summary>The compaction thread: runs picked compactions until none scores 1 or more.</summary>
     private void CompactionLoop()
     {
+        if (_options.CompactionNice > 0)
+        {
+            // Best effort: where it fails (not Linux) compaction simply keeps the process's priority.
+            BackgroundPriority.TryLowerCurrentThread(_options.CompactionNice);
+        }
+
         while (true)
         {
             _compactionSignal.WaitOne();

@@ -253,6 +253,7 @@ public sealed partial class StorageEngine : IDisposable
         Require(o.LevelSizeMultiplier >= 2, "LevelSizeMultiplier must be at least 2");
         Require(o.Level0CompactionTrigger >= 1 && o.Level0SlowdownTrigger >= o.Level0CompactionTrigger && o.Level0StopTrigger >= o.Level0SlowdownTrigger,
             "Level0 triggers must satisfy 1 <= compaction <= slowdown <= stop");
+        Require(o.CompactionNice is >= 0 and <= 19, "CompactionNice must be between 0 and 19");
         Require(o.TombstoneGrace >= TimeSpan.Zero, "TombstoneGrace must not be negative");
         Require(o.LogSegmentBytes >= 4096, "LogSegmentBytes must be at least 4 KiB");
         Require(o.MaxKeyBytes is >= 1 and <= (1 << 20), "MaxKeyBytes must be between 1 B and 1 MiB");

@@ -60,6 +60,19 @@ public sealed class StorageOptions
     /// <summary>Level-0 tables at which writes wait for compaction. Default 20.</summary>
     public int Level0StopTrigger { get; init; } = 20;
 
+    /// <summary>
+    /// The nice value (Linux, 0 to 19) the compaction thread runs at; 0 leaves it at the process's. Default 10.
+    /// </summary>
+    /// <remarks>
+    /// Compaction is deferrable work: when the cores are busy serving requests, the scheduler then gives it a small share
+    /// (about a tenth of a contended core at 10) and it catches up in the gaps, instead of taking half of the CPU from the
+    /// request threads in the middle of a burst. Writes still cannot outrun it for long: level-0 tables pile up to
+    /// <see cref="Level0SlowdownTrigger"/> and <see cref="Level0StopTrigger"/>, which hold writers back. RocksDB lowers
+    /// its compaction threads' priority for the same reason; Cassandra throttles compaction throughput. Flushes keep the
+    /// process's priority: a lagging flush stops writes at once.
+    /// </remarks>
+    public int CompactionNice { get; init; } = 10;
+
     /// <summary>How long a tombstone is kept before compaction may drop it. Default 10 days (Cassandra's gc_grace_seconds).</summary>
     public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromDays(10);
 
