@@ -278,6 +278,18 @@ internal sealed partial class CommandHandler
             Line("used_memory_rss", Environment.WorkingSet);
             Line("maxmemory", o.MemoryMb * 1048576L);
             Line("engine_memory_bytes", engine.MemoryBytes);
+
+            // The runtime's collector: what the latency tail pays for the managed heap.
+            Line("gc_gen0_collections", GC.CollectionCount(0));
+            Line("gc_gen1_collections", GC.CollectionCount(1));
+            Line("gc_gen2_collections", GC.CollectionCount(2));
+            Line("gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+            Line("gc_allocated_bytes", GC.GetTotalAllocatedBytes());
+            var last = GC.GetGCMemoryInfo(GCKind.Any);
+            Line("gc_last_generation", last.Generation);
+            Line("gc_last_pause_us", (long)(last.PauseDurations.Length > 0 ? last.PauseDurations[0].TotalMicroseconds : 0));
+            Line("gc_last_promoted_bytes", last.PromotedBytes);
+            Line("gc_heap_bytes", last.HeapSizeBytes);
             text.Append("\r\n");
         }
 

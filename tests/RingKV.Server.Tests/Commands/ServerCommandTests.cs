@@ -112,6 +112,8 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Contains($"tcp_port:{fixture.Server.Port}\r\n", text, StringComparison.Ordinal);
         Assert.Contains("connected_clients:", text, StringComparison.Ordinal);
         Assert.Matches(@"db0:keys=[1-9][0-9]*,expires=[1-9][0-9]*,avg_ttl=[1-9][0-9]*\r\n", text);
+        Assert.Matches(@"gc_gen0_collections:[0-9]+\r\n", text);
+        Assert.Matches(@"gc_pause_total_ms:[0-9]+\r\n", text);
 
         var server = (string)_db.Execute("INFO", "server")!;
         Assert.Contains("# Server", server, StringComparison.Ordinal);

@@ -465,6 +465,25 @@ public sealed class TableTests : IDisposable
     }
 
     [Fact]
+    public void GetBlock_CachedBlocks_LiveOutsideTheYoungGenerations()
+    {
+        // A block the cache keeps is allocated where the collector never copies it (the pinned object heap, reported as
+        // generation 2); one read for a single pass (compaction) stays on the ordinary heap and dies young.
+        var model = NewModel(12, 3000);
+        var path = Write(model, new TableBuilderOptions { BlockSizeBytes = 1024 });
+        using var table = Open(path, new BlockCache(8 << 20));
+
+        var cached = table.GetBlock(1, fillCache: true);
+        Assert.Equal(GC.MaxGeneration, GC.GetGeneration(cached.Data));
+
+        var passing = table.GetBlock(2, fillCache: false);
+        Assert.Equal(0, GC.GetGeneration(passing.Data));
+
+        using var uncached = Open(path, cache: null);
+        Assert.Equal(0, GC.GetGeneration(uncached.GetBlock(1, fillCache: true).Data));
+    }
+
+    [Fact]
     public void TableFormat_Constants_ArePinned()
     {
         Assert.Equal(1u, TableFormat.FormatVersion);
