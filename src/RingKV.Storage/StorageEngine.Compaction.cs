@@ -423,43 +423,37 @@ public sealed partial class StorageEngine
 
     private void Install(CompactionPlan plan, List<(int Level, FileMeta File)> outputs, bool moved)
     {
-        lock (_mutex)
+        _fs.SyncDirectory(_directory); // the outputs' names, before a manifest lists them
+        var removed = new List<FileMeta>(plan.Inputs);
+        removed.AddRange(plan.Next);
+        lock (_versionEdit)
         {
-            _fs.SyncDirectory(_directory);
-            var removed = new List<FileMeta>(plan.Inputs);
-            removed.AddRange(plan.Next);
-            var next = _current.Apply(removed, outputs);
-            var old = _current;
-            _current = next;
-            try
-            {
-                WriteManifestLocked(_immutables.Count > 0 ? _immutables[0].FirstLogNumber : _mem.FirstLogNumber);
-            }
-            catch
-            {
-                _current = old;
-                next.Unref();
-                throw;
-            }
-
-            if (!moved)
-            {
-                foreach (var file in removed)
+            var old = InstallVersion(
+                () => _current.Apply(removed, outputs),
+                () => _immutables.Count > 0 ? _immutables[0].FirstLogNumber : _mem.FirstLogNumber,
+                () =>
                 {
-                    file.Obsolete = true;
-                }
-            }
+                    if (!moved)
+                    {
+                        foreach (var file in removed)
+                        {
+                            file.Obsolete = true;
+                        }
+                    }
 
+                    if (plan.Level > 0)
+                    {
+                        _compactPointers[plan.Level] = plan.Inputs[^1].Largest;
+                    }
+
+                    InstallSuperVersionLocked();
+                    StorageStatistics.Increment(ref _stats._compactions);
+                    MaybeScheduleCompactionLocked();
+                    Monitor.PulseAll(_mutex);
+                });
+
+            // Outside _mutex: the last reference to an obsolete table deletes its file.
             old.Unref();
-            if (plan.Level > 0)
-            {
-                _compactPointers[plan.Level] = plan.Inputs[^1].Largest;
-            }
-
-            InstallSuperVersionLocked();
-            StorageStatistics.Increment(ref _stats._compactions);
-            MaybeScheduleCompactionLocked();
-            Monitor.PulseAll(_mutex);
         }
     }
 

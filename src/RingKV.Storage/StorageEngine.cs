@@ -48,6 +48,13 @@ public sealed partial class StorageEngine : IDisposable
     private readonly AutoResetEvent _compactionSignal = new(false);
     private readonly ManualResetEventSlim _closedSignal = new(false);
 
+    // Wakes the periodic syncer before its period when the log holds EagerSyncBytes unsynced (see SyncLoop).
+    private readonly AutoResetEvent _syncWake = new(false);
+    private int _eagerSyncRequested;
+
+    // Serializes version edits (flush and compaction installs), which write the manifest outside _mutex.
+    private readonly Lock _versionEdit = new();
+
     // Guarded by _mutex (a monitor, for its Wait/PulseAll).
     private readonly object _mutex = new();
     private readonly Queue<Writer> _writers = new();
@@ -228,6 +235,7 @@ public sealed partial class StorageEngine : IDisposable
         _flushSignal.Dispose();
         _compactionSignal.Dispose();
         _closedSignal.Dispose();
+        _syncWake.Dispose();
         _compactionGate.Dispose();
     }
 

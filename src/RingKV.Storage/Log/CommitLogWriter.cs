@@ -36,6 +36,9 @@ internal sealed class CommitLogWriter : IDisposable
     /// <summary>Bytes written to the segment.</summary>
     public long Length => _file.Length;
 
+    /// <summary>Bytes appended since the last sync began.</summary>
+    public long UnsyncedBytes => Volatile.Read(ref _appended) - Volatile.Read(ref _synced);
+
     /// <summary>True when records were appended since the last sync began.</summary>
     public bool HasUnsynced => Volatile.Read(ref _synced) < Volatile.Read(ref _appended);
 
