@@ -5,12 +5,18 @@ using RingKV.Storage.Keys;
 namespace RingKV.Storage.Tables;
 
 /// <summary>A two-level iterator over a table: the in-memory index picks data blocks, a block iterator walks each.</summary>
-/// <remarks>Not thread-safe. Holds at most one data block at a time.</remarks>
+/// <remarks>
+/// Not thread-safe. Holds at most one data block at a time. Without <c>fillCache</c> (a one-pass reader such as a
+/// compaction) it reads the file in large windows and decompresses every block into one reused array
+/// (<see cref="TableReader.ReadAhead"/>), which the <see cref="IInternalIterator"/> contract allows: keys and values are
+/// valid only until the next move.
+/// </remarks>
 internal sealed class TableIterator : IInternalIterator
 {
     private readonly TableReader _table;
     private readonly bool _fillCache;
     private readonly BlockIterator _blockIterator = new();
+    private TableReader.ReadAhead? _readAhead;
     private int _blockIndex;
 
     /// <summary>Creates an unpositioned iterator over <paramref name="table"/>.</summary>
@@ -67,12 +73,26 @@ internal sealed class TableIterator : IInternalIterator
     {
         _blockIterator.Reset(null);
         _blockIndex = _table.DataBlockCount;
+        _readAhead?.Dispose();
+        _readAhead = null;
     }
 
     private void LoadBlock(int index)
     {
         _blockIndex = index;
-        _blockIterator.Reset(index < _table.DataBlockCount ? _table.GetBlock(index, _fillCache) : null);
+        if (index >= _table.DataBlockCount)
+        {
+            _blockIterator.Reset(null);
+        }
+        else if (_fillCache)
+        {
+            _blockIterator.Reset(_table.GetBlock(index, fillCache: true));
+        }
+        else
+        {
+            _blockIterator.Reset(null); // the reused array is about to change under the current block
+            _blockIterator.Reset(_table.GetBlockSequential(index, _readAhead ??= new TableReader.ReadAhead()));
+        }
     }
 
     private void SkipExhaustedBlocks()

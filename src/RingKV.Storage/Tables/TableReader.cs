@@ -332,12 +332,7 @@ internal sealed class TableReader : IDisposable
     /// </remarks>
     private static (byte[] Data, int Length) ReadPayload(IRandomAccessFile file, BlockHandle handle, long limit, bool longLived = false)
     {
-        var path = file.Path;
-        var stored = handle.Size + TableFormat.BlockTrailerSize;
-        if (handle.Offset < 0 || handle.Size < 0 || handle.Offset + stored > limit)
-        {
-            ThrowHelper.Corruption(path, handle.Offset, $"block handle ({handle.Offset}, {handle.Size}) outside the file");
-        }
+        var stored = StoredSize(file.Path, handle, limit);
 
         // Compressed blocks are read into a pooled buffer and decompressed into the block's own array, so
         // a cache miss allocates only what the cache keeps.
@@ -346,45 +341,142 @@ internal sealed class TableReader : IDisposable
         {
             if (file.Read(handle.Offset, buffer.AsSpan(0, stored)) != stored)
             {
-                ThrowHelper.Corruption(path, handle.Offset, "short read of block (truncated file)");
+                ThrowHelper.Corruption(file.Path, handle.Offset, "short read of block (truncated file)");
             }
 
-            var kindByte = buffer[handle.Size];
-            var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(buffer.AsSpan(handle.Size + 1));
-            if (TableFormat.BlockChecksum(buffer.AsSpan(0, handle.Size), kindByte) != expected)
-            {
-                ThrowHelper.Corruption(path, handle.Offset, "block checksum mismatch");
-            }
-
-            var kind = (CompressionKind)kindByte;
-            if (kind == CompressionKind.None)
-            {
-                var copy = GC.AllocateUninitializedArray<byte>(handle.Size, pinned: longLived);
-                buffer.AsSpan(0, handle.Size).CopyTo(copy);
-                return (copy, handle.Size);
-            }
-
-            if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
-            {
-                ThrowHelper.Corruption(path, handle.Offset, $"unknown block compression kind {kindByte}");
-            }
-
-            if (!Varint.TryRead32(buffer.AsSpan(0, handle.Size), out var rawLength, out var prefix) || rawLength > TableFormat.MaxBlockBytes)
-            {
-                ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
-            }
-
-            var raw = GC.AllocateUninitializedArray<byte>((int)rawLength, pinned: longLived); // filled whole by the decompressor: no zeroing
-            if (!BlockCompressor.TryDecompress(kind, buffer.AsSpan(prefix, handle.Size - prefix), raw))
-            {
-                ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
-            }
-
-            return (raw, raw.Length);
+            return DecodePayload(file.Path, handle, buffer.AsSpan(0, stored), reuse: null, longLived);
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Bytes a block occupies in the file (payload and trailer), checked to lie before <paramref name="limit"/>.</summary>
+    private static int StoredSize(string path, BlockHandle handle, long limit)
+    {
+        var stored = handle.Size + TableFormat.BlockTrailerSize;
+        if (handle.Offset < 0 || handle.Size < 0 || handle.Offset + stored > limit)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"block handle ({handle.Offset}, {handle.Size}) outside the file");
+        }
+
+        return stored;
+    }
+
+    /// <summary>
+    /// Checks a stored block's CRC and decompresses it into <paramref name="reuse"/> when that is large enough, else into
+    /// a new array (pinned when <paramref name="longLived"/>, see <see cref="ReadPayload"/>).
+    /// </summary>
+    private static (byte[] Data, int Length) DecodePayload(string path, BlockHandle handle, ReadOnlySpan<byte> stored, byte[]? reuse, bool longLived)
+    {
+        var kindByte = stored[handle.Size];
+        var expected = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(stored[(handle.Size + 1)..]);
+        if (TableFormat.BlockChecksum(stored[..handle.Size], kindByte) != expected)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, "block checksum mismatch");
+        }
+
+        var kind = (CompressionKind)kindByte;
+        if (kind == CompressionKind.None)
+        {
+            var copy = reuse is not null && reuse.Length >= handle.Size ? reuse : GC.AllocateUninitializedArray<byte>(handle.Size, pinned: longLived);
+            stored[..handle.Size].CopyTo(copy);
+            return (copy, handle.Size);
+        }
+
+        if (kind is not (CompressionKind.Lz4 or CompressionKind.Zstd))
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"unknown block compression kind {kindByte}");
+        }
+
+        if (!Varint.TryRead32(stored[..handle.Size], out var rawLength, out var prefix) || rawLength > TableFormat.MaxBlockBytes)
+        {
+            ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
+        }
+
+        // Filled whole by the decompressor: no zeroing.
+        var raw = reuse is not null && reuse.Length >= rawLength ? reuse : GC.AllocateUninitializedArray<byte>((int)rawLength, pinned: longLived);
+        if (!BlockCompressor.TryDecompress(kind, stored[prefix..handle.Size], raw.AsSpan(0, (int)rawLength)))
+        {
+            ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
+        }
+
+        return (raw, (int)rawLength);
+    }
+
+    /// <summary>
+    /// Data block <paramref name="index"/> for a one-pass reader (compaction): from the cache when it is there, else
+    /// decoded from <paramref name="readAhead"/>'s buffer into its reused array, without filling the cache. The block
+    /// is valid until the next call with the same <paramref name="readAhead"/>.
+    /// </summary>
+    internal Block GetBlockSequential(int index, ReadAhead readAhead)
+    {
+        var handle = _blocks[index];
+        if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is { } cached)
+        {
+            _stats._cacheHits.Increment();
+            return cached;
+        }
+
+        _stats._cacheMisses.Increment();
+        _stats._blockReads.Increment();
+        var stored = StoredSize(_file.Path, handle, _dataEnd);
+        if (stored > readAhead.Buffer.Length)
+        {
+            var (big, bigLength) = ReadPayload(_file, handle, _dataEnd);
+            return new Block(big, bigLength, _file.Path, handle.Offset);
+        }
+
+        if (handle.Offset < readAhead.Start || handle.Offset + stored > readAhead.Start + readAhead.Count)
+        {
+            var want = (int)Math.Min(readAhead.Buffer.Length, _dataEnd - handle.Offset);
+            readAhead.Start = handle.Offset;
+            readAhead.Count = _file.Read(handle.Offset, readAhead.Buffer.AsSpan(0, want));
+            if (readAhead.Count < stored)
+            {
+                readAhead.Count = 0;
+                ThrowHelper.Corruption(_file.Path, handle.Offset, "short read of block (truncated file)");
+            }
+        }
+
+        var at = (int)(handle.Offset - readAhead.Start);
+        var (data, length) = DecodePayload(_file.Path, handle, readAhead.Buffer.AsSpan(at, stored), readAhead.Decoded, longLived: false);
+        readAhead.Decoded = data;
+        return new Block(data, length, _file.Path, handle.Offset);
+    }
+
+    /// <summary>
+    /// The buffers of a one-pass reader: a window of the file read in one call (a compaction reads its inputs in
+    /// 256 KiB reads instead of one per 4 KiB block) and one array the blocks are decompressed into, reused for
+    /// every block instead of a new one per block for the collector.
+    /// </summary>
+    internal sealed class ReadAhead : IDisposable
+    {
+        /// <summary>Bytes read at once.</summary>
+        public const int WindowBytes = 256 * 1024;
+
+        /// <summary>The window; rented from the shared pool until <see cref="Dispose"/>.</summary>
+        public byte[] Buffer { get; private set; } = System.Buffers.ArrayPool<byte>.Shared.Rent(WindowBytes);
+
+        /// <summary>File offset of <see cref="Buffer"/>[0].</summary>
+        public long Start { get; set; }
+
+        /// <summary>Valid bytes in <see cref="Buffer"/>.</summary>
+        public int Count { get; set; }
+
+        /// <summary>The array the last block was decompressed into, reused by the next.</summary>
+        public byte[]? Decoded { get; set; }
+
+        /// <inheritdoc/>
+        public void Dispose()
+        {
+            if (Buffer.Length > 0)
+            {
+                System.Buffers.ArrayPool<byte>.Shared.Return(Buffer);
+                Buffer = [];
+                Count = 0;
+            }
         }
     }
 

@@ -242,6 +242,24 @@ public sealed class TableTests : IDisposable
         }
 
         Assert.True(cache.Count > 0);
+
+        // One-pass again, now over a mix of cached blocks and blocks read through the window, seeking back and forth
+        // (a seek before the window rereads it) and walking a few hundred entries from each target.
+        using (var it = table.NewIterator(fillCache: false))
+        {
+            var random = new Random(6);
+            for (var n = 0; n < 50; n++)
+            {
+                var start = random.Next(model.Entries.Count);
+                it.Seek(model.Entries[start].Key);
+                for (var i = start; i < Math.Min(start + 300, model.Entries.Count); i++, it.Next())
+                {
+                    Assert.True(it.Valid);
+                    Assert.Equal(model.Entries[i].Key, it.Key.ToArray());
+                    Assert.Equal(model.Entries[i].Value, it.Value.ToArray());
+                }
+            }
+        }
     }
 
     /// <summary>Index of the first entry at or after <paramref name="key"/>, -1 when none.</summary>
