@@ -33,6 +33,7 @@ internal sealed partial class CommandHandler : IRespHandler
     public ValueTask<RespAction> ExecuteAsync(RespCommand command, RespWriter writer, CancellationToken cancellationToken)
     {
         _node.CountCommand();
+        _client.NoteCommand(command.Name);
         try
         {
             return new ValueTask<RespAction>(Execute(command, writer));

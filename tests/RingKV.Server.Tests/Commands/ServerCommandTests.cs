@@ -140,6 +140,18 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
         Assert.Contains(" name=tester-1 ", line, StringComparison.Ordinal);
         Assert.Contains($" laddr={fixture.Server.EndPoint} ", line, StringComparison.Ordinal);
 
+        Assert.Contains(" cmd=client ", line, StringComparison.Ordinal);
+
+        // Another connection's last command, and how long it has been idle.
+        using var other = fixture.Server.ConnectRaw();
+        Assert.Equal("hi", other.CallText("ECHO", "hi"));
+        var otherId = Assert.IsType<long>(other.Call("CLIENT", "ID"));
+        Assert.Equal("hi", other.CallText("ECHO", "hi"));
+        System.Threading.Thread.Sleep(1100);
+        var otherLine = raw.CallText("CLIENT", "LIST").Split('\n').Single(l => l.StartsWith($"id={otherId} ", StringComparison.Ordinal));
+        Assert.Contains(" cmd=echo ", otherLine, StringComparison.Ordinal);
+        Assert.Matches(" idle=[1-9][0-9]* ", otherLine);
+
         Assert.StartsWith("-ERR", raw.CallText("CLIENT", "SETNAME", "has space"), StringComparison.Ordinal);
         Assert.StartsWith("-ERR unknown subcommand", raw.CallText("CLIENT", "NOSUCH"), StringComparison.Ordinal);
     }
