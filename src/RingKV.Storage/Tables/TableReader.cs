@@ -296,10 +296,9 @@ internal sealed class TableReader : IDisposable
     /// <summary>Where data block <paramref name="index"/> is stored (for tools and tests).</summary>
     internal BlockHandle DataBlockHandle(int index) => _blocks[index];
 
-    /// <summary>Data block <paramref name="index"/>, from the cache or the file.</summary>
-    internal Block GetBlock(int index, bool fillCache)
+    /// <summary>Data block <paramref name="index"/> when the cache holds it (counted as a hit), else null (a miss).</summary>
+    private Block? TryGetCached(int index)
     {
-        var handle = _blocks[index];
         if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is { } cached)
         {
             _stats._cacheHits.Increment();
@@ -307,6 +306,18 @@ internal sealed class TableReader : IDisposable
         }
 
         _stats._cacheMisses.Increment();
+        return null;
+    }
+
+    /// <summary>Data block <paramref name="index"/>, from the cache or the file.</summary>
+    internal Block GetBlock(int index, bool fillCache)
+    {
+        var handle = _blocks[index];
+        if (TryGetCached(index) is { } cached)
+        {
+            return cached;
+        }
+
         var cacheIt = fillCache && _cache is not null;
         var (data, length) = ReadPayload(_file, handle, _dataEnd, longLived: cacheIt);
         _stats._blockReads.Increment();
@@ -413,13 +424,11 @@ internal sealed class TableReader : IDisposable
     internal Block GetBlockSequential(int index, ReadAhead readAhead)
     {
         var handle = _blocks[index];
-        if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is { } cached)
+        if (TryGetCached(index) is { } cached)
         {
-            _stats._cacheHits.Increment();
             return cached;
         }
 
-        _stats._cacheMisses.Increment();
         _stats._blockReads.Increment();
         var stored = StoredSize(_file.Path, handle, _dataEnd);
         if (stored > readAhead.Buffer.Length)
