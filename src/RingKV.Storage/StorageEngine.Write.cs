@@ -32,6 +32,7 @@ public sealed partial class StorageEngine
     // Owned by the current write leader only.
     private byte[] _record = new byte[64 * 1024];
     private byte[] _keyScratch = new byte[1024];
+    private ulong[] _tokenScratch = new ulong[256];
     private readonly List<Writer> _group = [];
 
     /// <summary>Stores a value.</summary>
@@ -434,12 +435,18 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>Inserts the operations of one write group (log payload) into a memtable.</summary>
+    /// <remarks>
+    /// Two passes over a group of several keys: the first hashes every key and starts loading what its insert reads
+    /// first (<see cref="Memtable.Prefetch"/>, then the bucket's first node), the second inserts. An insert into a
+    /// memtable of tens of MiB is a few dependent cache misses; prefetched, a group's misses overlap.
+    /// </remarks>
     private void ApplyToMemtable(Memtable mem, ReadOnlySpan<byte> payload)
     {
         var sequence = BinaryPrimitives.ReadUInt64LittleEndian(payload);
         var count = BinaryPrimitives.ReadInt32LittleEndian(payload[8..]);
         var time = payload.Slice(12, 8);
         var ops = payload[LogFormat.GroupHeaderSize..];
+        var tokens = count > 1 ? PrefetchGroup(mem, ops, count) : null;
         var at = 0;
         long puts = 0, deletes = 0;
         for (var i = 0; i < count; i++, sequence++)
@@ -482,13 +489,72 @@ public sealed partial class StorageEngine
             }
 
             var internalKey = _keyScratch.AsSpan(0, keySize);
-            InternalKey.WriteOrdered(internalKey, key);
+            if (tokens is not null)
+            {
+                InternalKey.WriteOrdered(internalKey, key, new Core.Hashing.Token(tokens[i]));
+            }
+            else
+            {
+                InternalKey.WriteOrdered(internalKey, key);
+            }
+
             InternalKey.Write(internalKey, internalKey[..(key.Length + InternalKey.OrderedOverhead)], sequence, kind);
             mem.Add(internalKey, value);
         }
 
         StorageStatistics.Add(ref _stats._puts, puts);
         StorageStatistics.Add(ref _stats._deletes, deletes);
+    }
+
+    /// <summary>
+    /// The tokens of a group's keys (in <see cref="_tokenScratch"/>), with their memtable reads started: heads and index
+    /// slots for all, then each bucket's first node. Operations that do not parse are left to the insert pass to report.
+    /// </summary>
+    private ulong[] PrefetchGroup(Memtable mem, ReadOnlySpan<byte> ops, int count)
+    {
+        if (_tokenScratch.Length < count)
+        {
+            _tokenScratch = new ulong[Math.Max(count, _tokenScratch.Length * 2)];
+        }
+
+        var tokens = _tokenScratch;
+        var at = 0;
+        var parsed = 0;
+        for (; parsed < count; parsed++)
+        {
+            var op = ops[at++];
+            if (!Varint.TryRead32(ops[at..], out var keyLength, out var n) || keyLength > ops.Length - at - n)
+            {
+                break;
+            }
+
+            at += n;
+            tokens[parsed] = Core.Hashing.Token.Of(ops.Slice(at, (int)keyLength)).Value;
+            at += (int)keyLength;
+            mem.Prefetch(tokens[parsed]);
+            if (op != WriteBatch.OpDelete)
+            {
+                if (!Varint.TryRead32(ops[at..], out var valueLength, out n) || valueLength > ops.Length - at - n)
+                {
+                    parsed++;
+                    break;
+                }
+
+                at += n + (int)valueLength;
+            }
+        }
+
+        for (var i = 0; i < parsed; i++)
+        {
+            mem.PrefetchFirstNode(tokens[i]);
+        }
+
+        for (var i = parsed; i < count; i++)
+        {
+            tokens[i] = Core.Hashing.Token.Of([]).Value; // never used: the insert pass throws at the first bad operation
+        }
+
+        return tokens;
     }
 
     /// <summary>Ensures the memtable has room, stalling or switching memtables as needed. Requires: _mutex, leader.</summary>

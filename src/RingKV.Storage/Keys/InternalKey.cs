@@ -41,9 +41,13 @@ internal static class InternalKey
 
     /// <summary>Writes the ordered key for <paramref name="userKey"/>; returns its length.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static int WriteOrdered(Span<byte> destination, ReadOnlySpan<byte> userKey)
+    public static int WriteOrdered(Span<byte> destination, ReadOnlySpan<byte> userKey) =>
+        WriteOrdered(destination, userKey, Token.Of(userKey));
+
+    /// <summary>Writes the ordered key of <paramref name="userKey"/> whose token the caller computed already.</summary>
+    public static int WriteOrdered(Span<byte> destination, ReadOnlySpan<byte> userKey, Token token)
     {
-        Token.Of(userKey).Encode(destination);
+        token.Encode(destination);
         userKey.CopyTo(destination[Token.Size..]);
         return Token.Size + userKey.Length;
     }
