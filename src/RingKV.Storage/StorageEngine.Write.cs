@@ -451,16 +451,7 @@ public sealed partial class StorageEngine
         long puts = 0, deletes = 0;
         for (var i = 0; i < count; i++, sequence++)
         {
-            var op = ops[at++];
-            if (!Varint.TryRead32(ops[at..], out var keyLength, out var n) || keyLength > ops.Length - at - n)
-            {
-                throw new CorruptionException("commit log", -1, "write group operation cut short");
-            }
-
-            at += n;
-            var key = ops.Slice(at, (int)keyLength);
-            at += (int)keyLength;
-            ReadOnlySpan<byte> value;
+            var op = ReadGroupOperation(ops, ref at, out var key, out var value);
             ValueKind kind;
             if (op == WriteBatch.OpDelete)
             {
@@ -470,14 +461,6 @@ public sealed partial class StorageEngine
             }
             else
             {
-                if (!Varint.TryRead32(ops[at..], out var valueLength, out n) || valueLength > ops.Length - at - n)
-                {
-                    throw new CorruptionException("commit log", -1, "write group value cut short");
-                }
-
-                at += n;
-                value = ops.Slice(at, (int)valueLength);
-                at += (int)valueLength;
                 kind = op == WriteBatch.OpPutWithExpiry ? ValueKind.PutWithExpiry : ValueKind.Put;
                 puts++;
             }
@@ -507,8 +490,39 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>
+    /// Reads the operation at <paramref name="at"/> of a write group's payload and moves past it: its op code, key and
+    /// value (empty for a delete). A group read back from the log may be damaged: a cut-short operation throws.
+    /// </summary>
+    private static byte ReadGroupOperation(ReadOnlySpan<byte> ops, ref int at, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
+    {
+        var op = ops[at++];
+        if (!Varint.TryRead32(ops[at..], out var keyLength, out var n) || keyLength > ops.Length - at - n)
+        {
+            throw new CorruptionException("commit log", -1, "write group operation cut short");
+        }
+
+        at += n;
+        key = ops.Slice(at, (int)keyLength);
+        at += (int)keyLength;
+        value = default;
+        if (op != WriteBatch.OpDelete)
+        {
+            if (!Varint.TryRead32(ops[at..], out var valueLength, out n) || valueLength > ops.Length - at - n)
+            {
+                throw new CorruptionException("commit log", -1, "write group value cut short");
+            }
+
+            at += n;
+            value = ops.Slice(at, (int)valueLength);
+            at += (int)valueLength;
+        }
+
+        return op;
+    }
+
+    /// <summary>
     /// The tokens of a group's keys (in <see cref="_tokenScratch"/>), with their memtable reads started: heads and index
-    /// slots for all, then each bucket's first node. Operations that do not parse are left to the insert pass to report.
+    /// slots for all, then each bucket's first node.
     /// </summary>
     private ulong[] PrefetchGroup(Memtable mem, ReadOnlySpan<byte> ops, int count)
     {
@@ -519,39 +533,16 @@ public sealed partial class StorageEngine
 
         var tokens = _tokenScratch;
         var at = 0;
-        var parsed = 0;
-        for (; parsed < count; parsed++)
+        for (var i = 0; i < count; i++)
         {
-            var op = ops[at++];
-            if (!Varint.TryRead32(ops[at..], out var keyLength, out var n) || keyLength > ops.Length - at - n)
-            {
-                break;
-            }
-
-            at += n;
-            tokens[parsed] = Core.Hashing.Token.Of(ops.Slice(at, (int)keyLength)).Value;
-            at += (int)keyLength;
-            mem.Prefetch(tokens[parsed]);
-            if (op != WriteBatch.OpDelete)
-            {
-                if (!Varint.TryRead32(ops[at..], out var valueLength, out n) || valueLength > ops.Length - at - n)
-                {
-                    parsed++;
-                    break;
-                }
-
-                at += n + (int)valueLength;
-            }
+            ReadGroupOperation(ops, ref at, out var key, out _);
+            tokens[i] = Core.Hashing.Token.Of(key).Value;
+            mem.Prefetch(tokens[i]);
         }
 
-        for (var i = 0; i < parsed; i++)
+        for (var i = 0; i < count; i++)
         {
             mem.PrefetchFirstNode(tokens[i]);
-        }
-
-        for (var i = parsed; i < count; i++)
-        {
-            tokens[i] = Core.Hashing.Token.Of([]).Value; // never used: the insert pass throws at the first bad operation
         }
 
         return tokens;
