@@ -176,12 +176,15 @@ public sealed partial class StorageEngine
     /// <summary>
     /// Makes the version <paramref name="prepareLocked"/> builds (with one reference) the current one: writes its
     /// manifest (logs from <paramref name="logNumberLocked"/> on), then installs it under _mutex with
-    /// <paramref name="installLocked"/>. Returns the version it replaced, whose reference the caller drops. The manifest's fsyncs run outside _mutex, so writers (whose leaders take
-    /// _mutex for every write group) never wait for them: held under _mutex they stopped every write for about 20 ms
-    /// per flush under redis-benchmark SET load. Version edits are serialized by _versionEdit instead, so _current
-    /// cannot change between <paramref name="prepareLocked"/> and the install.
+    /// <paramref name="installLocked"/>. Returns the version it replaced, whose reference the caller drops.
     /// Requires: _versionEdit held, _mutex not held.
     /// </summary>
+    /// <remarks>
+    /// The manifest's fsyncs run outside _mutex, so writers (whose leaders take _mutex for every write group) never
+    /// wait for them: held under _mutex they stopped every write for about 20 ms per flush under redis-benchmark SET
+    /// load. Version edits are serialized by _versionEdit instead, so _current cannot change between
+    /// <paramref name="prepareLocked"/> and the install.
+    /// </remarks>
     private Version InstallVersion(Func<Version> prepareLocked, Func<long> logNumberLocked, Action installLocked)
     {
         Version next;
