@@ -472,15 +472,7 @@ public sealed partial class StorageEngine
             }
 
             var internalKey = _keyScratch.AsSpan(0, keySize);
-            if (tokens is not null)
-            {
-                InternalKey.WriteOrdered(internalKey, key, new Core.Hashing.Token(tokens[i]));
-            }
-            else
-            {
-                InternalKey.WriteOrdered(internalKey, key);
-            }
-
+            InternalKey.WriteOrdered(internalKey, key, tokens is not null ? new Core.Hashing.Token(tokens[i]) : Core.Hashing.Token.Of(key));
             InternalKey.Write(internalKey, internalKey[..(key.Length + InternalKey.OrderedOverhead)], sequence, kind);
             mem.Add(internalKey, value);
         }

@@ -162,7 +162,7 @@ public static class SiblingSetFastPath
             return false; // truncation: the object path decides what to drop
         }
 
-        var counterNew = Math.Max(Math.Max(actorCounter, truncated), minCounter == 0 ? 0 : minCounter - 1);
+        var counterNew = VersionVector.CounterBeforeNext(actorCounter, truncated, minCounter);
         if (counterNew == ulong.MaxValue)
         {
             return false;

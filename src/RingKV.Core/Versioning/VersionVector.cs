@@ -152,6 +152,14 @@ public sealed class VersionVector : IEquatable<VersionVector>
         return new VersionVector(merged, Math.Max(TruncatedCounter, other.TruncatedCounter));
     }
 
+    /// <summary>
+    /// The counter a new dot of an actor follows (the dot gets one more): above the actor's counter and the truncated
+    /// counter, and at least <paramref name="minCounter"/> - 1 (0: no floor). <see cref="Increment"/> and the encoded fast
+    /// path (<see cref="SiblingSetFastPath.TryEncodeBlindPut"/>) both mint with it, so they cannot disagree.
+    /// </summary>
+    internal static ulong CounterBeforeNext(ulong actorCounter, ulong truncatedCounter, ulong minCounter) =>
+        Math.Max(Math.Max(actorCounter, truncatedCounter), minCounter == 0 ? 0 : minCounter - 1);
+
     /// <summary>Records a new write by <paramref name="actor"/> at <paramref name="nowUnixMs"/>; returns the new vector and the write's dot.</summary>
     /// <remarks>
     /// The new counter is one above both the actor's counter and <see cref="TruncatedCounter"/>, so a dot is never
@@ -165,7 +173,7 @@ public sealed class VersionVector : IEquatable<VersionVector>
     {
         var index = IndexOf(actor);
         var current = index >= 0 ? _entries[index] : new VersionVectorEntry(actor, 0, nowUnixMs);
-        var counter = Math.Max(Math.Max(current.Counter, TruncatedCounter), minCounter == 0 ? 0 : minCounter - 1);
+        var counter = CounterBeforeNext(current.Counter, TruncatedCounter, minCounter);
         if (counter == ulong.MaxValue)
         {
             ThrowHelper.InvalidArgument("version vector counter overflow");

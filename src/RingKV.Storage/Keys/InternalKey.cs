@@ -89,27 +89,15 @@ internal static class InternalKey
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int Compare(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
-        // Every key starts with its 8-byte big-endian token: one integer compare decides nearly always.
-        var ta = BinaryPrimitives.ReadUInt64BigEndian(a);
-        var tb = BinaryPrimitives.ReadUInt64BigEndian(b);
-        if (ta != tb)
-        {
-            return ta < tb ? -1 : 1;
-        }
-
-        var c = a[Token.Size..^TrailerSize].SequenceCompareTo(b[Token.Size..^TrailerSize]);
-        if (c != 0)
-        {
-            return c;
-        }
-
-        return Trailer(b).CompareTo(Trailer(a));
+        var c = CompareOrdered(a, b);
+        return c != 0 ? c : Trailer(b).CompareTo(Trailer(a));
     }
 
     /// <summary>Compares the ordered-key parts of two internal keys.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int CompareOrdered(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b)
     {
+        // Every key starts with its 8-byte big-endian token: one integer compare decides nearly always.
         var ta = BinaryPrimitives.ReadUInt64BigEndian(a);
         var tb = BinaryPrimitives.ReadUInt64BigEndian(b);
         if (ta != tb)

@@ -40,7 +40,7 @@ internal sealed class CommitLogWriter : IDisposable
     public long UnsyncedBytes => Volatile.Read(ref _appended) - Volatile.Read(ref _synced);
 
     /// <summary>True when records were appended since the last sync began.</summary>
-    public bool HasUnsynced => Volatile.Read(ref _synced) < Volatile.Read(ref _appended);
+    public bool HasUnsynced => UnsyncedBytes > 0;
 
     /// <summary>
     /// Appends a record whose payload is <paramref name="record"/>[<see cref="LogFormat.HeaderSize"/>..]; the first

@@ -391,7 +391,7 @@ internal sealed class TableReader : IDisposable
         var kind = (CompressionKind)kindByte;
         if (kind == CompressionKind.None)
         {
-            var copy = reuse is not null && reuse.Length >= handle.Size ? reuse : GC.AllocateUninitializedArray<byte>(handle.Size, pinned: longLived);
+            var copy = Destination(handle.Size);
             stored[..handle.Size].CopyTo(copy);
             return (copy, handle.Size);
         }
@@ -406,14 +406,17 @@ internal sealed class TableReader : IDisposable
             ThrowHelper.Corruption(path, handle.Offset, "bad uncompressed block length");
         }
 
-        // Filled whole by the decompressor: no zeroing.
-        var raw = reuse is not null && reuse.Length >= rawLength ? reuse : GC.AllocateUninitializedArray<byte>((int)rawLength, pinned: longLived);
+        var raw = Destination((int)rawLength);
         if (!BlockCompressor.TryDecompress(kind, stored[prefix..handle.Size], raw.AsSpan(0, (int)rawLength)))
         {
             ThrowHelper.Corruption(path, handle.Offset, $"block does not decompress ({kind})");
         }
 
         return (raw, (int)rawLength);
+
+        // Filled whole by the copy or the decompressor: no zeroing.
+        byte[] Destination(int length) =>
+            reuse is not null && reuse.Length >= length ? reuse : GC.AllocateUninitializedArray<byte>(length, pinned: longLived);
     }
 
     /// <summary>
