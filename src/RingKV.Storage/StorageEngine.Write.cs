@@ -3,10 +3,11 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics;
-using System.IO;
 using System.Threading;
+using System.Threading.Tasks;
 using RingKV.Core.Encoding;
 using RingKV.Core.Errors;
+using RingKV.Storage.Commit;
 using RingKV.Storage.Engine;
 using RingKV.Storage.Keys;
 using RingKV.Storage.Log;
@@ -15,25 +16,18 @@ using RingKV.Storage.Stats;
 
 namespace RingKV.Storage;
 
-public sealed partial class StorageEngine
+public sealed partial class StorageEngine : ICommitTarget
 {
-    /// <summary>Largest write group, so one leader does not hold others for long.</summary>
-    private const int MaxGroupBytes = 1 << 20;
-
-    /// <summary>Unsynced log bytes at which the periodic syncer runs before its period is up (see <see cref="SyncLoop"/>).</summary>
-    internal const long EagerSyncBytes = 4L << 20;
-
-    [ThreadStatic]
-    private static Writer? s_writer;
+    /// <summary>Unsynced log bytes at which the periodic syncer runs before its period is up.</summary>
+    internal const long EagerSyncBytes = CommitPipeline.EagerSyncBytes;
 
     [ThreadStatic]
     private static WriteBatch? s_batch;
 
-    // Owned by the current write leader only.
+    // Owned by the current write leader only (see CommitPipeline).
     private byte[] _record = new byte[64 * 1024];
     private byte[] _keyScratch = new byte[1024];
     private ulong[] _tokenScratch = new ulong[256];
-    private readonly List<Writer> _group = [];
 
     /// <summary>Stores a value.</summary>
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value)
@@ -67,7 +61,7 @@ public sealed partial class StorageEngine
         Write(batch);
     }
 
-    /// <summary>Applies a batch atomically; returns once it is durable as the sync policy says.</summary>
+    /// <summary>Applies a batch atomically; returns once it is durable as the sync policy says. Parks the calling thread meanwhile.</summary>
     public void Write(WriteBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -77,23 +71,37 @@ public sealed partial class StorageEngine
         }
 
         CheckLimits(batch);
-        var writer = s_writer ??= new Writer();
-        writer.Batch = batch;
-        writer.Kind = WriterKind.Write;
-        Submit(writer);
+        _commits.Commit(CommitKind.Write, batch);
+    }
+
+    /// <summary>
+    /// Applies a batch atomically without parking the caller; the task completes once the batch is durable as the sync
+    /// policy says (and visible to reads). Completes synchronously in the common case of a periodic or no sync policy.
+    /// </summary>
+    /// <remarks>
+    /// Requires: <paramref name="batch"/> unchanged until the task completes. An asynchronous write never waits for an
+    /// fsync or a write stall on the caller's thread: those groups are led by the engine's commit thread, and the
+    /// continuation runs on the thread pool. Invalid batches throw here, before anything is queued.
+    /// </remarks>
+    public ValueTask WriteAsync(WriteBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0)
+        {
+            return default;
+        }
+
+        CheckLimits(batch);
+        return _commits.CommitAsync(batch);
     }
 
     /// <summary>Makes every acknowledged write durable now, whatever the sync policy.</summary>
-    public void SyncLog()
-    {
-        var writer = new Writer { Kind = WriterKind.Sync };
-        Submit(writer);
-    }
+    public void SyncLog() => _commits.Commit(CommitKind.Sync, null);
 
     /// <summary>Flushes the memtable to a table and waits for every frozen memtable to be on disk.</summary>
     public void Flush()
     {
-        Submit(new Writer { Kind = WriterKind.Flush });
+        _commits.Commit(CommitKind.Flush, null);
         lock (_mutex)
         {
             while (_immutables.Count > 0 && _backgroundError is null)
@@ -114,30 +122,18 @@ public sealed partial class StorageEngine
 
     private void CheckLimits(WriteBatch batch)
     {
-        var ops = batch.Encoded;
-        var at = 0;
-        while (at < ops.Length)
+        var reader = new WriteBatchReader(batch.Encoded);
+        while (reader.TryRead(out var op, out var key, out var value))
         {
-            var op = ops[at++];
-            Varint.TryRead32(ops[at..], out var keyLength, out var n);
-            at += n;
-            if (keyLength > _options.MaxKeyBytes)
+            if (key.Length > _options.MaxKeyBytes)
             {
-                ThrowHelper.InvalidArgument($"key of {keyLength} bytes exceeds the limit of {_options.MaxKeyBytes} bytes");
+                ThrowHelper.InvalidArgument($"key of {key.Length} bytes exceeds the limit of {_options.MaxKeyBytes} bytes");
             }
 
-            at += (int)keyLength;
-            if (op != WriteBatch.OpDelete)
+            var userLength = value.Length - (op == WriteBatch.OpPutWithExpiry ? 8 : 0);
+            if (userLength > _options.MaxValueBytes)
             {
-                Varint.TryRead32(ops[at..], out var valueLength, out n);
-                at += n;
-                var userLength = valueLength - (op == WriteBatch.OpPutWithExpiry ? 8u : 0u);
-                if (userLength > _options.MaxValueBytes)
-                {
-                    ThrowHelper.InvalidArgument($"value of {userLength} bytes exceeds the limit of {_options.MaxValueBytes} bytes");
-                }
-
-                at += (int)valueLength;
+                ThrowHelper.InvalidArgument($"value of {userLength} bytes exceeds the limit of {_options.MaxValueBytes} bytes");
             }
         }
 
@@ -147,170 +143,55 @@ public sealed partial class StorageEngine
         }
     }
 
-    /// <summary>Queues a writer and either waits for a leader to complete it or leads a group itself.</summary>
-    private void Submit(Writer writer)
+    bool ICommitTarget.TryPrepare(bool force, bool canWait, out CommitSlot slot)
     {
-        writer.Done = false;
-        writer.Error = null;
-        writer.Signal.Reset();
-        bool lead;
         lock (_mutex)
         {
             ThrowIfBackgroundErrorLocked();
-            _writers.Enqueue(writer);
-            lead = _writers.Count == 1;
-        }
-
-        if (!lead)
-        {
-            // Woken once: either a leader completed this write, or this writer is now the head and leads.
-            // Each writer has its own signal, so finishing a group wakes only those it completed.
-            writer.Signal.Wait();
-            if (writer.Done)
+            if (!MakeRoomForWriteLocked(force, canWait))
             {
-                writer.Batch = null;
-                if (writer.Error is { } done)
-                {
-                    throw Wrap(done);
-                }
-
-                return;
+                slot = default;
+                return false;
             }
-        }
 
-        Lead(writer);
-        writer.Batch = null;
-        if (writer.Error is { } error)
-        {
-            throw Wrap(error);
+            slot = new CommitSlot(_lastSequence + 1, _mem, _log);
+            return true;
         }
     }
 
-    private static Exception Wrap(Exception error) =>
-        error as RingKVException ?? new RingKVException(ErrorCode.IO, $"write failed: {error.Message}", error);
+    Span<byte> ICommitTarget.Encode(in CommitSlot slot, List<CommitRequest> group, int operations) =>
+        EncodeGroup(slot.FirstSequence, operations, group);
 
-    /// <summary>Runs one write group as the leader: log append, optional fsync, memtable insert, acknowledge.</summary>
-    private void Lead(Writer leader)
+    void ICommitTarget.Apply(in CommitSlot slot, ReadOnlySpan<byte> payload, int operations)
     {
-        ulong firstSequence = 0;
-        var count = 0;
-        var sync = _options.Sync.Mode == SyncMode.Always;
-        Memtable mem;
-        CommitLogWriter log;
-        Exception? failure = null;
-        _group.Clear();
+        ApplyToMemtable(slot.Memtable, payload);
+        // Only the leader writes it; readers and snapshots read it without the lock, after the inserts it covers.
+        Volatile.Write(ref _lastSequence, slot.FirstSequence + (ulong)operations - 1);
+    }
+
+    void ICommitTarget.Fail(Exception error)
+    {
         lock (_mutex)
         {
-            try
-            {
-                ThrowIfBackgroundErrorLocked();
-                MakeRoomForWriteLocked(force: leader.Kind == WriterKind.Flush);
-            }
-            catch (Exception e) when (e is RingKVException or IOException)
-            {
-                failure = e;
-            }
-
-            // Take the leader and the writes queued behind it.
-            var bytes = 0;
-            var limit = failure is null ? MaxGroupBytes : 0;
-            foreach (var w in _writers)
-            {
-                if (_group.Count > 0 && (w.Kind == WriterKind.Flush || bytes + (w.Batch?.ByteSize ?? 0) > limit))
-                {
-                    break;
-                }
-
-                _group.Add(w);
-                bytes += w.Batch?.ByteSize ?? 0;
-                count += w.Batch?.Count ?? 0;
-                sync |= w.Kind == WriterKind.Sync;
-            }
-
-            firstSequence = _lastSequence + 1;
-            mem = _mem;
-            log = _log;
+            SetBackgroundErrorLocked(error);
         }
+    }
 
-        if (failure is null && count > 0)
-        {
-            try
-            {
-                var record = EncodeGroup(firstSequence, count);
-                log.Append(record);
-                StorageStatistics.Add(ref _stats._bytesWrittenToLog, record.Length);
-                if (sync)
-                {
-                    log.Sync();
-                    StorageStatistics.Increment(ref _stats._logSyncs);
-                }
-                else if (_syncThread is not null && log.UnsyncedBytes >= EagerSyncBytes && Interlocked.Exchange(ref _eagerSyncRequested, 1) == 0)
-                {
-                    _syncWake.Set();
-                }
-
-                ApplyToMemtable(mem, _record.AsSpan(LogFormat.HeaderSize, record.Length - LogFormat.HeaderSize));
-            }
-            catch (Exception e)
-            {
-                // Loop boundary for the whole group: every writer in it gets the failure, none is left waiting.
-                failure = e;
-            }
-        }
-        else if (failure is null && sync && log.HasUnsynced)
-        {
-            try
-            {
-                log.Sync();
-                StorageStatistics.Increment(ref _stats._logSyncs);
-            }
-            catch (IOException e)
-            {
-                failure = e;
-            }
-        }
-
+    CommitLogWriter? ICommitTarget.LogToSync()
+    {
         lock (_mutex)
         {
-            if (failure is null)
-            {
-                Volatile.Write(ref _lastSequence, firstSequence + (ulong)count - 1);
-            }
-            else if (failure is IOException or UnauthorizedAccessException)
-            {
-                // The log may hold a partial record now: refuse further writes until reopen.
-                SetBackgroundErrorLocked(failure);
-            }
-
-            foreach (var w in _group)
-            {
-                _writers.Dequeue();
-                w.Error = failure;
-                w.Done = true;
-                if (w != leader)
-                {
-                    w.Signal.Set();
-                }
-            }
-
-            if (_writers.Count > 0)
-            {
-                _writers.Peek().Signal.Set(); // the next leader
-            }
-            else
-            {
-                Monitor.PulseAll(_mutex); // Dispose waits for the queue to drain
-            }
+            return _closing || _backgroundError is not null || !_log.HasUnsynced ? null : _log;
         }
     }
 
     /// <summary>Encodes the group's operations into <see cref="_record"/> after the log header; resolves merges.</summary>
-    private Span<byte> EncodeGroup(ulong firstSequence, int count)
+    private Span<byte> EncodeGroup(ulong firstSequence, int count, List<CommitRequest> group)
     {
         var size = LogFormat.HeaderSize + LogFormat.GroupHeaderSize;
-        foreach (var w in _group)
+        foreach (var w in group)
         {
-            size += w.Batch?.ByteSize ?? 0;
+            size += w.ByteSize;
         }
 
         EnsureRecord(size);
@@ -320,7 +201,7 @@ public sealed partial class StorageEngine
         BinaryPrimitives.WriteInt64LittleEndian(header[12..], _options.Time.GetUtcNow().ToUnixTimeMilliseconds());
         var at = LogFormat.HeaderSize + LogFormat.GroupHeaderSize;
         var anyMerge = false;
-        foreach (var w in _group)
+        foreach (var w in group)
         {
             anyMerge |= w.Batch is { HasMerges: true };
         }
@@ -328,7 +209,7 @@ public sealed partial class StorageEngine
         // A merge must see the writes before it in this group, which are not in the memtable yet: when
         // any batch merges, every batch goes through the overlay. Plain groups never pay for it.
         var overlay = anyMerge ? new Dictionary<string, byte[]?>(StringComparer.Ordinal) : null;
-        foreach (var w in _group)
+        foreach (var w in group)
         {
             if (w.Batch is null)
             {
@@ -352,41 +233,19 @@ public sealed partial class StorageEngine
     /// <summary>Re-encodes a batch with each merge replaced by a put of the merged value.</summary>
     private int EncodeWithMerges(WriteBatch batch, int at, Dictionary<string, byte[]?> overlay)
     {
-        var ops = batch.Encoded;
-        var i = 0;
+        var reader = new WriteBatchReader(batch.Encoded);
         var merger = _options.MergeOperator!;
         var result = new ArrayBufferWriter<byte>();
-        while (i < ops.Length)
+        var start = 0;
+        while (reader.TryRead(out var op, out var key, out var value))
         {
-            var start = i;
-            var op = ops[i++];
-            Varint.TryRead32(ops[i..], out var keyLength, out var n);
-            i += n;
-            var key = ops.Slice(i, (int)keyLength);
-            i += (int)keyLength;
+            var operation = batch.Encoded[start..reader.Offset];
+            start = reader.Offset;
             var overlayKey = Convert.ToBase64String(key);
-            if (op == WriteBatch.OpDelete)
+            if (op != WriteBatch.OpMerge)
             {
-                overlay[overlayKey] = null;
-                at = Append(ops[start..i], at);
-                continue;
-            }
-
-            Varint.TryRead32(ops[i..], out var valueLength, out n);
-            i += n;
-            var value = ops.Slice(i, (int)valueLength);
-            i += (int)valueLength;
-            if (op == WriteBatch.OpPut)
-            {
-                overlay[overlayKey] = value.ToArray();
-                at = Append(ops[start..i], at);
-                continue;
-            }
-
-            if (op == WriteBatch.OpPutWithExpiry)
-            {
-                overlay[overlayKey] = value[8..].ToArray();
-                at = Append(ops[start..i], at);
+                overlay[overlayKey] = op == WriteBatch.OpDelete ? null : op == WriteBatch.OpPutWithExpiry ? value[8..].ToArray() : value.ToArray();
+                at = Append(operation, at);
                 continue;
             }
 
@@ -404,7 +263,7 @@ public sealed partial class StorageEngine
             StorageStatistics.Increment(ref _stats._merges);
 
             var need = 1 + Varint.MaxLength32 + key.Length + Varint.MaxLength32 + merged.Length;
-            EnsureRecord(at + need + (ops.Length - i));
+            EnsureRecord(at + need + (batch.ByteSize - reader.Offset));
             var dest = _record.AsSpan(at);
             var w = 0;
             dest[w++] = WriteBatch.OpPut;
@@ -447,11 +306,15 @@ public sealed partial class StorageEngine
         var time = payload.Slice(12, 8);
         var ops = payload[LogFormat.GroupHeaderSize..];
         var tokens = count > 1 ? PrefetchGroup(mem, ops, count) : null;
-        var at = 0;
+        var reader = new WriteBatchReader(ops, "commit log");
         long puts = 0, deletes = 0;
         for (var i = 0; i < count; i++, sequence++)
         {
-            var op = ReadGroupOperation(ops, ref at, out var key, out var value);
+            if (!reader.TryRead(out var op, out var key, out var value))
+            {
+                throw new CorruptionException("commit log", -1, $"write group of {count} operations ends after {i}");
+            }
+
             ValueKind kind;
             if (op == WriteBatch.OpDelete)
             {
@@ -482,37 +345,6 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>
-    /// Reads the operation at <paramref name="at"/> of a write group's payload and moves past it: its op code, key and
-    /// value (empty for a delete). A group read back from the log may be damaged: a cut-short operation throws.
-    /// </summary>
-    private static byte ReadGroupOperation(ReadOnlySpan<byte> ops, ref int at, out ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
-    {
-        var op = ops[at++];
-        if (!Varint.TryRead32(ops[at..], out var keyLength, out var n) || keyLength > ops.Length - at - n)
-        {
-            throw new CorruptionException("commit log", -1, "write group operation cut short");
-        }
-
-        at += n;
-        key = ops.Slice(at, (int)keyLength);
-        at += (int)keyLength;
-        value = default;
-        if (op != WriteBatch.OpDelete)
-        {
-            if (!Varint.TryRead32(ops[at..], out var valueLength, out n) || valueLength > ops.Length - at - n)
-            {
-                throw new CorruptionException("commit log", -1, "write group value cut short");
-            }
-
-            at += n;
-            value = ops.Slice(at, (int)valueLength);
-            at += (int)valueLength;
-        }
-
-        return op;
-    }
-
-    /// <summary>
     /// The tokens of a group's keys (in <see cref="_tokenScratch"/>), with their memtable reads started: heads and index
     /// slots for all, then each bucket's first node.
     /// </summary>
@@ -524,10 +356,14 @@ public sealed partial class StorageEngine
         }
 
         var tokens = _tokenScratch;
-        var at = 0;
+        var reader = new WriteBatchReader(ops, "commit log");
         for (var i = 0; i < count; i++)
         {
-            ReadGroupOperation(ops, ref at, out var key, out _);
+            if (!reader.TryRead(out _, out var key, out _))
+            {
+                throw new CorruptionException("commit log", -1, $"write group of {count} operations ends after {i}");
+            }
+
             tokens[i] = Core.Hashing.Token.Of(key).Value;
             mem.Prefetch(tokens[i]);
         }
@@ -540,8 +376,11 @@ public sealed partial class StorageEngine
         return tokens;
     }
 
-    /// <summary>Ensures the memtable has room, stalling or switching memtables as needed. Requires: _mutex, leader.</summary>
-    private void MakeRoomForWriteLocked(bool force)
+    /// <summary>
+    /// Ensures the memtable has room, stalling or switching memtables as needed. With <paramref name="canWait"/> false,
+    /// returns false instead of waiting or creating a file (the commit thread then leads the group). Requires: _mutex, leader.
+    /// </summary>
+    private bool MakeRoomForWriteLocked(bool force, bool canWait)
     {
         var allowDelay = !force;
         while (true)
@@ -550,6 +389,11 @@ public sealed partial class StorageEngine
             var level0 = _current.Levels[0].Length;
             if (allowDelay && level0 >= _options.Level0SlowdownTrigger)
             {
+                if (!canWait)
+                {
+                    return false;
+                }
+
                 // Soft limit: give compaction a millisecond per write rather than stopping writes later.
                 allowDelay = false;
                 StorageStatistics.Increment(ref _stats._writeSlowdowns);
@@ -559,14 +403,23 @@ public sealed partial class StorageEngine
             {
                 if (_log.Length >= _options.LogSegmentBytes)
                 {
+                    if (!canWait)
+                    {
+                        return false;
+                    }
+
                     SwitchLogLocked();
                 }
 
-                return;
+                return true;
             }
             else if (force && _mem.Count == 0)
             {
-                return;
+                return true;
+            }
+            else if (!canWait)
+            {
+                return false;
             }
             else if (_immutables.Count >= MaxImmutables || level0 >= _options.Level0StopTrigger)
             {
@@ -609,73 +462,5 @@ public sealed partial class StorageEngine
                 return _log.HasUnsynced;
             }
         }
-    }
-
-    /// <summary>
-    /// Under periodic sync, fsyncs the log every period when it holds unsynced records, and sooner once it holds
-    /// <see cref="EagerSyncBytes"/> of them.
-    /// </summary>
-    /// <remarks>
-    /// The fsync runs beside the write queue, not in it (<see cref="CommitLogWriter.SyncAppended"/>): as a
-    /// queued writer it held every write behind it for the length of the fsync, once a period (measured:
-    /// about a tenth of SET throughput under redis-benchmark -P 16).
-    /// The early sync bounds what a segment switch must fsync (the old segment is synced before the new one takes
-    /// records, so a power loss cannot leave a gap, and the write leader does it): with a whole period unsynced
-    /// (about 47 MB under redis-benchmark SET -P 16) each switch held every writer for 18 to 57 ms.
-    /// </remarks>
-    private void SyncLoop()
-    {
-        var period = _options.Sync.Period;
-        var wake = new WaitHandle[] { _closedSignal.WaitHandle, _syncWake };
-        while (WaitHandle.WaitAny(wake, period) != 0)
-        {
-            Volatile.Write(ref _eagerSyncRequested, 0);
-            CommitLogWriter log;
-            lock (_mutex)
-            {
-                if (_closing)
-                {
-                    return;
-                }
-
-                if (!_log.HasUnsynced || _backgroundError is not null)
-                {
-                    continue;
-                }
-
-                log = _log;
-            }
-
-            try
-            {
-                log.SyncAppended();
-                StorageStatistics.Increment(ref _stats._logSyncs);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                lock (_mutex)
-                {
-                    SetBackgroundErrorLocked(e); // sticky: writers see it; an unsynced log is not trusted on
-                }
-            }
-        }
-    }
-
-    private enum WriterKind
-    {
-        Write,
-        Sync,
-        Flush,
-    }
-
-    /// <summary>One queued write; reused per thread so a write allocates nothing.</summary>
-    [System.Diagnostics.CodeAnalysis.SuppressMessage("Reliability", "CA1001", Justification = "Kept per thread for the thread's life; the slim event holds no kernel handle unless one is asked for.")]
-    private sealed class Writer
-    {
-        public readonly ManualResetEventSlim Signal = new(false, spinCount: 100);
-        public WriteBatch? Batch;
-        public WriterKind Kind;
-        public bool Done;
-        public Exception? Error;
     }
 }

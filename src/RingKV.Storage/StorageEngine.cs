@@ -4,6 +4,7 @@ using System.IO;
 using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Storage.Cache;
+using RingKV.Storage.Commit;
 using RingKV.Storage.Engine;
 using RingKV.Storage.Fs;
 using RingKV.Storage.Log;
@@ -15,13 +16,13 @@ namespace RingKV.Storage;
 
 /// <summary>An embedded, crash-safe log-structured merge tree ordered by (token, key).</summary>
 /// <remarks>
-/// Thread-safe: any number of readers and writers. Writes go through one queue: the writer at its head
-/// (the leader) takes the writes queued behind it as one group, appends the group to the commit log as one
-/// record (one fsync for all under <see cref="SyncMode.Always"/>), inserts it into the memtable and
-/// acknowledges every writer of the group. A full memtable is frozen and flushed to a level-0 table by a
+/// Thread-safe: any number of readers and writers. Writes go through one queue, the commit pipeline
+/// (<see cref="CommitPipeline"/>): a leader takes the writes queued behind it as one group, appends the group to the
+/// commit log as one record (one fsync for all under <see cref="SyncMode.Always"/>), inserts it into the memtable
+/// and completes every writer of the group; <see cref="WriteAsync"/> never parks its caller. A full memtable is frozen and flushed to a level-0 table by a
 /// background thread; a second background thread compacts levels (see <see cref="PickCompactionLocked"/>).
 /// Reads take no lock: they pin a <see cref="SuperVersion"/>.
-/// Lock order: <c>_mutex</c> only; no I/O under it except creating a log segment and writing the manifest.
+/// Lock order: the pipeline's queue lock is never held while taking <c>_mutex</c>, nor the reverse; no I/O under it except creating a log segment and writing the manifest.
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
@@ -39,7 +40,6 @@ public sealed partial class StorageEngine : IDisposable
     private readonly List<string> _recoveryNotes = [];
     private readonly Thread _flushThread;
     private readonly Thread _compactionThread;
-    private readonly Thread? _syncThread;
     private readonly SemaphoreSlim _compactionGate = new(1, 1);
 
     // Background threads wait on their own signals, not on _mutex, so the PulseAll that ends every write
@@ -48,16 +48,14 @@ public sealed partial class StorageEngine : IDisposable
     private readonly AutoResetEvent _compactionSignal = new(false);
     private readonly ManualResetEventSlim _closedSignal = new(false);
 
-    // Wakes the periodic syncer before its period when the log holds EagerSyncBytes unsynced (see SyncLoop).
-    private readonly AutoResetEvent _syncWake = new(false);
-    private int _eagerSyncRequested;
+    // The writer queue, group leader, log append and sync (periodic syncer included).
+    private readonly CommitPipeline _commits;
 
     // Serializes version edits (flush and compaction installs), which write the manifest outside _mutex.
     private readonly Lock _versionEdit = new();
 
     // Guarded by _mutex (a monitor, for its Wait/PulseAll).
     private readonly object _mutex = new();
-    private readonly Queue<Writer> _writers = new();
     private readonly List<Memtable> _immutables = []; // oldest first
     private readonly SortedDictionary<ulong, int> _snapshots = [];
     private readonly byte[]?[] _compactPointers = new byte[Version.LevelCount][];
@@ -97,10 +95,7 @@ public sealed partial class StorageEngine : IDisposable
         _super = null!;
         _flushThread = new Thread(FlushLoop) { IsBackground = true, Name = "ringkv-flush" };
         _compactionThread = new Thread(CompactionLoop) { IsBackground = true, Name = "ringkv-compaction" };
-        if (options.Sync.Mode == SyncMode.Periodic)
-        {
-            _syncThread = new Thread(SyncLoop) { IsBackground = true, Name = "ringkv-log-sync" };
-        }
+        _commits = new CommitPipeline(this, options.Sync, _stats);
     }
 
     /// <summary>Counters.</summary>
@@ -180,7 +175,7 @@ public sealed partial class StorageEngine : IDisposable
 
         engine._flushThread.Start();
         engine._compactionThread.Start();
-        engine._syncThread?.Start();
+        engine._commits.Start();
         lock (engine._mutex)
         {
             engine.MaybeScheduleCompactionLocked();
@@ -212,14 +207,10 @@ public sealed partial class StorageEngine : IDisposable
             return;
         }
 
+        // Waits for the write queue to drain so no leader is mid-append; later writes are refused.
+        _commits.Dispose();
         lock (_mutex)
         {
-            // Wait for the write queue to drain so no leader is mid-append.
-            while (_writers.Count > 0)
-            {
-                Monitor.Wait(_mutex);
-            }
-
             _closing = true;
             Monitor.PulseAll(_mutex);
         }
@@ -230,12 +221,10 @@ public sealed partial class StorageEngine : IDisposable
 
         _flushThread.Join();
         _compactionThread.Join();
-        _syncThread?.Join();
         CloseFiles();
         _flushSignal.Dispose();
         _compactionSignal.Dispose();
         _closedSignal.Dispose();
-        _syncWake.Dispose();
         _compactionGate.Dispose();
     }
 
