@@ -82,15 +82,15 @@ internal static class ServeCommand
     }
 
     /// <summary>
-    /// Unless the user chose, commands run on the runtime's socket event threads (inline completions), as
-    /// Redis runs them on its event loop: no thread-pool hop per receive. Not under sync <c>always</c>: there a
-    /// SET waits for its fsync, and a waiting event thread would hold up every connection it serves, while
-    /// on pool threads many waiting SETs share one fsync. Must run before the first socket is created.
+    /// Unless the user chose, commands run on the runtime's socket event threads (inline completions), as Redis runs
+    /// them on its event loop: no thread-pool hop per receive. Nothing a command does parks its thread on the network or
+    /// an fsync: writes that wait (sync always, a stall) complete later through the engine's commit thread. Must run
+    /// before the first socket is created.
     /// </summary>
-    private static void RunCommandsOnSocketThreads(ServerOptions options)
+    private static void RunCommandsOnSocketThreads()
     {
         const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-        if (Environment.GetEnvironmentVariable(Variable) is null && options.SyncPolicy().Mode != Storage.Log.SyncMode.Always)
+        if (Environment.GetEnvironmentVariable(Variable) is null)
         {
             Environment.SetEnvironmentVariable(Variable, "1");
         }
@@ -98,7 +98,7 @@ internal static class ServeCommand
 
     private static int Run(ServerOptions options)
     {
-        RunCommandsOnSocketThreads(options);
+        RunCommandsOnSocketThreads();
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

@@ -41,11 +41,6 @@ internal sealed class RingKvNode : IAsyncDisposable
         options.Validate();
         var logger = loggers.CreateLogger("ringkv");
 
-        // Synchronous store calls block a pool thread while a write group commits; start with enough
-        // threads that many clients waiting on one fsync do not starve the pool.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 128), Math.Max(io, 128));
-
         var time = TimeProvider.System;
         var engine = StorageEngine.Open(new StorageOptions
         {

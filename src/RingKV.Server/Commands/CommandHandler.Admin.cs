@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Threading.Tasks;
 using RingKV.Net.Resp;
 using RingKV.Storage.Log;
 
@@ -9,94 +10,50 @@ namespace RingKV.Server.Commands;
 
 internal sealed partial class CommandHandler
 {
-    /// <summary>The commands COMMAND lists: name, arity, flags, first key, last key, step.</summary>
-    private static readonly (string Name, int Arity, string[] Flags, int First, int Last, int Step)[] CommandTable =
-    [
-        ("get", 2, ["readonly", "fast"], 1, 1, 1),
-        ("set", -3, ["write", "denyoom"], 1, 1, 1),
-        ("setnx", 3, ["write", "denyoom", "fast"], 1, 1, 1),
-        ("setex", 4, ["write", "denyoom"], 1, 1, 1),
-        ("psetex", 4, ["write", "denyoom"], 1, 1, 1),
-        ("getdel", 2, ["write", "fast"], 1, 1, 1),
-        ("getex", -2, ["write", "fast"], 1, 1, 1),
-        ("del", -2, ["write"], 1, -1, 1),
-        ("unlink", -2, ["write", "fast"], 1, -1, 1),
-        ("exists", -2, ["readonly", "fast"], 1, -1, 1),
-        ("mget", -2, ["readonly", "fast"], 1, -1, 1),
-        ("mset", -3, ["write", "denyoom"], 1, -1, 2),
-        ("msetnx", -3, ["write", "denyoom"], 1, -1, 2),
-        ("expire", -3, ["write", "fast"], 1, 1, 1),
-        ("pexpire", -3, ["write", "fast"], 1, 1, 1),
-        ("expireat", -3, ["write", "fast"], 1, 1, 1),
-        ("pexpireat", -3, ["write", "fast"], 1, 1, 1),
-        ("ttl", 2, ["readonly", "fast"], 1, 1, 1),
-        ("pttl", 2, ["readonly", "fast"], 1, 1, 1),
-        ("persist", 2, ["write", "fast"], 1, 1, 1),
-        ("type", 2, ["readonly", "fast"], 1, 1, 1),
-        ("scan", -2, ["readonly"], 0, 0, 0),
-        ("dbsize", 1, ["readonly", "fast"], 0, 0, 0),
-        ("flushall", -1, ["write"], 0, 0, 0),
-        ("flushdb", -1, ["write"], 0, 0, 0),
-        ("ping", -1, ["fast"], 0, 0, 0),
-        ("echo", 2, ["fast"], 0, 0, 0),
-        ("hello", -1, ["noauth", "fast"], 0, 0, 0),
-        ("auth", -2, ["noauth", "fast"], 0, 0, 0),
-        ("select", 2, ["loading", "fast"], 0, 0, 0),
-        ("quit", -1, ["noauth", "fast"], 0, 0, 0),
-        ("reset", 1, ["noauth", "fast"], 0, 0, 0),
-        ("command", -1, ["loading"], 0, 0, 0),
-        ("config", -2, ["admin"], 0, 0, 0),
-        ("info", -1, ["loading"], 0, 0, 0),
-        ("client", -2, ["admin"], 0, 0, 0),
-        ("kv.get", 2, ["readonly"], 1, 1, 1),
-        ("kv.put", -3, ["write", "denyoom"], 1, 1, 1),
-        ("kv.del", -2, ["write"], 1, 1, 1),
-    ];
-
-    private static void WriteCommandEntry(RespWriter w, int index)
+    private static void WriteCommandEntry(RespWriter w, CommandSpec spec)
     {
-        var (name, arity, flags, first, last, step) = CommandTable[index];
         w.WriteArrayHeader(6);
-        w.WriteBulkString(Encoding.ASCII.GetBytes(name));
-        w.WriteInteger(arity);
+        w.WriteBulkString(Encoding.ASCII.GetBytes(spec.Name));
+        w.WriteInteger(spec.Arity);
+        var flags = spec.FlagNames();
         w.WriteSetHeader(flags.Length);
         foreach (var flag in flags)
         {
             w.WriteSimpleString(Encoding.ASCII.GetBytes(flag));
         }
 
-        w.WriteInteger(first);
-        w.WriteInteger(last);
-        w.WriteInteger(step);
+        w.WriteInteger(spec.FirstKey);
+        w.WriteInteger(spec.LastKey);
+        w.WriteInteger(spec.KeyStep);
     }
 
-    private static RespAction CommandInfo(RespCommand c, RespWriter w)
+    internal static RespAction CommandInfo(RespCommand c, RespWriter w)
     {
+        var all = CommandTable.All;
         if (c.Count == 1)
         {
-            w.WriteArrayHeader(CommandTable.Length);
-            for (var i = 0; i < CommandTable.Length; i++)
+            w.WriteArrayHeader(all.Count);
+            foreach (var spec in all)
             {
-                WriteCommandEntry(w, i);
+                WriteCommandEntry(w, spec);
             }
         }
         else if (c.ArgumentEquals(1, "COUNT"u8))
         {
-            w.WriteInteger(CommandTable.Length);
+            w.WriteInteger(all.Count);
         }
         else if (c.ArgumentEquals(1, "INFO"u8))
         {
             w.WriteArrayHeader(c.Count - 2);
             for (var i = 2; i < c.Count; i++)
             {
-                var index = Array.FindIndex(CommandTable, e => e.Name == Lower(c[i]));
-                if (index < 0)
+                if (CommandTable.Find(c[i]) is { } spec)
                 {
-                    w.WriteNullArray();
+                    WriteCommandEntry(w, spec);
                 }
                 else
                 {
-                    WriteCommandEntry(w, index);
+                    w.WriteNullArray();
                 }
             }
         }
@@ -113,7 +70,7 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction Config(RespCommand c, RespWriter w)
+    internal RespAction Config(RespCommand c, RespWriter w)
     {
         if (c.ArgumentEquals(1, "GET"u8) && c.Count >= 3)
         {
@@ -171,7 +128,7 @@ internal sealed partial class CommandHandler
     /// <summary>The port clients reach: the bound one, which differs from the configured one when that is 0.</summary>
     private int BoundPort() => _node.Listener?.LocalEndPoint.Port ?? _node.Options.ListenEndPoint().Port;
 
-    private RespAction Client(RespCommand c, RespWriter w)
+    internal RespAction Client(RespCommand c, RespWriter w)
     {
         if (c.ArgumentEquals(1, "SETNAME"u8) && c.Count == 3)
         {
@@ -228,7 +185,7 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction Info(RespCommand c, RespWriter w)
+    internal async ValueTask<RespAction> Info(RespCommand c, RespWriter w)
     {
         var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 1; i < c.Count; i++)
@@ -348,7 +305,7 @@ internal sealed partial class CommandHandler
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");
-            var counts = _node.Store.CountKeys();
+            var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
             if (counts.Keys > 0)
             {
                 Line("db0", $"keys={counts.Keys},expires={counts.Expires},avg_ttl={counts.AverageTtlMs}");

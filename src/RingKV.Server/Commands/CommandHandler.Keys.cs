@@ -1,6 +1,8 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
 
@@ -8,9 +10,10 @@ namespace RingKV.Server.Commands;
 
 internal sealed partial class CommandHandler
 {
-    private readonly List<byte[]> _scanKeys = [];
-
     private long NowMs => _node.Time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>Whether a key fits the node's limits.</summary>
+    private bool KeySizeOk(ReadOnlySpan<byte> key) => !key.IsEmpty && key.Length <= _node.Options.MaxKeyBytes;
 
     /// <summary>Checks key and value sizes against the node's limits; writes the error when over.</summary>
     private bool CheckSizes(RespWriter w, ReadOnlySpan<byte> key, int valueLength = 0)
@@ -36,37 +39,50 @@ internal sealed partial class CommandHandler
         return true;
     }
 
-    private RespAction Get(RespCommand c, RespWriter w)
+    /// <summary>A buffer for one value read, valid until its command's reply is written; returned with <see cref="ReturnBuffer"/>.</summary>
+    private ArrayBufferWriter<byte> RentBuffer() => _node.Buffers.Get();
+
+    private void ReturnBuffer(ArrayBufferWriter<byte> buffer) => _node.Buffers.Return(buffer);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Get(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.TryGet(c[1], _value))
+        var value = RentBuffer();
+        try
         {
-            w.WriteBulkString(_value.WrittenSpan);
+            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            if (read.Found)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
         }
-        else
+        finally
         {
-            w.WriteNull();
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Set(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Set(RespCommand c, RespWriter w)
     {
-        var key = c[1];
-        var value = c[2];
-        if (!CheckSizes(w, key, value.Length))
+        if (!CheckSizes(w, c[1], c[2].Length))
         {
             return RespAction.Continue;
         }
 
         var condition = SetCondition.Always;
-        var expiry = ExpiryChange.None;
+        var expiry = ExpiryRule.Clear;
         var returnOld = false;
         var sawExpiry = false;
         for (var i = 3; i < c.Count; i++)
@@ -86,7 +102,7 @@ internal sealed partial class CommandHandler
             else if (c.ArgumentEquals(i, "KEEPTTL"u8) && !sawExpiry)
             {
                 sawExpiry = true;
-                expiry = new ExpiryChange(true, 0);
+                expiry = ExpiryRule.Keep;
             }
             else if (!sawExpiry && i + 1 < c.Count && TryExpiryOption(c, i, out var unitMs, out var absolute))
             {
@@ -103,7 +119,7 @@ internal sealed partial class CommandHandler
                     return RespAction.Continue;
                 }
 
-                expiry = new ExpiryChange(false, at);
+                expiry = ExpiryRule.At(at);
                 i++;
             }
             else
@@ -113,46 +129,58 @@ internal sealed partial class CommandHandler
             }
         }
 
-        _value.ResetWrittenCount();
-        var written = _node.Store.Set(key, value, condition, expiry, returnOld ? _value : null, out var hadPrevious);
-        if (returnOld)
+        var previous = returnOld ? RentBuffer() : null;
+        try
         {
-            if (hadPrevious)
+            var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), condition, expiry, previous, _session.WriteConsistency)).ConfigureAwait(false);
+            if (returnOld)
             {
-                w.WriteBulkString(_value.WrittenSpan);
+                if (result.Existed)
+                {
+                    w.WriteBulkString(previous!.WrittenSpan);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
+            }
+            else if (result.Applied)
+            {
+                w.WriteOk();
             }
             else
             {
                 w.WriteNull();
             }
         }
-        else if (written)
+        finally
         {
-            w.WriteOk();
-        }
-        else
-        {
-            w.WriteNull();
+            if (previous is not null)
+            {
+                ReturnBuffer(previous);
+            }
         }
 
         return RespAction.Continue;
     }
 
     /// <summary>SETNX key value: StackExchange.Redis sends it for a SET with When.NotExists and no expiry.</summary>
-    private RespAction SetNx(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> SetNx(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1], c[2].Length))
         {
             return RespAction.Continue;
         }
 
-        var written = _node.Store.Set(c[1], c[2], SetCondition.IfAbsent, ExpiryChange.None, null, out _);
-        w.WriteInteger(written ? 1 : 0);
+        var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.IfAbsent, ExpiryRule.Clear, null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
     /// <summary>SETEX key seconds value and PSETEX key milliseconds value: StackExchange.Redis sends them for a SET with an expiry.</summary>
-    private RespAction SetEx(RespCommand c, RespWriter w, long unitMs)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> SetEx(RespCommand c, RespWriter w, long unitMs)
     {
         if (!CheckSizes(w, c[1], c[3].Length))
         {
@@ -171,7 +199,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        _node.Store.Set(c[1], c[3], SetCondition.Always, new ExpiryChange(false, at), null, out _);
+        await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(3), SetCondition.Always, ExpiryRule.At(at), null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
@@ -211,26 +239,44 @@ internal sealed partial class CommandHandler
         return true;
     }
 
-    private RespAction MGet(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> MGet(RespCommand c, RespWriter w)
     {
-        w.WriteArrayHeader(c.Count - 1);
-        for (var i = 1; i < c.Count; i++)
+        var count = c.Count - 1;
+        w.WriteArrayHeader(count);
+        var value = RentBuffer();
+        try
         {
-            _value.ResetWrittenCount();
-            if (c[i].Length <= _node.Options.MaxKeyBytes && !c[i].IsEmpty && _node.Store.TryGet(c[i], _value))
+            for (var i = 1; i <= count; i++)
             {
-                w.WriteBulkString(_value.WrittenSpan);
+                value.ResetWrittenCount();
+                if (!KeySizeOk(c[i]))
+                {
+                    w.WriteNull();
+                    continue;
+                }
+
+                var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), value, _session.ReadConsistency)).ConfigureAwait(false);
+                if (read.Found)
+                {
+                    w.WriteBulkString(value.WrittenSpan);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
             }
-            else
-            {
-                w.WriteNull();
-            }
+        }
+        finally
+        {
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction MSet(RespCommand c, RespWriter w, bool onlyIfNoneExist)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> MSet(RespCommand c, RespWriter w, bool onlyIfNoneExist)
     {
         if ((c.Count - 1) % 2 != 0)
         {
@@ -246,25 +292,19 @@ internal sealed partial class CommandHandler
             }
         }
 
-        // One atomic write for all pairs (and, for MSETNX, the existence check under the same locks), as in Redis.
-        var bytes = new ArrayBufferWriter<byte>();
-        var items = new List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)>((c.Count - 1) / 2);
+        // One atomic write for all pairs (and, for MSETNX, the existence check under the same stripes), as in Redis.
+        var pairs = new List<KeyValue>((c.Count - 1) / 2);
         for (var i = 1; i < c.Count; i += 2)
         {
-            var keyAt = bytes.WrittenCount;
-            bytes.Write(c[i]);
-            var valueAt = bytes.WrittenCount;
-            bytes.Write(c[i + 1]);
-            items.Add((keyAt, c[i].Length, valueAt, c[i + 1].Length));
+            pairs.Add(new KeyValue(c.GetMemory(i), c.GetMemory(i + 1)));
         }
 
-        if (!_node.Store.SetMany(bytes.WrittenSpan, items, onlyIfNoneExist))
+        var written = await _node.Store.SetManyAsync(pairs, onlyIfNoneExist, _session.WriteConsistency).ConfigureAwait(false);
+        if (!written)
         {
             w.WriteInteger(0);
-            return RespAction.Continue;
         }
-
-        if (onlyIfNoneExist)
+        else if (onlyIfNoneExist)
         {
             w.WriteInteger(1);
         }
@@ -276,14 +316,16 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction Del(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Del(RespCommand c, RespWriter w)
     {
         long deleted = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.Delete(c[i]))
+            if (KeySizeOk(c[i]))
             {
-                deleted++;
+                var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
+                deleted += result.Applied ? 1 : 0;
             }
         }
 
@@ -291,14 +333,16 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction Exists(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Exists(RespCommand c, RespWriter w)
     {
         long found = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.TryGetExpiry(c[i], out _))
+            if (KeySizeOk(c[i]))
             {
-                found++;
+                var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
+                found += read.Found ? 1 : 0;
             }
         }
 
@@ -306,37 +350,47 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction GetDel(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> GetDel(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.GetAndDelete(c[1], _value))
+        var value = RentBuffer();
+        try
         {
-            w.WriteBulkString(_value.WrittenSpan);
+            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(1), value, _session.WriteConsistency)).ConfigureAwait(false);
+            if (result.Existed)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
         }
-        else
+        finally
         {
-            w.WriteNull();
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction GetEx(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> GetEx(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        long? newExpiry = null;
+        var rule = ExpiryRule.Keep;
         if (c.Count == 3 && c.ArgumentEquals(2, "PERSIST"u8))
         {
-            newExpiry = 0;
+            rule = ExpiryRule.Clear;
         }
         else if (c.Count == 4 && TryExpiryOption(c, 2, out var unitMs, out var absolute))
         {
@@ -352,7 +406,7 @@ internal sealed partial class CommandHandler
                 return RespAction.Continue;
             }
 
-            newExpiry = at;
+            rule = ExpiryRule.At(at);
         }
         else if (c.Count != 2)
         {
@@ -360,18 +414,29 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.UpdateExpiry(c[1], _ => newExpiry, _value) < 0)
+        var value = RentBuffer();
+        try
         {
-            w.WriteNull();
-            return RespAction.Continue;
+            var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, value, _session.WriteConsistency)).ConfigureAwait(false);
+            if (result.Existed)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
+        }
+        finally
+        {
+            ReturnBuffer(value);
         }
 
-        w.WriteBulkString(_value.WrittenSpan);
         return RespAction.Continue;
     }
 
-    private RespAction Expire(RespCommand c, RespWriter w, long unitMs, bool absolute)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Expire(RespCommand c, RespWriter w, long unitMs, bool absolute)
     {
         if (!CheckSizes(w, c[1]))
         {
@@ -425,67 +490,72 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
+        // XX combines with GT or LT in Redis: the key must have an expiry, and the comparison must hold.
+        var condition = (nx ? ExpiryCondition.IfNone : 0) | (xx ? ExpiryCondition.IfAny : 0)
+            | (gt ? ExpiryCondition.IfLater : 0) | (lt ? ExpiryCondition.IfEarlier : 0);
         var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
-        // Decided under the key's lock, so a concurrent SET cannot slip between the check and the change.
+
+        // Decided under the key's stripe, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
-        var changed = _node.Store.UpdateExpiry(c[1], current =>
-        {
-            var skip = (nx && current != 0) || (xx && current == 0)
-                || (gt && (current == 0 || at <= current)) || (lt && current != 0 && at >= current);
-            return skip ? null : Math.Max(at, 1);
-        });
-        w.WriteInteger(changed > 0 ? 1 : 0);
+        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), ExpiryRule.At(at, condition), null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
-    private RespAction Ttl(RespCommand c, RespWriter w, long unitMs)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Ttl(RespCommand c, RespWriter w, long unitMs)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        if (!_node.Store.TryGetExpiry(c[1], out var at))
+        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        if (!read.Found)
         {
             w.WriteInteger(-2);
         }
-        else if (at == 0)
+        else if (read.ExpiresAtUnixMs == 0)
         {
             w.WriteInteger(-1);
         }
         else
         {
-            var left = Math.Max(0, at - NowMs);
+            var left = Math.Max(0, read.ExpiresAtUnixMs - NowMs);
             w.WriteInteger(unitMs == 1 ? left : (left + 500) / 1000);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Persist(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Persist(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        w.WriteInteger(_node.Store.UpdateExpiry(c[1], current => current == 0 ? null : 0) > 0 ? 1 : 0);
-
+        var rule = new ExpiryRule(ExpiryMode.Clear, 0, ExpiryCondition.IfAny);
+        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
-    private RespAction TypeOf(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> TypeOf(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        w.WriteSimpleString(_node.Store.TryGetExpiry(c[1], out _) ? "string"u8 : "none"u8);
+        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        w.WriteSimpleString(read.Found ? "string"u8 : "none"u8);
         return RespAction.Continue;
     }
 
-    private RespAction Scan(RespCommand c, RespWriter w)
+    internal async ValueTask<RespAction> Scan(RespCommand c, RespWriter w)
     {
         if (!ulong.TryParse(c[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
         {
@@ -495,6 +565,7 @@ internal sealed partial class CommandHandler
 
         long count = 10;
         byte[]? pattern = null;
+        var noneOfType = false;
         for (var i = 2; i < c.Count; i++)
         {
             if (c.ArgumentEquals(i, "COUNT"u8) && i + 1 < c.Count)
@@ -520,11 +591,7 @@ internal sealed partial class CommandHandler
             }
             else if (c.ArgumentEquals(i, "TYPE"u8) && i + 1 < c.Count)
             {
-                if (!c.ArgumentEquals(i + 1, "string"u8))
-                {
-                    pattern = "\u0000no-such-type"u8.ToArray(); // only strings exist here
-                }
-
+                noneOfType |= !c.ArgumentEquals(i + 1, "string"u8); // only strings exist here
                 i++;
             }
             else
@@ -534,24 +601,39 @@ internal sealed partial class CommandHandler
             }
         }
 
-        _scanKeys.Clear();
-        var next = _node.Store.Scan(cursor, (int)Math.Min(count, 100_000), k => pattern is null || Glob.IsMatch(pattern, k), _scanKeys);
+        var keys = new List<byte[]>();
+        var next = await _node.Store.ScanAsync(new ScanRequest(cursor, (int)Math.Min(count, 100_000)), keys).ConfigureAwait(false);
         w.WriteArrayHeader(2);
-        Span<byte> digits = stackalloc byte[20];
-        next.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
-        w.WriteBulkString(digits[..n]);
-        w.WriteArrayHeader(_scanKeys.Count);
-        foreach (var key in _scanKeys)
+        WriteCursor(w, next);
+        var shown = 0;
+        foreach (var key in keys)
         {
-            w.WriteBulkString(key);
+            shown += !noneOfType && (pattern is null || Glob.IsMatch(pattern, key)) ? 1 : 0;
+        }
+
+        w.WriteArrayHeader(shown);
+        foreach (var key in keys)
+        {
+            if (!noneOfType && (pattern is null || Glob.IsMatch(pattern, key)))
+            {
+                w.WriteBulkString(key);
+            }
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction DbSize(RespWriter w)
+    private static void WriteCursor(RespWriter w, ulong cursor)
     {
-        w.WriteInteger(_node.Store.CountKeys().Keys);
+        Span<byte> digits = stackalloc byte[20];
+        cursor.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+        w.WriteBulkString(digits[..n]);
+    }
+
+    internal async ValueTask<RespAction> DbSize(RespWriter w)
+    {
+        var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
+        w.WriteInteger(counts.Keys);
         return RespAction.Continue;
     }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Text;
+using System.Threading.Tasks;
 using RingKV.Core.Versioning;
 using RingKV.Net.Resp;
 
@@ -9,14 +10,14 @@ internal sealed partial class CommandHandler
 {
     /// <summary>KV.GET key → [context, [value or nil per sibling]]; nil when the key has no siblings.</summary>
     /// <remarks>The context is base64 text so it can be copied from redis-cli into KV.PUT … CONTEXT.</remarks>
-    private RespAction KvGet(RespCommand c, RespWriter w)
+    internal async ValueTask<RespAction> KvGet(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        var read = _node.Store.GetVersioned(c[1]);
+        var read = await _node.Store.ReadVersionedAsync(c.GetMemory(1), _session.ReadConsistency).ConfigureAwait(false);
         if (read is null)
         {
             w.WriteNullArray();
@@ -42,42 +43,28 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>KV.PUT key value [CONTEXT ctx]: without a context the write is concurrent with what exists.</summary>
-    private RespAction KvPut(RespCommand c, RespWriter w)
+    internal async ValueTask<RespAction> KvPut(RespCommand c, RespWriter w)
     {
-        if (!CheckSizes(w, c[1], c[2].Length) || !TryContext(c, 3, w, out var context, out var given))
+        if (!CheckSizes(w, c[1], c[2].Length) || !TryContext(c, 3, w, out var context, out _))
         {
             return RespAction.Continue;
         }
 
-        _ = given;
-        _node.Store.PutVersioned(c[1], c[2], context);
+        await _node.Store.PutVersionedAsync(c.GetMemory(1), c.GetMemory(2), context, _session.WriteConsistency).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
 
     /// <summary>KV.DEL key [CONTEXT ctx]: deletes what the context saw; without one, every sibling it sees now.</summary>
-    private RespAction KvDel(RespCommand c, RespWriter w)
+    internal async ValueTask<RespAction> KvDel(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]) || !TryContext(c, 2, w, out var context, out var given))
         {
             return RespAction.Continue;
         }
 
-        if (!given)
-        {
-            var read = _node.Store.GetVersioned(c[1]);
-            if (read is null)
-            {
-                w.WriteInteger(0);
-                return RespAction.Continue;
-            }
-
-            SiblingSet.TryDecodeContext(read.Context, out var current, out _);
-            context = current ?? VersionVector.Empty;
-        }
-
-        _node.Store.DeleteVersioned(c[1], context);
-        w.WriteInteger(1);
+        var existed = await _node.Store.DeleteVersionedAsync(c.GetMemory(1), given ? context : null, _session.WriteConsistency).ConfigureAwait(false);
+        w.WriteInteger(given || existed ? 1 : 0);
         return RespAction.Continue;
     }
 
