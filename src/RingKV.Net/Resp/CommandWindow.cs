@@ -1,4 +1,5 @@
 using System;
+using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.ExceptionServices;
 using System.Threading.Tasks;
@@ -73,18 +74,21 @@ internal sealed class CommandWindow : IDisposable
         return side.Writer;
     }
 
-    /// <summary>Records a started command: its task, the writer <see cref="WriterFor"/> gave it, and its command object (null for none).</summary>
-    public void Add(ValueTask<RespAction> task, RespWriter writer, RespWriter main, RespCommand? command)
+    /// <summary>
+    /// Records a started command: its task, the writer <see cref="WriterFor"/> gave it, its command object (null for
+    /// none), and the buffer its arguments live in when it owns one (returned to <see cref="ArrayPool{T}.Shared"/> once done).
+    /// </summary>
+    public void Add(ValueTask<RespAction> task, RespWriter writer, RespWriter main, RespCommand? command, byte[]? arguments = null)
     {
         if (ReferenceEquals(writer, main))
         {
-            _entries.Add(new Entry(task, null, null, command));
+            _entries.Add(new Entry(task, null, null, command, arguments));
             return;
         }
 
         var side = _pendingSide!.Value;
         _pendingSide = null;
-        _entries.Add(new Entry(task, side.Buffer, side.Writer, command));
+        _entries.Add(new Entry(task, side.Buffer, side.Writer, command, arguments));
     }
 
     /// <summary>
@@ -124,6 +128,11 @@ internal sealed class CommandWindow : IDisposable
                 Release(command);
             }
 
+            if (entry.Arguments is { } arguments)
+            {
+                ArrayPool<byte>.Shared.Return(arguments);
+            }
+
             if (result == RespAction.Close)
             {
                 action = RespAction.Close; // the replies before and of the closing command leave; none after it
@@ -153,5 +162,5 @@ internal sealed class CommandWindow : IDisposable
         return (buffer, new RespWriter(buffer));
     }
 
-    private readonly record struct Entry(ValueTask<RespAction> Task, ReplyBuffer? Buffer, RespWriter? Writer, RespCommand? Command);
+    private readonly record struct Entry(ValueTask<RespAction> Task, ReplyBuffer? Buffer, RespWriter? Writer, RespCommand? Command, byte[]? Arguments);
 }

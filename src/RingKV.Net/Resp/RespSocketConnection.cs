@@ -109,7 +109,7 @@ internal static class RespSocketConnection
                     }
                     else
                     {
-                        window.Add(pending, target, writer, command);
+                        window.Add(pending, target, writer, command, parser.DetachBufferOf(command));
                     }
                 }
 
