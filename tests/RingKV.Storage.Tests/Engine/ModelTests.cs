@@ -102,6 +102,7 @@ public sealed class ModelTests
                 {
                     run.Step("flush");
                     engine.Flush();
+                    WaitForCompactions(engine); // the tree deepens with the steps, not with the compaction thread's luck
                 }
                 else if (dice < 91)
                 {
