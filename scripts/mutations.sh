@@ -14,9 +14,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tests_project="tests/RingKV.Storage.Tests"
 
-# name | file | exact text of one line (found exactly once in the file) | its replacement | test classes (space separated)
+# name | file | exact text of one line (found exactly once in the file) | its replacement | test classes (space separated; Engine/ unless folder-qualified)
 mutations=(
-    "group-commit-acks-before-fsync|src/RingKV.Storage/StorageEngine.Write.cs|                if (sync)|                if (sync && _group.Count == 1)|GroupCommitTests PowerLossTests"
+    "group-commit-acks-before-fsync|src/RingKV.Storage/Commit/CommitPipeline.cs|                if (sync)|                if (sync && _group.Count == 1)|GroupCommitTests PowerLossTests Commit.CommitPipelineTests"
     "closed-log-segment-not-fsynced|src/RingKV.Storage/Log/CommitLogWriter.cs|            if (HasUnsynced)|            if (HasUnsynced && Number < 0)|PowerLossTests"
     "manifest-rewritten-in-place|src/RingKV.Storage/Engine/Manifest.cs|var temp = Path.Combine(directory, FileNames.ManifestTemp);|var temp = Path.Combine(directory, FileNames.Manifest);|CrashPointTests"
     "manifest-not-fsynced|src/RingKV.Storage/Engine/Manifest.cs|            file.Sync();|            // file.Sync();|CrashPointTests"
@@ -75,7 +75,12 @@ build() {
 run_tests() { # run_tests CLASS...: 0 when every test passed
     local args=()
     local c
-    for c in "$@"; do args+=(--filter-class "RingKV.Storage.Tests.Engine.$c"); done
+    for c in "$@"; do
+        case $c in
+            *.*) args+=(--filter-class "RingKV.Storage.Tests.$c") ;; # a folder-qualified class, e.g. Commit.CommitPipelineTests
+            *) args+=(--filter-class "RingKV.Storage.Tests.Engine.$c") ;;
+        esac
+    done
     timeout 1200 dotnet test --project "$tests_project" -c Release --no-build -- "${args[@]}" </dev/null >"$scratch/test.log" 2>&1
 }
 
