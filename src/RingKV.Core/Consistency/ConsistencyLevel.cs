@@ -4,7 +4,7 @@ using System.Globalization;
 namespace RingKV.Core.Consistency;
 
 /// <summary>How many replicas a read or write waits for, named as in Cassandra.</summary>
-internal enum ConsistencyKind : byte
+public enum ConsistencyKind : byte
 {
     /// <summary>A fixed number of replicas (ONE, TWO, THREE, or a number).</summary>
     Count = 0,
@@ -56,7 +56,8 @@ public readonly record struct ConsistencyLevel
     /// <summary>Every replica.</summary>
     public static ConsistencyLevel All => new(ConsistencyKind.All, 0);
 
-    internal ConsistencyKind Kind { get; }
+    /// <summary>Which kind of level: a count, a majority, or all.</summary>
+    public ConsistencyKind Kind { get; }
 
     /// <summary>The replica count of a counted level; 0 for the named majorities and ALL.</summary>
     public int Count { get; }

@@ -1,0 +1,226 @@
+using System;
+using RingKV.Core.Consistency;
+
+namespace RingKV.Cluster.Coordination;
+
+/// <summary>Where a request stands against its consistency level.</summary>
+internal enum QuorumState : byte
+{
+    /// <summary>More replies are needed and can still come.</summary>
+    Pending,
+
+    /// <summary>Enough replicas succeeded.</summary>
+    Succeeded,
+
+    /// <summary>Too many replicas failed for the level to be met.</summary>
+    Failed,
+}
+
+/// <summary>Counts one request's replica replies against its consistency level: pure, one per request, no allocation after creation.</summary>
+/// <remarks>
+/// The level becomes requirements on groups of replicas: one group of all replicas (ONE, TWO, THREE, QUORUM, ALL, a count),
+/// the coordinator's data center (LOCAL_QUORUM), or each data center (EACH_QUORUM). The request succeeds once every group
+/// has its count of successes, and fails as soon as some group can no longer reach it. Each replica counts once: a
+/// duplicated or late reply changes nothing. Not thread-safe (the node's loop owns it).
+/// </remarks>
+internal sealed class QuorumTracker
+{
+    private readonly int[] _groupOf;      // per replica: its group, or -1 when it counts toward none
+    private readonly int[] _required;     // per group
+    private readonly int[] _members;      // per group
+    private readonly int[] _succeeded;    // per group
+    private readonly int[] _failed;       // per group
+    private readonly byte[] _replied;     // per replica: 0 none, 1 success, 2 failure
+
+    private QuorumTracker(int[] groupOf, int[] required)
+    {
+        _groupOf = groupOf;
+        _required = required;
+        _members = new int[required.Length];
+        _succeeded = new int[required.Length];
+        _failed = new int[required.Length];
+        _replied = new byte[groupOf.Length];
+        foreach (var group in groupOf)
+        {
+            if (group >= 0)
+            {
+                _members[group]++;
+            }
+        }
+    }
+
+    /// <summary>The replicas this tracker counts.</summary>
+    public int Replicas => _groupOf.Length;
+
+    /// <summary>Successes needed in all, over every group.</summary>
+    public int Required
+    {
+        get
+        {
+            var total = 0;
+            foreach (var r in _required)
+            {
+                total += r;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>Successes so far, over every group.</summary>
+    public int Succeeded
+    {
+        get
+        {
+            var total = 0;
+            foreach (var s in _succeeded)
+            {
+                total += s;
+            }
+
+            return total;
+        }
+    }
+
+    /// <summary>The current state.</summary>
+    public QuorumState State
+    {
+        get
+        {
+            var done = true;
+            for (var g = 0; g < _required.Length; g++)
+            {
+                if (_members[g] - _failed[g] < _required[g])
+                {
+                    return QuorumState.Failed;
+                }
+
+                done &= _succeeded[g] >= _required[g];
+            }
+
+            return done ? QuorumState.Succeeded : QuorumState.Pending;
+        }
+    }
+
+    /// <summary>
+    /// A tracker for <paramref name="level"/> over <paramref name="replicaDataCenters"/> (each replica's data center, in
+    /// preference-list order), the coordinator being in <paramref name="localDataCenter"/>.
+    /// </summary>
+    public static QuorumTracker Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter)
+    {
+        var n = replicaDataCenters.Length;
+        var groupOf = new int[n];
+        if (level.Kind == ConsistencyKind.EachQuorum)
+        {
+            // One group per data center, in order of first appearance (deterministic: the preference list's order).
+            var names = new string[n];
+            var groups = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var found = Array.IndexOf(names, replicaDataCenters[i], 0, groups);
+                if (found < 0)
+                {
+                    names[groups] = replicaDataCenters[i];
+                    found = groups++;
+                }
+
+                groupOf[i] = found;
+            }
+
+            var required = new int[groups];
+            var counts = new int[groups];
+            foreach (var g in groupOf)
+            {
+                counts[g]++;
+            }
+
+            for (var g = 0; g < groups; g++)
+            {
+                required[g] = (counts[g] / 2) + 1;
+            }
+
+            return new QuorumTracker(groupOf, required);
+        }
+
+        if (level.Kind == ConsistencyKind.LocalQuorum)
+        {
+            var local = 0;
+            for (var i = 0; i < n; i++)
+            {
+                var isLocal = string.Equals(replicaDataCenters[i], localDataCenter, StringComparison.Ordinal);
+                groupOf[i] = isLocal ? 0 : -1;
+                local += isLocal ? 1 : 0;
+            }
+
+            return new QuorumTracker(groupOf, [level.Required(n, local)]);
+        }
+
+        return new QuorumTracker(groupOf, [level.Required(n, n)]);
+    }
+
+    /// <summary>
+    /// Whether the level can be met by the replicas <paramref name="isAlive"/> says are up; when not, how many it needs and how
+    /// many are alive (over the groups that fall short), for the UNAVAILABLE reply.
+    /// </summary>
+    public bool CanSucceed(ReadOnlySpan<bool> isAlive, out int needed, out int alive)
+    {
+        needed = 0;
+        alive = 0;
+        var ok = true;
+        for (var g = 0; g < _required.Length; g++)
+        {
+            var up = 0;
+            for (var i = 0; i < _groupOf.Length; i++)
+            {
+                up += _groupOf[i] == g && isAlive[i] ? 1 : 0;
+            }
+
+            if (up < _required[g])
+            {
+                ok = false;
+            }
+
+            needed += _required[g];
+            alive += Math.Min(up, _required[g]);
+        }
+
+        if (ok)
+        {
+            return true;
+        }
+
+        // Report the plain counts: needed in all, alive among the replicas.
+        alive = 0;
+        foreach (var up in isAlive)
+        {
+            alive += up ? 1 : 0;
+        }
+
+        return false;
+    }
+
+    /// <summary>Records replica <paramref name="index"/>'s reply; a second reply from it is ignored. Returns the new state.</summary>
+    public QuorumState Record(int index, bool success)
+    {
+        if (_replied[index] == 0)
+        {
+            _replied[index] = success ? (byte)1 : (byte)2;
+            if (_groupOf[index] is var g and >= 0)
+            {
+                if (success)
+                {
+                    _succeeded[g]++;
+                }
+                else
+                {
+                    _failed[g]++;
+                }
+            }
+        }
+
+        return State;
+    }
+
+    /// <summary>Whether replica <paramref name="index"/> has replied.</summary>
+    public bool HasReplied(int index) => _replied[index] != 0;
+}

@@ -1,0 +1,327 @@
+using System;
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
+using System.Text;
+
+namespace RingKV.Cluster.Messages;
+
+/// <summary>Encodes cluster message bodies (the frame payload; the frame carries the kind) and decodes them.</summary>
+/// <remarks>
+/// Layout of every body: the request id (varint), then the fields in declaration order. Byte strings are a varint length
+/// then the bytes; a <see cref="ReplicaRecord"/> is its set (byte string) then its expiry (8 bytes LE, signed); strings are
+/// UTF-8 byte strings; lists are a varint count then the items. See docs/formats/cluster-messages.md.
+/// Decoding never throws on hostile bytes: it returns false with the reason, and checks every length against the bytes
+/// left before allocating.
+/// </remarks>
+internal static class MessageCodec
+{
+    /// <summary>Writes <paramref name="message"/>'s body.</summary>
+    public static void Encode(ClusterMessage message, IBufferWriter<byte> output)
+    {
+        var w = new Writer(output);
+        w.Varint(message.RequestId);
+        switch (message)
+        {
+            case ReplicaReadRequest m:
+                w.Bytes(m.Key);
+                break;
+            case ReplicaReadReply m:
+                w.Byte((byte)m.Status);
+                w.Record(m.Record);
+                w.Text(m.Error);
+                break;
+            case ReplicaWriteRequest m:
+                w.Bytes(m.Key);
+                w.Record(m.Record);
+                break;
+            case ReplicaWriteReply m:
+                w.Byte((byte)m.Status);
+                w.Text(m.Error);
+                break;
+            case ReplicaScanRequest m:
+                w.Fixed64(m.First);
+                w.Fixed64(m.Last);
+                w.Varint((ulong)m.Limit);
+                break;
+            case ReplicaScanReply m:
+                w.Byte((byte)m.Status);
+                w.Varint((ulong)m.Entries.Count);
+                foreach (var entry in m.Entries)
+                {
+                    w.Bytes(entry.Key);
+                    w.Record(entry.Record);
+                }
+
+                w.Byte(m.Complete ? (byte)1 : (byte)0);
+                w.Fixed64(m.Next);
+                w.Text(m.Error);
+                break;
+            case ReplicaCountRequest m:
+                w.Varint((ulong)m.Ranges.Count);
+                foreach (var (first, last) in m.Ranges)
+                {
+                    w.Fixed64(first);
+                    w.Fixed64(last);
+                }
+
+                break;
+            case ReplicaCountReply m:
+                w.Byte((byte)m.Status);
+                w.Varint((ulong)m.Keys);
+                w.Varint((ulong)m.Expires);
+                w.Varint((ulong)m.TtlSumMs);
+                w.Text(m.Error);
+                break;
+            case ReplicaFlushRequest:
+                break;
+            case ReplicaFlushReply m:
+                w.Byte((byte)m.Status);
+                w.Text(m.Error);
+                break;
+            case MembershipMessage m:
+                w.Bytes(m.Body);
+                break;
+            default:
+                throw new ArgumentException($"no encoding for {message.GetType().Name}", nameof(message));
+        }
+    }
+
+    /// <summary>Reads a body of <paramref name="kind"/>; false with the reason when the bytes are not a valid body.</summary>
+    public static bool TryDecode(MessageKind kind, ReadOnlySpan<byte> body, [NotNullWhen(true)] out ClusterMessage? message, [NotNullWhen(false)] out string? error)
+    {
+        message = null;
+        var r = new Reader(body);
+        if (!r.Varint(out var id))
+        {
+            error = "request id cut short";
+            return false;
+        }
+
+        switch (kind)
+        {
+            case MessageKind.ReplicaRead when r.Bytes(out var key):
+                message = new ReplicaReadRequest(id, key);
+                break;
+            case MessageKind.ReplicaReadReply when r.Status(out var status) && r.Record(out var record) && r.Text(out var text):
+                message = new ReplicaReadReply(id, status, record, text);
+                break;
+            case MessageKind.ReplicaWrite when r.Bytes(out var key) && r.Record(out var record):
+                message = new ReplicaWriteRequest(id, key, record);
+                break;
+            case MessageKind.ReplicaWriteReply when r.Status(out var status) && r.Text(out var text):
+                message = new ReplicaWriteReply(id, status, text);
+                break;
+            case MessageKind.ReplicaScan when r.Fixed64(out var first) && r.Fixed64(out var last) && r.Varint(out var limit) && limit <= int.MaxValue:
+                message = new ReplicaScanRequest(id, first, last, (int)limit);
+                break;
+            case MessageKind.ReplicaScanReply:
+                if (!TryDecodeScanReply(ref r, id, out message))
+                {
+                    error = "scan reply cut short or malformed";
+                    return false;
+                }
+
+                break;
+            case MessageKind.ReplicaCount:
+                if (!r.Varint(out var count) || count > (ulong)r.Remaining / 16)
+                {
+                    error = "count ranges cut short";
+                    return false;
+                }
+
+                var ranges = new List<(ulong, ulong)>((int)count);
+                for (var i = 0UL; i < count; i++)
+                {
+                    r.Fixed64(out var first);
+                    r.Fixed64(out var last);
+                    ranges.Add((first, last));
+                }
+
+                message = new ReplicaCountRequest(id, ranges);
+                break;
+            case MessageKind.ReplicaCountReply when r.Status(out var status) && r.Varint(out var keys) && r.Varint(out var expires) && r.Varint(out var ttl) && r.Text(out var text):
+                message = new ReplicaCountReply(id, status, (long)keys, (long)expires, (long)ttl, text);
+                break;
+            case MessageKind.ReplicaFlush:
+                message = new ReplicaFlushRequest(id);
+                break;
+            case MessageKind.ReplicaFlushReply when r.Status(out var status) && r.Text(out var text):
+                message = new ReplicaFlushReply(id, status, text);
+                break;
+            case MessageKind.Membership when r.Bytes(out var membership):
+                message = new MembershipMessage(membership);
+                break;
+            default:
+                error = Enum.IsDefined(kind) ? $"{kind} body cut short or malformed" : $"unknown message kind {(byte)kind}";
+                return false;
+        }
+
+        if (r.Remaining != 0)
+        {
+            message = null;
+            error = $"{kind} body has {r.Remaining} bytes past its end";
+            return false;
+        }
+
+        error = null;
+        return true;
+    }
+
+    private static bool TryDecodeScanReply(ref Reader r, ulong id, [NotNullWhen(true)] out ClusterMessage? message)
+    {
+        message = null;
+        if (!r.Status(out var status) || !r.Varint(out var count) || count > (ulong)r.Remaining / 10)
+        {
+            return false;
+        }
+
+        var entries = new List<ScanEntry>((int)count);
+        for (var i = 0UL; i < count; i++)
+        {
+            if (!r.Bytes(out var key) || !r.Record(out var record))
+            {
+                return false;
+            }
+
+            entries.Add(new ScanEntry(key, record));
+        }
+
+        if (!r.Byte(out var complete) || complete > 1 || !r.Fixed64(out var next) || !r.Text(out var text))
+        {
+            return false;
+        }
+
+        message = new ReplicaScanReply(id, status, entries, complete == 1, next, text);
+        return true;
+    }
+
+    private readonly ref struct Writer(IBufferWriter<byte> output)
+    {
+        public void Byte(byte value)
+        {
+            output.GetSpan(1)[0] = value;
+            output.Advance(1);
+        }
+
+        public void Varint(ulong value)
+        {
+            var n = Core.Encoding.Varint.Write(output.GetSpan(Core.Encoding.Varint.MaxLength64), value);
+            output.Advance(n);
+        }
+
+        public void Fixed64(ulong value)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(output.GetSpan(8), value);
+            output.Advance(8);
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            Varint((ulong)bytes.Length);
+            output.Write(bytes);
+        }
+
+        public void Text(string text) => Bytes(Encoding.UTF8.GetBytes(text));
+
+        public void Record(ReplicaRecord record)
+        {
+            Bytes(record.Set);
+            Fixed64((ulong)record.ExpiresAtUnixMs);
+        }
+    }
+
+    private ref struct Reader(ReadOnlySpan<byte> source)
+    {
+        private ReadOnlySpan<byte> _rest = source;
+
+        public readonly int Remaining => _rest.Length;
+
+        public bool Byte(out byte value)
+        {
+            value = 0;
+            if (_rest.IsEmpty)
+            {
+                return false;
+            }
+
+            value = _rest[0];
+            _rest = _rest[1..];
+            return true;
+        }
+
+        public bool Status(out ReplicaStatus status)
+        {
+            status = ReplicaStatus.Ok;
+            if (!Byte(out var b) || b > (byte)ReplicaStatus.Busy)
+            {
+                return false;
+            }
+
+            status = (ReplicaStatus)b;
+            return true;
+        }
+
+        public bool Varint(out ulong value)
+        {
+            if (!Core.Encoding.Varint.TryRead(_rest, out value, out var n))
+            {
+                return false;
+            }
+
+            _rest = _rest[n..];
+            return true;
+        }
+
+        public bool Fixed64(out ulong value)
+        {
+            value = 0;
+            if (_rest.Length < 8)
+            {
+                return false;
+            }
+
+            value = BinaryPrimitives.ReadUInt64LittleEndian(_rest);
+            _rest = _rest[8..];
+            return true;
+        }
+
+        public bool Bytes(out byte[] bytes)
+        {
+            bytes = [];
+            if (!Varint(out var length) || length > (ulong)_rest.Length)
+            {
+                return false;
+            }
+
+            bytes = _rest[..(int)length].ToArray();
+            _rest = _rest[(int)length..];
+            return true;
+        }
+
+        public bool Text(out string text)
+        {
+            text = "";
+            if (!Bytes(out var bytes))
+            {
+                return false;
+            }
+
+            text = Encoding.UTF8.GetString(bytes);
+            return true;
+        }
+
+        public bool Record(out ReplicaRecord record)
+        {
+            record = default;
+            if (!Bytes(out var set) || !Fixed64(out var expiry))
+            {
+                return false;
+            }
+
+            record = new ReplicaRecord(set, (long)expiry);
+            return true;
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace RingKV.Cluster.Messages;
+
+/// <summary>The kind of a cluster message: the frame's kind byte on the wire.</summary>
+/// <remarks>Values are on the wire: never renumbered or reused, pinned by a test. 0-15 belong to the transport (handshake).</remarks>
+internal enum MessageKind : byte
+{
+    /// <summary>Read one key's record from a replica.</summary>
+    ReplicaRead = 16,
+
+    /// <summary>A replica's record of one key.</summary>
+    ReplicaReadReply = 17,
+
+    /// <summary>Merge a write into a replica's record of one key.</summary>
+    ReplicaWrite = 18,
+
+    /// <summary>A replica applied (or failed) a write.</summary>
+    ReplicaWriteReply = 19,
+
+    /// <summary>Records of a token range, in token order, from a replica.</summary>
+    ReplicaScan = 20,
+
+    /// <summary>A page of records of a token range.</summary>
+    ReplicaScanReply = 21,
+
+    /// <summary>Count a replica's live keys in token ranges.</summary>
+    ReplicaCount = 22,
+
+    /// <summary>A replica's count.</summary>
+    ReplicaCountReply = 23,
+
+    /// <summary>Remove every key a replica holds (FLUSHALL).</summary>
+    ReplicaFlush = 24,
+
+    /// <summary>A replica flushed.</summary>
+    ReplicaFlushReply = 25,
+
+    /// <summary>Membership: gossip and heartbeats (the body says which; see Membership).</summary>
+    Membership = 32,
+}
