@@ -186,7 +186,18 @@ internal sealed partial class CommandHandler
         return unitMs != 0;
     }
 
-    /// <summary>An expiry in Unix ms from a relative or absolute amount; false when not positive or overflowing.</summary>
+    /// <summary>
+    /// The latest expiry the engine can store, in Unix ms: 9999-12-31T23:59:59.999Z, the end of <see cref="DateTimeOffset"/>.
+    /// An expiry past it is "invalid expire time", as in Redis for times that overflow; Redis itself accepts up to
+    /// 2^63-1 ms, which no calendar type here can hold.
+    /// </summary>
+    private static readonly long MaxExpiryUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The expiry option of SET, SETEX, PSETEX and GETEX as an absolute Unix ms time; false (the caller replies "invalid
+    /// expire time") when the amount is not positive, overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's getExpireMillisecondsOrReply (t_string.c), plus that last bound.
+    /// </summary>
     private bool TryExpiryTime(long amount, long unitMs, bool absolute, out long atUnixMs)
     {
         atUnixMs = 0;
@@ -196,18 +207,53 @@ internal sealed partial class CommandHandler
         }
 
         var ms = amount * unitMs;
-        if (absolute)
+        if (!absolute)
         {
-            atUnixMs = ms;
-            return true;
+            var now = NowMs;
+            if (ms > long.MaxValue - now)
+            {
+                return false;
+            }
+
+            ms += now;
         }
 
-        if (ms > long.MaxValue - NowMs)
+        if (ms > MaxExpiryUnixMs)
         {
             return false;
         }
 
-        atUnixMs = NowMs + ms;
+        atUnixMs = ms;
+        return true;
+    }
+
+    /// <summary>
+    /// The time argument of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT as an absolute Unix ms time, which may be in the past
+    /// (the key is then deleted); false when it overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's expireGenericCommand (expire.c), plus that last bound.
+    /// </summary>
+    private bool TryExpireCommandTime(long amount, long unitMs, bool absolute, out long atUnixMs)
+    {
+        atUnixMs = 0;
+        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        {
+            return false;
+        }
+
+        var when = amount * unitMs;
+        var basetime = absolute ? 0 : NowMs;
+        if (when > long.MaxValue - basetime)
+        {
+            return false;
+        }
+
+        when += basetime;
+        if (when > MaxExpiryUnixMs)
+        {
+            return false;
+        }
+
+        atUnixMs = when;
         return true;
     }
 
@@ -378,12 +424,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        if (!c.TryGetInt64(2, out var amount))
-        {
-            w.WriteError(RespErrors.NotInteger);
-            return RespAction.Continue;
-        }
-
+        // Redis's order: the options, then the time, then the key.
         var nx = false;
         var xx = false;
         var gt = false;
@@ -413,19 +454,30 @@ internal sealed partial class CommandHandler
             }
         }
 
-        if ((nx && (xx || gt || lt)) || (gt && lt))
+        if (nx && (xx || gt || lt))
         {
             w.WriteError("ERR NX and XX, GT or LT options at the same time are not compatible"u8);
             return RespAction.Continue;
         }
 
-        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        if (gt && lt)
+        {
+            w.WriteError("ERR GT and LT options at the same time are not compatible"u8);
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!TryExpireCommandTime(amount, unitMs, absolute, out var at))
         {
             w.WriteError($"ERR invalid expire time in '{Lower(c[0])}' command");
             return RespAction.Continue;
         }
 
-        var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
         // Decided under the key's lock, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
         var changed = _node.Store.UpdateExpiry(c[1], current =>

@@ -20,7 +20,7 @@ internal enum SetCondition
 
 /// <summary>What a SET does with the key's time to live.</summary>
 /// <param name="Keep">Keep the current expiry (KEEPTTL).</param>
-/// <param name="ExpiresAtUnixMs">The new expiry, 0 for none (ignored with <paramref name="Keep"/>).</param>
+/// <param name="ExpiresAtUnixMs">The new expiry, 0 for none (ignored with <paramref name="Keep"/>); at most the end of year 9999, the last time the engine stores.</param>
 internal readonly record struct ExpiryChange(bool Keep, long ExpiresAtUnixMs)
 {
     public static ExpiryChange None => new(false, 0);

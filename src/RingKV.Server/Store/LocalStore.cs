@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO.Hashing;
 using System.Threading;
 using RingKV.Core.Errors;
@@ -413,6 +414,8 @@ internal sealed class LocalStore : IKeyValueStore
         set.Encode(buffer);
         if (expiresAtUnixMs > 0)
         {
+            // Requires: the command layer bounded the expiry (an unrepresentable one is "invalid expire time" there).
+            Debug.Assert(expiresAtUnixMs <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), "expiry past year 9999");
             _engine.Put(key, buffer.WrittenSpan, DateTimeOffset.FromUnixTimeMilliseconds(expiresAtUnixMs));
         }
         else
