@@ -537,6 +537,14 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>SCAN's work allowance per unit of COUNT, in stored keys examined plus glob steps.</summary>
+    /// <remarks>
+    /// A call stops (between tokens) after COUNT keys or COUNT x this much work, so a pattern that is costly on long
+    /// keys returns early with a cursor instead of holding the connection. Ordinary patterns on ordinary keys take tens of
+    /// steps a key and never reach it.
+    /// </remarks>
+    private const long ScanWorkPerCount = 1024;
+
     private RespAction Scan(RespCommand c, RespWriter w)
     {
         if (!ulong.TryParse(c[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
@@ -546,7 +554,8 @@ internal sealed partial class CommandHandler
         }
 
         long count = 10;
-        byte[]? pattern = null;
+        Glob? pattern = null;
+        var noneOfType = false;
         for (var i = 2; i < c.Count; i++)
         {
             if (c.ArgumentEquals(i, "COUNT"u8) && i + 1 < c.Count)
@@ -567,16 +576,12 @@ internal sealed partial class CommandHandler
             }
             else if (c.ArgumentEquals(i, "MATCH"u8) && i + 1 < c.Count)
             {
-                pattern = c[i + 1].ToArray();
+                pattern = Glob.Compile(c[i + 1]);
                 i++;
             }
             else if (c.ArgumentEquals(i, "TYPE"u8) && i + 1 < c.Count)
             {
-                if (!c.ArgumentEquals(i + 1, "string"u8))
-                {
-                    pattern = "\u0000no-such-type"u8.ToArray(); // only strings exist here
-                }
-
+                noneOfType |= !c.ArgumentEquals(i + 1, "string"u8); // only strings exist here
                 i++;
             }
             else
@@ -586,8 +591,12 @@ internal sealed partial class CommandHandler
             }
         }
 
+        ScanFilter? filter = noneOfType ? static (ReadOnlySpan<byte> _, ref long _) => false
+            : pattern is null || pattern.MatchesEverything ? null
+            : (ReadOnlySpan<byte> key, ref long work) => pattern.IsMatch(key, ref work);
+        count = Math.Min(count, 100_000);
         _scanKeys.Clear();
-        var next = _node.Store.Scan(cursor, (int)Math.Min(count, 100_000), k => pattern is null || Glob.IsMatch(pattern, k), _scanKeys);
+        var next = _node.Store.Scan(cursor, (int)count, count * ScanWorkPerCount, filter, _scanKeys);
         w.WriteArrayHeader(2);
         Span<byte> digits = stackalloc byte[20];
         next.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
