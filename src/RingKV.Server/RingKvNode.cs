@@ -75,6 +75,8 @@ internal sealed class RingKvNode : IAsyncDisposable
         try
         {
             listener = new RespListener(options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger);
+            node.Listener = listener;
+            listener.Start();
         }
         catch
         {
@@ -82,8 +84,6 @@ internal sealed class RingKvNode : IAsyncDisposable
             throw;
         }
 
-        node.Listener = listener;
-        listener.Start();
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
