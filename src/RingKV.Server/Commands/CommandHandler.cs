@@ -269,7 +269,7 @@ internal sealed partial class CommandHandler : IRespHandler
 
         if (c.IsCommand("FLUSHALL"u8) || c.IsCommand("FLUSHDB"u8))
         {
-            return FlushAll(w);
+            return FlushAll(c, w);
         }
 
         UnknownCommand(c, w);
@@ -445,8 +445,15 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private RespAction FlushAll(RespWriter w)
+    /// <summary>FLUSHALL and FLUSHDB [ASYNC|SYNC]: both flush at once here; anything else is a syntax error and flushes nothing.</summary>
+    private RespAction FlushAll(RespCommand c, RespWriter w)
     {
+        if (c.Count > 2 || (c.Count == 2 && !c.ArgumentEquals(1, "ASYNC"u8) && !c.ArgumentEquals(1, "SYNC"u8)))
+        {
+            w.WriteError(RespErrors.Syntax);
+            return RespAction.Continue;
+        }
+
         if (!_node.Options.EnableFlushAll)
         {
             w.WriteError("ERR FLUSHALL is disabled on this node (start it with --enable-flushall to allow it)"u8);
