@@ -12,7 +12,12 @@ internal sealed partial class CommandHandler
 
     private long NowMs => _node.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Checks key and value sizes against the node's limits; writes the error when over.</summary>
+    /// <summary>Checks a key and a value against the node's limits; writes the error when one breaks them.</summary>
+    /// <remarks>
+    /// Every key-taking command checks its keys here, before doing anything, so a key gets the same error from every
+    /// command: over max-key-bytes, or empty. Redis accepts the empty key; RingKV refuses it everywhere because the
+    /// storage engine cannot store one (its records are ordered by token and a non-empty key).
+    /// </remarks>
     private bool CheckSizes(RespWriter w, ReadOnlySpan<byte> key, int valueLength = 0)
     {
         if (key.Length > _node.Options.MaxKeyBytes)
@@ -31,6 +36,20 @@ internal sealed partial class CommandHandler
         {
             w.WriteError($"ERR value of {valueLength} bytes exceeds max-value-bytes {_node.Options.MaxValueBytes}");
             return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks every argument from <paramref name="first"/> on as a key (MGET, DEL, EXISTS); writes the first error.</summary>
+    private bool CheckKeys(RespCommand c, RespWriter w, int first)
+    {
+        for (var i = first; i < c.Count; i++)
+        {
+            if (!CheckSizes(w, c[i]))
+            {
+                return false;
+            }
         }
 
         return true;
@@ -259,11 +278,16 @@ internal sealed partial class CommandHandler
 
     private RespAction MGet(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         w.WriteArrayHeader(c.Count - 1);
         for (var i = 1; i < c.Count; i++)
         {
             _value.ResetWrittenCount();
-            if (c[i].Length <= _node.Options.MaxKeyBytes && !c[i].IsEmpty && _node.Store.TryGet(c[i], _value))
+            if (_node.Store.TryGet(c[i], _value))
             {
                 w.WriteBulkString(_value.WrittenSpan);
             }
@@ -324,10 +348,15 @@ internal sealed partial class CommandHandler
 
     private RespAction Del(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long deleted = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.Delete(c[i]))
+            if (_node.Store.Delete(c[i]))
             {
                 deleted++;
             }
@@ -339,10 +368,15 @@ internal sealed partial class CommandHandler
 
     private RespAction Exists(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long found = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.TryGetExpiry(c[i], out _))
+            if (_node.Store.TryGetExpiry(c[i], out _))
             {
                 found++;
             }
