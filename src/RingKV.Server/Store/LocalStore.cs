@@ -268,7 +268,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
 
         var context = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(set.Context, context);
+        SiblingSet.EncodeContext(set.Context, key, context);
         return new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray());
     }
 
