@@ -490,7 +490,7 @@ internal sealed partial class CommandHandler
         if (Want("server"))
         {
             text.Append("# Server\r\n");
-            Line("redis_version", ServerInfo.RedisVersionText);
+            Line("redis_version", ServerInfo.RedisVersion);
             Line("ringkv_version", ServerInfo.Version);
             Line("redis_mode", "standalone");
             Line("os", Environment.OSVersion.VersionString);

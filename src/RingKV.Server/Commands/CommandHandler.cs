@@ -440,7 +440,7 @@ internal sealed partial class CommandHandler : IRespHandler
         w.WriteBulkString("server"u8);
         w.WriteBulkString("redis"u8);
         w.WriteBulkString("version"u8);
-        w.WriteBulkString(ServerInfo.RedisVersion);
+        w.WriteBulkString(ServerInfo.RedisVersionUtf8);
         w.WriteBulkString("proto"u8);
         w.WriteInteger(protocol);
         w.WriteBulkString("id"u8);
