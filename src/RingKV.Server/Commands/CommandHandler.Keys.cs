@@ -12,7 +12,12 @@ internal sealed partial class CommandHandler
 
     private long NowMs => _node.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Checks key and value sizes against the node's limits; writes the error when over.</summary>
+    /// <summary>Checks a key and a value against the node's limits; writes the error when one breaks them.</summary>
+    /// <remarks>
+    /// Every key-taking command checks its keys here, before doing anything, so a key gets the same error from every
+    /// command: over max-key-bytes, or empty. Redis accepts the empty key; RingKV refuses it everywhere because the
+    /// storage engine cannot store one (its records are ordered by token and a non-empty key).
+    /// </remarks>
     private bool CheckSizes(RespWriter w, ReadOnlySpan<byte> key, int valueLength = 0)
     {
         if (key.Length > _node.Options.MaxKeyBytes)
@@ -31,6 +36,20 @@ internal sealed partial class CommandHandler
         {
             w.WriteError($"ERR value of {valueLength} bytes exceeds max-value-bytes {_node.Options.MaxValueBytes}");
             return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks every argument from <paramref name="first"/> on as a key (MGET, DEL, EXISTS); writes the first error.</summary>
+    private bool CheckKeys(RespCommand c, RespWriter w, int first)
+    {
+        for (var i = first; i < c.Count; i++)
+        {
+            if (!CheckSizes(w, c[i]))
+            {
+                return false;
+            }
         }
 
         return true;
@@ -186,7 +205,18 @@ internal sealed partial class CommandHandler
         return unitMs != 0;
     }
 
-    /// <summary>An expiry in Unix ms from a relative or absolute amount; false when not positive or overflowing.</summary>
+    /// <summary>
+    /// The latest expiry the engine can store, in Unix ms: 9999-12-31T23:59:59.999Z, the end of <see cref="DateTimeOffset"/>.
+    /// An expiry past it is "invalid expire time", as in Redis for times that overflow; Redis itself accepts up to
+    /// 2^63-1 ms, which no calendar type here can hold.
+    /// </summary>
+    private static readonly long MaxExpiryUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The expiry option of SET, SETEX, PSETEX and GETEX as an absolute Unix ms time; false (the caller replies "invalid
+    /// expire time") when the amount is not positive, overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's getExpireMillisecondsOrReply (t_string.c), plus that last bound.
+    /// </summary>
     private bool TryExpiryTime(long amount, long unitMs, bool absolute, out long atUnixMs)
     {
         atUnixMs = 0;
@@ -196,28 +226,68 @@ internal sealed partial class CommandHandler
         }
 
         var ms = amount * unitMs;
-        if (absolute)
+        if (!absolute)
         {
-            atUnixMs = ms;
-            return true;
+            var now = NowMs;
+            if (ms > long.MaxValue - now)
+            {
+                return false;
+            }
+
+            ms += now;
         }
 
-        if (ms > long.MaxValue - NowMs)
+        if (ms > MaxExpiryUnixMs)
         {
             return false;
         }
 
-        atUnixMs = NowMs + ms;
+        atUnixMs = ms;
+        return true;
+    }
+
+    /// <summary>
+    /// The time argument of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT as an absolute Unix ms time, which may be in the past
+    /// (the key is then deleted); false when it overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's expireGenericCommand (expire.c), plus that last bound.
+    /// </summary>
+    private bool TryExpireCommandTime(long amount, long unitMs, bool absolute, out long atUnixMs)
+    {
+        atUnixMs = 0;
+        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        {
+            return false;
+        }
+
+        var when = amount * unitMs;
+        var basetime = absolute ? 0 : NowMs;
+        if (when > long.MaxValue - basetime)
+        {
+            return false;
+        }
+
+        when += basetime;
+        if (when > MaxExpiryUnixMs)
+        {
+            return false;
+        }
+
+        atUnixMs = when;
         return true;
     }
 
     private RespAction MGet(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         w.WriteArrayHeader(c.Count - 1);
         for (var i = 1; i < c.Count; i++)
         {
             _value.ResetWrittenCount();
-            if (c[i].Length <= _node.Options.MaxKeyBytes && !c[i].IsEmpty && _node.Store.TryGet(c[i], _value))
+            if (_node.Store.TryGet(c[i], _value))
             {
                 w.WriteBulkString(_value.WrittenSpan);
             }
@@ -278,10 +348,15 @@ internal sealed partial class CommandHandler
 
     private RespAction Del(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long deleted = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.Delete(c[i]))
+            if (_node.Store.Delete(c[i]))
             {
                 deleted++;
             }
@@ -293,10 +368,15 @@ internal sealed partial class CommandHandler
 
     private RespAction Exists(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long found = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.TryGetExpiry(c[i], out _))
+            if (_node.Store.TryGetExpiry(c[i], out _))
             {
                 found++;
             }
@@ -378,12 +458,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        if (!c.TryGetInt64(2, out var amount))
-        {
-            w.WriteError(RespErrors.NotInteger);
-            return RespAction.Continue;
-        }
-
+        // Redis's order: the options, then the time, then the key.
         var nx = false;
         var xx = false;
         var gt = false;
@@ -413,19 +488,30 @@ internal sealed partial class CommandHandler
             }
         }
 
-        if ((nx && (xx || gt || lt)) || (gt && lt))
+        if (nx && (xx || gt || lt))
         {
             w.WriteError("ERR NX and XX, GT or LT options at the same time are not compatible"u8);
             return RespAction.Continue;
         }
 
-        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        if (gt && lt)
+        {
+            w.WriteError("ERR GT and LT options at the same time are not compatible"u8);
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!TryExpireCommandTime(amount, unitMs, absolute, out var at))
         {
             w.WriteError($"ERR invalid expire time in '{Lower(c[0])}' command");
             return RespAction.Continue;
         }
 
-        var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
         // Decided under the key's lock, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
         var changed = _node.Store.UpdateExpiry(c[1], current =>
@@ -485,6 +571,14 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>SCAN's work allowance per unit of COUNT, in stored keys examined plus glob steps.</summary>
+    /// <remarks>
+    /// A call stops (between tokens) after COUNT keys or COUNT x this much work, so a pattern that is costly on long
+    /// keys returns early with a cursor instead of holding the connection. Ordinary patterns on ordinary keys take tens of
+    /// steps a key and never reach it.
+    /// </remarks>
+    private const long ScanWorkPerCount = 1024;
+
     private RespAction Scan(RespCommand c, RespWriter w)
     {
         if (!ulong.TryParse(c[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
@@ -494,7 +588,8 @@ internal sealed partial class CommandHandler
         }
 
         long count = 10;
-        byte[]? pattern = null;
+        Glob? pattern = null;
+        var noneOfType = false;
         for (var i = 2; i < c.Count; i++)
         {
             if (c.ArgumentEquals(i, "COUNT"u8) && i + 1 < c.Count)
@@ -515,16 +610,12 @@ internal sealed partial class CommandHandler
             }
             else if (c.ArgumentEquals(i, "MATCH"u8) && i + 1 < c.Count)
             {
-                pattern = c[i + 1].ToArray();
+                pattern = Glob.Compile(c[i + 1]);
                 i++;
             }
             else if (c.ArgumentEquals(i, "TYPE"u8) && i + 1 < c.Count)
             {
-                if (!c.ArgumentEquals(i + 1, "string"u8))
-                {
-                    pattern = "\u0000no-such-type"u8.ToArray(); // only strings exist here
-                }
-
+                noneOfType |= !c.ArgumentEquals(i + 1, "string"u8); // only strings exist here
                 i++;
             }
             else
@@ -534,8 +625,12 @@ internal sealed partial class CommandHandler
             }
         }
 
+        ScanFilter? filter = noneOfType ? static (ReadOnlySpan<byte> _, ref long _) => false
+            : pattern is null || pattern.MatchesEverything ? null
+            : (ReadOnlySpan<byte> key, ref long work) => pattern.IsMatch(key, ref work);
+        count = Math.Min(count, 100_000);
         _scanKeys.Clear();
-        var next = _node.Store.Scan(cursor, (int)Math.Min(count, 100_000), k => pattern is null || Glob.IsMatch(pattern, k), _scanKeys);
+        var next = _node.Store.Scan(cursor, (int)count, count * ScanWorkPerCount, filter, _scanKeys);
         w.WriteArrayHeader(2);
         Span<byte> digits = stackalloc byte[20];
         next.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);

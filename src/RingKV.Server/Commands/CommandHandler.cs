@@ -269,7 +269,7 @@ internal sealed partial class CommandHandler : IRespHandler
 
         if (c.IsCommand("FLUSHALL"u8) || c.IsCommand("FLUSHDB"u8))
         {
-            return FlushAll(w);
+            return FlushAll(c, w);
         }
 
         UnknownCommand(c, w);
@@ -338,15 +338,15 @@ internal sealed partial class CommandHandler : IRespHandler
             return RespAction.Continue;
         }
 
-        var password = _node.Options.Password;
-        if (password is null)
+        if (c.Count == 2 && _node.Options.Password is null)
         {
+            // Redis keeps the old error for the one-argument form when nothing is configured.
             w.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return RespAction.Continue;
         }
 
         var user = c.Count == 3 ? c[1] : "default"u8;
-        if (CheckPassword(user, c[c.Count - 1]))
+        if (Authenticate(user, c[c.Count - 1]))
         {
             _authenticated = true;
             w.WriteOk();
@@ -359,11 +359,20 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private bool CheckPassword(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
+    /// <summary>
+    /// Whether a user and password log in, for AUTH and HELLO ... AUTH alike. The only user is Redis's "default": with
+    /// --password it needs that password; without one it is Redis's nopass default user and any password does.
+    /// </summary>
+    private bool Authenticate(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
     {
-        var expected = Encoding.UTF8.GetBytes(_node.Options.Password ?? "");
-        return user.SequenceEqual("default"u8)
-            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, given);
+        if (!user.SequenceEqual("default"u8))
+        {
+            return false;
+        }
+
+        var password = _node.Options.Password;
+        return password is null
+            || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(password), given);
     }
 
     private RespAction Hello(RespCommand c, RespWriter w)
@@ -393,7 +402,7 @@ internal sealed partial class CommandHandler : IRespHandler
         {
             if (c.ArgumentEquals(i, "AUTH"u8) && i + 2 < c.Count)
             {
-                if (_node.Options.Password is null || !CheckPassword(c[i + 1], c[i + 2]))
+                if (!Authenticate(c[i + 1], c[i + 2]))
                 {
                     w.WriteError("WRONGPASS invalid username-password pair or user is disabled."u8);
                     return RespAction.Continue;
@@ -431,7 +440,7 @@ internal sealed partial class CommandHandler : IRespHandler
         w.WriteBulkString("server"u8);
         w.WriteBulkString("redis"u8);
         w.WriteBulkString("version"u8);
-        w.WriteBulkString(ServerInfo.RedisVersion);
+        w.WriteBulkString(ServerInfo.RedisVersionUtf8);
         w.WriteBulkString("proto"u8);
         w.WriteInteger(protocol);
         w.WriteBulkString("id"u8);
@@ -445,8 +454,15 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private RespAction FlushAll(RespWriter w)
+    /// <summary>FLUSHALL and FLUSHDB [ASYNC|SYNC]: both flush at once here; anything else is a syntax error and flushes nothing.</summary>
+    private RespAction FlushAll(RespCommand c, RespWriter w)
     {
+        if (c.Count > 2 || (c.Count == 2 && !c.ArgumentEquals(1, "ASYNC"u8) && !c.ArgumentEquals(1, "SYNC"u8)))
+        {
+            w.WriteError(RespErrors.Syntax);
+            return RespAction.Continue;
+        }
+
         if (!_node.Options.EnableFlushAll)
         {
             w.WriteError("ERR FLUSHALL is disabled on this node (start it with --enable-flushall to allow it)"u8);

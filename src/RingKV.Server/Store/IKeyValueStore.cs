@@ -20,7 +20,7 @@ internal enum SetCondition
 
 /// <summary>What a SET does with the key's time to live.</summary>
 /// <param name="Keep">Keep the current expiry (KEEPTTL).</param>
-/// <param name="ExpiresAtUnixMs">The new expiry, 0 for none (ignored with <paramref name="Keep"/>).</param>
+/// <param name="ExpiresAtUnixMs">The new expiry, 0 for none (ignored with <paramref name="Keep"/>); at most the end of year 9999, the last time the engine stores.</param>
 internal readonly record struct ExpiryChange(bool Keep, long ExpiresAtUnixMs)
 {
     public static ExpiryChange None => new(false, 0);
@@ -75,8 +75,13 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Deletes what <paramref name="context"/> saw; concurrent siblings survive.</summary>
     void DeleteVersioned(ReadOnlySpan<byte> key, VersionVector context);
 
-    /// <summary>Up to about <paramref name="count"/> live keys from cursor on; the next cursor, 0 at the end.</summary>
-    ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys);
+    /// <summary>
+    /// The live keys from <paramref name="cursor"/> on that <paramref name="filter"/> accepts (all when null); returns the
+    /// next cursor, 0 at the end. A call examines about <paramref name="count"/> stored keys, fewer when the filter's work
+    /// reaches <paramref name="workBudget"/>, and stops only between tokens, so a full scan with no writes meanwhile
+    /// returns every live key exactly once.
+    /// </summary>
+    ulong Scan(ulong cursor, int count, long workBudget, ScanFilter? filter, List<byte[]> keys);
 
     /// <summary>Live keys, how many of them expire, and their average time left in milliseconds (0 when none).</summary>
     KeyCounts CountKeys();
@@ -84,6 +89,9 @@ internal interface IKeyValueStore : IDisposable
     /// <summary>Removes every key.</summary>
     void FlushAll();
 }
+
+/// <summary>Whether SCAN returns <paramref name="key"/>; adds the work spent deciding (glob steps) to <paramref name="work"/>.</summary>
+internal delegate bool ScanFilter(ReadOnlySpan<byte> key, ref long work);
 
 /// <summary>What INFO keyspace reports: live keys, those with an expiry, and the average time they have left.</summary>
 internal readonly record struct KeyCounts(long Keys, long Expires, long AverageTtlMs);

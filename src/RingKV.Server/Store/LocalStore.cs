@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO.Hashing;
 using System.Threading;
 using RingKV.Core.Errors;
@@ -267,7 +268,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
 
         var context = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(set.Context, context);
+        SiblingSet.EncodeContext(set.Context, key, context);
         return new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray());
     }
 
@@ -289,23 +290,25 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    public ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys)
+    public ulong Scan(ulong cursor, int count, long workBudget, ScanFilter? filter, List<byte[]> keys)
     {
         using var it = _engine.NewIterator(new TokenRange(new Token(cursor), Token.Max));
         var seen = 0;
+        long work = 0;
         var lastToken = 0UL;
         while (it.MoveNext())
         {
             var token = it.Token.Value;
             // Finish the current token before stopping, so a cursor never splits keys that share a token.
-            if (seen >= count && token != lastToken)
+            if (seen > 0 && (seen >= count || work >= workBudget) && token != lastToken)
             {
                 return token;
             }
 
             seen++;
+            work++;
             lastToken = token;
-            if (IsVisible(it.Value) && filter(it.Key))
+            if (IsVisible(it.Value) && (filter is null || filter(it.Key, ref work)))
             {
                 keys.Add(it.Key.ToArray());
             }
@@ -413,6 +416,8 @@ internal sealed class LocalStore : IKeyValueStore
         set.Encode(buffer);
         if (expiresAtUnixMs > 0)
         {
+            // Requires: the command layer bounded the expiry (an unrepresentable one is "invalid expire time" there).
+            Debug.Assert(expiresAtUnixMs <= DateTimeOffset.MaxValue.ToUnixTimeMilliseconds(), "expiry past year 9999");
             _engine.Put(key, buffer.WrittenSpan, DateTimeOffset.FromUnixTimeMilliseconds(expiresAtUnixMs));
         }
         else
