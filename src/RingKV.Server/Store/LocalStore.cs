@@ -166,7 +166,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
 
         var context = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(set.Context, context);
+        SiblingSet.EncodeContext(set.Context, key.Span, context);
         return new ValueTask<VersionedRead?>(new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray()));
     }
 
@@ -224,19 +224,21 @@ internal sealed class LocalStore : IKeyValueStore
     {
         using var it = _engine.NewIterator(new TokenRange(new Token(request.Cursor), Token.Max));
         var seen = 0;
+        long work = 0;
         var lastToken = 0UL;
         while (it.MoveNext())
         {
             var token = it.Token.Value;
             // Finish the current token before stopping, so a cursor never splits keys that share a token.
-            if (seen >= request.Count && token != lastToken)
+            if (seen > 0 && (seen >= request.Count || work >= request.WorkBudget) && token != lastToken)
             {
                 return new ValueTask<ulong>(token);
             }
 
             seen++;
+            work++;
             lastToken = token;
-            if (IsVisible(it.Value))
+            if (IsVisible(it.Value) && !request.MatchNothing && (request.Pattern is null || request.Pattern.IsMatch(it.Key, ref work)))
             {
                 keys.Add(it.Key.ToArray());
             }
