@@ -14,8 +14,16 @@ internal sealed record BenchSettings(
     ulong Seed,
     string[] Engines,
     int Threads,
-    bool Keep)
+    bool Keep,
+    int CompactionNice,
+    int Runs)
 {
+    /// <summary>
+    /// Frozen memtables waiting for flush before writes stall: RingKV's engine keeps up to two (not an option), so
+    /// RocksDB gets <c>max_write_buffer_number</c> = 1 + this.
+    /// </summary>
+    public const int FrozenMemtables = 2;
+
     /// <summary>Bloom filter bits per key, both engines.</summary>
     public const int BloomBitsPerKey = 10;
 
