@@ -158,6 +158,10 @@ internal sealed class Workloads
         var threads = (int)Math.Min(_settings.Threads, ops);
         var tallies = new Tally[threads];
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var gen0Before = GC.CollectionCount(0);
+        var gen1Before = GC.CollectionCount(1);
+        var gen2Before = GC.CollectionCount(2);
+        var pausedBefore = GC.GetTotalPauseDuration();
         var started = Stopwatch.GetTimestamp();
         if (threads == 1)
         {
@@ -185,6 +189,7 @@ internal sealed class Workloads
 
         var elapsed = Stopwatch.GetElapsedTime(started);
         var allocatedPerOp = (double)(GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore) / ops;
+        var collections = $"GCs {GC.CollectionCount(0) - gen0Before}/{GC.CollectionCount(1) - gen1Before}/{GC.CollectionCount(2) - gen2Before} (gen0/1/2), paused {(GC.GetTotalPauseDuration() - pausedBefore).TotalMilliseconds:F0} ms";
         var total = new Tally();
         foreach (var tally in tallies)
         {
@@ -198,7 +203,7 @@ internal sealed class Workloads
         var (p50, p99) = _latencies.Percentiles(ops);
         var result = new WorkloadResult(engine.Name, name, ops, elapsed.TotalSeconds - checkSeconds, p50, p99, engine.DirectoryBytes(), RssMiB());
         var checkedNote = checkSeconds > 0 ? $", checks {checkSeconds:F2} s not counted" : string.Empty;
-        Progress($"{engine.Name} {name}: {ops} ops in {result.Seconds:F2} s{checkedNote}, {result.OpsPerSecond:F0} ops/s, p50 {p50:F1} us, p99 {p99:F1} us, {allocatedPerOp:F1} managed bytes allocated/op (harness + engine)");
+        Progress($"{engine.Name} {name}: {ops} ops in {result.Seconds:F2} s{checkedNote}, {result.OpsPerSecond:F0} ops/s, p50 {p50:F1} us, p99 {p99:F1} us, {allocatedPerOp:F1} managed bytes allocated/op (harness + engine), {collections}");
         return result;
     }
 
