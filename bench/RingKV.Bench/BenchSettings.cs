@@ -16,7 +16,8 @@ internal sealed record BenchSettings(
     int Threads,
     bool Keep,
     int CompactionNice,
-    int Runs)
+    int Runs,
+    long? ScanCount)
 {
     /// <summary>
     /// Frozen memtables waiting for flush before writes stall: RingKV's engine keeps up to two (not an option), so
@@ -33,6 +34,6 @@ internal sealed record BenchSettings(
     /// <summary>Records read by one range scan.</summary>
     public const int ScanLength = 100;
 
-    /// <summary>Range scans: reads / 100, at least 100.</summary>
-    public long Scans => System.Math.Max(100, Reads / 100);
+    /// <summary>Range scans: <c>--scans</c>, else reads / 100, at least 100.</summary>
+    public long Scans => ScanCount ?? System.Math.Max(100, Reads / 100);
 }

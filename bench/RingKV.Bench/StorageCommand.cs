@@ -37,7 +37,8 @@ internal static class StorageCommand
             Description = "Parent directory of the engines' fresh temp directories (default: the system temp directory).",
             DefaultValueFactory = _ => Path.GetTempPath(),
         };
-        var reads = Positive(new Option<long>("--reads") { Description = "Gets per read workload (default: --keys); scans: reads/100, at least 100." }, int.MaxValue);
+        var reads = Positive(new Option<long>("--reads") { Description = "Gets per read workload (default: --keys)." }, int.MaxValue);
+        var scans = Positive(new Option<long>("--scans") { Description = "Range scans of 100 records (default: --reads / 100, at least 100)." }, int.MaxValue);
         var seed = new Option<ulong?>("--seed") { Description = "PRNG seed (default: RINGKV_SEED, else drawn and printed)." };
         var engines = new Option<string>("--engines")
         {
@@ -63,7 +64,7 @@ internal static class StorageCommand
 
         var command = new Command("storage", "Embedded engine vs RocksDB: fillrandom, overwrite, readrandom, readhot, readmissing, scanrange.")
         {
-            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep, compactionNice, runs,
+            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep, compactionNice, runs, scans,
         };
         command.SetAction(parse =>
         {
@@ -89,7 +90,8 @@ internal static class StorageCommand
                 Threads: parse.GetValue(threads),
                 Keep: parse.GetValue(keep),
                 CompactionNice: parse.GetValue(compactionNice),
-                Runs: parse.GetValue(runs));
+                Runs: parse.GetValue(runs),
+                ScanCount: parse.GetResult(scans) is { Implicit: false } ? parse.GetValue(scans) : null);
             return StorageBench.Run(settings, Console.Out, Console.Error);
         });
         return command;
