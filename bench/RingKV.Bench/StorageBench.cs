@@ -21,7 +21,7 @@ namespace RingKV.Bench;
 internal static class StorageBench
 {
     /// <summary>The CSV header, exactly.</summary>
-    public const string Header = "run,engine,workload,ops,seconds,ops_per_sec,p50_us,p99_us,disk_bytes,rss_mb";
+    public const string Header = "run,engine,workload,ops,seconds,ops_per_sec,p50_us,p99_us,disk_bytes,rss_mb,cpu_us_per_op";
 
     /// <summary>Runs <paramref name="settings"/>; 0 on success, 1 when a sanity check fails, 3 when an engine cannot run.</summary>
     public static int Run(BenchSettings settings, TextWriter output, TextWriter progress)
@@ -122,8 +122,8 @@ internal static class StorageBench
         var c = CultureInfo.InvariantCulture;
         output.WriteLine(string.Create(c, $"# storage bench: keys={settings.Keys} value_size={settings.ValueBytes} cache_mb={settings.CacheBytes >> 20} memtable_mb={settings.MemtableBytes >> 20} frozen_memtables={BenchSettings.FrozenMemtables} compaction_nice={settings.CompactionNice} sync={settings.Sync} reads={settings.Reads} scans={settings.Scans}x{BenchSettings.ScanLength} threads={settings.Threads} seed={settings.Seed} runs={settings.Runs}"));
         output.WriteLine("# both engines: LZ4, bloom 10 bits/key, 4 KiB blocks, one active + 2 frozen memtables, compaction threads at the nice value above; flush + full compaction (untimed) after overwrite; every value read checked; latency per op, p50/p99 nearest rank");
-        output.WriteLine("# runs alternate which engine goes first (odd runs: the --engines order); 'median' rows are medians over runs of each column, 'ratio,median' the median of the per-run ratios (RingKV ops/s / RocksDB ops/s)");
-        output.WriteLine($"# rss_mb: process working set after the workload; engines run one after another in one process, the previous one disposed and a full GC done first; baseline before open: {string.Join(", ", baselines)}; the runtime may keep some of an earlier engine's memory, so compare RSS from one-engine runs (--engines NAME)");
+        output.WriteLine("# runs alternate which engine goes first (odd runs: the --engines order); 'median' rows are medians over runs of each column, 'ratio,median' the median of the per-run ratios (ratio: RingKV ops/s / RocksDB ops/s; cpu_ratio: RocksDB CPU per op / RingKV CPU per op)");
+        output.WriteLine($"# cpu_us_per_op: CPU time of the whole process (every thread: the engine's background work counts, the checks do not) per operation, steadier than ops/s on a shared machine; rss_mb: process working set after the workload; engines run one after another in one process, the previous one disposed and a full GC done first; baseline before open: {string.Join(", ", baselines)}; the runtime may keep some of an earlier engine's memory, so compare RSS from one-engine runs (--engines NAME)");
         output.WriteLine(Header);
         for (var run = 0; run < runs.Count; run++)
         {
@@ -153,7 +153,8 @@ internal static class StorageBench
                         Median(all, r => r.P50Micros),
                         Median(all, r => r.P99Micros),
                         (long)Median(all, r => r.DiskBytes),
-                        Median(all, r => r.RssMiB));
+                        Median(all, r => r.RssMiB),
+                        Median(all, r => r.CpuMicrosPerOp));
                     WriteRow(output, "median", median);
                 }
             }
@@ -164,27 +165,33 @@ internal static class StorageBench
             return;
         }
 
+        // ratio: RingKV ops/s / RocksDB ops/s; cpu_ratio: RocksDB CPU per op / RingKV CPU per op. Above 1, RingKV is ahead.
+        WriteRatios(output, runs, "ratio", (ringkv, rocksdb) => ringkv.OpsPerSecond / rocksdb.OpsPerSecond);
+        WriteRatios(output, runs, "cpu_ratio", (ringkv, rocksdb) => rocksdb.CpuMicrosPerOp / ringkv.CpuMicrosPerOp);
+    }
+
+    private static void WriteRatios(TextWriter output, List<List<WorkloadResult>> runs, string name, Func<WorkloadResult, WorkloadResult, double> ratioOf)
+    {
+        var c = CultureInfo.InvariantCulture;
         foreach (var workload in Workloads.Names)
         {
             var ratios = new List<double>();
             for (var run = 0; run < runs.Count; run++)
             {
-                var ringkv = Find(runs[run], "ringkv", workload);
-                var rocksdb = Find(runs[run], "rocksdb", workload);
-                var ratio = rocksdb.OpsPerSecond > 0 ? ringkv.OpsPerSecond / rocksdb.OpsPerSecond : double.NaN;
+                var ratio = ratioOf(Find(runs[run], "ringkv", workload), Find(runs[run], "rocksdb", workload));
                 ratios.Add(ratio);
-                output.WriteLine(string.Create(c, $"ratio,{run + 1},{workload},{ratio:F3}"));
+                output.WriteLine(string.Create(c, $"{name},{run + 1},{workload},{ratio:F3}"));
             }
 
             if (runs.Count > 1)
             {
-                output.WriteLine(string.Create(c, $"ratio,median,{workload},{Median(ratios, r => r):F3}"));
+                output.WriteLine(string.Create(c, $"{name},median,{workload},{Median(ratios, r => r):F3}"));
             }
         }
     }
 
     private static void WriteRow(TextWriter output, string run, WorkloadResult r) =>
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run},{r.Engine},{r.Workload},{r.Ops},{r.Seconds:F3},{r.OpsPerSecond:F0},{r.P50Micros:F2},{r.P99Micros:F2},{r.DiskBytes},{r.RssMiB:F1}"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{run},{r.Engine},{r.Workload},{r.Ops},{r.Seconds:F3},{r.OpsPerSecond:F0},{r.P50Micros:F2},{r.P99Micros:F2},{r.DiskBytes},{r.RssMiB:F1},{r.CpuMicrosPerOp:F2}"));
 
     /// <summary>The median of <paramref name="selector"/> over <paramref name="items"/> (the mean of the middle two for an even count).</summary>
     private static double Median<T>(List<T> items, Func<T, double> selector)
