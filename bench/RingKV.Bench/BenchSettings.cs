@@ -17,7 +17,8 @@ internal sealed record BenchSettings(
     bool Keep,
     int CompactionNice,
     int Runs,
-    long? ScanCount)
+    long? ScanCount,
+    int ScanLength)
 {
     /// <summary>
     /// Frozen memtables waiting for flush before writes stall: RingKV's engine keeps up to two (not an option), so
@@ -31,8 +32,8 @@ internal sealed record BenchSettings(
     /// <summary>Uncompressed data block size, both engines.</summary>
     public const int BlockBytes = 4096;
 
-    /// <summary>Records read by one range scan.</summary>
-    public const int ScanLength = 100;
+    /// <summary>Records read by one range scan unless <c>--scan-length</c> says otherwise.</summary>
+    public const int DefaultScanLength = 100;
 
     /// <summary>Range scans: <c>--scans</c>, else reads / 100, at least 100.</summary>
     public long Scans => ScanCount ?? System.Math.Max(100, Reads / 100);

@@ -38,7 +38,8 @@ internal static class StorageCommand
             DefaultValueFactory = _ => Path.GetTempPath(),
         };
         var reads = Positive(new Option<long>("--reads") { Description = "Gets per read workload (default: --keys)." }, int.MaxValue);
-        var scans = Positive(new Option<long>("--scans") { Description = "Range scans of 100 records (default: --reads / 100, at least 100)." }, int.MaxValue);
+        var scans = Positive(new Option<long>("--scans") { Description = "Range scans (default: --reads / 100, at least 100)." }, int.MaxValue);
+        var scanLength = Positive(new Option<int>("--scan-length") { Description = "Records read by one range scan.", DefaultValueFactory = _ => BenchSettings.DefaultScanLength }, 1 << 20);
         var seed = new Option<ulong?>("--seed") { Description = "PRNG seed (default: RINGKV_SEED, else drawn and printed)." };
         var engines = new Option<string>("--engines")
         {
@@ -64,7 +65,7 @@ internal static class StorageCommand
 
         var command = new Command("storage", "Embedded engine vs RocksDB: fillrandom, overwrite, readrandom, readhot, readmissing, scanrange.")
         {
-            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep, compactionNice, runs, scans,
+            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep, compactionNice, runs, scans, scanLength,
         };
         command.SetAction(parse =>
         {
@@ -91,7 +92,8 @@ internal static class StorageCommand
                 Keep: parse.GetValue(keep),
                 CompactionNice: parse.GetValue(compactionNice),
                 Runs: parse.GetValue(runs),
-                ScanCount: parse.GetResult(scans) is { Implicit: false } ? parse.GetValue(scans) : null);
+                ScanCount: parse.GetResult(scans) is { Implicit: false } ? parse.GetValue(scans) : null,
+                ScanLength: parse.GetValue(scanLength));
             return StorageBench.Run(settings, Console.Out, Console.Error);
         });
         return command;

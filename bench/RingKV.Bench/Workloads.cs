@@ -343,19 +343,19 @@ internal sealed class Workloads
 
     private void Scan(IBenchEngine engine, BenchRandom random, Span<long> latencies, ref Tally tally)
     {
-        var records = new ScanBuffer(BenchSettings.ScanLength, KeyCodec.KeyBytes + _settings.ValueBytes);
+        var records = new ScanBuffer(_settings.ScanLength, KeyCodec.KeyBytes + _settings.ValueBytes);
         for (var i = 0; i < latencies.Length; i++)
         {
             var token = random.NextUInt64();
             var start = Stopwatch.GetTimestamp();
-            var read = engine.Scan(token, BenchSettings.ScanLength, records);
+            var read = engine.Scan(token, _settings.ScanLength, records);
             var end = Stopwatch.GetTimestamp();
             latencies[i] = end - start;
             var checkCpuStart = CpuClock.ThreadNanoseconds();
 
             // The first key at or after the token, and the ones after it in (token, key) order.
             var position = LowerBound(_scanTokens, token);
-            var expected = Math.Min(BenchSettings.ScanLength, _scanKeys.Length - position);
+            var expected = Math.Min(_settings.ScanLength, _scanKeys.Length - position);
             if (read != expected || records.Count != read)
             {
                 tally.Fail($"a scan from token {token:x16} read {read} records, expected {expected}");
