@@ -54,6 +54,20 @@ internal sealed class RespCommand
         return _source.Slice(range.Offset, range.Length);
     }
 
+    /// <summary>The contiguous bytes every argument lies in; with <see cref="OffsetOf"/>, a handler can pass all arguments on without copying them.</summary>
+    public ReadOnlySpan<byte> Source => _source.Span;
+
+    /// <summary>Where the argument at <paramref name="index"/> starts in <see cref="Source"/>.</summary>
+    public int OffsetOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _arguments[index].Offset;
+    }
+
     /// <summary>Whether the command name equals <paramref name="upperName"/> ignoring ASCII case, e.g. <c>IsCommand("GET"u8)</c>.</summary>
     public bool IsCommand(ReadOnlySpan<byte> upperName) => _count > 0 && Ascii.EqualsIgnoreCase(this[0], upperName);
 

@@ -42,6 +42,13 @@ internal sealed class RespRequestParser : IDisposable
     /// <summary>After <see cref="ParseStatus.Error"/>: the protocol error text without "ERR ", e.g. "Protocol error: invalid bulk length".</summary>
     public string? ErrorMessage => _errorMessage;
 
+    /// <summary>After <see cref="ParseStatus.Error"/>: whether the error is a request over <see cref="RespLimits.MaxRequestBytes"/>.</summary>
+    public bool IsRequestTooLarge { get; private set; }
+
+    /// <summary>After <see cref="ParseStatus.Incomplete"/>: how many bytes from the start of the buffer the pending command needs at least (0 when unknown).</summary>
+    /// <remarks>Never more than <see cref="RespLimits.MaxRequestBytes"/> (a longer need is an error instead), so a receive loop can size its buffer from it.</remarks>
+    public long NeedBytes => _pendingNeedBytes;
+
     private enum Step : byte
     {
         Complete,
@@ -62,6 +69,7 @@ internal sealed class RespRequestParser : IDisposable
         ArgumentNullException.ThrowIfNull(command);
         command.Clear();
         _errorMessage = null;
+        IsRequestTooLarge = false;
         if (_pool is not null && _pool.Length > RetainPoolBytes)
         {
             // A big command is done with (its arguments die with this call); don't pin its buffer.
@@ -212,7 +220,7 @@ internal sealed class RespRequestParser : IDisposable
             var end = dataStart + length + 2;
             if (end > _limits.MaxRequestBytes)
             {
-                return Fail(RespErrors.InvalidBulkLength);
+                return FailRequestTooLarge();
             }
 
             if (end > span.Length)
@@ -455,6 +463,12 @@ internal sealed class RespRequestParser : IDisposable
     {
         _errorMessage = message;
         return Step.Error;
+    }
+
+    private Step FailRequestTooLarge()
+    {
+        IsRequestTooLarge = true;
+        return Fail(string.Concat(RespErrors.RequestTooLargePrefix, _limits.MaxRequestBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), " bytes)"));
     }
 
     private Step FailExpectedDollar(byte got)

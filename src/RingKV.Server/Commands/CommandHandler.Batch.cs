@@ -11,7 +11,7 @@ internal sealed partial class CommandHandler
 
     // Plain SETs of the current pipeline batch, not yet applied: their keys and values copied here,
     // because the parser reuses its buffer for the next command.
-    /// <summary>Largest deferred-SET buffer a connection keeps between batches.</summary>
+    /// <summary>Largest deferred-SET buffer a connection keeps between batches; a run is applied once its bytes reach it, so big values are not gathered by the 64.</summary>
     private const int MaxRetainedPendingBytes = 1 << 20;
 
     private ArrayBufferWriter<byte> _pendingBytes = new(4096);
@@ -43,7 +43,7 @@ internal sealed partial class CommandHandler
         var valueAt = _pendingBytes.WrittenCount;
         _pendingBytes.Write(c[2]);
         _pending.Add((keyAt, c[1].Length, valueAt, c[2].Length));
-        if (_pending.Count >= MaxPendingSets)
+        if (_pending.Count >= MaxPendingSets || _pendingBytes.WrittenCount >= MaxRetainedPendingBytes)
         {
             FlushPending(w);
         }

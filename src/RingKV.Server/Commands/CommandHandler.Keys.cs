@@ -1,5 +1,4 @@
 using System;
-using System.Buffers;
 using System.Collections.Generic;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
@@ -247,18 +246,14 @@ internal sealed partial class CommandHandler
         }
 
         // One atomic write for all pairs (and, for MSETNX, the existence check under the same locks), as in Redis.
-        var bytes = new ArrayBufferWriter<byte>();
+        // The pairs are passed where they lie in the request, not copied: a copy doubled what a big MSET costs.
         var items = new List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)>((c.Count - 1) / 2);
         for (var i = 1; i < c.Count; i += 2)
         {
-            var keyAt = bytes.WrittenCount;
-            bytes.Write(c[i]);
-            var valueAt = bytes.WrittenCount;
-            bytes.Write(c[i + 1]);
-            items.Add((keyAt, c[i].Length, valueAt, c[i + 1].Length));
+            items.Add((c.OffsetOf(i), c[i].Length, c.OffsetOf(i + 1), c[i + 1].Length));
         }
 
-        if (!_node.Store.SetMany(bytes.WrittenSpan, items, onlyIfNoneExist))
+        if (!_node.Store.SetMany(c.Source, items, onlyIfNoneExist))
         {
             w.WriteInteger(0);
             return RespAction.Continue;

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO.Hashing;
 using System.Threading;
 using RingKV.Core.Errors;
@@ -32,11 +33,15 @@ internal sealed class LocalStore : IKeyValueStore
     // 1,024 stripes met on most of them (measured as lock spinning under redis-benchmark -P 16).
     private const int StripeCount = 1 << 16;
 
+    /// <summary>Largest batch a thread keeps for reuse.</summary>
+    private const int MaxRetainedBatchBytes = 1 << 20;
+
     private readonly StorageEngine _engine;
     private readonly Lock[] _stripes = new Lock[StripeCount];
     private readonly ulong _actor;
     private readonly int _maxVectorEntries;
     private readonly TimeProvider _time;
+    private long _largeBatchBytes;
 
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? s_read;
@@ -147,8 +152,7 @@ internal sealed class LocalStore : IKeyValueStore
 
         try
         {
-            var batch = s_batch ??= new WriteBatch(4096);
-            batch.Clear();
+            var batch = RentBatch(bytes.Length, items.Count);
             var read = s_read ??= new ArrayBufferWriter<byte>(256);
             var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
@@ -185,6 +189,7 @@ internal sealed class LocalStore : IKeyValueStore
                 batch.Put(key, scratch.WrittenSpan);
             }
 
+            Debug.Assert(batch.ByteSize <= BatchBoundBytes(bytes.Length, items.Count), "the batch outgrew its bound and was copied while it grew");
             _engine.Write(batch);
             return true;
         }
@@ -196,6 +201,31 @@ internal sealed class LocalStore : IKeyValueStore
             }
         }
     }
+
+    /// <summary>Bytes of batches too big to keep per thread, dropped after their write (for the node's memory trimmer).</summary>
+    public long LargeBatchBytesReleased => Volatile.Read(ref _largeBatchBytes);
+
+    /// <summary>
+    /// The thread's reusable batch, or for a big write one of its own, sized once to its bound and dropped after it:
+    /// a kept batch would pin the largest MSET a thread ever ran, and one grown by doubling copies itself and
+    /// needs up to twice its size.
+    /// </summary>
+    private WriteBatch RentBatch(int pairBytes, int count)
+    {
+        var bound = BatchBoundBytes(pairBytes, count);
+        if (bound > MaxRetainedBatchBytes)
+        {
+            Interlocked.Add(ref _largeBatchBytes, bound);
+            return new WriteBatch((int)Math.Min(bound, Array.MaxLength));
+        }
+
+        var batch = s_batch ??= new WriteBatch(4096);
+        batch.Clear();
+        return batch;
+    }
+
+    /// <summary>An upper bound of the encoded batch: per pair its bytes, the op and two length varints, and a blind sibling set's header (actor, counters, times).</summary>
+    private static long BatchBoundBytes(int pairBytes, int count) => pairBytes + (count * 128L);
 
     public bool Delete(ReadOnlySpan<byte> key)
     {

@@ -199,14 +199,34 @@ public sealed class RespRequestParserTests
     }
 
     [Fact]
-    public void TryParse_RequestOverMaxRequestBytes_GivesInvalidBulkLength()
+    public void TryParse_RequestOverMaxRequestBytes_GivesRequestTooLargeBeforeItsBytesArrive()
     {
         var limits = RespLimits.Default with { MaxRequestBytes = 64, MaxInlineBytes = 32 };
         var payload = Bytes("*3\r\n$3\r\nSET\r\n$20\r\n01234567890123456789\r\n$20\r\n01234567890123456789\r\n");
         var outcome = ParseAll(Whole(payload), limits);
         Assert.Equal(ParseStatus.Error, outcome.Final);
-        Assert.Equal(RespErrors.InvalidBulkLength, outcome.Error);
+        Assert.Equal(RespErrors.RequestTooLargePrefix + "64 bytes)", outcome.Error);
         AssertSegmentInvariant(payload, limits);
+
+        // Decided by the header of the argument that crosses the limit, before its data is buffered.
+        using var parser = new RespRequestParser(limits);
+        var headerOnly = Bytes("*3\r\n$3\r\nSET\r\n$20\r\n01234567890123456789\r\n$20\r\n");
+        Assert.Equal(ParseStatus.Error, parser.TryParse(Whole(headerOnly), new RespCommand(), out _));
+        Assert.True(parser.IsRequestTooLarge);
+    }
+
+    [Fact]
+    public void TryParse_BigArgumentPending_NeedBytesIsWhereItEnds()
+    {
+        using var parser = new RespRequestParser(RespLimits.Default);
+        var command = new RespCommand();
+        var header = Bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n");
+
+        Assert.Equal(ParseStatus.Incomplete, parser.TryParse(Whole([.. header, .. new byte[100]]), command, out _));
+
+        // The value ends 1,000,000 bytes after its header, then CRLF: a receive loop can size its buffer once.
+        Assert.Equal(header.Length + 1_000_000 + 2, parser.NeedBytes);
+        Assert.False(parser.IsRequestTooLarge);
     }
 
     [Fact]
