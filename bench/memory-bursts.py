@@ -6,6 +6,7 @@ from a plain-socket client, then idles, sampling /proc/<pid>/status. Scenarios:
 
   mset100     one MSET of 100 values of 1 MiB (about 105 MB)
   mset300x2   one MSET of 300 values of 1 MiB (about 315 MB), sent twice
+  mset100small  (not by default) one MSET of 400,000 pairs of 200-byte values (about 90 MB), sent at once
   slowreader  500 pipelined GETs of a 1 MiB value from a client that never reads; it stays connected
               through the idle period (a server with a reply-buffer limit disconnects it)
 
@@ -215,6 +216,24 @@ def burst_mset100(node):
     mset(node.port, "a", 100)
 
 
+def burst_mset100small(node):
+    base = os.urandom(200)
+    args = [b"MSET"]
+    for i in range(400_000):
+        args.append(b"small:%d" % i)
+        args.append(base[:192] + b"%08d" % i)
+    data = b"".join(encode(*args))
+    s = connect(node.port)
+    try:
+        started = time.time()
+        s.sendall(data)
+        reply = read_line(s, bytearray())
+        log(f"MSET of 400,000 x 200 B ({len(data)} bytes): {reply[:200]!r} in {time.time() - started:.1f} s")
+        return "reply=" + reply.decode("utf-8", "replace")[:60].replace(",", ";")
+    finally:
+        s.close()
+
+
 def burst_mset300x2(node):
     notes = []
     for _ in range(2):
@@ -265,13 +284,13 @@ def main():
     p.add_argument("--binary", default="artifacts/ringkv/ringkv", help="the published ringkv executable")
     p.add_argument("--memory-mb", type=int, default=512)
     p.add_argument("--idle-s", type=float, default=30)
-    p.add_argument("--scenario", action="append", choices=["mset100", "mset300x2", "slowreader"],
+    p.add_argument("--scenario", action="append", choices=["mset100", "mset300x2", "slowreader", "mset100small"],
                    help="run only these (repeatable); default all three")
     p.add_argument("--serve-arg", action="append", default=[], help="extra argument for ringkv serve (repeatable)")
     args = p.parse_args()
-    scenarios = {"mset100": burst_mset100, "mset300x2": burst_mset300x2, "slowreader": None}
+    scenarios = {"mset100": burst_mset100, "mset300x2": burst_mset300x2, "slowreader": None, "mset100small": burst_mset100small}
     print("scenario,memory_mb,rss_before_mib,peak_rss_mib,rss_after_idle_mib,seconds_to_goal,goal_after,goal_peak,notes")
-    for name in args.scenario or list(scenarios):
+    for name in args.scenario or ["mset100", "mset300x2", "slowreader"]:
         run(args, name, scenarios[name] or SlowReader())
 
 

@@ -87,7 +87,7 @@ internal sealed class RingKvNode : IAsyncDisposable
         }
 
         node.Listener = listener;
-        var trimmer = new MemoryTrimmer(() => store.LargeBatchBytesReleased, time, TimeSpan.FromSeconds(1));
+        var trimmer = new MemoryTrimmer(() => store.LargeBatchBytes, time, TimeSpan.FromSeconds(1));
         listener.Start();
         if (logger.IsEnabled(LogLevel.Information))
         {

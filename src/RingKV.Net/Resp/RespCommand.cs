@@ -111,11 +111,24 @@ internal sealed class RespCommand
         return result;
     }
 
+    /// <summary>Changes with every <see cref="Begin"/>: a parser resuming a command checks nobody began another in between.</summary>
+    internal int Generation { get; private set; }
+
     /// <summary>Starts a new command over <paramref name="source"/>.</summary>
     internal void Begin(ReadOnlyMemory<byte> source)
     {
         _source = source;
         _count = 0;
+        Generation++;
+    }
+
+    /// <summary>Takes up the command begun last, over <paramref name="source"/> (the same bytes, maybe moved, plus more), with its first <paramref name="count"/> arguments.</summary>
+    /// <remarks>Requires: no <see cref="Begin"/> since those arguments were added (same <see cref="Generation"/>), and <paramref name="count"/> of them were.</remarks>
+    internal void Resume(ReadOnlyMemory<byte> source, int count)
+    {
+        Debug.Assert(count <= _arguments.Length);
+        _source = source;
+        _count = count;
     }
 
     /// <summary>Appends an argument; the array grows as arguments arrive, never from a declared count.</summary>

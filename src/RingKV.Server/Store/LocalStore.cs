@@ -132,19 +132,26 @@ internal sealed class LocalStore : IKeyValueStore
 
     public bool SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items, bool onlyIfNoneExist = false)
     {
-        // Take every stripe involved, in index order so two batches cannot deadlock.
+        // Take every stripe involved, in index order so two batches cannot deadlock. Sorted, then deduplicated in
+        // place: a Contains per key was quadratic in the pairs of a big MSET.
         var stripes = s_stripes ??= new List<int>();
         stripes.Clear();
-        foreach (var item in items)
+        for (var i = 0; i < items.Count; i++)
         {
-            var stripe = StripeIndex(bytes.Slice(item.KeyAt, item.KeyLength));
-            if (!stripes.Contains(stripe))
-            {
-                stripes.Add(stripe);
-            }
+            stripes.Add(StripeIndex(bytes.Slice(items[i].KeyAt, items[i].KeyLength)));
         }
 
         stripes.Sort();
+        var distinct = 0;
+        for (var i = 0; i < stripes.Count; i++)
+        {
+            if (distinct == 0 || stripes[i] != stripes[distinct - 1])
+            {
+                stripes[distinct++] = stripes[i];
+            }
+        }
+
+        stripes.RemoveRange(distinct, stripes.Count - distinct);
         foreach (var stripe in stripes)
         {
             _stripes[stripe].Enter();
@@ -152,7 +159,8 @@ internal sealed class LocalStore : IKeyValueStore
 
         try
         {
-            var batch = RentBatch(bytes.Length, items.Count);
+            var bound = BatchBoundBytes(items);
+            var batch = RentBatch(bound);
             var read = s_read ??= new ArrayBufferWriter<byte>(256);
             var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
             var now = Now();
@@ -189,7 +197,7 @@ internal sealed class LocalStore : IKeyValueStore
                 batch.Put(key, scratch.WrittenSpan);
             }
 
-            Debug.Assert(batch.ByteSize <= BatchBoundBytes(bytes.Length, items.Count), "the batch outgrew its bound and was copied while it grew");
+            Debug.Assert(batch.ByteSize <= bound, "the batch outgrew its bound and was copied while it grew");
             _engine.Write(batch);
             return true;
         }
@@ -202,21 +210,20 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    /// <summary>Bytes of batches too big to keep per thread, dropped after their write (for the node's memory trimmer).</summary>
-    public long LargeBatchBytesReleased => Volatile.Read(ref _largeBatchBytes);
+    /// <summary>Bytes of the batches too big to keep per thread, so far; each is dropped after its write (the node's memory trimmer watches it).</summary>
+    public long LargeBatchBytes => Volatile.Read(ref _largeBatchBytes);
 
     /// <summary>
     /// The thread's reusable batch, or for a big write one of its own, sized once to its bound and dropped after it:
     /// a kept batch would pin the largest MSET a thread ever ran, and one grown by doubling copies itself and
     /// needs up to twice its size.
     /// </summary>
-    private WriteBatch RentBatch(int pairBytes, int count)
+    private WriteBatch RentBatch(long boundBytes)
     {
-        var bound = BatchBoundBytes(pairBytes, count);
-        if (bound > MaxRetainedBatchBytes)
+        if (boundBytes > MaxRetainedBatchBytes)
         {
-            Interlocked.Add(ref _largeBatchBytes, bound);
-            return new WriteBatch((int)Math.Min(bound, Array.MaxLength));
+            Interlocked.Add(ref _largeBatchBytes, boundBytes);
+            return new WriteBatch((int)Math.Min(boundBytes, Array.MaxLength));
         }
 
         var batch = s_batch ??= new WriteBatch(4096);
@@ -224,8 +231,17 @@ internal sealed class LocalStore : IKeyValueStore
         return batch;
     }
 
-    /// <summary>An upper bound of the encoded batch: per pair its bytes, the op and two length varints, and a blind sibling set's header (actor, counters, times).</summary>
-    private static long BatchBoundBytes(int pairBytes, int count) => pairBytes + (count * 128L);
+    /// <summary>An upper bound of the encoded batch: per pair its key and value, the op and two length varints, and a blind sibling set's header (actor, counters, times).</summary>
+    private static long BatchBoundBytes(IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items)
+    {
+        long bytes = 0;
+        for (var i = 0; i < items.Count; i++)
+        {
+            bytes += items[i].KeyLength + items[i].ValueLength + 128L;
+        }
+
+        return bytes;
+    }
 
     public bool Delete(ReadOnlySpan<byte> key)
     {
