@@ -200,6 +200,9 @@ def run(args, name, burst):
         goal_mib = args.memory_mb + 128
         after, reached = idle(node, args.idle_s, goal_mib)
         peak = node.hwm_mib()
+        fields = info_fields(node.port)
+        notes = (notes + " " + " ".join(f"{k}={fields.get(k, '?')}" for k in (
+            "used_memory", "engine_memory_bytes", "gc_gen2_collections", "client_recent_max_input_buffer"))).strip()
         extra = getattr(burst, "after", None)
         if extra:
             notes = (notes + " " + extra(node)).strip()
