@@ -9,10 +9,11 @@ namespace RingKV.Server;
 /// is armed by the period). The node's big per-request buffers are mapped pages freed at once
 /// (<c>RingKV.Net.Resp.NativeBuffer</c>), but what a big write leaves on the managed heap (its write batch) is
 /// only garbage, and an idle server allocates nothing, so no collection would ever come to free it. The regions
-/// collector also decommits free regions only a part per blocking collection (about half of what is left each
-/// time, from the second on), so one collection is not enough: after at least <see cref="ThresholdBytes"/> of such
-/// garbage and one quiet tick (no more released since the last), the trimmer runs <see cref="SeriesLength"/>
-/// blocking, non-compacting gen2 collections, one per tick.
+/// collector also keeps free regions up to its allocation budget and decommits the rest only a part per blocking
+/// collection (about half of what is left each time, from the second on), so one collection is not enough: after
+/// at least <see cref="ThresholdBytes"/> of such garbage and one quiet tick (no more released since the last), the
+/// trimmer runs <see cref="SeriesLength"/> blocking, non-compacting gen2 collections, one per tick. What the
+/// collector keeps as budget stays resident; the next big write reuses it.
 /// Rejected alternatives: one <see cref="GCCollectionMode.Aggressive"/> collection decommits everything at once but
 /// compacts the whole heap (the block cache's many small arrays included), a single pause of hundreds of
 /// milliseconds; a background (concurrent) collection does not decommit at all; a collection per release would
