@@ -256,24 +256,38 @@ internal static class RespSocketConnection
             return RespCloseReason.SendFailed;
         }
 
-        using var stall = new CancellationTokenSource();
-        while (output.UnsentCount > 0)
+        var stall = new CancellationTokenSource();
+        try
         {
-            var chunk = output.UnsentMemory[..Math.Min(output.UnsentCount, DrainChunkBytes)];
-            stall.CancelAfter(stallTimeout);
-            int sent;
-            try
+            while (output.UnsentCount > 0)
             {
-                sent = await socket.SendAsync(chunk, SocketFlags.None, stall.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return RespCloseReason.ReplyBufferLimit; // the client read nothing for the whole timeout
+                if (!stall.TryReset())
+                {
+                    // Its timer fired just as the last chunk went out.
+                    stall.Dispose();
+                    stall = new CancellationTokenSource();
+                }
+
+                var chunk = output.UnsentMemory[..Math.Min(output.UnsentCount, DrainChunkBytes)];
+                stall.CancelAfter(stallTimeout);
+                int sent;
+                try
+                {
+                    sent = await socket.SendAsync(chunk, SocketFlags.None, stall.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return RespCloseReason.ReplyBufferLimit; // the client read nothing for the whole timeout
+                }
+
+                output.MarkSent(sent);
             }
 
-            output.MarkSent(sent);
+            return null;
         }
-
-        return null;
+        finally
+        {
+            stall.Dispose();
+        }
     }
 }

@@ -11,7 +11,7 @@ internal sealed partial class CommandHandler
 
     // Plain SETs of the current pipeline batch, not yet applied: their keys and values copied here,
     // because the parser reuses its buffer for the next command.
-    /// <summary>Largest deferred-SET buffer a connection keeps between batches; a run is applied once its bytes reach it, so big values are not gathered by the 64.</summary>
+    /// <summary>Largest deferred-SET buffer a connection keeps between batches; a run is also applied once its bytes reach it, so big values are not gathered 64 at a time.</summary>
     private const int MaxRetainedPendingBytes = 1 << 20;
 
     private ArrayBufferWriter<byte> _pendingBytes = new(4096);

@@ -189,7 +189,7 @@ internal sealed class RespListener : IAsyncDisposable
         {
             case RespCloseReason.ReplyBufferLimit:
                 _logger.LogWarning(
-                    "client id={Id} addr={Address} disconnected: it did not read its replies and they passed max-reply-buffer-mb ({Limit} bytes; waiting past half of it for {Stall} s with no progress counts too)",
+                    "client id={Id} addr={Address} disconnected: it did not read its replies (over half of max-reply-buffer-mb, {Limit} bytes, unread for {Stall} s, or over all of it)",
                     client.Id, client.Address, _limits.MaxReplyBytes, _limits.ReplyStallTimeout.TotalSeconds);
                 break;
             case RespCloseReason.RequestTooLarge:
