@@ -48,6 +48,15 @@ internal sealed class ServerOptions
     /// <summary>Entries kept in a key's version vector before the least recently updated are dropped.</summary>
     public int MaxVersionVectorEntries { get; set; } = 10;
 
+    /// <summary>Largest request one connection may send, in MiB (Redis's client-query-buffer-limit); unset: <see cref="EffectiveMaxRequestBytes"/>.</summary>
+    public int? MaxRequestMb { get; set; }
+
+    /// <summary>Request bytes all connections may buffer at once, in MiB; unset: <see cref="EffectiveMaxRequestMemoryBytes"/>.</summary>
+    public int? MaxRequestMemoryMb { get; set; }
+
+    /// <summary>Unread reply bytes one client may hold, in MiB (Redis's client-output-buffer-limit); unset: <see cref="EffectiveMaxReplyBufferBytes"/>.</summary>
+    public int? MaxReplyBufferMb { get; set; }
+
     /// <summary>This node's name; its actor id in version vectors derives from it.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
@@ -99,7 +108,7 @@ internal sealed class ServerOptions
     private static object Convert(PropertyInfo property, string text)
     {
         var name = SettingName(property.Name);
-        var type = property.PropertyType;
+        var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType; // int? settings: unset means derived
         if (type == typeof(string))
         {
             return text;
@@ -152,6 +161,34 @@ internal sealed class ServerOptions
         _ => throw new FormatException($"invalid compression '{Compression}': expected lz4, zstd or none"),
     };
 
+    /// <summary>The per-connection request limit in bytes.</summary>
+    /// <remarks>
+    /// Default: a quarter of the memory budget (128 MiB at the default 512), at most 1 GiB (Redis's default), and
+    /// never below <see cref="MinRequestBytes"/>, what one SET of the largest key and value needs. A request that
+    /// does not fit the budget's quarter cannot be stored within it either: the engine holds a write in its
+    /// memtables, which get a quarter of the budget.
+    /// </remarks>
+    public long EffectiveMaxRequestBytes() => MaxRequestMb is { } mb
+        ? mb * Mib
+        : Math.Max(MinRequestBytes(), Math.Min(MemoryMb * Mib / 4, 1024 * Mib));
+
+    /// <summary>The request budget of all connections in bytes.</summary>
+    /// <remarks>Default: half of the memory budget (256 MiB at 512), and at least <see cref="EffectiveMaxRequestBytes"/>, so one request of the largest size always fits.</remarks>
+    public long EffectiveMaxRequestMemoryBytes() => MaxRequestMemoryMb is { } mb
+        ? mb * Mib
+        : Math.Max(EffectiveMaxRequestBytes(), MemoryMb * Mib / 2);
+
+    /// <summary>The per-client limit on unread replies in bytes.</summary>
+    /// <remarks>Default: an eighth of the memory budget (64 MiB at 512), and at least four times the largest value plus 1 MiB, so a client that reads is never held up by one GET.</remarks>
+    public long EffectiveMaxReplyBufferBytes() => MaxReplyBufferMb is { } mb
+        ? mb * Mib
+        : Math.Max(MemoryMb * Mib / 8, (4L * MaxValueBytes) + Mib);
+
+    /// <summary>The least a request limit may be: one SET of the largest key and value, plus 1 MiB for the command and headers.</summary>
+    private long MinRequestBytes() => (long)MaxKeyBytes + MaxValueBytes + Mib;
+
+    private const long Mib = 1024 * 1024;
+
     /// <summary>Checks every setting; throws <see cref="FormatException"/> naming the first bad one.</summary>
     public void Validate()
     {
@@ -163,6 +200,12 @@ internal sealed class ServerOptions
         Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456 (bytes)");
         Require(MaxClients >= 1, "max-clients must be at least 1");
         Require(MaxVersionVectorEntries >= 1, "max-version-vector-entries must be at least 1");
+        Require(MaxRequestMb is null || (MaxRequestMb <= 1024 && MaxRequestMb * Mib >= MinRequestBytes()),
+            $"max-request-mb must be at most 1024 and hold one SET of the largest key and value (at least {(MinRequestBytes() + Mib - 1) / Mib})");
+        Require(MaxRequestMemoryMb is null || MaxRequestMemoryMb * Mib >= EffectiveMaxRequestBytes(),
+            $"max-request-memory-mb must be at least max-request-mb ({EffectiveMaxRequestBytes() / Mib})");
+        Require(MaxReplyBufferMb is null || (MaxReplyBufferMb >= 1 && MaxReplyBufferMb * Mib > 2L * MaxValueBytes),
+            "max-reply-buffer-mb must be at least 1 and hold two replies of the largest value (max-value-bytes)");
         Require(!string.IsNullOrWhiteSpace(DataDirectory), "data-dir must not be empty");
         Require(!string.IsNullOrWhiteSpace(NodeId), "node-id must not be empty");
     }
@@ -177,5 +220,5 @@ internal sealed class ServerOptions
 
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"listen={Listen} data-dir={DataDirectory} sync={Sync} memory-mb={MemoryMb} compression={Compression} max-key-bytes={MaxKeyBytes} max-value-bytes={MaxValueBytes} max-clients={MaxClients} auth={(Password is null ? "off" : "on")}");
+        $"listen={Listen} data-dir={DataDirectory} sync={Sync} memory-mb={MemoryMb} compression={Compression} max-key-bytes={MaxKeyBytes} max-value-bytes={MaxValueBytes} max-clients={MaxClients} max-request-mb={EffectiveMaxRequestBytes() / Mib} max-request-memory-mb={EffectiveMaxRequestMemoryBytes() / Mib} max-reply-buffer-mb={EffectiveMaxReplyBufferBytes() / Mib} auth={(Password is null ? "off" : "on")}");
 }

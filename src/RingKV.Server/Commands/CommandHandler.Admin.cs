@@ -464,6 +464,15 @@ internal sealed partial class CommandHandler
             text.Append("# Clients\r\n");
             Line("connected_clients", _node.Listener?.ClientCount ?? 0);
             Line("maxclients", o.MaxClients);
+
+            // Redis's names where it has them; request memory is RingKV's budget of all connections (max-request-memory-mb).
+            var memory = _node.Listener?.Memory;
+            Line("client_recent_max_input_buffer", memory?.RecentMaxInputBytes ?? 0);
+            Line("client_recent_max_output_buffer", memory?.RecentMaxOutputBytes ?? 0);
+            Line("client_query_buffer_limit", o.EffectiveMaxRequestBytes());
+            Line("client_output_buffer_limit", o.EffectiveMaxReplyBufferBytes());
+            Line("request_memory_bytes", memory?.RequestBytes ?? 0);
+            Line("request_memory_limit", o.EffectiveMaxRequestMemoryBytes());
             text.Append("\r\n");
         }
 
@@ -518,6 +527,11 @@ internal sealed partial class CommandHandler
             text.Append("# Stats\r\n");
             Line("total_connections_received", _node.ConnectionsReceived);
             Line("total_commands_processed", _node.CommandsProcessed);
+            Line("client_query_buffer_limit_disconnections", _node.Listener?.Memory.RequestLimitRejections ?? 0);
+            Line("client_output_buffer_limit_disconnections", _node.Listener?.Memory.ReplyLimitDisconnections ?? 0);
+            Line("request_memory_waits", _node.Listener?.Memory.RequestWaits ?? 0);
+            Line("request_memory_timeouts", _node.Listener?.Memory.RequestWaitTimeouts ?? 0);
+            Line("connection_buffers_released", _node.Listener?.Memory.BuffersReleased ?? 0);
             Line("keyspace_hits", stats.GetHits);
             Line("keyspace_misses", stats.Gets - stats.GetHits);
             Line("engine_gets", stats.Gets);

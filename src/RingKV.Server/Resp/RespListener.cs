@@ -30,10 +30,11 @@ internal sealed class RespListener : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private Task? _acceptLoop;
 
-    public RespListener(IPEndPoint endPoint, Func<ClientInfo, IRespHandler> handlerFactory, RespLimits limits, int maxClients, ILogger logger)
+    public RespListener(IPEndPoint endPoint, Func<ClientInfo, IRespHandler> handlerFactory, RespLimits limits, int maxClients, ILogger logger, long requestBudgetBytes = long.MaxValue)
     {
         _handlerFactory = handlerFactory;
         _limits = limits;
+        Memory = new RespConnectionMemory(requestBudgetBytes);
         _maxClients = maxClients;
         _logger = logger;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
@@ -79,6 +80,9 @@ internal sealed class RespListener : IAsyncDisposable
 
     /// <summary>The bound address (the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The request budget all connections share, and the memory counters INFO shows.</summary>
+    public RespConnectionMemory Memory { get; }
 
     /// <summary>Clients connected now.</summary>
     public int ClientCount => _connections.Count;
@@ -207,7 +211,8 @@ internal sealed class RespListener : IAsyncDisposable
         try
         {
             var handler = _handlerFactory(connection.Info);
-            await RespSocketConnection.RunAsync(connection.Socket, handler, _limits).ConfigureAwait(false);
+            var reason = await RespSocketConnection.RunAsync(connection.Socket, handler, _limits, Memory).ConfigureAwait(false);
+            LogClose(connection.Info, reason);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -221,6 +226,27 @@ internal sealed class RespListener : IAsyncDisposable
         {
             _connections.TryRemove(connection.Info.Id, out _);
             connection.Socket.Dispose();
+        }
+    }
+
+    /// <summary>Logs, once per connection, a close the server decided on because of a memory limit.</summary>
+    private void LogClose(ClientInfo client, RespCloseReason reason)
+    {
+        switch (reason)
+        {
+            case RespCloseReason.ReplyBufferLimit:
+                _logger.LogWarning(
+                    "client id={Id} addr={Address} disconnected: it did not read its replies (over half of max-reply-buffer-mb, {Limit} bytes, unread for {Stall} s, or over all of it)",
+                    client.Id, client.Address, _limits.MaxReplyBytes, _limits.ReplyStallTimeout.TotalSeconds);
+                break;
+            case RespCloseReason.RequestTooLarge:
+                _logger.LogWarning("client id={Id} addr={Address} disconnected: a request larger than max-request-mb ({Limit} bytes)", client.Id, client.Address, _limits.MaxRequestBytes);
+                break;
+            case RespCloseReason.RequestMemoryBusy:
+                _logger.LogWarning(
+                    "client id={Id} addr={Address} disconnected: its request waited {Wait} s for the request memory of all clients (max-request-memory-mb, {Budget} bytes)",
+                    client.Id, client.Address, _limits.RequestMemoryWait.TotalSeconds, Memory.RequestBudgetBytes);
+                break;
         }
     }
 
