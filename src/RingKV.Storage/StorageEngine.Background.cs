@@ -68,6 +68,7 @@ public sealed partial class StorageEngine
             added.Add((level, file));
         }
 
+        var tablesOpened = added.Count;
         var empty = Version.Empty();
         _current = empty.Apply([], added);
         empty.Unref();
@@ -77,6 +78,7 @@ public sealed partial class StorageEngine
         logs.Sort();
         var mem = new Memtable(_memtableBytes, 0);
         var flushed = new List<(int Level, FileMeta File)>();
+        long records = 0, operations = 0, logBytes = 0;
         foreach (var number in logs)
         {
             var path = FileNames.Log(_directory, number);
@@ -91,6 +93,9 @@ public sealed partial class StorageEngine
                 var first = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(payload);
                 var count = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(payload[8..]);
                 ApplyToMemtable(mem, payload);
+                records++;
+                operations += count;
+                logBytes += payload.Length;
                 lastSequence = Math.Max(lastSequence, first + (ulong)count - 1);
                 if (mem.UsedBytes >= _memtableBytes)
                 {
@@ -110,6 +115,8 @@ public sealed partial class StorageEngine
         {
             flushed.Add((0, WriteLevel0Table(mem)));
         }
+
+        Recovery = new RecoveryStatistics(logs.Count, records, operations, logBytes, tablesOpened, flushed.Count, TimeSpan.Zero);
 
         if (flushed.Count > 0)
         {

@@ -116,7 +116,7 @@ internal sealed class CommandWindow : IDisposable
             {
                 if (failure is null && action == RespAction.Continue)
                 {
-                    main.WriteRaw(buffer.WrittenMemory.Span);
+                    main.WriteRaw(buffer.UnsentMemory.Span);
                 }
 
                 buffer.Clear(_retainBytes);

@@ -56,6 +56,20 @@ internal sealed class RespCommand
         return _source.Slice(range.Offset, range.Length);
     }
 
+    /// <summary>The contiguous bytes every argument lies in; with <see cref="OffsetOf"/>, a handler can pass all arguments on without copying them.</summary>
+    public ReadOnlySpan<byte> Source => _source.Span;
+
+    /// <summary>Where the argument at <paramref name="index"/> starts in <see cref="Source"/>.</summary>
+    public int OffsetOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _arguments[index].Offset;
+    }
+
     /// <summary>Whether the command name equals <paramref name="upperName"/> ignoring ASCII case, e.g. <c>IsCommand("GET"u8)</c>.</summary>
     public bool IsCommand(ReadOnlySpan<byte> upperName) => _count > 0 && Ascii.EqualsIgnoreCase(this[0], upperName);
 
@@ -99,11 +113,24 @@ internal sealed class RespCommand
         return result;
     }
 
+    /// <summary>Changes with every <see cref="Begin"/>: a parser resuming a command checks nobody began another in between.</summary>
+    internal int Generation { get; private set; }
+
     /// <summary>Starts a new command over <paramref name="source"/>.</summary>
     internal void Begin(ReadOnlyMemory<byte> source)
     {
         _source = source;
         _count = 0;
+        Generation++;
+    }
+
+    /// <summary>Takes up the command begun last, over <paramref name="source"/> (the same bytes, maybe moved, plus more), with its first <paramref name="count"/> arguments.</summary>
+    /// <remarks>Requires: no <see cref="Begin"/> since those arguments were added (same <see cref="Generation"/>), and <paramref name="count"/> of them were.</remarks>
+    internal void Resume(ReadOnlyMemory<byte> source, int count)
+    {
+        Debug.Assert(count <= _arguments.Length);
+        _source = source;
+        _count = count;
     }
 
     /// <summary>Appends an argument; the array grows as arguments arrive, never from a declared count.</summary>

@@ -11,6 +11,11 @@ internal sealed partial class CommandHandler
     /// <summary>Most plain SETs deferred into one commit.</summary>
     private const int MaxPendingSets = 64;
 
+    /// <summary>A run is also applied once its bytes reach this, so big values are not gathered 64 at a time.</summary>
+    private const int MaxPendingBytes = 1 << 20;
+
+    private int _pendingBytes;
+
     // Plain SETs of the current receive, not yet applied. Their keys and values point into the connection's receive
     // buffer, which stays as it is until the receive's last reply (EndOfBatchAsync comes before the next receive).
     private List<KeyValue> _pending = [];
@@ -35,7 +40,8 @@ internal sealed partial class CommandHandler
         }
 
         _pending.Add(new KeyValue(c.GetMemory(1), c.GetMemory(2)));
-        if (_pending.Count < MaxPendingSets)
+        _pendingBytes += c[1].Length + c[2].Length;
+        if (_pending.Count < MaxPendingSets && _pendingBytes < MaxPendingBytes)
         {
             deferred = Continue;
             return true;
@@ -61,6 +67,7 @@ internal sealed partial class CommandHandler
         }
 
         var pairs = _pending;
+        _pendingBytes = 0;
         lock (_spareLock)
         {
             _pending = _spareLists.Count > 0 ? _spareLists.Pop() : [];

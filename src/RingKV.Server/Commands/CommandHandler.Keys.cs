@@ -15,7 +15,12 @@ internal sealed partial class CommandHandler
     /// <summary>Whether a key fits the node's limits.</summary>
     private bool KeySizeOk(ReadOnlySpan<byte> key) => !key.IsEmpty && key.Length <= _node.Options.MaxKeyBytes;
 
-    /// <summary>Checks key and value sizes against the node's limits; writes the error when over.</summary>
+    /// <summary>Checks a key and a value against the node's limits; writes the error when one breaks them.</summary>
+    /// <remarks>
+    /// Every key-taking command checks its keys here, before doing anything, so a key gets the same error from every
+    /// command: over max-key-bytes, or empty. Redis accepts the empty key; RingKV refuses it everywhere because the
+    /// storage engine cannot store one (its records are ordered by token and a non-empty key).
+    /// </remarks>
     private bool CheckSizes(RespWriter w, ReadOnlySpan<byte> key, int valueLength = 0)
     {
         if (key.Length > _node.Options.MaxKeyBytes)
@@ -34,6 +39,20 @@ internal sealed partial class CommandHandler
         {
             w.WriteError($"ERR value of {valueLength} bytes exceeds max-value-bytes {_node.Options.MaxValueBytes}");
             return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Checks every argument from <paramref name="first"/> on as a key (MGET, DEL, EXISTS); writes the first error.</summary>
+    private bool CheckKeys(RespCommand c, RespWriter w, int first)
+    {
+        for (var i = first; i < c.Count; i++)
+        {
+            if (!CheckSizes(w, c[i]))
+            {
+                return false;
+            }
         }
 
         return true;
@@ -214,7 +233,18 @@ internal sealed partial class CommandHandler
         return unitMs != 0;
     }
 
-    /// <summary>An expiry in Unix ms from a relative or absolute amount; false when not positive or overflowing.</summary>
+    /// <summary>
+    /// The latest expiry the engine can store, in Unix ms: 9999-12-31T23:59:59.999Z, the end of <see cref="DateTimeOffset"/>.
+    /// An expiry past it is "invalid expire time", as in Redis for times that overflow; Redis itself accepts up to
+    /// 2^63-1 ms, which no calendar type here can hold.
+    /// </summary>
+    private static readonly long MaxExpiryUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The expiry option of SET, SETEX, PSETEX and GETEX as an absolute Unix ms time; false (the caller replies "invalid
+    /// expire time") when the amount is not positive, overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's getExpireMillisecondsOrReply (t_string.c), plus that last bound.
+    /// </summary>
     private bool TryExpiryTime(long amount, long unitMs, bool absolute, out long atUnixMs)
     {
         atUnixMs = 0;
@@ -224,24 +254,64 @@ internal sealed partial class CommandHandler
         }
 
         var ms = amount * unitMs;
-        if (absolute)
+        if (!absolute)
         {
-            atUnixMs = ms;
-            return true;
+            var now = NowMs;
+            if (ms > long.MaxValue - now)
+            {
+                return false;
+            }
+
+            ms += now;
         }
 
-        if (ms > long.MaxValue - NowMs)
+        if (ms > MaxExpiryUnixMs)
         {
             return false;
         }
 
-        atUnixMs = NowMs + ms;
+        atUnixMs = ms;
+        return true;
+    }
+
+    /// <summary>
+    /// The time argument of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT as an absolute Unix ms time, which may be in the past
+    /// (the key is then deleted); false when it overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's expireGenericCommand (expire.c), plus that last bound.
+    /// </summary>
+    private bool TryExpireCommandTime(long amount, long unitMs, bool absolute, out long atUnixMs)
+    {
+        atUnixMs = 0;
+        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        {
+            return false;
+        }
+
+        var when = amount * unitMs;
+        var basetime = absolute ? 0 : NowMs;
+        if (when > long.MaxValue - basetime)
+        {
+            return false;
+        }
+
+        when += basetime;
+        if (when > MaxExpiryUnixMs)
+        {
+            return false;
+        }
+
+        atUnixMs = when;
         return true;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> MGet(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         var count = c.Count - 1;
         w.WriteArrayHeader(count);
         var value = RentBuffer();
@@ -250,12 +320,6 @@ internal sealed partial class CommandHandler
             for (var i = 1; i <= count; i++)
             {
                 value.ResetWrittenCount();
-                if (!KeySizeOk(c[i]))
-                {
-                    w.WriteNull();
-                    continue;
-                }
-
                 var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), value, _session.ReadConsistency)).ConfigureAwait(false);
                 if (read.Found)
                 {
@@ -319,14 +383,16 @@ internal sealed partial class CommandHandler
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> Del(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long deleted = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (KeySizeOk(c[i]))
-            {
-                var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
-                deleted += result.Applied ? 1 : 0;
-            }
+            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
+            deleted += result.Applied ? 1 : 0;
         }
 
         w.WriteInteger(deleted);
@@ -336,14 +402,16 @@ internal sealed partial class CommandHandler
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> Exists(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long found = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (KeySizeOk(c[i]))
-            {
-                var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
-                found += read.Found ? 1 : 0;
-            }
+            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
+            found += read.Found ? 1 : 0;
         }
 
         w.WriteInteger(found);
@@ -443,12 +511,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        if (!c.TryGetInt64(2, out var amount))
-        {
-            w.WriteError(RespErrors.NotInteger);
-            return RespAction.Continue;
-        }
-
+        // Redis's order: the options, then the time, then the key.
         var nx = false;
         var xx = false;
         var gt = false;
@@ -478,13 +541,25 @@ internal sealed partial class CommandHandler
             }
         }
 
-        if ((nx && (xx || gt || lt)) || (gt && lt))
+        if (nx && (xx || gt || lt))
         {
             w.WriteError("ERR NX and XX, GT or LT options at the same time are not compatible"u8);
             return RespAction.Continue;
         }
 
-        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        if (gt && lt)
+        {
+            w.WriteError("ERR GT and LT options at the same time are not compatible"u8);
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!TryExpireCommandTime(amount, unitMs, absolute, out var at))
         {
             w.WriteError($"ERR invalid expire time in '{Lower(c[0])}' command");
             return RespAction.Continue;
@@ -493,7 +568,6 @@ internal sealed partial class CommandHandler
         // XX combines with GT or LT in Redis: the key must have an expiry, and the comparison must hold.
         var condition = (nx ? ExpiryCondition.IfNone : 0) | (xx ? ExpiryCondition.IfAny : 0)
             | (gt ? ExpiryCondition.IfLater : 0) | (lt ? ExpiryCondition.IfEarlier : 0);
-        var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
 
         // Decided under the key's stripe, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
@@ -555,6 +629,14 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>SCAN's work allowance per unit of COUNT, in stored keys examined plus glob steps.</summary>
+    /// <remarks>
+    /// A call stops (between tokens) after COUNT keys or COUNT x this much work, so a pattern that is costly on long
+    /// keys returns early with a cursor instead of holding the connection. Ordinary patterns on ordinary keys take tens of
+    /// steps a key and never reach it.
+    /// </remarks>
+    private const long ScanWorkPerCount = 1024;
+
     internal async ValueTask<RespAction> Scan(RespCommand c, RespWriter w)
     {
         if (!ulong.TryParse(c[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
@@ -564,7 +646,7 @@ internal sealed partial class CommandHandler
         }
 
         long count = 10;
-        byte[]? pattern = null;
+        Glob? pattern = null;
         var noneOfType = false;
         for (var i = 2; i < c.Count; i++)
         {
@@ -586,7 +668,7 @@ internal sealed partial class CommandHandler
             }
             else if (c.ArgumentEquals(i, "MATCH"u8) && i + 1 < c.Count)
             {
-                pattern = c[i + 1].ToArray();
+                pattern = Glob.Compile(c[i + 1]);
                 i++;
             }
             else if (c.ArgumentEquals(i, "TYPE"u8) && i + 1 < c.Count)
@@ -601,23 +683,16 @@ internal sealed partial class CommandHandler
             }
         }
 
+        count = Math.Min(count, 100_000);
         var keys = new List<byte[]>();
-        var next = await _node.Store.ScanAsync(new ScanRequest(cursor, (int)Math.Min(count, 100_000)), keys).ConfigureAwait(false);
+        var request = new ScanRequest(cursor, (int)count, pattern is { MatchesEverything: true } ? null : pattern, noneOfType, count * ScanWorkPerCount);
+        var next = await _node.Store.ScanAsync(request, keys).ConfigureAwait(false);
         w.WriteArrayHeader(2);
         WriteCursor(w, next);
-        var shown = 0;
+        w.WriteArrayHeader(keys.Count);
         foreach (var key in keys)
         {
-            shown += !noneOfType && (pattern is null || Glob.IsMatch(pattern, key)) ? 1 : 0;
-        }
-
-        w.WriteArrayHeader(shown);
-        foreach (var key in keys)
-        {
-            if (!noneOfType && (pattern is null || Glob.IsMatch(pattern, key)))
-            {
-                w.WriteBulkString(key);
-            }
+            w.WriteBulkString(key);
         }
 
         return RespAction.Continue;

@@ -75,6 +75,10 @@ internal sealed partial class CommandHandler
         w.WriteBulkString(text[..written]);
     }
 
+    /// <summary>
+    /// Reads the optional <c>CONTEXT ctx</c> at <paramref name="at"/>; writes the error when it is malformed, from before
+    /// contexts named their key, or names another key than the command's (c[1]).
+    /// </summary>
     private static bool TryContext(RespCommand c, int at, RespWriter w, out VersionVector context, out bool given)
     {
         context = VersionVector.Empty;
@@ -93,13 +97,25 @@ internal sealed partial class CommandHandler
         var text = c[at + 1];
         var bytes = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
         if (Base64.DecodeFromUtf8(text, bytes, out _, out var length) != System.Buffers.OperationStatus.Done
-            || !SiblingSet.TryDecodeContext(bytes.AsSpan(0, length), out var decoded, out var error))
+            || !SiblingSet.TryDecodeContext(bytes.AsSpan(0, length), out var decoded, out var keyTag, out _))
         {
             w.WriteError("ERR invalid CONTEXT: pass the context KV.GET returned, unchanged"u8);
             return false;
         }
 
-        _ = error;
+        if (keyTag is null)
+        {
+            // A version-1 context names no key, so it cannot be checked: read again rather than risk another key's context.
+            w.WriteError("ERR CONTEXT is from an older RingKV and names no key: read the key again with KV.GET"u8);
+            return false;
+        }
+
+        if (keyTag != SiblingSet.ContextKeyTag(c[1]))
+        {
+            w.WriteError("ERR CONTEXT was read from another key: pass the context KV.GET returned for this key"u8);
+            return false;
+        }
+
         context = decoded;
         given = true;
         return true;

@@ -224,15 +224,15 @@ internal sealed partial class CommandHandler : IRespHandler
             return RespAction.Continue;
         }
 
-        var password = _node.Options.Password;
-        if (password is null)
+        if (c.Count == 2 && _node.Options.Password is null)
         {
+            // Redis keeps the old error for the one-argument form when nothing is configured.
             w.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return RespAction.Continue;
         }
 
         var user = c.Count == 3 ? c[1] : "default"u8;
-        if (CheckPassword(user, c[c.Count - 1]))
+        if (Authenticate(user, c[c.Count - 1]))
         {
             _session.Authenticated = true;
             w.WriteOk();
@@ -245,11 +245,20 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private bool CheckPassword(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
+    /// <summary>
+    /// Whether a user and password log in, for AUTH and HELLO ... AUTH alike. The only user is Redis's "default": with
+    /// --password it needs that password; without one it is Redis's nopass default user and any password does.
+    /// </summary>
+    private bool Authenticate(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
     {
-        var expected = Encoding.UTF8.GetBytes(_node.Options.Password ?? "");
-        return user.SequenceEqual("default"u8)
-            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, given);
+        if (!user.SequenceEqual("default"u8))
+        {
+            return false;
+        }
+
+        var password = _node.Options.Password;
+        return password is null
+            || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(password), given);
     }
 
     internal RespAction Hello(RespCommand c, RespWriter w)
@@ -279,7 +288,7 @@ internal sealed partial class CommandHandler : IRespHandler
         {
             if (c.ArgumentEquals(i, "AUTH"u8) && i + 2 < c.Count)
             {
-                if (_node.Options.Password is null || !CheckPassword(c[i + 1], c[i + 2]))
+                if (!Authenticate(c[i + 1], c[i + 2]))
                 {
                     w.WriteError("WRONGPASS invalid username-password pair or user is disabled."u8);
                     return RespAction.Continue;
@@ -317,7 +326,7 @@ internal sealed partial class CommandHandler : IRespHandler
         w.WriteBulkString("server"u8);
         w.WriteBulkString("redis"u8);
         w.WriteBulkString("version"u8);
-        w.WriteBulkString(ServerInfo.RedisVersion);
+        w.WriteBulkString(ServerInfo.RedisVersionUtf8);
         w.WriteBulkString("proto"u8);
         w.WriteInteger(protocol);
         w.WriteBulkString("id"u8);

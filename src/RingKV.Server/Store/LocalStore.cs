@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.IO.Hashing;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.ObjectPool;
 using RingKV.Core.Consistency;
@@ -36,6 +37,9 @@ internal sealed class LocalStore : IKeyValueStore
     // Many, because a pipelined batch holds up to 64 stripes while its write commits, and many such batches meet.
     private const int StripeCount = 1 << 16;
 
+    /// <summary>Largest batch kept in the pool.</summary>
+    private const int MaxRetainedBatchBytes = 1 << 20;
+
     /// <summary>Largest expiry the engine stores: the end of year 9999 (DateTimeOffset's range), in Unix ms.</summary>
     internal const long MaxExpiryUnixMs = 253_402_300_799_999;
 
@@ -45,6 +49,7 @@ internal sealed class LocalStore : IKeyValueStore
     private readonly ulong _actor;
     private readonly int _maxVectorEntries;
     private readonly TimeProvider _time;
+    private long _largeBatchBytes;
 
     // Scratch for the synchronous parts of a call (never live across an await).
     [ThreadStatic]
@@ -128,7 +133,8 @@ internal sealed class LocalStore : IKeyValueStore
         // Take every stripe involved, in index order so two batches cannot deadlock.
         var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
         var held = 0;
-        var batch = _batches.Get();
+        var bound = BatchBoundBytes(pairs);
+        var batch = RentBatch(bound);
         try
         {
             var count = SortedStripes(pairs, stripes);
@@ -153,7 +159,10 @@ internal sealed class LocalStore : IKeyValueStore
             }
 
             ArrayPool<int>.Shared.Return(stripes);
-            _batches.Return(batch);
+            if (bound <= MaxRetainedBatchBytes)
+            {
+                _batches.Return(batch);
+            }
         }
     }
 
@@ -166,7 +175,7 @@ internal sealed class LocalStore : IKeyValueStore
         }
 
         var context = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(set.Context, context);
+        SiblingSet.EncodeContext(set.Context, key.Span, context);
         return new ValueTask<VersionedRead?>(new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray()));
     }
 
@@ -224,19 +233,21 @@ internal sealed class LocalStore : IKeyValueStore
     {
         using var it = _engine.NewIterator(new TokenRange(new Token(request.Cursor), Token.Max));
         var seen = 0;
+        long work = 0;
         var lastToken = 0UL;
         while (it.MoveNext())
         {
             var token = it.Token.Value;
             // Finish the current token before stopping, so a cursor never splits keys that share a token.
-            if (seen >= request.Count && token != lastToken)
+            if (seen > 0 && (seen >= request.Count || work >= request.WorkBudget) && token != lastToken)
             {
                 return new ValueTask<ulong>(token);
             }
 
             seen++;
+            work++;
             lastToken = token;
-            if (IsVisible(it.Value))
+            if (IsVisible(it.Value) && !request.MatchNothing && (request.Pattern is null || request.Pattern.IsMatch(it.Key, ref work)))
             {
                 keys.Add(it.Key.ToArray());
             }
@@ -292,6 +303,36 @@ internal sealed class LocalStore : IKeyValueStore
     }
 
     public void Dispose() => _engine.Dispose();
+
+    /// <summary>Bytes of the batches too big to pool, so far; each is dropped after its write (the node's memory trimmer watches it).</summary>
+    public long LargeBatchBytes => Volatile.Read(ref _largeBatchBytes);
+
+    /// <summary>
+    /// A pooled batch, or for a big write one of its own, sized once to its bound and dropped after it: a pooled batch
+    /// would pin the largest MSET ever run, and one grown by doubling copies itself and needs up to twice its size.
+    /// </summary>
+    private WriteBatch RentBatch(long boundBytes)
+    {
+        if (boundBytes > MaxRetainedBatchBytes)
+        {
+            Interlocked.Add(ref _largeBatchBytes, boundBytes);
+            return new WriteBatch((int)Math.Min(boundBytes, Array.MaxLength));
+        }
+
+        return _batches.Get();
+    }
+
+    /// <summary>An upper bound of the encoded batch: per pair its key and value, the op and two length varints, and a blind sibling set's header.</summary>
+    private static long BatchBoundBytes(IReadOnlyList<KeyValue> pairs)
+    {
+        long bytes = 0;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            bytes += pairs[i].Key.Length + pairs[i].Value.Length + 128L;
+        }
+
+        return bytes;
+    }
 
     /// <summary>Decides a plain write and stages it in <paramref name="batch"/> (empty when nothing changes). Requires: the key's stripe.</summary>
     private WriteResult Prepare(in WriteRequest request, WriteBatch batch)
@@ -503,7 +544,7 @@ internal sealed class LocalStore : IKeyValueStore
         public bool Return(WriteBatch obj)
         {
             obj.Clear();
-            return obj.ByteSize == 0 && obj.Capacity <= (1 << 20); // a batch grown by a big MSET is not kept
+            return obj.Capacity <= MaxRetainedBatchBytes; // a batch grown by a big write is not kept
         }
     }
 }

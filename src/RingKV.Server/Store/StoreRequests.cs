@@ -141,8 +141,13 @@ internal readonly record struct WriteResult(bool Applied, bool Existed);
 /// <summary>One pair of an MSET.</summary>
 internal readonly record struct KeyValue(ReadOnlyMemory<byte> Key, ReadOnlyMemory<byte> Value);
 
-/// <summary>A SCAN step: from <paramref name="Cursor"/>, examining about <paramref name="Count"/> keys.</summary>
-internal readonly record struct ScanRequest(ulong Cursor, int Count);
+/// <summary>
+/// A SCAN step: from <paramref name="Cursor"/>, the live keys that <paramref name="Pattern"/> matches (all when null; none
+/// with <paramref name="MatchNothing"/>, a TYPE that no key has). A step examines about <paramref name="Count"/> stored keys,
+/// fewer once the matching's work reaches <paramref name="WorkBudget"/>, and stops only between tokens, so a full scan with
+/// no writes meanwhile returns every live key exactly once.
+/// </summary>
+internal readonly record struct ScanRequest(ulong Cursor, int Count, Commands.Glob? Pattern = null, bool MatchNothing = false, long WorkBudget = long.MaxValue);
 
 /// <summary>A key's sibling set as KV.GET shows it.</summary>
 internal sealed record VersionedRead(byte[] Context, IReadOnlyList<Sibling> Siblings);
