@@ -1,9 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.IO;
 using System.Threading;
-using RingKV.Core.Errors;
 using RingKV.Storage.Engine;
 using RingKV.Storage.Keys;
 using RingKV.Storage.Stats;
@@ -103,7 +101,7 @@ public sealed partial class StorageEngine
 
     private void MaybeScheduleCompactionLocked() => _compactionSignal.Set();
 
-    /// <summary>The compaction thread: runs picked compactions until none scores 1 or more.</summary>
+    /// <summary>The compaction thread: runs picked compactions while there is one to run.</summary>
     private void CompactionLoop()
     {
         if (_options.CompactionNice > 0)
@@ -112,39 +110,10 @@ public sealed partial class StorageEngine
             BackgroundPriority.TryLowerCurrentThread(_options.CompactionNice);
         }
 
-        while (true)
-        {
-            _compactionSignal.WaitOne();
-            lock (_mutex)
-            {
-                if (_closing || _backgroundError is not null)
-                {
-                    return;
-                }
-            }
-
-            try
-            {
-                while (RunOneBackgroundCompaction())
-                {
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return; // closing
-            }
-            catch (Exception e) when (e is IOException or RingKVException or UnauthorizedAccessException)
-            {
-                lock (_mutex)
-                {
-                    SetBackgroundErrorLocked(e);
-                }
-
-                return;
-            }
-        }
+        RunBackgroundLoop(_compactionSignal, RunOneBackgroundCompaction);
     }
 
+    /// <summary>Picks and runs one compaction; false when there is none to run. Requires: the compaction thread.</summary>
     private bool RunOneBackgroundCompaction()
     {
         _compactionGate.Wait();

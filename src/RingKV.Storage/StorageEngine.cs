@@ -23,6 +23,10 @@ namespace RingKV.Storage;
 /// background thread; a second background thread compacts levels (see <see cref="PickCompactionLocked"/>).
 /// Reads take no lock: they pin a <see cref="SuperVersion"/>.
 /// Lock order: the pipeline's queue lock is never held while taking <c>_mutex</c>, nor the reverse; no I/O under it except creating a log segment and writing the manifest.
+/// The partials follow concepts: Write (the write calls), Commit (the engine's side of the pipeline: room, encoding,
+/// merges), Memtables (inserting a group, switching memtables and log segments, stalls), Read, Flush, Compaction,
+/// Versions (installing a version and its manifest), Tables (opening and numbering table files), Recovery (opening
+/// from disk) and Background (the loop both background threads run, and the sticky error).
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
@@ -330,16 +334,6 @@ public sealed partial class StorageEngine : IDisposable
         {
             _cache.CapacityBytes = Math.Max(budget / 8, budget - MetadataBytes(_current));
         }
-    }
-
-    /// <summary>Sets the sticky background error and wakes everyone. Requires: _mutex.</summary>
-    private void SetBackgroundErrorLocked(Exception error)
-    {
-        StorageStatistics.Increment(ref _stats._backgroundErrors);
-        _backgroundError ??= error;
-        Monitor.PulseAll(_mutex);
-        _flushSignal.Set();
-        _compactionSignal.Set();
     }
 
     private void ThrowIfBackgroundErrorLocked()
