@@ -47,8 +47,7 @@ public sealed partial class StorageEngine
             file.Sync();
         }
 
-        var meta = new FileMeta(number, props.FileBytes, props.SmallestKey, props.LargestKey, props.MinSequence, props.MaxSequence);
-        OpenReader(meta);
+        var meta = OpenTable(number);
         StorageStatistics.Increment(ref _stats._flushes);
         StorageStatistics.Add(ref _stats._bytesFlushed, props.FileBytes);
         return meta;

@@ -54,16 +54,15 @@ public sealed partial class StorageEngine
 
         _nextFileNumber = maxNumber + 1;
         var added = new List<(int Level, FileMeta File)>();
-        foreach (var (level, file) in manifest.Files)
+        foreach (var (level, listed) in manifest.Files)
         {
-            var path = FileNames.Table(_directory, file.Number);
+            var path = FileNames.Table(_directory, listed.Number);
             if (!_fs.Exists(path))
             {
                 ThrowHelper.Corruption(path, 0, "table listed in the manifest is missing");
             }
 
-            OpenReader(file);
-            added.Add((level, file));
+            added.Add((level, OpenTable(listed.Number, listed)));
         }
 
         var empty = Version.Empty();
