@@ -299,7 +299,7 @@ internal sealed class TableReader : IDisposable
     /// <summary>Data block <paramref name="index"/> when the cache holds it (counted as a hit), else null (a miss).</summary>
     private Block? TryGetCached(int index)
     {
-        if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is { } cached)
+        if (_cached is not null && BlockCache.TryGetFromSlot(_cached, index) is Block cached)
         {
             _stats._cacheHits.Increment();
             return cached;
