@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Text.RegularExpressions;
 using Xunit;
 
 namespace RingKV.Core.Tests.Layering;
@@ -9,6 +10,9 @@ namespace RingKV.Core.Tests.Layering;
 /// <summary>References between projects, and between the folders of Storage, point down (see STYLE.md, "the folders are the architecture").</summary>
 public sealed class LayeringTests
 {
+    private static readonly Regex AssemblyName = new("<AssemblyName>([^<]+)</AssemblyName>", RegexOptions.CultureInvariant);
+    private static readonly Regex InternalsVisibleTo = new(@"<InternalsVisibleTo\s+Include=""([^""]+)""", RegexOptions.CultureInvariant);
+
     [Fact]
     public void Sources_EveryReference_PointsDown()
     {
@@ -111,10 +115,34 @@ public sealed class LayeringTests
         Assert.Contains("RingKV.Gateway is not in the layering table", Assert.Single(violations), StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ProjectFiles_InternalsVisibleTo_NamesAnAssemblyOfTheRepository()
+    {
+        var root = RepositoryRoot();
+        var projects = Directory.EnumerateFiles(root, "*.csproj", SearchOption.AllDirectories)
+            .Where(p => !p.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            .ToList();
+        var assemblies = projects.Select(p => AssemblyName.Match(File.ReadAllText(p)) is { Success: true } m ? m.Groups[1].Value : Path.GetFileNameWithoutExtension(p)).ToHashSet(StringComparer.Ordinal);
+        Assert.Contains("ringkv", assemblies);
+
+        var unknown = new List<string>();
+        foreach (var project in projects)
+        {
+            foreach (Match m in InternalsVisibleTo.Matches(File.ReadAllText(project)))
+            {
+                if (!assemblies.Contains(m.Groups[1].Value))
+                {
+                    unknown.Add($"{Path.GetRelativePath(root, project)}: InternalsVisibleTo {m.Groups[1].Value}, which no project here builds");
+                }
+            }
+        }
+
+        Assert.True(unknown.Count == 0, string.Join('\n', unknown));
+    }
+
     private static SourceFile Cs(string path, string text) => new(path, text);
 
-    /// <summary>Every .cs and .csproj file under src/ (bin and obj left out), found from the test's output directory up.</summary>
-    private static List<SourceFile> RepositorySources()
+    private static string RepositoryRoot()
     {
         var root = new DirectoryInfo(AppContext.BaseDirectory);
         while (root is not null && !File.Exists(Path.Combine(root.FullName, "RingKV.slnx")))
@@ -123,12 +151,18 @@ public sealed class LayeringTests
         }
 
         Assert.NotNull(root);
-        var src = Path.Combine(root.FullName, "src");
-        return [.. Directory.EnumerateFiles(src, "*.*", SearchOption.AllDirectories)
+        return root.FullName;
+    }
+
+    /// <summary>Every .cs and .csproj file under src/ (bin and obj left out), found from the test's output directory up.</summary>
+    private static List<SourceFile> RepositorySources()
+    {
+        var root = RepositoryRoot();
+        return [.. Directory.EnumerateFiles(Path.Combine(root, "src"), "*.*", SearchOption.AllDirectories)
             .Where(p => p.EndsWith(".cs", StringComparison.Ordinal) || p.EndsWith(".csproj", StringComparison.Ordinal))
-            .Select(p => Path.GetRelativePath(root.FullName, p).Replace('\\', '/'))
+            .Select(p => Path.GetRelativePath(root, p).Replace('\\', '/'))
             .Where(p => !p.Split('/').Any(part => part is "bin" or "obj"))
             .Order(StringComparer.Ordinal)
-            .Select(p => new SourceFile(p, File.ReadAllText(Path.Combine(root.FullName, p))))];
+            .Select(p => new SourceFile(p, File.ReadAllText(Path.Combine(root, p))))];
     }
 }
