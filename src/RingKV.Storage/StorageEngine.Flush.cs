@@ -26,8 +26,8 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>Writes a memtable to a new synced level-0 table and opens it.</summary>
-    // Runs a few times a minute, each time for seconds: tiered JIT would run it as unoptimized code with
-    // on-stack replacement, measured as a tenth of the node's CPU under a write load.
+    // Runs a few times a minute, each time for seconds: entered too rarely for tiered JIT to promote it, it would run
+    // as unoptimized code with on-stack replacement.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private FileMeta WriteLevel0Table(Memtable mem)
     {

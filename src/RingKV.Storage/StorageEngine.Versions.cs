@@ -38,8 +38,8 @@ public sealed partial class StorageEngine
     /// </summary>
     /// <remarks>
     /// The manifest's fsyncs run outside _mutex, so writers (whose leaders take _mutex for every write group) never
-    /// wait for them: held under _mutex they stopped every write for about 20 ms per flush under redis-benchmark SET
-    /// load. Version edits are serialized by _versionEdit instead, so _current cannot change between
+    /// wait for them: held under _mutex, every write would stop for the length of a manifest's fsyncs (the file and the
+    /// directory). Version edits are serialized by _versionEdit instead, so _current cannot change between
     /// <paramref name="prepareLocked"/> and the install.
     /// </remarks>
     private Version InstallVersion(Func<Version> prepareLocked, Func<long> logNumberLocked, Action installLocked)

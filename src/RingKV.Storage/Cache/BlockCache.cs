@@ -14,8 +14,8 @@ namespace RingKV.Storage.Cache;
 /// so <see cref="UsageBytes"/> ≤ <see cref="CapacityBytes"/> at all times (a block larger than a shard's share is not cached).
 /// Eviction order: the list is in insertion order; a hit only sets the node's referenced flag, and eviction moves a
 /// referenced tail node to the front instead of dropping it (CLOCK's second chance on an LRU list). Strict LRU, which
-/// moved the node to the front on every hit, was rejected after profiling: those pointer writes under the shard lock
-/// were the costliest part of a cached read when two cores read at once.
+/// moved the node to the front on every hit, was rejected: it writes four list pointers under the shard lock on every
+/// read, so concurrent readers of a shard queue on the lock and pass its cache lines between cores.
 /// A reader may hand <see cref="Insert"/> a slot array of its own (one slot per block of its table): the cache
 /// keeps the slot pointing at the block's entry while it is cached and clears it when it evicts the entry, so
 /// the reader finds a cached block with one array read and no lock (<see cref="TryGetFromSlot"/>).
@@ -221,8 +221,8 @@ internal sealed class BlockCache
             {
                 if (_map.TryGetValue(key, out var node))
                 {
-                    // A hit only marks the node (CLOCK-style second chance): moving it to the front on every
-                    // hit rewrote four list pointers under the lock, the costliest part of a cached read.
+                    // A hit only marks the node (CLOCK-style second chance): moving it to the front would
+                    // rewrite four list pointers under the lock on every read.
                     node.Referenced = true;
                     block = node.Block;
                     return true;
