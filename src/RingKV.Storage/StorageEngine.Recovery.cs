@@ -110,6 +110,9 @@ public sealed partial class StorageEngine
 
         if (flushed.Count > 0)
         {
+            // The manifest's own directory sync comes after its rename: a crash between the two may keep the
+            // rename without the tables' names.
+            _fs.SyncDirectory(_directory); // the replayed tables' names, before a manifest lists them
             var next = _current.Apply([], flushed);
             _current.Unref();
             _current = next;

@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using RingKV.Core.Random;
 using RingKV.Server.Tests.Support;
 using RingKV.Testing.Support;
 using Xunit;
@@ -83,7 +84,7 @@ public sealed class LimitTests(LimitTests.SmallLimitsServer fixture) : IClassFix
     {
         var seed = TestSeed.Get(nameof(RandomBinary_1MiB_ClosedAndServerServes));
         var bytes = new byte[1 << 20];
-        new TestRandom(seed).NextBytes(bytes);
+        new SplitMix64(seed).NextBytes(bytes);
         using var other = fixture.Server.ConnectRaw();
         Assert.Equal("+OK", other.CallText("SET", "limit:survivor", "still-here"));
 
