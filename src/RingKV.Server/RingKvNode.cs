@@ -41,11 +41,6 @@ internal sealed class RingKvNode : IAsyncDisposable
         options.Validate();
         var logger = loggers.CreateLogger("ringkv");
 
-        // Synchronous store calls block a pool thread while a write group commits; start with enough
-        // threads that many clients waiting on one fsync do not starve the pool.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 128), Math.Max(io, 128));
-
         var time = TimeProvider.System;
         var engine = StorageEngine.Open(new StorageOptions
         {
@@ -64,6 +59,14 @@ internal sealed class RingKvNode : IAsyncDisposable
             logger.LogWarning("recovery: {Note}", note);
         }
 
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var r = engine.Recovery;
+            logger.LogInformation(
+                "recovery: replayed {Records} commit-log records ({Operations} operations, {Bytes} bytes) from {Segments} segments into {Written} new tables, opened {Opened} tables, in {Milliseconds} ms",
+                r.LogRecords, r.Operations, r.LogBytes, r.LogSegments, r.TablesWritten, r.TablesOpened, (long)r.Duration.TotalMilliseconds);
+        }
+
         var store = new LocalStore(engine, options.NodeId, options.MaxVersionVectorEntries, time);
         var node = new NodeContext(options, store, engine, time);
         var limits = RespLimits.Default with
@@ -75,6 +78,8 @@ internal sealed class RingKvNode : IAsyncDisposable
         try
         {
             listener = new RespListener(options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger);
+            node.Listener = listener;
+            listener.Start();
         }
         catch
         {
@@ -82,8 +87,6 @@ internal sealed class RingKvNode : IAsyncDisposable
             throw;
         }
 
-        node.Listener = listener;
-        listener.Start();
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());

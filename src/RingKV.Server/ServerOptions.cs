@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using RingKV.Storage.Compression;
 using RingKV.Storage.Log;
@@ -50,12 +51,81 @@ internal sealed class ServerOptions
     /// <summary>This node's name; its actor id in version vectors derives from it.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
-    /// <summary>Builds options from configuration sections named like the properties.</summary>
+    /// <summary>Builds options from configuration keys named like the properties (case-insensitive).</summary>
+    /// <remarks>
+    /// Converts each value itself rather than through the configuration binder, whose errors name .NET types
+    /// ("to type 'System.Int32'"): a bad value, from a flag, a variable or the file alike, gets a
+    /// <see cref="FormatException"/> in plain words naming the setting.
+    /// </remarks>
     public static ServerOptions From(IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         var options = new ServerOptions();
-        configuration.Bind(options);
+        foreach (var property in typeof(ServerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.CanWrite && configuration[property.Name] is { } text)
+            {
+                property.SetValue(options, Convert(property, text));
+            }
+        }
+
         return options;
+    }
+
+    /// <summary>The name users know a setting by: its flag without dashes (<c>max-key-bytes</c> for MaxKeyBytes).</summary>
+    public static string SettingName(string property) => property switch
+    {
+        nameof(DataDirectory) => "data-dir",
+        nameof(EnableFlushAll) => "enable-flushall",
+        _ => KebabCase(property),
+    };
+
+    private static string KebabCase(string name)
+    {
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
+    private static object Convert(PropertyInfo property, string text)
+    {
+        var name = SettingName(property.Name);
+        var type = property.PropertyType;
+        if (type == typeof(string))
+        {
+            return text;
+        }
+
+        if (type == typeof(int) || type == typeof(long))
+        {
+            if (!long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+            {
+                throw new FormatException($"{name} must be a whole number, not '{text}'");
+            }
+
+            if (type == typeof(int))
+            {
+                return number is >= int.MinValue and <= int.MaxValue ? (int)number : throw new FormatException($"{name} '{text}' is too large");
+            }
+
+            return number;
+        }
+
+        if (type == typeof(bool))
+        {
+            return bool.TryParse(text.Trim(), out var flag) ? flag : throw new FormatException($"{name} must be true or false, not '{text}'");
+        }
+
+        throw new InvalidOperationException($"ServerOptions.{property.Name} has a type the configuration reader does not convert");
     }
 
     /// <summary>Parses <see cref="Listen"/>.</summary>
@@ -88,9 +158,9 @@ internal sealed class ServerOptions
         _ = ListenEndPoint();
         _ = SyncPolicy();
         _ = CompressionKind();
-        Require(MemoryMb >= 8, "memory-mb must be at least 8");
-        Require(MaxKeyBytes is >= 1 and <= 1 << 20, "max-key-bytes must be between 1 and 1048576");
-        Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456");
+        Require(MemoryMb >= 8, "memory-mb must be at least 8 (MiB)");
+        Require(MaxKeyBytes is >= 1 and <= 1 << 20, "max-key-bytes must be between 1 and 1048576 (bytes)");
+        Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456 (bytes)");
         Require(MaxClients >= 1, "max-clients must be at least 1");
         Require(MaxVersionVectorEntries >= 1, "max-version-vector-entries must be at least 1");
         Require(!string.IsNullOrWhiteSpace(DataDirectory), "data-dir must not be empty");

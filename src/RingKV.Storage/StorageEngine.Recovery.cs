@@ -65,6 +65,7 @@ public sealed partial class StorageEngine
             added.Add((level, OpenTable(listed.Number, listed)));
         }
 
+        var tablesOpened = added.Count;
         var empty = Version.Empty();
         _current = empty.Apply([], added);
         empty.Unref();
@@ -74,6 +75,7 @@ public sealed partial class StorageEngine
         logs.Sort();
         var mem = new Memtable(_memtableBytes, 0);
         var flushed = new List<(int Level, FileMeta File)>();
+        long records = 0, operations = 0, logBytes = 0;
         foreach (var number in logs)
         {
             var path = FileNames.Log(_directory, number);
@@ -88,6 +90,9 @@ public sealed partial class StorageEngine
                 var first = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(payload);
                 var count = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(payload[8..]);
                 ApplyToMemtable(mem, payload);
+                records++;
+                operations += count;
+                logBytes += payload.Length;
                 lastSequence = Math.Max(lastSequence, first + (ulong)count - 1);
                 if (mem.UsedBytes >= _memtableBytes)
                 {
@@ -107,6 +112,8 @@ public sealed partial class StorageEngine
         {
             flushed.Add((0, WriteLevel0Table(mem)));
         }
+
+        Recovery = new RecoveryStatistics(logs.Count, records, operations, logBytes, tablesOpened, flushed.Count, TimeSpan.Zero);
 
         if (flushed.Count > 0)
         {

@@ -116,6 +116,9 @@ public sealed partial class StorageEngine : IDisposable
     /// <summary>What recovery found and dropped (torn log tails, orphan files), for the operator's log.</summary>
     public IReadOnlyList<string> RecoveryNotes => _recoveryNotes;
 
+    /// <summary>What recovery did: records replayed from the commit log, tables opened and written, time taken.</summary>
+    public RecoveryStatistics Recovery { get; private set; } = new(0, 0, 0, 0, 0, 0, TimeSpan.Zero);
+
     /// <summary>The failure that stopped background work, if any; writes report it until reopen.</summary>
     public Exception? BackgroundError
     {
@@ -168,10 +171,12 @@ public sealed partial class StorageEngine : IDisposable
             throw new RingKVException(ErrorCode.Locked, $"the engine directory {options.Directory} is in use by another process", e);
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var engine = new StorageEngine(options, lockFile);
         try
         {
             engine.Recover();
+            engine.Recovery = engine.Recovery with { Duration = System.Diagnostics.Stopwatch.GetElapsedTime(started) };
         }
         catch
         {

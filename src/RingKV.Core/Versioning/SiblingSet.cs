@@ -181,12 +181,27 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     public static bool TryDecode(ReadOnlySpan<byte> source, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error) =>
         SiblingSetCodec.TryDecode(source, out set, out error);
 
-    /// <summary>Writes a context for a client to hand back opaquely: format version 1 (see docs/formats/sibling-set.md).</summary>
-    public static void EncodeContext(VersionVector context, IBufferWriter<byte> writer) => SiblingSetCodec.EncodeContext(context, writer);
+    /// <summary>
+    /// Writes a context for a client to hand back opaquely, naming the key it was read from by
+    /// <see cref="ContextKeyTag"/>: context format version 2 (see docs/formats/sibling-set.md).
+    /// </summary>
+    public static void EncodeContext(VersionVector context, ReadOnlySpan<byte> key, IBufferWriter<byte> writer) =>
+        SiblingSetCodec.EncodeContext(context, ContextKeyTag(key), writer);
 
-    /// <summary>Reads a context written by <see cref="EncodeContext"/>; never throws on hostile bytes, returns false with a reason instead.</summary>
-    public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, [NotNullWhen(false)] out string? error) =>
-        SiblingSetCodec.TryDecodeContext(source, out context, out error);
+    /// <summary>
+    /// Reads a context written by <see cref="EncodeContext"/>; never throws on hostile bytes, returns false with a reason
+    /// instead. <paramref name="keyTag"/> is the tag of the key it was read from, null for a version-1 context, which
+    /// names no key.
+    /// </summary>
+    public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, out uint? keyTag, [NotNullWhen(false)] out string? error) =>
+        SiblingSetCodec.TryDecodeContext(source, out context, out keyTag, out error);
+
+    /// <summary>The four bytes of a key a context carries to name it: the low 32 bits of the key's token.</summary>
+    /// <remarks>
+    /// Enough to catch a context handed to the wrong key (one chance in 2^32 to miss), not a proof of origin: a client
+    /// can forge any context. Rejected alternative: the whole key, which would make contexts as long as keys.
+    /// </remarks>
+    public static uint ContextKeyTag(ReadOnlySpan<byte> key) => (uint)Hashing.Token.Of(key).Value;
 
     /// <summary>Builds a set from decoded parts; false with a reason when they break the invariants.</summary>
     internal static bool TryCreate(VersionVector context, Sibling[] siblings, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error)

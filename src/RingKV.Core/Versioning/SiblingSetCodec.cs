@@ -7,11 +7,11 @@ using RingKV.Core.Errors;
 
 namespace RingKV.Core.Versioning;
 
-/// <summary>Bytes of sibling sets and contexts, format version 1; docs/formats/sibling-set.md is the spec.</summary>
+/// <summary>Bytes of sibling sets (format version 1) and contexts (version 2, version 1 read); docs/formats/sibling-set.md is the spec.</summary>
 /// <remarks>
 /// <code>
 /// sibling set: | version (1) = 1 | context body | sibling count (varint) | sibling × count |
-/// context:     | version (1) = 1 | context body |
+/// context:     | version (1) = 2 | key tag (4, LE) | context body |     (version 1: | 1 | context body |, no key tag)
 /// context body: | entry count (varint) | truncated counter (varint) | entry × count |
 /// entry:        | actor (8, LE) | counter (varint) | last update, Unix ms (zigzag varint) |
 /// sibling:      | actor index (varint) | counter (varint) | flags (1) | timestamp, Unix ms (zigzag varint) | [value length (varint) | value] |
@@ -21,8 +21,14 @@ namespace RingKV.Core.Versioning;
 /// </remarks>
 internal static class SiblingSetCodec
 {
-    /// <summary>The format version written and the only one read.</summary>
+    /// <summary>The sibling-set format version written and the only one read.</summary>
     public const byte FormatVersion = 1;
+
+    /// <summary>The context format version written: it names the key the context was read from.</summary>
+    public const byte ContextFormatVersion = 2;
+
+    /// <summary>The first context format, without a key tag; still read.</summary>
+    public const byte UntaggedContextFormatVersion = 1;
 
     /// <summary>Most context entries a decoder accepts.</summary>
     public const int MaxEntries = 1 << 16;
@@ -58,11 +64,14 @@ internal static class SiblingSetCodec
         }
     }
 
-    public static void EncodeContext(VersionVector context, IBufferWriter<byte> writer)
+    public static void EncodeContext(VersionVector context, uint keyTag, IBufferWriter<byte> writer)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(writer);
-        WriteByte(writer, FormatVersion);
+        WriteByte(writer, ContextFormatVersion);
+        var span = writer.GetSpan(sizeof(uint));
+        BinaryPrimitives.WriteUInt32LittleEndian(span, keyTag);
+        writer.Advance(sizeof(uint));
         WriteContextBody(context, writer);
     }
 
@@ -142,16 +151,43 @@ internal static class SiblingSetCodec
         return SiblingSet.TryCreate(context, siblings, out set, out error);
     }
 
-    public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, [NotNullWhen(false)] out string? error)
+    public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, out uint? keyTag, [NotNullWhen(false)] out string? error)
     {
         context = null;
-        if (!TryReadVersion(source, out error) || !TryReadContextBody(source, 1, out var decoded, out var offset, out error))
+        keyTag = null;
+        if (source.IsEmpty)
         {
+            error = "empty input";
+            return false;
+        }
+
+        var start = 1;
+        if (source[0] == ContextFormatVersion)
+        {
+            if (source.Length < 1 + sizeof(uint))
+            {
+                error = "context key tag is truncated";
+                return false;
+            }
+
+            keyTag = BinaryPrimitives.ReadUInt32LittleEndian(source[1..]);
+            start += sizeof(uint);
+        }
+        else if (source[0] != UntaggedContextFormatVersion)
+        {
+            error = FormattableString.Invariant($"unknown context format version {source[0]}");
+            return false;
+        }
+
+        if (!TryReadContextBody(source, start, out var decoded, out var offset, out error))
+        {
+            keyTag = null;
             return false;
         }
 
         if (offset != source.Length)
         {
+            keyTag = null;
             error = "trailing bytes after the context";
             return false;
         }

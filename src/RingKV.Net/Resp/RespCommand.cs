@@ -7,10 +7,12 @@ namespace RingKV.Net.Resp;
 
 /// <summary>One parsed request: its arguments as slices of a contiguous buffer. Reused for every command of a connection.</summary>
 /// <remarks>
-/// Not thread-safe. Ownership: the arguments point into the pipe buffer (one-segment path, zero copy)
+/// Not thread-safe. Ownership: the arguments point into the receive buffer (one-segment path, zero copy)
 /// or into the parser's pooled buffer; they are valid until the next parse with the same parser or until
-/// the reader is advanced past the command, whichever comes first. A handler that keeps an argument
-/// longer copies it. <see cref="RespSocketConnection"/> keeps them valid across an awaiting handler.
+/// the buffer is reused, whichever comes first. A handler that keeps an argument longer copies it.
+/// <see cref="RespSocketConnection"/> keeps them valid while the command is in flight: it parses the next command into
+/// another instance, takes the parser's buffer over (<see cref="RespRequestParser.DetachBufferOf"/>), and reuses the
+/// receive buffer only once every command of the receive is done.
 /// </remarks>
 internal sealed class RespCommand
 {
@@ -115,6 +117,10 @@ internal sealed class RespCommand
 
         _arguments[_count++] = new Range32(offset, length);
     }
+
+    /// <summary>Whether the arguments point into <paramref name="array"/>.</summary>
+    internal bool LivesIn(byte[] array) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_source, out var segment) && ReferenceEquals(segment.Array, array);
 
     /// <summary>Forgets the arguments and the buffer they point into.</summary>
     internal void Clear()

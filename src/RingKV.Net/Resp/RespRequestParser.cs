@@ -107,6 +107,24 @@ internal sealed class RespRequestParser : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands over the parser's copy buffer when <paramref name="command"/>'s arguments live in it (an inline command, or
+    /// one that spanned segments), so the next parse does not overwrite a command still in flight: the caller returns it to
+    /// <see cref="ArrayPool{T}.Shared"/> once the command is done. Null when the arguments lie in the caller's buffer.
+    /// </summary>
+    public byte[]? DetachBufferOf(RespCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (_pool is null || !command.LivesIn(_pool))
+        {
+            return null;
+        }
+
+        var pool = _pool;
+        _pool = null;
+        return pool;
+    }
+
     /// <summary>Forgets the pending-command hint; call before parsing bytes unrelated to the previous call.</summary>
     public void Reset()
     {

@@ -20,8 +20,9 @@ namespace RingKV.Net.Resp;
 /// on <see cref="RespAction.Close"/>, on a protocol error, and when the socket's receive side is shut
 /// down (how the listener stops: the commands already received still run and are answered).
 /// Cost: no allocation per command while the requests fit the receive buffer.
-/// TODO: a handler that awaits holds back the replies before it in the same receive until the receive's
-/// commands are done (no server command awaits yet; the cluster coordinator will).
+/// A command that does not complete at once stays in flight while the following commands of the same receive start
+/// (<see cref="CommandWindow"/>, up to <see cref="MaxInFlight"/>, as the handler allows): replies still leave in request
+/// order, once per receive, after every command of it is done.
 /// </remarks>
 internal static class RespSocketConnection
 {
@@ -33,6 +34,9 @@ internal static class RespSocketConnection
     /// <summary>Buffers grown past this by one big request or reply are given back once it is done.</summary>
     private const int RetainedBytes = 1024 * 1024;
 
+    /// <summary>Most commands of one connection in flight at once.</summary>
+    private const int MaxInFlight = 128;
+
     /// <summary>Pumps <paramref name="socket"/> through <paramref name="handler"/> until the client or the handler closes; does not dispose the socket.</summary>
     internal static async Task RunAsync<THandler>(Socket socket, THandler handler, RespLimits limits)
         where THandler : IRespHandler
@@ -42,9 +46,9 @@ internal static class RespSocketConnection
         ArgumentNullException.ThrowIfNull(limits);
 
         using var parser = new RespRequestParser(limits);
-        var command = new RespCommand();
         using var output = new ReplyBuffer(InitialReceiveBytes);
         var writer = new RespWriter(output);
+        using var window = new CommandWindow(MaxInFlight, RetainedBytes);
         var buffer = ArrayPool<byte>.Shared.Rent(InitialReceiveBytes);
         var start = 0;
         var end = 0;
@@ -66,13 +70,15 @@ internal static class RespSocketConnection
 
                 end += received;
                 var remaining = new ReadOnlySequence<byte>(buffer, start, end - start);
+                string? protocolError = null;
                 while (open)
                 {
+                    var command = window.NextCommand();
                     var status = parser.TryParse(remaining, command, out var consumed);
                     if (status == ParseStatus.Error)
                     {
-                        handler.EndOfBatch(writer);
-                        writer.WriteError("ERR " + parser.ErrorMessage);
+                        window.Release(command);
+                        protocolError = "ERR " + parser.ErrorMessage;
                         open = false;
                         break;
                     }
@@ -80,18 +86,48 @@ internal static class RespSocketConnection
                     remaining = remaining.Slice(consumed);
                     if (status == ParseStatus.Incomplete)
                     {
+                        window.Release(command);
                         break;
                     }
 
-                    var pending = handler.ExecuteAsync(command, writer, CancellationToken.None);
-                    var action = pending.IsCompletedSuccessfully ? pending.Result : await pending.ConfigureAwait(false);
-                    if (action == RespAction.Close)
+                    if (window.Count > 0 && (window.IsFull || !handler.MayOverlap(command)))
                     {
-                        open = false;
+                        open = await DrainAsync(window, writer, handler).ConfigureAwait(false);
+                        if (!open)
+                        {
+                            window.Release(command);
+                            break;
+                        }
+                    }
+
+                    var target = window.WriterFor(writer);
+                    var pending = handler.ExecuteAsync(command, target, CancellationToken.None);
+                    if (window.Count == 0 && pending.IsCompletedSuccessfully)
+                    {
+                        window.Release(command);
+                        open = pending.Result != RespAction.Close;
+                    }
+                    else
+                    {
+                        window.Add(pending, target, writer, command, parser.DetachBufferOf(command));
                     }
                 }
 
-                handler.EndOfBatch(writer);
+                // The receive's deferred work, then every reply in request order; the receive buffer is not reused before
+                // this, since commands in flight read their arguments from it.
+                var endOfBatch = window.WriterFor(writer);
+                var flushed = AsContinue(handler.EndOfBatchAsync(endOfBatch));
+                if (window.Count > 0 || !flushed.IsCompletedSuccessfully)
+                {
+                    window.Add(flushed, endOfBatch, writer, null);
+                }
+
+                open &= await DrainAsync(window, writer, handler).ConfigureAwait(false);
+                if (protocolError is not null)
+                {
+                    writer.WriteError(protocolError);
+                }
+
                 start = end - (int)remaining.Length;
                 if (start == end)
                 {
@@ -113,6 +149,31 @@ internal static class RespSocketConnection
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>Waits for the window; false when a command asked to close the connection.</summary>
+    private static async ValueTask<bool> DrainAsync<THandler>(CommandWindow window, RespWriter writer, THandler handler)
+        where THandler : IRespHandler
+    {
+        var action = window.Count == 0 ? RespAction.Continue : await window.DrainAsync(writer).ConfigureAwait(false);
+        handler.Drained();
+        return action != RespAction.Close;
+    }
+
+    private static ValueTask<RespAction> AsContinue(ValueTask task)
+    {
+        if (task.IsCompletedSuccessfully)
+        {
+            return new ValueTask<RespAction>(RespAction.Continue);
+        }
+
+        return Await(task);
+
+        static async ValueTask<RespAction> Await(ValueTask task)
+        {
+            await task.ConfigureAwait(false);
+            return RespAction.Continue;
         }
     }
 

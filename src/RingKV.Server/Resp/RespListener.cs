@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 
 namespace RingKV.Server.Resp;
@@ -36,10 +37,45 @@ internal sealed class RespListener : IAsyncDisposable
         _maxClients = maxClients;
         _logger = logger;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _socket.Bind(endPoint);
+        try
+        {
+            ClaimExclusively(_socket);
+            _socket.Bind(endPoint);
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw CannotListen(e, endPoint);
+        }
+
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
+
+    /// <summary>
+    /// Makes the port this node's alone: a second process binding it while this one listens fails with "address in use".
+    /// </summary>
+    /// <remarks>
+    /// NOTE: never <see cref="SocketOptionName.ReuseAddress"/>: on Linux and macOS .NET maps it to SO_REUSEPORT, and two
+    /// nodes on one port then both start and split the clients between them. Plain SO_REUSEADDR, which lets a restarted
+    /// node bind while the last run's connections linger in TIME_WAIT (as Redis sets it), needs nothing here: .NET's Unix
+    /// layer sets it on every TCP bind. On Windows SO_REUSEADDR would let another socket steal the port, so there the
+    /// socket asks for exclusive use instead.
+    /// </remarks>
+    private static void ClaimExclusively(Socket socket)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            socket.ExclusiveAddressUse = true;
+        }
+    }
+
+    private static RingKVException CannotListen(SocketException e, IPEndPoint endPoint) => new(ErrorCode.IO, e.SocketErrorCode switch
+    {
+        SocketError.AddressAlreadyInUse => $"address {endPoint} is already in use (is another ringkv or redis-server listening on it?)",
+        SocketError.AddressNotAvailable => $"address {endPoint} is not an address of this machine",
+        SocketError.AccessDenied => $"not allowed to listen on {endPoint} (ports below 1024 need privileges)",
+        _ => $"cannot listen on {endPoint}: {e.Message}",
+    }, e);
 
     /// <summary>The bound address (the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint { get; }
@@ -59,9 +95,20 @@ internal sealed class RespListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts accepting clients; throws <see cref="RingKVException"/> naming the address when it cannot listen.</summary>
     public void Start()
     {
-        _socket.Listen(1024);
+        try
+        {
+            // Two sockets that bound together before either listened meet here instead of in Bind.
+            _socket.Listen(1024);
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw CannotListen(e, LocalEndPoint);
+        }
+
         _acceptLoop = AcceptLoopAsync();
     }
 

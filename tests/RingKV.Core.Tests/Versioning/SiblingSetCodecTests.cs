@@ -14,10 +14,10 @@ public sealed class SiblingSetCodecTests
         return writer.WrittenSpan.ToArray();
     }
 
-    private static byte[] EncodeContext(VersionVector context)
+    private static byte[] EncodeContext(VersionVector context, string key = "k")
     {
         var writer = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(context, writer);
+        SiblingSet.EncodeContext(context, System.Text.Encoding.UTF8.GetBytes(key), writer);
         return writer.WrittenSpan.ToArray();
     }
 
@@ -57,12 +57,49 @@ public sealed class SiblingSetCodecTests
     }
 
     [Fact]
-    public void TryDecodeContext_Encoded_RoundTripsWithTruncatedCounter()
+    public void TryDecodeContext_Encoded_RoundTripsWithTruncatedCounterAndKeyTag()
     {
         var context = VersionVector.FromEntries([new(5, 3, 10), new(9, 1, 20)], truncatedCounter: 17);
-        Assert.True(SiblingSet.TryDecodeContext(EncodeContext(context), out var decoded, out var error), error);
+        Assert.True(SiblingSet.TryDecodeContext(EncodeContext(context, "user:1"), out var decoded, out var keyTag, out var error), error);
         Assert.Equal(context, decoded);
         Assert.Equal(17UL, decoded.TruncatedCounter);
+        Assert.Equal(SiblingSet.ContextKeyTag("user:1"u8), keyTag);
+        Assert.NotEqual(SiblingSet.ContextKeyTag("user:2"u8), keyTag);
+    }
+
+    [Fact]
+    public void EncodeContext_KnownContext_IsPinned()
+    {
+        // Clients hold contexts across upgrades: these bytes must never change (see docs/formats/sibling-set.md).
+        var tag = SiblingSet.ContextKeyTag("k"u8);
+        byte[] expected =
+        [
+            2, // context format version
+            (byte)tag, (byte)(tag >> 8), (byte)(tag >> 16), (byte)(tag >> 24), // key tag, little-endian
+            1, 0, // 1 entry, truncated counter 0
+            5, 0, 0, 0, 0, 0, 0, 0, 3, 20, // actor 5, counter 3, time 10 (zigzag 20)
+        ];
+        Assert.Equal(expected, EncodeContext(VersionVector.FromEntries([new(5, 3, 10)], truncatedCounter: 0), "k"));
+        Assert.Equal((uint)RingKV.Core.Hashing.Token.Of("k"u8).Value, tag);
+    }
+
+    [Fact]
+    public void TryDecodeContext_VersionOne_DecodesWithoutKeyTag()
+    {
+        // Version 1 contexts (before key tags) still decode; the caller decides what an untagged context may do.
+        byte[] v1 = [1, 1, 0, 5, 0, 0, 0, 0, 0, 0, 0, 3, 20];
+        Assert.True(SiblingSet.TryDecodeContext(v1, out var decoded, out var keyTag, out var error), error);
+        Assert.Null(keyTag);
+        Assert.Equal(VersionVector.FromEntries([new(5, 3, 10)], truncatedCounter: 0), decoded);
+    }
+
+    [Fact]
+    public void TryDecodeContext_TruncatedKeyTagOrUnknownVersion_ReturnsFalse()
+    {
+        Assert.False(SiblingSet.TryDecodeContext([2, 1, 2], out _, out _, out var error));
+        Assert.Contains("key tag", error, StringComparison.Ordinal);
+        Assert.False(SiblingSet.TryDecodeContext([3, 0, 0, 0, 0, 0, 0], out _, out _, out error));
+        Assert.Contains("version 3", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -151,6 +188,6 @@ public sealed class SiblingSetCodecTests
     public void TryDecodeContext_SiblingSetBytes_ReturnsFalse()
     {
         // A sibling set is a context followed by siblings; as a context its sibling count is trailing.
-        Assert.False(SiblingSet.TryDecodeContext(Encode(Sample()), out _, out _));
+        Assert.False(SiblingSet.TryDecodeContext(Encode(Sample()), out _, out _, out _));
     }
 }
