@@ -1,4 +1,4 @@
-namespace RingKV.Storage.Compression;
+namespace RingKV.Storage;
 
 /// <summary>How a table block is compressed. On disk: never renumbered.</summary>
 public enum CompressionKind : byte

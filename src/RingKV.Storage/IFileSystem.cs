@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
 
-namespace RingKV.Storage.Fs;
+namespace RingKV.Storage;
 
 /// <summary>The only way the engine reaches the disk, so tests can fail or crash it.</summary>
 /// <remarks>Paths are full paths as the engine builds them with <see cref="System.IO.Path.Combine(string, string)"/>.</remarks>

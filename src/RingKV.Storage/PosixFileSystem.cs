@@ -4,7 +4,7 @@ using System.IO;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
-namespace RingKV.Storage.Fs;
+namespace RingKV.Storage;
 
 /// <summary>The real file system: <see cref="SafeFileHandle"/> and <see cref="RandomAccess"/>.</summary>
 public sealed class PosixFileSystem : IFileSystem

@@ -2,7 +2,6 @@ using System;
 using System.IO;
 using System.Threading;
 using RingKV.Core.Errors;
-using RingKV.Storage.Stats;
 
 namespace RingKV.Storage;
 

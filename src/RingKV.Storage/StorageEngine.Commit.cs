@@ -6,7 +6,6 @@ using System.Threading;
 using RingKV.Core.Encoding;
 using RingKV.Storage.Commit;
 using RingKV.Storage.Log;
-using RingKV.Storage.Stats;
 
 namespace RingKV.Storage;
 

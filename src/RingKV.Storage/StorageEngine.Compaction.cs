@@ -3,11 +3,11 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Threading;
-using RingKV.Storage.Engine;
+using RingKV.Storage.Compaction;
 using RingKV.Storage.Keys;
-using RingKV.Storage.Stats;
 using RingKV.Storage.Tables;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 
@@ -343,15 +343,15 @@ public sealed partial class StorageEngine
         }
     }
 
-    private sealed class OutputTable(long number, string path, Fs.IWritableFile file, TableBuilder builder)
+    private sealed class OutputTable(long number, string path, IWritableFile file, TableBuilder builder)
     {
         public long Number { get; } = number;
 
-        public Fs.IWritableFile File { get; } = file;
+        public IWritableFile File { get; } = file;
 
         public TableBuilder Builder { get; } = builder;
 
-        public void Abandon(Fs.IFileSystem fs)
+        public void Abandon(IFileSystem fs)
         {
             File.Dispose();
             fs.Delete(path);

@@ -1,10 +1,9 @@
 using System.IO;
 using System.Threading;
 using RingKV.Storage.Commit;
-using RingKV.Storage.Engine;
 using RingKV.Storage.Memtables;
-using RingKV.Storage.Stats;
 using RingKV.Storage.Tables;
+using RingKV.Storage.Versions;
 
 namespace RingKV.Storage;
 

@@ -3,11 +3,10 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Threading;
 using RingKV.Core.Errors;
-using RingKV.Storage.Engine;
 using RingKV.Storage.Keys;
 using RingKV.Storage.Log;
 using RingKV.Storage.Memtables;
-using RingKV.Storage.Stats;
+using RingKV.Storage.Versions;
 
 namespace RingKV.Storage;
 

@@ -2,11 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using RingKV.Core.Errors;
-using RingKV.Storage.Engine;
 using RingKV.Storage.Log;
 using RingKV.Storage.Memtables;
-using RingKV.Storage.Stats;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 

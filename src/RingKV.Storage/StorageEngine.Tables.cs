@@ -1,5 +1,5 @@
-using RingKV.Storage.Engine;
 using RingKV.Storage.Tables;
+using RingKV.Storage.Versions;
 
 namespace RingKV.Storage;
 

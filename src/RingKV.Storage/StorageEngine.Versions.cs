@@ -1,7 +1,7 @@
 using System;
 using System.Threading;
-using RingKV.Storage.Engine;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 

@@ -5,12 +5,11 @@ using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Storage.Cache;
 using RingKV.Storage.Commit;
-using RingKV.Storage.Engine;
-using RingKV.Storage.Fs;
+using RingKV.Storage.Compaction;
 using RingKV.Storage.Log;
 using RingKV.Storage.Memtables;
-using RingKV.Storage.Stats;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 

@@ -1,6 +1,8 @@
 using System.Threading;
 
-namespace RingKV.Storage.Stats;
+using RingKV.Storage.Stats;
+
+namespace RingKV.Storage;
 
 /// <summary>Counters of one engine; updated with Interlocked (the read path's per core) and read at any time.</summary>
 /// <remarks>Thread-safe. Per-level file counts and sizes come from the current version, not from here.</remarks>

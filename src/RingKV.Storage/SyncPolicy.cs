@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 
-namespace RingKV.Storage.Log;
+namespace RingKV.Storage;
 
 /// <summary>When the commit log is fsynced.</summary>
 public enum SyncMode

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Threading;
 
-namespace RingKV.Server.Resp;
+namespace RingKV.Server.Clients;
 
 /// <summary>What CLIENT LIST shows about one connection.</summary>
 /// <remarks>Written by the connection's own handler; read by CLIENT LIST on other connections (torn reads of a name are harmless).</remarks>

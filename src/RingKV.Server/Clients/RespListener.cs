@@ -9,7 +9,7 @@ using Microsoft.Extensions.Logging;
 using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 
-namespace RingKV.Server.Resp;
+namespace RingKV.Server.Clients;
 
 /// <summary>Accepts RESP clients on a TCP port and runs one handler per connection.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System;
 using System.Runtime.InteropServices;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Compaction;
 
 /// <summary>Lowers the CPU priority of one background thread (see <see cref="StorageOptions.CompactionNice"/>).</summary>
 internal static partial class BackgroundPriority

@@ -1,6 +1,7 @@
 using System.Globalization;
+using RingKV.Storage.Versions;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Compaction;
 
 /// <summary>What one compaction reads and writes, and why it was picked (<see cref="CompactionPicker"/>).</summary>
 /// <remarks>

@@ -2,8 +2,10 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using RingKV.Storage.Keys;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Compaction;
 
 /// <summary>Decides what to compact next, and why, from a <see cref="Version"/> alone: leveled compaction, as in LevelDB and RocksDB's default.</summary>
 /// <remarks>

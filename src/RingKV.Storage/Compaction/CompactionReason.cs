@@ -1,4 +1,4 @@
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Compaction;
 
 /// <summary>Why <see cref="CompactionPicker"/> picked a compaction.</summary>
 internal enum CompactionReason

@@ -1,7 +1,8 @@
 using System;
 using RingKV.Storage.Keys;
+using RingKV.Storage.Versions;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Compaction;
 
 /// <summary>
 /// Decides where a compaction ends an output table so that no output overlaps too many bytes of the level below the

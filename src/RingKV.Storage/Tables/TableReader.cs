@@ -6,9 +6,7 @@ using RingKV.Core.Errors;
 using RingKV.Storage.Cache;
 using RingKV.Storage.Compression;
 using RingKV.Storage.Filters;
-using RingKV.Storage.Fs;
 using RingKV.Storage.Keys;
-using RingKV.Storage.Stats;
 
 namespace RingKV.Storage.Tables;
 

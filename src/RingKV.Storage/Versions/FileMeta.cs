@@ -3,7 +3,7 @@ using System.Threading;
 using RingKV.Storage.Keys;
 using RingKV.Storage.Tables;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>A live table: its number, size, key range, entry counts and open reader.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.IO;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>Names of the files in an engine directory.</summary>
 /// <remarks>

@@ -1,7 +1,7 @@
 using System;
 using RingKV.Storage.Keys;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>Iterates the tables of one sorted level as one stream, opening each table's iterator when reached.</summary>
 /// <remarks>Not thread-safe. The caller keeps the version (and so the readers) pinned.</remarks>

@@ -4,9 +4,8 @@ using System.Collections.Generic;
 using System.IO;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Fs;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>The durable record of the live file set, written whole and swapped in atomically.</summary>
 /// <remarks>

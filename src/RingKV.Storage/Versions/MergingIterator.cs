@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using RingKV.Storage.Keys;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>Merges sorted children into one sorted stream with a binary min-heap.</summary>
 /// <remarks>

@@ -1,6 +1,6 @@
 using System.Threading;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>A reference count that starts at 1 (the creator's) and can no longer be taken once it reached 0.</summary>
 /// <remarks>Thread-safe. A mutable struct: keep it in a field and call it through that field.</remarks>

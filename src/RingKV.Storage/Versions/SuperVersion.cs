@@ -1,6 +1,6 @@
 using RingKV.Storage.Memtables;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>What a read needs, pinned together: the active memtable, the frozen ones and the table version.</summary>
 /// <remarks>

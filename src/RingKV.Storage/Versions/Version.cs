@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using RingKV.Storage.Keys;
 
-namespace RingKV.Storage.Engine;
+namespace RingKV.Storage.Versions;
 
 /// <summary>An immutable set of live tables, by level.</summary>
 /// <remarks>

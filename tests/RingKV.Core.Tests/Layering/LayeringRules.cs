@@ -9,7 +9,7 @@ namespace RingKV.Core.Tests.Layering;
 /// <remarks>
 /// A reference is a namespace named in code: a <c>using</c> (plain, static, alias or global), a fully qualified name
 /// (<c>RingKV.Storage.Log.SyncMode</c>) or one qualified from inside RingKV's namespaces (<c>Storage.Log.SyncMode</c>,
-/// <c>Engine.Version</c>), outside comments and literals. The scan is textual: a name a file reaches without naming its
+/// <c>Versions.Version</c>), outside comments and literals. The scan is textual: a name a file reaches without naming its
 /// namespace (a type of a parent namespace) is not seen, except the engine itself, which the leaves of Storage must
 /// not name at all.
 /// </remarks>
@@ -27,13 +27,13 @@ internal static class LayeringRules
     };
 
     /// <summary>
-    /// Folders of Storage that never reach the engine: the components (Fs, Log, Memtables, Tables, Filters, Cache,
+    /// Folders of Storage that never reach the engine: the components (Log, Memtables, Tables, Filters, Cache,
     /// Compression) and the vocabulary they share (Keys, Stats).
     /// </summary>
-    public static readonly string[] StorageLeaves = ["Fs", "Log", "Memtables", "Tables", "Filters", "Cache", "Compression", "Keys", "Stats"];
+    public static readonly string[] StorageLeaves = ["Log", "Memtables", "Tables", "Filters", "Cache", "Compression", "Keys", "Stats"];
 
-    /// <summary>What the leaves must not name: the engine's folders (its parts and compaction) and the engine type itself.</summary>
-    public static readonly string[] StorageEngineParts = ["Engine", "Commit"];
+    /// <summary>What the leaves must not name: the engine's folders (versions and the manifest, compaction, the commit pipeline) and the engine type itself.</summary>
+    public static readonly string[] StorageEngineParts = ["Versions", "Compaction", "Commit"];
 
     private const string EngineType = "StorageEngine";
 
@@ -49,6 +49,7 @@ internal static class LayeringRules
         ArgumentNullException.ThrowIfNull(files);
         var violations = new List<string>();
         var folderEdges = new Dictionary<(string From, string To), string>();
+        var unknownFolders = new HashSet<string>(StringComparer.Ordinal);
         foreach (var file in files)
         {
             var parts = file.Path.Split('/');
@@ -71,6 +72,11 @@ internal static class LayeringRules
             }
 
             var folder = project == "Storage" && parts.Length > 3 ? parts[2] : null;
+            if (folder is not null && !IsStorageFolder(folder) && unknownFolders.Add(folder))
+            {
+                violations.Add($"{file.Path}: Storage/{folder} is neither a leaf nor a part of the engine (LayeringRules.StorageLeaves, StorageEngineParts)");
+            }
+
             var lines = CodeText.Strip(file.Text).Split('\n');
             for (var i = 0; i < lines.Length; i++)
             {
@@ -125,7 +131,7 @@ internal static class LayeringRules
 
         if (project == "Storage")
         {
-            // Inside RingKV.Storage, Engine.Version names RingKV.Storage.Engine.Version.
+            // Inside RingKV.Storage, Versions.Version names RingKV.Storage.Versions.Version.
             foreach (Match m in StorageRelative.Matches(line))
             {
                 yield return ("Storage", m.Groups[1].Value);

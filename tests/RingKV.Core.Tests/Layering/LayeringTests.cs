@@ -33,10 +33,11 @@ public sealed class LayeringTests
     }
 
     [Theory]
-    [InlineData("using RingKV.Storage.Engine;")]
-    [InlineData("using Version = RingKV.Storage.Engine.Version;")]
+    [InlineData("using RingKV.Storage.Versions;")]
+    [InlineData("using RingKV.Storage.Compaction;")]
+    [InlineData("using Version = RingKV.Storage.Versions.Version;")]
     [InlineData("global using RingKV.Storage.Commit;")]
-    [InlineData("    private Engine.FileMeta? _file;")]
+    [InlineData("    private Versions.FileMeta? _file;")]
     [InlineData("    private global::RingKV.Storage.Commit.CommitPipeline? _p;")]
     [InlineData("    private StorageEngine? _engine;")]
     public void Check_LeafReachesTheEngine_Violation(string line)
@@ -50,8 +51,8 @@ public sealed class LayeringTests
     public void Check_EngineUsesLeaves_Allowed()
     {
         var violations = LayeringRules.Check([
-            Cs("src/RingKV.Storage/Engine/Version.cs", "using RingKV.Storage.Keys;\nusing RingKV.Storage.Tables;\nusing RingKV.Core.Hashing;\n"),
-            Cs("src/RingKV.Storage/StorageEngine.cs", "using RingKV.Storage.Engine;\nusing RingKV.Storage.Commit;\n"),
+            Cs("src/RingKV.Storage/Versions/Version.cs", "using RingKV.Storage.Keys;\nusing RingKV.Storage.Tables;\nusing RingKV.Core.Hashing;\n"),
+            Cs("src/RingKV.Storage/StorageEngine.cs", "using RingKV.Storage.Versions;\nusing RingKV.Storage.Compaction;\nusing RingKV.Storage.Commit;\n"),
             Cs("src/RingKV.Server/Node.cs", "using RingKV.Storage;\nusing RingKV.Net.Resp;\nvar x = Storage.Log.SyncMode.Always;\n"),
         ]);
 
@@ -63,11 +64,11 @@ public sealed class LayeringTests
     {
         var violations = LayeringRules.Check([Cs("src/RingKV.Storage/Cache/BlockCache.cs", """
             // using RingKV.Server;
-            /// <see cref="StorageEngine"/> and RingKV.Storage.Engine.Version
+            /// <see cref="StorageEngine"/> and RingKV.Storage.Versions.Version
             /* RingKV.Net.Resp
                StorageEngine */
             var a = "RingKV.Server.Store and StorageEngine";
-            var b = @"RingKV.Net ""quoted"" Engine.Version";
+            var b = @"RingKV.Net ""quoted"" Versions.Version";
             var c = $"{1} RingKV.Cli";
             var d = '"'; var e = "RingKV.Server"; var f = '\'';
             var g = \"\"\"
@@ -90,6 +91,17 @@ public sealed class LayeringTests
         Assert.Contains("Cache -> Tables -> Cache", cycle, StringComparison.Ordinal);
         Assert.Contains("src/RingKV.Storage/Cache/BlockCache.cs:1", cycle, StringComparison.Ordinal);
         Assert.Contains("src/RingKV.Storage/Tables/TableReader.cs:2", cycle, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_StorageFolderNotInTheTable_Violation()
+    {
+        var violations = LayeringRules.Check([
+            Cs("src/RingKV.Storage/Engine/Version.cs", "namespace RingKV.Storage.Engine;\n"),
+            Cs("src/RingKV.Storage/Engine/Manifest.cs", "namespace RingKV.Storage.Engine;\n"),
+        ]);
+
+        Assert.Equal("src/RingKV.Storage/Engine/Version.cs: Storage/Engine is neither a leaf nor a part of the engine (LayeringRules.StorageLeaves, StorageEngineParts)", Assert.Single(violations));
     }
 
     [Fact]

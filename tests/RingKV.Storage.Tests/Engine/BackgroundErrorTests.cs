@@ -4,8 +4,6 @@ using System.IO;
 using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Core.Errors;
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using Xunit;
 

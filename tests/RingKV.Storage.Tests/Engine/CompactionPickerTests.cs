@@ -1,10 +1,11 @@
 using System.Collections.Generic;
 using System.Linq;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Engine;
+using RingKV.Storage.Compaction;
 using RingKV.Storage.Keys;
+using RingKV.Storage.Versions;
 using Xunit;
-using Version = RingKV.Storage.Engine.Version;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage.Tests.Engine;
 

@@ -4,7 +4,6 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Random;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using Xunit;
 

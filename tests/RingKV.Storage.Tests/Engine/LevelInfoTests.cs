@@ -1,5 +1,3 @@
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using Xunit;
 
