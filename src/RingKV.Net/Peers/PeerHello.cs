@@ -73,6 +73,17 @@ internal sealed record PeerHello
     public int EncodedLength =>
         2 + 1 + Utf8Strict.GetByteCount(ClusterName) + 1 + Utf8Strict.GetByteCount(NodeId) + 1 + 2 + Auth.Length;
 
+    /// <summary>Equal when every field is, the auth bytes compared by content.</summary>
+    public bool Equals(PeerHello? other) =>
+        other is not null
+        && ClusterName == other.ClusterName
+        && NodeId == other.NodeId
+        && ProtocolVersion == other.ProtocolVersion
+        && AuthScheme == other.AuthScheme
+        && Auth.Span.SequenceEqual(other.Auth.Span);
+
+    public override int GetHashCode() => HashCode.Combine(ClusterName, NodeId, ProtocolVersion, AuthScheme, Auth.Length);
+
     /// <summary>Writes the payload; returns its length. Requires: room for <see cref="EncodedLength"/> bytes.</summary>
     public int Encode(Span<byte> destination)
     {
