@@ -12,20 +12,23 @@ namespace RingKV.Net.Peers;
 
 /// <summary>The one long-lived outgoing connection to a peer: queues frames without blocking and sends each batch in one socket send.</summary>
 /// <remarks>
-/// Thread-safety: <see cref="TrySend"/>, <see cref="Flush"/> and the counters may be called from any thread at any
-/// time; they take a short lock and never do I/O. Observer callbacks come from the link's connect loop.
-/// Ownership: <see cref="TrySend"/> copies the payload; the caller keeps its buffer.
+/// Thread-safety: <see cref="Send"/>, <see cref="Flush"/> and the counters may be called from any thread at any
+/// time; they take a short lock and never do I/O or wait. Observer callbacks come from the link's connect loop.
+/// Ownership: <see cref="Send"/> copies the payload; the caller keeps its buffer.
 /// Sending: frames are encoded into a pending buffer; <see cref="Flush"/> asks the send loop (on the thread pool, never
 /// on the caller's thread) to send everything pending, in one socket send when the kernel takes it whole. So the
 /// frames a node produces for a peer from one batch of work leave as one send, and flushes that come while a send is
 /// in flight are coalesced into the next. Rejected alternative: a send per frame (a -P 16 pipeline became 16 frames
 /// and 16 syscalls per replica), or a timer that batches (adds latency to every message).
 /// Bound: the bytes queued and being sent never pass <see cref="PeerLinkOptions.MaxQueuedBytes"/>; past it
-/// <see cref="TrySend"/> returns false and the caller answers -BUSY. Nothing queues without bound.
-/// Failure: when a connect attempt fails or a connection breaks, every frame not known to be sent is failed back
-/// through <see cref="IPeerLinkObserver.OnFramesFailed"/> (frames queued during a backoff wait for the next attempt);
-/// then the link waits <see cref="ReconnectBackoff"/> and tries again, until disposed. A send that makes no progress
-/// for <see cref="PeerLinkOptions.SendTimeout"/> breaks the connection.
+/// <see cref="Send"/> returns <see cref="PeerSendStatus.Busy"/> and the caller answers -BUSY. Nothing queues without bound.
+/// Not sent, told at once: while the link has no accepted connection (connecting, backing off, refused),
+/// <see cref="Send"/> returns <see cref="PeerSendStatus.NotConnected"/> and queues nothing, so the caller counts the
+/// replica as failed in the same step instead of waiting for a timeout. Rejected alternative: queue frames for the next
+/// connection (a peer down for seconds would hold requests whose coordinator has long given up on them).
+/// Failure: when a connection breaks, every frame queued on it and not known to be sent is failed back through
+/// <see cref="IPeerLinkObserver.OnFramesFailed"/>; then the link waits <see cref="ReconnectBackoff"/> and tries again,
+/// until disposed. A send that makes no progress for <see cref="PeerLinkOptions.SendTimeout"/> breaks the connection.
 /// Receiving: the peer's listener sends nothing after it accepts (replies come over the peer's own link to this node's
 /// listener); the link reads only to see the connection end, or a refusal.
 /// Cost: no allocation per frame or per send once the buffers have grown to the traffic; a connection allocates.
@@ -47,7 +50,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private OutgoingFrames _pending = new();
     private long _queuedBytes;
     private bool _flushRequested;
-    private bool _sendLoopRunning;
+    private bool _connected; // a handshaken connection's send loop takes frames
     private bool _closed;
 
     // Owned by the connect loop, and by the send loop while it runs.
@@ -110,7 +113,7 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Frames failed back to the observer.</summary>
     public long FramesFailed => Interlocked.Read(ref _framesFailed);
 
-    /// <summary>Calls of <see cref="TrySend"/> that returned false (over the bound, or closed).</summary>
+    /// <summary>Calls of <see cref="Send"/> that queued nothing (any status but <see cref="PeerSendStatus.Queued"/>).</summary>
     public long RefusedSends => Interlocked.Read(ref _refusedSends);
 
     /// <summary>Connections established (handshake accepted).</summary>
@@ -134,40 +137,56 @@ internal sealed class PeerLink : IAsyncDisposable
         }
     }
 
-    /// <summary>Queues one frame for the peer; false (nothing queued) when the bound would be passed or the link is closed.</summary>
+    /// <summary>Queues one frame for the peer, or says at once why not (then nothing is queued).</summary>
     /// <remarks>
     /// Never blocks and never sends: call <see cref="Flush"/> after the frames of a batch. Requires: a kind of at least
-    /// <see cref="PeerFrameCodec.FirstMessageKind"/> and a payload within <see cref="PeerLinkOptions.MaxPayloadBytes"/>
-    /// (a broken contract throws). Frames to one peer arrive in the order they were queued.
+    /// <see cref="PeerFrameCodec.FirstMessageKind"/> (a reserved kind is a broken contract and throws). Frames to one
+    /// peer arrive in the order they were queued. A queued frame is sent, or failed back through
+    /// <see cref="IPeerLinkObserver.OnFramesFailed"/> if the connection breaks first; never both silently dropped.
     /// </remarks>
-    public bool TrySend(byte kind, ulong requestId, ReadOnlySpan<byte> payload)
+    public PeerSendStatus Send(byte kind, ulong requestId, ReadOnlySpan<byte> payload)
     {
         if (kind < PeerFrameCodec.FirstMessageKind)
         {
             ThrowReservedKind(kind);
         }
 
-        if (payload.Length > _options.MaxPayloadBytes)
+        var status = PeerSendStatus.TooLarge;
+        if (payload.Length <= _options.MaxPayloadBytes)
         {
-            ThrowPayloadTooLarge(payload.Length);
-        }
-
-        var frameBytes = PeerFrameCodec.OverheadBytes + payload.Length;
-        lock (_lock)
-        {
-            if (!_closed && _queuedBytes + frameBytes <= _options.MaxQueuedBytes)
+            var frameBytes = PeerFrameCodec.OverheadBytes + payload.Length;
+            lock (_lock)
             {
-                _pending.Append(kind, requestId, payload);
-                _queuedBytes += frameBytes;
-                return true;
+                if (_closed)
+                {
+                    status = PeerSendStatus.Closed;
+                }
+                else if (!_connected)
+                {
+                    status = PeerSendStatus.NotConnected;
+                }
+                else if (_queuedBytes + frameBytes > _options.MaxQueuedBytes)
+                {
+                    status = PeerSendStatus.Busy;
+                }
+                else
+                {
+                    _pending.Append(kind, requestId, payload);
+                    _queuedBytes += frameBytes;
+                    return PeerSendStatus.Queued;
+                }
             }
         }
 
         Interlocked.Increment(ref _refusedSends);
-        return false;
+        return status;
     }
 
-    /// <summary>Asks for every queued frame to be sent; returns at once. Frames queued while disconnected go when the link connects.</summary>
+    /// <summary><see cref="Send"/>, true when the frame was queued.</summary>
+    public bool TrySend(byte kind, ulong requestId, ReadOnlySpan<byte> payload) =>
+        Send(kind, requestId, payload) == PeerSendStatus.Queued;
+
+    /// <summary>Asks for every queued frame to be sent; returns at once.</summary>
     public void Flush()
     {
         bool wake;
@@ -179,7 +198,7 @@ internal sealed class PeerLink : IAsyncDisposable
             }
 
             _flushRequested = true;
-            wake = _sendLoopRunning;
+            wake = _connected;
         }
 
         if (wake)
@@ -224,10 +243,6 @@ internal sealed class PeerLink : IAsyncDisposable
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void ThrowReservedKind(byte kind) =>
         throw new ArgumentOutOfRangeException(nameof(kind), kind, "kinds below FirstMessageKind are reserved for the handshake");
-
-    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void ThrowPayloadTooLarge(int length) =>
-        throw new ArgumentOutOfRangeException(nameof(length), length, $"a payload is at most {_options.MaxPayloadBytes} bytes");
 
     private static void CloseSocket(Socket? socket)
     {
@@ -365,7 +380,14 @@ internal sealed class PeerLink : IAsyncDisposable
 
             _remote = handshake.Remote;
             Interlocked.Increment(ref _connects);
-            _state = PeerLinkState.Connected;
+            _stalled = false;
+            lock (_lock)
+            {
+                // From here Send queues; before the observer hears of it, so its callback may send.
+                _connected = true;
+                _state = PeerLinkState.Connected;
+            }
+
             if (_logger.IsEnabled(LogLevel.Information))
             {
                 _logger.LogInformation("peer link {Remote} connected to node {NodeId}", RemoteEndPoint, handshake.Remote.NodeId);
@@ -389,6 +411,11 @@ internal sealed class PeerLink : IAsyncDisposable
         }
         finally
         {
+            lock (_lock)
+            {
+                _connected = false; // also when a bug threw past RunConnectionAsync
+            }
+
             Volatile.Write(ref _socket, null);
             CloseSocket(socket);
         }
@@ -491,16 +518,6 @@ internal sealed class PeerLink : IAsyncDisposable
     /// <summary>Runs the send loop and the end-of-stream watch until either ends; returns why.</summary>
     private async Task<string> RunConnectionAsync(Socket socket, FrameReader reader)
     {
-        _stalled = false;
-        lock (_lock)
-        {
-            _sendLoopRunning = true;
-            if (_pending.Count > 0)
-            {
-                _flushRequested = true;
-            }
-        }
-
         // Closes the socket if the link is disposed now, whether or not DisposeAsync saw this socket.
         using var stopRegistration = _stopping.Token.Register(static s => CloseSocket((Socket)s!), socket);
         var period = TimeSpan.FromTicks(Math.Max(TimeSpan.TicksPerMillisecond, _options.SendTimeout.Ticks / 4));
@@ -511,7 +528,7 @@ internal sealed class PeerLink : IAsyncDisposable
         var first = await Task.WhenAny(watching, sending).ConfigureAwait(false);
         lock (_lock)
         {
-            _sendLoopRunning = false;
+            _connected = false;
         }
 
         _wake.Set();
@@ -536,7 +553,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 bool send;
                 lock (_lock)
                 {
-                    if (!_sendLoopRunning)
+                    if (!_connected)
                     {
                         return "the connection is closed";
                     }

@@ -24,6 +24,7 @@ public sealed class PeerLinkTests
         await using var listener = Listen(NodeB, handler);
         var observer = new RecordingObserver();
         await using var link = Link(listener, NodeA, observer);
+        await Wait.UntilAsync(() => link.State == PeerLinkState.Connected, "connected");
 
         var expected = new List<DecodedFrame>();
         for (var i = 0; i < 100; i++)
@@ -59,6 +60,9 @@ public sealed class PeerLinkTests
         for (var i = 0; i < N; i++)
         {
             Assert.True(link.TrySend(16, (ulong)i, Payload(i)));
+
+            // Lets the send loop run between frames, as it would if queuing a frame woke it.
+            await Task.Yield();
         }
 
         Assert.Equal(0, link.SocketSends); // nothing leaves before the flush
@@ -108,6 +112,7 @@ public sealed class PeerLinkTests
         linkBA = Link(listenerA, NodeB);
         await using var linkAB = Link(listenerB, NodeA);
         await using var closeBA = linkBA;
+        await Wait.UntilAsync(() => linkAB.State == PeerLinkState.Connected && linkBA.State == PeerLinkState.Connected, "both links up");
 
         var random = new Random(11);
         var sent = 0;
@@ -137,7 +142,7 @@ public sealed class PeerLinkTests
     }
 
     [Fact]
-    public async Task Handshake_OtherCluster_RefusedLoggedAndQueuedFramesFailedBack()
+    public async Task Handshake_OtherCluster_RefusedWithItsReasonLoggedAndSendsNotConnected()
     {
         var listenerLog = new ListLogger();
         var linkLog = new ListLogger();
@@ -147,9 +152,7 @@ public sealed class PeerLinkTests
         var stranger = new PeerHello("other-cluster", "node-x", 1);
         var link = new PeerLink(listener.LocalEndPoint, LinkOptions(stranger), observer, linkLog);
         await using var closeLink = link;
-        Assert.True(link.TrySend(16, 41, "a"u8));
-        Assert.True(link.TrySend(16, 42, "b"u8));
-        link.Flush();
+        Assert.Equal(PeerSendStatus.NotConnected, link.Send(16, 41, "before start"u8));
         link.Start();
 
         await Wait.UntilAsync(() => observer.Downs.Count >= 2, "refused twice (it retries)");
@@ -157,9 +160,11 @@ public sealed class PeerLinkTests
         Assert.Equal(PeerRefusalReason.OtherCluster, down.Refusal?.Reason);
         Assert.Contains("'test-cluster', not 'other-cluster'", down.Refusal!.Message, StringComparison.Ordinal);
         Assert.False(down.WasConnected);
-        Assert.Equal([new PeerFrameId(16, 41), new PeerFrameId(16, 42)], observer.Failed);
+        Assert.Equal(PeerSendStatus.NotConnected, link.Send(16, 42, "refused"u8));
+        Assert.Empty(observer.Failed);
         Assert.Equal(0, link.QueuedBytes);
         Assert.Equal(0, link.Connects);
+        Assert.Equal(2, link.RefusedSends);
         Assert.True(listener.Refusals >= 2);
         Assert.Equal(0, listener.Accepted);
         Assert.Equal(0, handler.FrameCount);
@@ -232,7 +237,7 @@ public sealed class PeerLinkTests
         }
 
         Assert.InRange(link.QueuedBytes, options.MaxQueuedBytes - payload.Length - PeerFrameCodec.OverheadBytes + 1, options.MaxQueuedBytes);
-        Assert.False(link.TrySend(16, 999_999, payload));
+        Assert.Equal(PeerSendStatus.Busy, link.Send(16, 999_999, payload));
         Assert.Equal(PeerLinkState.Connected, link.State);
 
         handler.Open();
@@ -247,7 +252,7 @@ public sealed class PeerLinkTests
     }
 
     [Fact]
-    public async Task Reconnect_ListenerRestarts_BacksOffWithTheInjectedJitterAndReconnects()
+    public async Task Reconnect_ListenerRestarts_SendsNotConnectedWhileDownThenReconnectsWithBackoffAndFramesFlow()
     {
         var handler = new CollectingHandler();
         var listener = Listen(NodeB, handler);
@@ -261,17 +266,30 @@ public sealed class PeerLinkTests
             Jitter = new SequenceJitter(jitter).Next,
         };
         await using var link = Link(listener, NodeA, observer, options: options);
-        Assert.True(link.TrySend(16, 1, "before"u8));
+        await Wait.UntilAsync(() => link.State == PeerLinkState.Connected, "connected");
+        Assert.Equal(PeerSendStatus.Queued, link.Send(16, 1, "before"u8));
         link.Flush();
         await Wait.UntilAsync(() => handler.FrameCount == 1, "the first frame arrived");
 
+        // The peer dies: its listener closes every connection and its port.
         await listener.DisposeAsync();
         await Wait.UntilAsync(() => observer.Downs.Count >= 4, "the link lost the connection and failed three attempts");
+
+        // While it is down a send is refused at once, and nothing is queued to be failed later.
+        var refused = link.RefusedSends;
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.Equal(PeerSendStatus.NotConnected, link.Send(16, (ulong)(1000 + i), "while down"u8));
+        }
+
+        link.Flush();
+        Assert.Equal(refused + 100, link.RefusedSends);
+        Assert.Equal(0, link.QueuedBytes);
 
         listener = Listen(NodeB, handler, port: port);
         await using var restarted = listener;
         await Wait.UntilAsync(() => link.Connects == 2, "reconnected");
-        Assert.True(link.TrySend(16, 2, "after"u8));
+        Assert.Equal(PeerSendStatus.Queued, link.Send(16, 2, "after"u8));
         link.Flush();
         await Wait.UntilAsync(() => handler.FrameCount == 2, "a frame arrived over the new connection");
 
@@ -290,10 +308,11 @@ public sealed class PeerLinkTests
 
         Assert.Equal(["before", "after"], handler.Frames.Select(f => System.Text.Encoding.ASCII.GetString(f.Payload)));
         Assert.Equal(2, observer.Connected.Count);
+        Assert.Empty(observer.Failed);
     }
 
     [Fact]
-    public async Task TrySend_PeerUnreachable_FramesFailedBackInOrder()
+    public async Task Send_PeerUnreachable_NotConnectedAtOnceAndNothingFailedLater()
     {
         // A port nothing listens on: bind one, then close it.
         int port;
@@ -305,25 +324,21 @@ public sealed class PeerLinkTests
 
         var observer = new RecordingObserver();
         await using var link = new PeerLink(Loopback(port), LinkOptions(NodeA), observer);
+        link.Start();
+
+        await Wait.UntilAsync(() => observer.Downs.Count >= 2, "two attempts failed");
+        Assert.Contains("ConnectionRefused", observer.Downs[0].Reason, StringComparison.Ordinal);
         for (var i = 0; i < 5; i++)
         {
-            Assert.True(link.TrySend(16, (ulong)(100 + i), Payload(i)));
+            Assert.Equal(PeerSendStatus.NotConnected, link.Send(16, (ulong)(100 + i), Payload(i)));
         }
 
         link.Flush();
-        link.Start();
-
-        await Wait.UntilAsync(() => observer.Failed.Count == 5, "every frame failed back");
-        Assert.Equal(Enumerable.Range(100, 5).Select(i => new PeerFrameId(16, (ulong)i)), observer.Failed);
+        await Wait.UntilAsync(() => observer.Downs.Count >= 4, "two more attempts failed");
+        Assert.Empty(observer.Failed);
+        Assert.Equal(0, link.FramesFailed);
         Assert.Equal(0, link.QueuedBytes);
-        Assert.Equal(5, link.FramesFailed);
-        Assert.Contains("ConnectionRefused", observer.Downs[0].Reason, StringComparison.Ordinal);
-
-        // Frames queued during the backoff fail at the next attempt; the queue never keeps them.
-        Assert.True(link.TrySend(16, 200, "late"u8));
-        link.Flush();
-        await Wait.UntilAsync(() => observer.Failed.Count == 6, "the late frame failed back");
-        Assert.Equal(new PeerFrameId(16, 200), observer.Failed[5]);
+        Assert.Equal(5, link.RefusedSends);
     }
 
     [Fact]
@@ -339,7 +354,7 @@ public sealed class PeerLinkTests
         await link.DisposeAsync();
 
         Assert.Equal([new PeerFrameId(16, 7)], observer.Failed);
-        Assert.False(link.TrySend(16, 8, "x"u8));
+        Assert.Equal(PeerSendStatus.Closed, link.Send(16, 8, "x"u8));
         Assert.Equal(PeerLinkState.Closed, link.State);
     }
 
@@ -382,14 +397,91 @@ public sealed class PeerLinkTests
     }
 
     [Fact]
-    public async Task TrySend_ReservedKindOrPayloadOverTheLimit_Throws()
+    public async Task Send_ReservedKind_Throws()
     {
-        await using var link = new PeerLink(Loopback(1), LinkOptions(NodeA) with { MaxPayloadBytes = 100 });
+        await using var link = new PeerLink(Loopback(1), LinkOptions(NodeA));
 
-        Assert.Throws<ArgumentOutOfRangeException>(() => link.TrySend((byte)PeerFrameKind.Hello, 1, "x"u8));
-        Assert.Throws<ArgumentOutOfRangeException>(() => link.TrySend(15, 1, "x"u8));
-        Assert.Throws<ArgumentOutOfRangeException>(() => link.TrySend(16, 1, new byte[101]));
-        Assert.True(link.TrySend(16, 1, new byte[100]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => link.Send((byte)PeerFrameKind.Hello, 1, "x"u8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => link.Send(15, 1, "x"u8));
+    }
+
+    [Fact]
+    public async Task Send_PayloadOverTheLimit_TooLargeAndNothingQueuedThenTheLimitItselfArrives()
+    {
+        var handler = new CollectingHandler();
+        await using var listener = Listen(NodeB, handler);
+        await using var link = Link(listener, NodeA, options: LinkOptions(NodeA) with { MaxPayloadBytes = 100 });
+        await Wait.UntilAsync(() => link.State == PeerLinkState.Connected, "connected");
+
+        Assert.Equal(PeerSendStatus.TooLarge, link.Send(16, 1, new byte[101]));
+        Assert.Equal(0, link.QueuedBytes);
+        Assert.Equal(PeerSendStatus.Queued, link.Send(16, 2, new byte[100]));
+        link.Flush();
+
+        await Wait.UntilAsync(() => handler.FrameCount == 1, "the frame at the limit arrived");
+        Assert.Equal(2UL, Assert.Single(handler.Frames).RequestId);
+        Assert.Equal(1, link.RefusedSends);
+    }
+
+    [Fact]
+    public async Task Send_OneMiBPayloadBetweenSmallOnes_ArrivesWholeAndInOrder()
+    {
+        var handler = new CollectingHandler();
+        await using var listener = Listen(NodeB, handler);
+        await using var link = Link(listener, NodeA);
+        await Wait.UntilAsync(() => link.State == PeerLinkState.Connected, "connected");
+        var big = new byte[1024 * 1024];
+        new Random(3).NextBytes(big);
+
+        Assert.Equal(PeerSendStatus.Queued, link.Send(16, 1, "small"u8));
+        Assert.Equal(PeerSendStatus.Queued, link.Send(18, 2, big));
+        Assert.Equal(PeerSendStatus.Queued, link.Send(16, 3, "after"u8));
+        link.Flush();
+
+        await Wait.UntilAsync(() => handler.FrameCount == 3, "three frames arrived");
+        Assert.Equal([new DecodedFrame(16, 1, "small"u8.ToArray()), new DecodedFrame(18, 2, big), new DecodedFrame(16, 3, "after"u8.ToArray())], handler.Frames);
+        Assert.Equal(0, listener.ProtocolErrors);
+    }
+
+    [Fact]
+    public async Task Receive_ByteFlippedInFlight_ListenerClosesAndCountsItThenTheLinkReconnectsAndFramesFlow()
+    {
+        var log = new ListLogger();
+        var handler = new CollectingHandler();
+        await using var listener = Listen(NodeB, handler, log);
+        await using var proxy = new FlippingProxy(listener.LocalEndPoint);
+
+        // The first connection gets a byte of its first message frame's payload flipped, after the hello.
+        proxy.FlipNextConnectionAt(HandshakeFrames.Hello(PeerFrameKind.Hello, NodeA).Length + PeerFrameCodec.HeaderBytes + 2);
+        var observer = new RecordingObserver();
+        await using var link = new PeerLink(proxy.EndPoint, LinkOptions(NodeA), observer);
+        link.Start();
+        await Wait.UntilAsync(() => link.State == PeerLinkState.Connected, "connected");
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal(PeerSendStatus.Queued, link.Send(16, (ulong)i, Payload(i)));
+        }
+
+        link.Flush();
+
+        await Wait.UntilAsync(() => listener.ProtocolErrors == 1, "the listener dropped the damaged connection");
+        Assert.True(log.Contains(LogLevel.Warning, "frame checksum mismatch"), string.Join("\n", log.Lines));
+        Assert.Equal(0, handler.FrameCount); // the damaged frame was the first: nothing of it or after it delivered
+        await Wait.UntilAsync(() => link.Connects == 2, "the link reconnected");
+        Assert.True(observer.Downs[0].WasConnected);
+
+        // The listener stayed up and the new connection (relayed intact) carries frames.
+        for (var i = 10; i < 20; i++)
+        {
+            Assert.Equal(PeerSendStatus.Queued, link.Send(16, (ulong)i, Payload(i)));
+        }
+
+        link.Flush();
+        await Wait.UntilAsync(() => handler.FrameCount == 10, "the frames over the new connection arrived");
+        Assert.Equal(Enumerable.Range(10, 10).Select(i => new DecodedFrame(16, (ulong)i, Payload(i))), handler.Frames);
+        Assert.Equal(1, listener.ProtocolErrors);
+        Assert.Equal(2, listener.Accepted);
+        Assert.Equal(2, proxy.Connections);
     }
 
     private sealed class CallbackHandler(Action<PeerFrameBatch> onBatch) : IPeerFrameHandler

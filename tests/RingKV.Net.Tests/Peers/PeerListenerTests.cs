@@ -36,6 +36,15 @@ public sealed class PeerListenerTests
         }
     }
 
+    /// <summary>A new peer handshakes and gets a frame through: the listener outlived what closed the connection before.</summary>
+    private static async Task AssertStillServesAsync(PeerListener listener, CollectingHandler handler, int expectedFrames)
+    {
+        using var socket = await HandshakenAsync(listener);
+        await socket.SendAsync(FrameStream.Encode((16, 99, "next peer"u8.ToArray())), TestContext.Current.CancellationToken);
+        await Wait.UntilAsync(() => handler.FrameCount == expectedFrames, "the next peer's frame arrived");
+        Assert.Equal(new DecodedFrame(16, 99, "next peer"u8.ToArray()), handler.Frames[^1]);
+    }
+
     private static async Task<Socket> HandshakenAsync(PeerListener listener)
     {
         var socket = await ConnectAsync(listener);
@@ -146,6 +155,26 @@ public sealed class PeerListenerTests
         Assert.Equal(["one", "two"], handler.Frames.ConvertAll(f => Encoding.ASCII.GetString(f.Payload)));
         Assert.Equal(1, listener.ProtocolErrors);
         Assert.True(log.Contains(LogLevel.Warning, "frame checksum mismatch"), string.Join("\n", log.Lines));
+        await AssertStillServesAsync(listener, handler, 3);
+    }
+
+    [Fact]
+    public async Task Receive_FrameOfAnUnknownVersion_ClosesLoggedCountedAndTheListenerServesOthers()
+    {
+        var log = new ListLogger();
+        var handler = new CollectingHandler();
+        await using var listener = Listen(NodeB, handler, log);
+        using var socket = await HandshakenAsync(listener);
+        var future = FrameStream.Encode((16, 1, "from a newer node"u8.ToArray()));
+        future[2] = PeerFrameCodec.Version + 1;
+
+        await socket.SendAsync(future, TestContext.Current.CancellationToken);
+
+        Assert.Empty(await ReadToEndAsync(socket));
+        Assert.Equal(0, handler.FrameCount);
+        Assert.Equal(1, listener.ProtocolErrors);
+        Assert.True(log.Contains(LogLevel.Warning, "unsupported frame version 2"), string.Join("\n", log.Lines));
+        await AssertStillServesAsync(listener, handler, 1);
     }
 
     [Fact]
@@ -198,6 +227,38 @@ public sealed class PeerListenerTests
 
         Assert.Empty(await ReadToEndAsync(socket));
         Assert.Equal(1, listener.ProtocolErrors);
+    }
+
+    [Fact]
+    public async Task OnBatchAsync_HandlerKeepsBatchesAcrossReceives_PayloadsIntactUntilReleased()
+    {
+        var kept = new System.Collections.Concurrent.ConcurrentQueue<PeerFrameBatch>();
+        await using var listener = Listen(NodeB, new KeepingHandler(kept.Enqueue));
+        using var socket = await HandshakenAsync(listener);
+
+        // One receive per frame (each waits for the one before to be delivered), so later receives reuse buffers.
+        for (var i = 0; i < 20; i++)
+        {
+            var payload = new byte[1000 + i];
+            payload.AsSpan().Fill((byte)i);
+            await socket.SendAsync(FrameStream.Encode((16, (ulong)i, payload)), TestContext.Current.CancellationToken);
+            await Wait.UntilAsync(() => listener.FramesReceived == i + 1, $"frame {i} delivered");
+        }
+
+        var seen = 0;
+        foreach (var batch in kept)
+        {
+            for (var f = 0; f < batch.Count; f++, seen++)
+            {
+                Assert.Equal((ulong)seen, batch[f].RequestId);
+                Assert.Equal(1000 + seen, batch[f].Payload.Length);
+                Assert.True(batch[f].Payload.Span.IndexOfAnyExcept((byte)seen) < 0, $"frame {seen} payload overwritten");
+            }
+
+            batch.Release();
+        }
+
+        Assert.Equal(20, seen);
     }
 
     [Fact]
