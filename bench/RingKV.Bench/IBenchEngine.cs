@@ -19,11 +19,16 @@ internal interface IBenchEngine : IDisposable
     /// <summary>Stores a value under a user key.</summary>
     void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value);
 
-    /// <summary>Reads the value of a user key into a reused buffer; its length, or -1 when absent.</summary>
-    int Get(ReadOnlySpan<byte> key);
+    /// <summary>Reads the value of a user key into this thread's reused buffer; false when absent.</summary>
+    /// <param name="key">The user key.</param>
+    /// <param name="value">The value, valid until this thread's next call.</param>
+    bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value);
 
-    /// <summary>Reads up to <paramref name="count"/> consecutive records from the first one at or after <paramref name="startToken"/>; how many were read.</summary>
-    int Scan(ulong startToken, int count);
+    /// <summary>
+    /// Copies up to <paramref name="count"/> consecutive records (user key, value), from the first one at or after
+    /// <paramref name="startToken"/>, into <paramref name="records"/> (cleared first); how many were read.
+    /// </summary>
+    int Scan(ulong startToken, int count, ScanBuffer records);
 
     /// <summary>Total size of the files under <see cref="Directory"/>, in bytes.</summary>
     long DirectoryBytes();

@@ -34,6 +34,29 @@ internal static class KeyCodec
         WriteDigits(destination.Slice(4, 12), index % 1_000_000_000_000);
     }
 
+    /// <summary>The index of a stored key written by <see cref="WriteKey"/>; false for anything else.</summary>
+    public static bool TryParseKey(ReadOnlySpan<byte> key, out long index)
+    {
+        index = 0;
+        if (key.Length != KeyBytes || key[0] != (byte)'k' || key[1] != (byte)'e' || key[2] != (byte)'y')
+        {
+            return false;
+        }
+
+        foreach (var digit in key[3..])
+        {
+            var d = digit - (byte)'0';
+            if ((uint)d > 9)
+            {
+                return false;
+            }
+
+            index = (index * 10) + d;
+        }
+
+        return true;
+    }
+
     private static void WriteDigits(Span<byte> destination, long value)
     {
         for (var i = destination.Length - 1; i >= 0; i--)

@@ -40,6 +40,7 @@ internal sealed class RingKvEngine : IBenchEngine
             ColdCompression = CompressionKind.Lz4,
             BloomBitsPerKey = BenchSettings.BloomBitsPerKey,
             BlockSizeBytes = BenchSettings.BlockBytes,
+            CompactionNice = settings.CompactionNice,
         };
         return new RingKvEngine(directory, StorageEngine.Open(options));
     }
@@ -48,27 +49,26 @@ internal sealed class RingKvEngine : IBenchEngine
     public void Put(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value) => _engine.Put(key, value);
 
     /// <inheritdoc/>
-    public int Get(ReadOnlySpan<byte> key)
+    public bool TryGet(ReadOnlySpan<byte> key, out ReadOnlySpan<byte> value)
     {
-        var value = s_value ??= new ArrayBufferWriter<byte>(4096);
-        value.ResetWrittenCount();
-        return _engine.TryGet(key, value) ? value.WrittenCount : -1;
+        var buffer = s_value ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var found = _engine.TryGet(key, buffer);
+        value = buffer.WrittenSpan;
+        return found;
     }
 
     /// <inheritdoc/>
-    public int Scan(ulong startToken, int count)
+    public int Scan(ulong startToken, int count, ScanBuffer records)
     {
+        records.Clear();
         using var iterator = _engine.NewIterator(new TokenRange(new Token(startToken), Token.Max));
-        var read = 0;
-        var bytes = 0;
-        while (read < count && iterator.MoveNext())
+        while (records.Count < count && iterator.MoveNext())
         {
-            bytes += iterator.Key.Length + iterator.Value.Length;
-            read++;
+            records.Add(iterator.Key, iterator.Value);
         }
 
-        // Summing lengths reads Key and Value as a client would, and keeps the JIT from dropping the reads.
-        return bytes > 0 ? read : 0;
+        return records.Count;
     }
 
     /// <inheritdoc/>
@@ -90,7 +90,9 @@ internal sealed class RingKvEngine : IBenchEngine
             text.Append(CultureInfo.InvariantCulture, $" L{level.Level}={level.Files}");
         }
 
-        return text.Append(CultureInfo.InvariantCulture, $"; memory {_engine.MemoryBytes >> 20} MiB").ToString();
+        return text.Append(CultureInfo.InvariantCulture, $"; memory {_engine.MemoryBytes >> 20} MiB")
+            .Append("; nice of the compaction thread: ").Append(ThreadPriorities.Describe("ringkv-compact"))
+            .ToString();
     }
 
     /// <inheritdoc/>

@@ -37,7 +37,9 @@ internal static class StorageCommand
             Description = "Parent directory of the engines' fresh temp directories (default: the system temp directory).",
             DefaultValueFactory = _ => Path.GetTempPath(),
         };
-        var reads = Positive(new Option<long>("--reads") { Description = "Gets per read workload (default: --keys); scans: reads/100, at least 100." }, int.MaxValue);
+        var reads = Positive(new Option<long>("--reads") { Description = "Gets per read workload (default: --keys)." }, int.MaxValue);
+        var scans = Positive(new Option<long>("--scans") { Description = "Range scans (default: --reads / 100, at least 100)." }, int.MaxValue);
+        var scanLength = Positive(new Option<int>("--scan-length") { Description = "Records read by one range scan.", DefaultValueFactory = _ => BenchSettings.DefaultScanLength }, 1 << 20);
         var seed = new Option<ulong?>("--seed") { Description = "PRNG seed (default: RINGKV_SEED, else drawn and printed)." };
         var engines = new Option<string>("--engines")
         {
@@ -53,10 +55,17 @@ internal static class StorageCommand
         });
         var threads = Positive(new Option<int>("--threads") { Description = "Worker threads per workload.", DefaultValueFactory = _ => 1 }, 256);
         var keep = new Option<bool>("--keep") { Description = "Keep the engines' directories after the run." };
+        var compactionNice = new Option<int>("--compaction-nice")
+        {
+            Description = "Nice value of both engines' compaction threads: 0 (default, both at normal priority) or 19 (RingKV's CompactionNice 19, RocksDB's compaction pool lowered to nice 19).",
+            DefaultValueFactory = _ => 0,
+        };
+        compactionNice.AcceptOnlyFromAmong("0", "19");
+        var runs = Positive(new Option<int>("--runs") { Description = "Runs of every engine; the engine that goes first alternates, and medians are printed after the runs.", DefaultValueFactory = _ => 1 }, 99);
 
         var command = new Command("storage", "Embedded engine vs RocksDB: fillrandom, overwrite, readrandom, readhot, readmissing, scanrange.")
         {
-            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep,
+            vs, keys, valueSize, cacheMb, memtableMb, sync, dir, reads, seed, engines, threads, keep, compactionNice, runs, scans, scanLength,
         };
         command.SetAction(parse =>
         {
@@ -80,7 +89,11 @@ internal static class StorageCommand
                 Seed: seedValue,
                 Engines: ParseEngines(parse.GetValue(engines), out _)!,
                 Threads: parse.GetValue(threads),
-                Keep: parse.GetValue(keep));
+                Keep: parse.GetValue(keep),
+                CompactionNice: parse.GetValue(compactionNice),
+                Runs: parse.GetValue(runs),
+                ScanCount: parse.GetResult(scans) is { Implicit: false } ? parse.GetValue(scans) : null,
+                ScanLength: parse.GetValue(scanLength));
             return StorageBench.Run(settings, Console.Out, Console.Error);
         });
         return command;

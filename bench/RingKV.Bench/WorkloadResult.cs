@@ -9,7 +9,8 @@ internal sealed record WorkloadResult(
     double P50Micros,
     double P99Micros,
     long DiskBytes,
-    double RssMiB)
+    double RssMiB,
+    double CpuMicrosPerOp)
 {
     /// <summary>Operations per second over the wall time of the whole workload.</summary>
     public double OpsPerSecond => Seconds > 0 ? Ops / Seconds : 0;

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
+using RingKV.Server.Commands;
 
 namespace RingKV.Cli;
 
@@ -11,6 +13,27 @@ internal static class Program
         {
             ServeCommand.Create(),
         };
+        foreach (var option in root.Options)
+        {
+            if (option is VersionOption version)
+            {
+                version.Action = new PrintVersion();
+            }
+        }
+
         return root.Parse(args).Invoke();
+    }
+
+    /// <summary>
+    /// <c>--version</c> prints <see cref="ServerInfo.Version"/>, the string the log and INFO show, rather than
+    /// System.CommandLine's own read of this executable's attributes.
+    /// </summary>
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            parseResult.InvocationConfiguration.Output.WriteLine(ServerInfo.Version);
+            return 0;
+        }
     }
 }

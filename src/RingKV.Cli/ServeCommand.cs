@@ -15,21 +15,31 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var config = new Option<FileInfo?>("--config") { Description = "JSON configuration file; keys are the option names in PascalCase (e.g. {\"Listen\": \"127.0.0.1:7379\"})." };
-        // Each flag maps to a ServerOptions property; flags win over the environment (RINGKV_<PROPERTY>), which wins over the file.
-        var flags = new List<(Option<string> Option, string Property)>
+        var config = new Option<FileInfo?>("--config")
         {
-            (new Option<string>("--listen") { Description = "RESP address host:port. Default 127.0.0.1:7379. Env RINGKV_LISTEN." }, nameof(ServerOptions.Listen)),
-            (new Option<string>("--data-dir") { Description = "Data directory. Default ./data. Env RINGKV_DATADIRECTORY." }, nameof(ServerOptions.DataDirectory)),
-            (new Option<string>("--sync") { Description = "Commit-log sync: always (default: acknowledge after fsync), periodic:<ms>, none. Env RINGKV_SYNC." }, nameof(ServerOptions.Sync)),
-            (new Option<string>("--memory-mb") { Description = "Memory budget of the engine (memtables, block cache, filters, indexes) in MiB. Default 512. Env RINGKV_MEMORYMB." }, nameof(ServerOptions.MemoryMb)),
-            (new Option<string>("--compression") { Description = "Table block compression: lz4 (default), zstd, none. Env RINGKV_COMPRESSION." }, nameof(ServerOptions.Compression)),
-            (new Option<string>("--max-key-bytes") { Description = "Largest key accepted. Default 65536. Env RINGKV_MAXKEYBYTES." }, nameof(ServerOptions.MaxKeyBytes)),
-            (new Option<string>("--max-value-bytes") { Description = "Largest value accepted. Default 1048576. Env RINGKV_MAXVALUEBYTES." }, nameof(ServerOptions.MaxValueBytes)),
-            (new Option<string>("--max-clients") { Description = "Most clients connected at once. Default 10000. Env RINGKV_MAXCLIENTS." }, nameof(ServerOptions.MaxClients)),
-            (new Option<string>("--password") { Description = "Require AUTH with this password. Default: none. Env RINGKV_PASSWORD." }, nameof(ServerOptions.Password)),
-            (new Option<string>("--enable-flushall") { Description = "true to allow FLUSHALL/FLUSHDB. Default false. Env RINGKV_ENABLEFLUSHALL." }, nameof(ServerOptions.EnableFlushAll)),
-            (new Option<string>("--node-id") { Description = "This node's name (its actor in version vectors). Default: the host name. Env RINGKV_NODEID." }, nameof(ServerOptions.NodeId)),
+            Description = "JSON configuration file: an object whose keys are the settings' names in PascalCase, as each flag below "
+                + "lists them (e.g. {\"Listen\": \"127.0.0.1:7379\", \"MaxKeyBytes\": 1024}).",
+            HelpName = "path",
+        };
+
+        // Each flag sets one ServerOptions property; flags win over the environment (RINGKV_<PROPERTY>), which wins over the file.
+        var flags = new List<(Option Option, string Property)>
+        {
+            Text("--listen", "host:port", nameof(ServerOptions.Listen), "RESP address. Default 127.0.0.1:7379."),
+            Text("--data-dir", "path", nameof(ServerOptions.DataDirectory), "Data directory. Default ./data."),
+            Text("--sync", "mode", nameof(ServerOptions.Sync), "Commit-log sync: always (default: a write is acknowledged after its fsync), periodic:<ms> (fsync every <ms> milliseconds), none."),
+            Text("--memory-mb", "MiB", nameof(ServerOptions.MemoryMb), "Memory budget of the engine (memtables, block cache, filters, indexes), in MiB. Default 512."),
+            Text("--compression", "codec", nameof(ServerOptions.Compression), "Table block compression: lz4 (default), zstd, none."),
+            Text("--max-key-bytes", "bytes", nameof(ServerOptions.MaxKeyBytes), "Largest key accepted, in bytes. Default 65536 (64 KiB)."),
+            Text("--max-value-bytes", "bytes", nameof(ServerOptions.MaxValueBytes), "Largest value accepted, in bytes. Default 1048576 (1 MiB)."),
+            Text("--max-clients", "count", nameof(ServerOptions.MaxClients), "Most clients connected at once. Default 10000."),
+            Text("--max-request-mb", "MiB", nameof(ServerOptions.MaxRequestMb), "Largest request (whole command) one connection may send, in MiB; larger gets an error and the connection closes. Default: a quarter of --memory-mb, at least one SET of the largest key and value, at most 1024."),
+            Text("--max-request-memory-mb", "MiB", nameof(ServerOptions.MaxRequestMemoryMb), "Request bytes all connections may buffer at once, in MiB; a request that finds it used up waits up to 10 s, then gets an error. Default: half of --memory-mb, at least --max-request-mb."),
+            Text("--max-reply-buffer-mb", "MiB", nameof(ServerOptions.MaxReplyBufferMb), "Unread reply bytes one client may hold, in MiB; a client past it, or holding half of it for 5 s without reading, is disconnected. Default: an eighth of --memory-mb, at least 4x --max-value-bytes + 1."),
+            Text("--password", "password", nameof(ServerOptions.Password), "Require AUTH with this password. Default: none."),
+            Switch("--enable-flushall", nameof(ServerOptions.EnableFlushAll), "Allow FLUSHALL and FLUSHDB to erase the data set. Off by default."),
+            Text("--max-version-vector-entries", "count", nameof(ServerOptions.MaxVersionVectorEntries), "Entries a key's version vector keeps before the least recently updated are dropped. Default 10.", "--max-version-entries"),
+            Text("--node-id", "name", nameof(ServerOptions.NodeId), "This node's name (its actor in version vectors). Default: the host name."),
         };
 
         var command = new Command("serve", "Run a RingKV node that serves the Redis protocol. Stops gracefully on SIGTERM or Ctrl-C.");
@@ -57,9 +67,14 @@ internal static class ServeCommand
             var given = new Dictionary<string, string?>();
             foreach (var (option, property) in flags)
             {
-                if (parse.GetValue(option) is { } value)
+                if (parse.GetResult(option) is { Implicit: false })
                 {
-                    given[property] = value;
+                    given[property] = option switch
+                    {
+                        Option<bool> flag => parse.GetValue(flag) ? "true" : "false",
+                        Option<string> text => parse.GetValue(text),
+                        _ => throw new InvalidOperationException($"flag {option.Name} has no conversion"),
+                    };
                 }
             }
 
@@ -81,16 +96,53 @@ internal static class ServeCommand
         return command;
     }
 
+    /// <summary>A flag with a value, passed on as text: <see cref="ServerOptions.From"/> converts it, as it does the environment and the file.</summary>
+    private static (Option, string) Text(string name, string helpName, string property, string description, params string[] aliases)
+    {
+        var option = new Option<string>(name, aliases) { Description = Describe(description, property), HelpName = helpName };
+        return (option, property);
+    }
+
+    /// <summary>A switch: the flag alone turns it on; <c>--flag false</c> and <c>--flag true</c> are accepted too.</summary>
+    private static (Option, string) Switch(string name, string property, string description)
+    {
+        var option = new Option<bool>(name)
+        {
+            Description = Describe(description, property),
+            Arity = ArgumentArity.ZeroOrOne,
+            CustomParser = result =>
+            {
+                if (result.Tokens.Count == 0)
+                {
+                    return true;
+                }
+
+                var text = result.Tokens[0].Value;
+                if (bool.TryParse(text, out var value))
+                {
+                    return value;
+                }
+
+                result.AddError($"{name} takes no value, or true or false, not '{text}'");
+                return false;
+            },
+        };
+        return (option, property);
+    }
+
+    private static string Describe(string description, string property) =>
+        $"{description} Env RINGKV_{property.ToUpperInvariant()}, config key {property}.";
+
     /// <summary>
-    /// Unless the user chose, commands run on the runtime's socket event threads (inline completions), as
-    /// Redis runs them on its event loop: no thread-pool hop per receive. Not under sync <c>always</c>: there a
-    /// SET waits for its fsync, and a waiting event thread would hold up every connection it serves, while
-    /// on pool threads many waiting SETs share one fsync. Must run before the first socket is created.
+    /// Unless the user chose, commands run on the runtime's socket event threads (inline completions), as Redis runs
+    /// them on its event loop: no thread-pool hop per receive. Nothing a command does parks its thread on the network or
+    /// an fsync: writes that wait (sync always, a stall) complete later through the engine's commit thread. Must run
+    /// before the first socket is created.
     /// </summary>
-    private static void RunCommandsOnSocketThreads(ServerOptions options)
+    private static void RunCommandsOnSocketThreads()
     {
         const string Variable = "DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS";
-        if (Environment.GetEnvironmentVariable(Variable) is null && options.SyncPolicy().Mode != Storage.Log.SyncMode.Always)
+        if (Environment.GetEnvironmentVariable(Variable) is null)
         {
             Environment.SetEnvironmentVariable(Variable, "1");
         }
@@ -98,7 +150,7 @@ internal static class ServeCommand
 
     private static int Run(ServerOptions options)
     {
-        RunCommandsOnSocketThreads(options);
+        RunCommandsOnSocketThreads();
         using var loggers = LoggerFactory.Create(b => b.AddSimpleConsole(o =>
         {
             o.SingleLine = true;

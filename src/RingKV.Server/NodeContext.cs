@@ -1,5 +1,7 @@
 using System;
+using System.Buffers;
 using System.Threading;
+using Microsoft.Extensions.ObjectPool;
 using RingKV.Server.Resp;
 using RingKV.Server.Store;
 using RingKV.Storage;
@@ -24,6 +26,9 @@ internal sealed class NodeContext(ServerOptions options, IKeyValueStore store, S
 
     public RespListener? Listener { get; set; }
 
+    /// <summary>Buffers for values read by commands in flight, shared by every connection.</summary>
+    public ObjectPool<ArrayBufferWriter<byte>> Buffers { get; } = new DefaultObjectPool<ArrayBufferWriter<byte>>(new BufferPolicy(), 1024);
+
     public long CommandsProcessed => Volatile.Read(ref _commands);
 
     public long ConnectionsReceived => Volatile.Read(ref _connectionsReceived);
@@ -31,4 +36,18 @@ internal sealed class NodeContext(ServerOptions options, IKeyValueStore store, S
     public void CountCommand() => Interlocked.Increment(ref _commands);
 
     public void CountConnection() => Interlocked.Increment(ref _connectionsReceived);
+
+    private sealed class BufferPolicy : IPooledObjectPolicy<ArrayBufferWriter<byte>>
+    {
+        /// <summary>A buffer grown past this by a big value is not kept.</summary>
+        private const int RetainedBytes = 64 * 1024;
+
+        public ArrayBufferWriter<byte> Create() => new(256);
+
+        public bool Return(ArrayBufferWriter<byte> obj)
+        {
+            obj.ResetWrittenCount();
+            return obj.Capacity <= RetainedBytes;
+        }
+    }
 }

@@ -21,14 +21,16 @@ internal sealed class RingKvNode : IAsyncDisposable
     private readonly RespListener _listener;
     private readonly IKeyValueStore _store;
     private readonly StorageEngine _engine;
+    private readonly MemoryTrimmer _trimmer;
     private readonly ILogger _logger;
     private int _stopped;
 
-    private RingKvNode(RespListener listener, IKeyValueStore store, StorageEngine engine, ILogger logger)
+    private RingKvNode(RespListener listener, IKeyValueStore store, StorageEngine engine, MemoryTrimmer trimmer, ILogger logger)
     {
         _listener = listener;
         _store = store;
         _engine = engine;
+        _trimmer = trimmer;
         _logger = logger;
     }
 
@@ -40,11 +42,6 @@ internal sealed class RingKvNode : IAsyncDisposable
     {
         options.Validate();
         var logger = loggers.CreateLogger("ringkv");
-
-        // Synchronous store calls block a pool thread while a write group commits; start with enough
-        // threads that many clients waiting on one fsync do not starve the pool.
-        ThreadPool.GetMinThreads(out var workers, out var io);
-        ThreadPool.SetMinThreads(Math.Max(workers, 128), Math.Max(io, 128));
 
         var time = TimeProvider.System;
         var engine = StorageEngine.Open(new StorageOptions
@@ -64,17 +61,29 @@ internal sealed class RingKvNode : IAsyncDisposable
             logger.LogWarning("recovery: {Note}", note);
         }
 
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            var r = engine.Recovery;
+            logger.LogInformation(
+                "recovery: replayed {Records} commit-log records ({Operations} operations, {Bytes} bytes) from {Segments} segments into {Written} new tables, opened {Opened} tables, in {Milliseconds} ms",
+                r.LogRecords, r.Operations, r.LogBytes, r.LogSegments, r.TablesWritten, r.TablesOpened, (long)r.Duration.TotalMilliseconds);
+        }
+
         var store = new LocalStore(engine, options.NodeId, options.MaxVersionVectorEntries, time);
         var node = new NodeContext(options, store, engine, time);
         var limits = RespLimits.Default with
         {
             MaxBulkBytes = Math.Max(options.MaxValueBytes, options.MaxKeyBytes) + (1 << 20),
-            MaxRequestBytes = 512 << 20,
+            MaxRequestBytes = (int)options.EffectiveMaxRequestBytes(),
+            MaxReplyBytes = options.EffectiveMaxReplyBufferBytes(),
         };
         RespListener listener;
         try
         {
-            listener = new RespListener(options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger);
+            listener = new RespListener(
+                options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger, options.EffectiveMaxRequestMemoryBytes());
+            node.Listener = listener;
+            listener.Start();
         }
         catch
         {
@@ -82,13 +91,12 @@ internal sealed class RingKvNode : IAsyncDisposable
             throw;
         }
 
-        node.Listener = listener;
-        listener.Start();
+        var trimmer = new MemoryTrimmer(() => store.LargeBatchBytes, time, TimeSpan.FromSeconds(1));
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
         }
-        return new RingKvNode(listener, store, engine, logger);
+        return new RingKvNode(listener, store, engine, trimmer, logger);
     }
 
     /// <summary>Graceful shutdown; safe to call more than once.</summary>
@@ -101,6 +109,7 @@ internal sealed class RingKvNode : IAsyncDisposable
 
         _logger.LogInformation("shutting down: finishing in-flight requests");
         await _listener.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        _trimmer.Dispose();
         _engine.SyncLog();
         _store.Dispose();
         _logger.LogInformation("stopped; commit log synced");

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Net;
+using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using RingKV.Storage.Compression;
 using RingKV.Storage.Log;
@@ -47,15 +48,93 @@ internal sealed class ServerOptions
     /// <summary>Entries kept in a key's version vector before the least recently updated are dropped.</summary>
     public int MaxVersionVectorEntries { get; set; } = 10;
 
+    /// <summary>Largest request one connection may send, in MiB (Redis's client-query-buffer-limit); unset: <see cref="EffectiveMaxRequestBytes"/>.</summary>
+    public int? MaxRequestMb { get; set; }
+
+    /// <summary>Request bytes all connections may buffer at once, in MiB; unset: <see cref="EffectiveMaxRequestMemoryBytes"/>.</summary>
+    public int? MaxRequestMemoryMb { get; set; }
+
+    /// <summary>Unread reply bytes one client may hold, in MiB (Redis's client-output-buffer-limit); unset: <see cref="EffectiveMaxReplyBufferBytes"/>.</summary>
+    public int? MaxReplyBufferMb { get; set; }
+
     /// <summary>This node's name; its actor id in version vectors derives from it.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
-    /// <summary>Builds options from configuration sections named like the properties.</summary>
+    /// <summary>Builds options from configuration keys named like the properties (case-insensitive).</summary>
+    /// <remarks>
+    /// Converts each value itself rather than through the configuration binder, whose errors name .NET types
+    /// ("to type 'System.Int32'"): a bad value, from a flag, a variable or the file alike, gets a
+    /// <see cref="FormatException"/> in plain words naming the setting.
+    /// </remarks>
     public static ServerOptions From(IConfiguration configuration)
     {
+        ArgumentNullException.ThrowIfNull(configuration);
         var options = new ServerOptions();
-        configuration.Bind(options);
+        foreach (var property in typeof(ServerOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance))
+        {
+            if (property.CanWrite && configuration[property.Name] is { } text)
+            {
+                property.SetValue(options, Convert(property, text));
+            }
+        }
+
         return options;
+    }
+
+    /// <summary>The name users know a setting by: its flag without dashes (<c>max-key-bytes</c> for MaxKeyBytes).</summary>
+    public static string SettingName(string property) => property switch
+    {
+        nameof(DataDirectory) => "data-dir",
+        nameof(EnableFlushAll) => "enable-flushall",
+        _ => KebabCase(property),
+    };
+
+    private static string KebabCase(string name)
+    {
+        var text = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (char.IsUpper(name[i]) && i > 0)
+            {
+                text.Append('-');
+            }
+
+            text.Append(char.ToLowerInvariant(name[i]));
+        }
+
+        return text.ToString();
+    }
+
+    private static object Convert(PropertyInfo property, string text)
+    {
+        var name = SettingName(property.Name);
+        var type = Nullable.GetUnderlyingType(property.PropertyType) ?? property.PropertyType; // int? settings: unset means derived
+        if (type == typeof(string))
+        {
+            return text;
+        }
+
+        if (type == typeof(int) || type == typeof(long))
+        {
+            if (!long.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var number))
+            {
+                throw new FormatException($"{name} must be a whole number, not '{text}'");
+            }
+
+            if (type == typeof(int))
+            {
+                return number is >= int.MinValue and <= int.MaxValue ? (int)number : throw new FormatException($"{name} '{text}' is too large");
+            }
+
+            return number;
+        }
+
+        if (type == typeof(bool))
+        {
+            return bool.TryParse(text.Trim(), out var flag) ? flag : throw new FormatException($"{name} must be true or false, not '{text}'");
+        }
+
+        throw new InvalidOperationException($"ServerOptions.{property.Name} has a type the configuration reader does not convert");
     }
 
     /// <summary>Parses <see cref="Listen"/>.</summary>
@@ -82,17 +161,51 @@ internal sealed class ServerOptions
         _ => throw new FormatException($"invalid compression '{Compression}': expected lz4, zstd or none"),
     };
 
+    /// <summary>The per-connection request limit in bytes.</summary>
+    /// <remarks>
+    /// Default: a quarter of the memory budget (128 MiB at the default 512), at most 1 GiB (Redis's default), and
+    /// never below <see cref="MinRequestBytes"/>, what one SET of the largest key and value needs. A request that
+    /// does not fit the budget's quarter cannot be stored within it either: the engine holds a write in its
+    /// memtables, which get a quarter of the budget.
+    /// </remarks>
+    public long EffectiveMaxRequestBytes() => MaxRequestMb is { } mb
+        ? mb * Mib
+        : Math.Max(MinRequestBytes(), Math.Min(MemoryMb * Mib / 4, 1024 * Mib));
+
+    /// <summary>The request budget of all connections in bytes.</summary>
+    /// <remarks>Default: half of the memory budget (256 MiB at 512), and at least <see cref="EffectiveMaxRequestBytes"/>, so one request of the largest size always fits.</remarks>
+    public long EffectiveMaxRequestMemoryBytes() => MaxRequestMemoryMb is { } mb
+        ? mb * Mib
+        : Math.Max(EffectiveMaxRequestBytes(), MemoryMb * Mib / 2);
+
+    /// <summary>The per-client limit on unread replies in bytes.</summary>
+    /// <remarks>Default: an eighth of the memory budget (64 MiB at 512), and at least four times the largest value plus 1 MiB, so a client that reads is never held up by one GET.</remarks>
+    public long EffectiveMaxReplyBufferBytes() => MaxReplyBufferMb is { } mb
+        ? mb * Mib
+        : Math.Max(MemoryMb * Mib / 8, (4L * MaxValueBytes) + Mib);
+
+    /// <summary>The least a request limit may be: one SET of the largest key and value, plus 1 MiB for the command and headers.</summary>
+    private long MinRequestBytes() => (long)MaxKeyBytes + MaxValueBytes + Mib;
+
+    private const long Mib = 1024 * 1024;
+
     /// <summary>Checks every setting; throws <see cref="FormatException"/> naming the first bad one.</summary>
     public void Validate()
     {
         _ = ListenEndPoint();
         _ = SyncPolicy();
         _ = CompressionKind();
-        Require(MemoryMb >= 8, "memory-mb must be at least 8");
-        Require(MaxKeyBytes is >= 1 and <= 1 << 20, "max-key-bytes must be between 1 and 1048576");
-        Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456");
+        Require(MemoryMb >= 8, "memory-mb must be at least 8 (MiB)");
+        Require(MaxKeyBytes is >= 1 and <= 1 << 20, "max-key-bytes must be between 1 and 1048576 (bytes)");
+        Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456 (bytes)");
         Require(MaxClients >= 1, "max-clients must be at least 1");
         Require(MaxVersionVectorEntries >= 1, "max-version-vector-entries must be at least 1");
+        Require(MaxRequestMb is null || (MaxRequestMb <= 1024 && MaxRequestMb * Mib >= MinRequestBytes()),
+            $"max-request-mb must be at most 1024 and hold one SET of the largest key and value (at least {(MinRequestBytes() + Mib - 1) / Mib})");
+        Require(MaxRequestMemoryMb is null || MaxRequestMemoryMb * Mib >= EffectiveMaxRequestBytes(),
+            $"max-request-memory-mb must be at least max-request-mb ({EffectiveMaxRequestBytes() / Mib})");
+        Require(MaxReplyBufferMb is null || (MaxReplyBufferMb >= 1 && MaxReplyBufferMb * Mib > 2L * MaxValueBytes),
+            "max-reply-buffer-mb must be at least 1 and hold two replies of the largest value (max-value-bytes)");
         Require(!string.IsNullOrWhiteSpace(DataDirectory), "data-dir must not be empty");
         Require(!string.IsNullOrWhiteSpace(NodeId), "node-id must not be empty");
     }
@@ -107,5 +220,5 @@ internal sealed class ServerOptions
 
     /// <inheritdoc/>
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"listen={Listen} data-dir={DataDirectory} sync={Sync} memory-mb={MemoryMb} compression={Compression} max-key-bytes={MaxKeyBytes} max-value-bytes={MaxValueBytes} max-clients={MaxClients} auth={(Password is null ? "off" : "on")}");
+        $"listen={Listen} data-dir={DataDirectory} sync={Sync} memory-mb={MemoryMb} compression={Compression} max-key-bytes={MaxKeyBytes} max-value-bytes={MaxValueBytes} max-clients={MaxClients} max-request-mb={EffectiveMaxRequestBytes() / Mib} max-request-memory-mb={EffectiveMaxRequestMemoryBytes() / Mib} max-reply-buffer-mb={EffectiveMaxReplyBufferBytes() / Mib} auth={(Password is null ? "off" : "on")}");
 }

@@ -33,6 +33,9 @@ public sealed class WriteBatch
     /// <summary>Encoded size in bytes.</summary>
     public int ByteSize => _length;
 
+    /// <summary>Bytes the batch can hold before it grows.</summary>
+    public int Capacity => _buffer.Length;
+
     /// <summary>True when any operation is a merge.</summary>
     internal bool HasMerges { get; private set; }
 

@@ -3,8 +3,8 @@ using System.Globalization;
 using System.IO;
 using System.Text;
 using System.Threading;
+using RingKV.Core.Random;
 using RingKV.Testing.Crash;
-using RingKV.Testing.Support;
 
 namespace RingKV.Storage.CrashWorker;
 
@@ -57,7 +57,7 @@ internal static class Program
 
     private static void Run(StorageEngine engine, int thread, long start, long seed, DateTime deadline)
     {
-        var rng = new TestRandom(seed * 31 + thread);
+        var rng = new SplitMix64(seed * 31 + thread);
         for (var i = start; DateTime.UtcNow < deadline; i++)
         {
             if (i > 0 && rng.Chance(20))

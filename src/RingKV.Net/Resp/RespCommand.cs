@@ -7,10 +7,12 @@ namespace RingKV.Net.Resp;
 
 /// <summary>One parsed request: its arguments as slices of a contiguous buffer. Reused for every command of a connection.</summary>
 /// <remarks>
-/// Not thread-safe. Ownership: the arguments point into the pipe buffer (one-segment path, zero copy)
+/// Not thread-safe. Ownership: the arguments point into the receive buffer (one-segment path, zero copy)
 /// or into the parser's pooled buffer; they are valid until the next parse with the same parser or until
-/// the reader is advanced past the command, whichever comes first. A handler that keeps an argument
-/// longer copies it. <see cref="RespSocketConnection"/> keeps them valid across an awaiting handler.
+/// the buffer is reused, whichever comes first. A handler that keeps an argument longer copies it.
+/// <see cref="RespSocketConnection"/> keeps them valid while the command is in flight: it parses the next command into
+/// another instance, takes the parser's buffer over (<see cref="RespRequestParser.DetachBufferOf"/>), and reuses the
+/// receive buffer only once every command of the receive is done.
 /// </remarks>
 internal sealed class RespCommand
 {
@@ -52,6 +54,20 @@ internal sealed class RespCommand
 
         var range = _arguments[index];
         return _source.Slice(range.Offset, range.Length);
+    }
+
+    /// <summary>The contiguous bytes every argument lies in; with <see cref="OffsetOf"/>, a handler can pass all arguments on without copying them.</summary>
+    public ReadOnlySpan<byte> Source => _source.Span;
+
+    /// <summary>Where the argument at <paramref name="index"/> starts in <see cref="Source"/>.</summary>
+    public int OffsetOf(int index)
+    {
+        if ((uint)index >= (uint)_count)
+        {
+            ThrowIndex(index);
+        }
+
+        return _arguments[index].Offset;
     }
 
     /// <summary>Whether the command name equals <paramref name="upperName"/> ignoring ASCII case, e.g. <c>IsCommand("GET"u8)</c>.</summary>
@@ -97,11 +113,24 @@ internal sealed class RespCommand
         return result;
     }
 
+    /// <summary>Changes with every <see cref="Begin"/>: a parser resuming a command checks nobody began another in between.</summary>
+    internal int Generation { get; private set; }
+
     /// <summary>Starts a new command over <paramref name="source"/>.</summary>
     internal void Begin(ReadOnlyMemory<byte> source)
     {
         _source = source;
         _count = 0;
+        Generation++;
+    }
+
+    /// <summary>Takes up the command begun last, over <paramref name="source"/> (the same bytes, maybe moved, plus more), with its first <paramref name="count"/> arguments.</summary>
+    /// <remarks>Requires: no <see cref="Begin"/> since those arguments were added (same <see cref="Generation"/>), and <paramref name="count"/> of them were.</remarks>
+    internal void Resume(ReadOnlyMemory<byte> source, int count)
+    {
+        Debug.Assert(count <= _arguments.Length);
+        _source = source;
+        _count = count;
     }
 
     /// <summary>Appends an argument; the array grows as arguments arrive, never from a declared count.</summary>
@@ -115,6 +144,10 @@ internal sealed class RespCommand
 
         _arguments[_count++] = new Range32(offset, length);
     }
+
+    /// <summary>Whether the arguments point into <paramref name="array"/>.</summary>
+    internal bool LivesIn(byte[] array) =>
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray(_source, out var segment) && ReferenceEquals(segment.Array, array);
 
     /// <summary>Forgets the arguments and the buffer they point into.</summary>
     internal void Clear()

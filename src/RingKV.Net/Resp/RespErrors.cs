@@ -26,6 +26,12 @@ internal static class RespErrors
     /// <summary>Protocol error: an inline line has an unclosed quote, or a closing quote not followed by a space.</summary>
     public const string UnbalancedQuotes = "Protocol error: unbalanced quotes in request";
 
+    /// <summary>Protocol error: the request is larger than one connection may send (the server's max-request-mb); the limit in bytes and ")" follow.</summary>
+    public const string RequestTooLargePrefix = "Protocol error: request larger than max-request-mb (";
+
+    /// <summary>The request budget of all connections (the server's max-request-memory-mb) stayed exhausted while the request waited.</summary>
+    public const string RequestMemoryBusy = "ERR server busy: the request memory of all clients (max-request-memory-mb) is in use, retry later";
+
     /// <summary>Protocol error: a multibulk element is not a bulk string; the offending byte follows.</summary>
     public const string ExpectedDollarPrefix = "Protocol error: expected '$', got '";
 }

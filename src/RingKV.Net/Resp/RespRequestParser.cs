@@ -16,10 +16,13 @@ namespace RingKV.Net.Resp;
 /// against <see cref="RespLimits"/> before bytes are buffered or copied for it; (3) hostile bytes never
 /// throw. After <see cref="ParseStatus.Incomplete"/> the next call must pass the same unconsumed bytes
 /// (plus any that arrived), as a PipeReader loop does; the parser remembers how many bytes the pending
-/// command needs at least and answers Incomplete in O(1) until they are there.
-/// Rejected alternative: an incremental parser that keeps state between reads (as Redis does) avoids
-/// re-scanning headers of a partial command, but state spread over calls is where framing bugs live;
-/// re-scanning costs one pass over the headers per read and the need-hint makes big values O(1) per read.
+/// command needs at least and answers Incomplete in O(1) until they are there, and where a multibulk command's
+/// parsed arguments end, so the next call goes on from there (the arguments stay in the same
+/// <see cref="RespCommand"/>, which <see cref="RespCommand.Generation"/> checks) instead of scanning them again.
+/// Without that, a command of many small arguments cost one pass over all of them per read, quadratic in its size
+/// when it trickles in. Rejected alternative: a fully incremental parser that keeps its state between reads
+/// (as Redis does) also resumes inside an argument's header, but state spread over calls is where framing bugs
+/// live; the resume point is only ever the start of an argument, and every outcome is still decided by a prefix.
 /// </remarks>
 internal sealed class RespRequestParser : IDisposable
 {
@@ -29,6 +32,7 @@ internal sealed class RespRequestParser : IDisposable
     private readonly RespLimits _limits;
     private byte[]? _pool;
     private long _pendingNeedBytes;
+    private Resumption _resume;
     private string? _errorMessage;
 
     /// <summary>Creates a parser enforcing <paramref name="limits"/>.</summary>
@@ -41,6 +45,19 @@ internal sealed class RespRequestParser : IDisposable
 
     /// <summary>After <see cref="ParseStatus.Error"/>: the protocol error text without "ERR ", e.g. "Protocol error: invalid bulk length".</summary>
     public string? ErrorMessage => _errorMessage;
+
+    /// <summary>After <see cref="ParseStatus.Error"/>: whether the error is a request over <see cref="RespLimits.MaxRequestBytes"/>.</summary>
+    public bool IsRequestTooLarge { get; private set; }
+
+    /// <summary>Multibulk arguments parsed so far, each time one is (for tests: work done, not time).</summary>
+    internal long ArgumentsParsed { get; private set; }
+
+    /// <summary>After <see cref="ParseStatus.Incomplete"/>: how many bytes from the start of the buffer the pending command needs at least (0 when unknown).</summary>
+    /// <remarks>Never more than <see cref="RespLimits.MaxRequestBytes"/> (a longer need is an error instead), so a receive loop can size its buffer from it.</remarks>
+    public long NeedBytes => _pendingNeedBytes;
+
+    /// <summary>Where a multibulk command left incomplete resumes: its count, and the arguments (kept in the command) before a position.</summary>
+    private readonly record struct Resumption(RespCommand? Command, int Generation, long Count, int Arguments, int Position);
 
     private enum Step : byte
     {
@@ -62,6 +79,7 @@ internal sealed class RespRequestParser : IDisposable
         ArgumentNullException.ThrowIfNull(command);
         command.Clear();
         _errorMessage = null;
+        IsRequestTooLarge = false;
         if (_pool is not null && _pool.Length > RetainPoolBytes)
         {
             // A big command is done with (its arguments die with this call); don't pin its buffer.
@@ -107,10 +125,29 @@ internal sealed class RespRequestParser : IDisposable
         }
     }
 
+    /// <summary>
+    /// Hands over the parser's copy buffer when <paramref name="command"/>'s arguments live in it (an inline command, or
+    /// one that spanned segments), so the next parse does not overwrite a command still in flight: the caller returns it to
+    /// <see cref="ArrayPool{T}.Shared"/> once the command is done. Null when the arguments lie in the caller's buffer.
+    /// </summary>
+    public byte[]? DetachBufferOf(RespCommand command)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (_pool is null || !command.LivesIn(_pool))
+        {
+            return null;
+        }
+
+        var pool = _pool;
+        _pool = null;
+        return pool;
+    }
+
     /// <summary>Forgets the pending-command hint; call before parsing bytes unrelated to the previous call.</summary>
     public void Reset()
     {
         _pendingNeedBytes = 0;
+        _resume = default;
         _errorMessage = null;
     }
 
@@ -164,31 +201,51 @@ internal sealed class RespRequestParser : IDisposable
         used = 0;
         needBytes = 0;
         var span = memory.Span;
-        var header = ParseHeader(span, 0, out var count, out var position);
-        if (header == Step.Incomplete)
+        long count;
+        int position;
+        long i;
+        var resume = _resume;
+        _resume = default;
+        if (resume.Command == command && resume.Generation == command.Generation && resume.Position <= span.Length)
         {
-            needBytes = span.Length + 1L;
-            return Step.Incomplete;
+            // The arguments before resume.Position were parsed by the last call, which needed more bytes; the
+            // caller passes the same bytes again (plus more), so they stand.
+            count = resume.Count;
+            position = resume.Position;
+            i = resume.Arguments;
+            command.Resume(memory, resume.Arguments);
+        }
+        else
+        {
+            var header = ParseHeader(span, 0, out count, out position);
+            if (header == Step.Incomplete)
+            {
+                needBytes = span.Length + 1L;
+                return Step.Incomplete;
+            }
+
+            if (header == Step.Error || count > _limits.MaxArguments)
+            {
+                return Fail(RespErrors.InvalidMultibulkLength);
+            }
+
+            if (count <= 0)
+            {
+                // Redis ignores "*0" and "*-1" requests without a reply.
+                used = position;
+                return Step.Skip;
+            }
+
+            command.Begin(memory);
+            i = 0;
         }
 
-        if (header == Step.Error || count > _limits.MaxArguments)
-        {
-            return Fail(RespErrors.InvalidMultibulkLength);
-        }
-
-        if (count <= 0)
-        {
-            // Redis ignores "*0" and "*-1" requests without a reply.
-            used = position;
-            return Step.Skip;
-        }
-
-        command.Begin(memory);
-        for (long i = 0; i < count; i++)
+        for (; i < count; i++)
         {
             if (position >= span.Length)
             {
                 needBytes = position + 1L;
+                _resume = new Resumption(command, command.Generation, count, (int)i, position);
                 return Step.Incomplete;
             }
 
@@ -197,10 +254,11 @@ internal sealed class RespRequestParser : IDisposable
                 return FailExpectedDollar(span[position]);
             }
 
-            header = ParseHeader(span, position, out var length, out var dataStart);
+            var header = ParseHeader(span, position, out var length, out var dataStart);
             if (header == Step.Incomplete)
             {
                 needBytes = span.Length + 1L;
+                _resume = new Resumption(command, command.Generation, count, (int)i, position);
                 return Step.Incomplete;
             }
 
@@ -212,12 +270,13 @@ internal sealed class RespRequestParser : IDisposable
             var end = dataStart + length + 2;
             if (end > _limits.MaxRequestBytes)
             {
-                return Fail(RespErrors.InvalidBulkLength);
+                return FailRequestTooLarge();
             }
 
             if (end > span.Length)
             {
                 needBytes = end;
+                _resume = new Resumption(command, command.Generation, count, (int)i, position);
                 return Step.Incomplete;
             }
 
@@ -228,6 +287,7 @@ internal sealed class RespRequestParser : IDisposable
             }
 
             command.Add(dataStart, (int)length);
+            ArgumentsParsed++;
             position = stop;
         }
 
@@ -455,6 +515,12 @@ internal sealed class RespRequestParser : IDisposable
     {
         _errorMessage = message;
         return Step.Error;
+    }
+
+    private Step FailRequestTooLarge()
+    {
+        IsRequestTooLarge = true;
+        return Fail(string.Concat(RespErrors.RequestTooLargePrefix, _limits.MaxRequestBytes.ToString(System.Globalization.CultureInfo.InvariantCulture), " bytes)"));
     }
 
     private Step FailExpectedDollar(byte got)

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
+using System.Threading.Tasks;
 using RingKV.Net.Resp;
 using RingKV.Storage.Log;
 
@@ -9,94 +10,71 @@ namespace RingKV.Server.Commands;
 
 internal sealed partial class CommandHandler
 {
-    /// <summary>The commands COMMAND lists: name, arity, flags, first key, last key, step.</summary>
-    private static readonly (string Name, int Arity, string[] Flags, int First, int Last, int Step)[] CommandTable =
-    [
-        ("get", 2, ["readonly", "fast"], 1, 1, 1),
-        ("set", -3, ["write", "denyoom"], 1, 1, 1),
-        ("setnx", 3, ["write", "denyoom", "fast"], 1, 1, 1),
-        ("setex", 4, ["write", "denyoom"], 1, 1, 1),
-        ("psetex", 4, ["write", "denyoom"], 1, 1, 1),
-        ("getdel", 2, ["write", "fast"], 1, 1, 1),
-        ("getex", -2, ["write", "fast"], 1, 1, 1),
-        ("del", -2, ["write"], 1, -1, 1),
-        ("unlink", -2, ["write", "fast"], 1, -1, 1),
-        ("exists", -2, ["readonly", "fast"], 1, -1, 1),
-        ("mget", -2, ["readonly", "fast"], 1, -1, 1),
-        ("mset", -3, ["write", "denyoom"], 1, -1, 2),
-        ("msetnx", -3, ["write", "denyoom"], 1, -1, 2),
-        ("expire", -3, ["write", "fast"], 1, 1, 1),
-        ("pexpire", -3, ["write", "fast"], 1, 1, 1),
-        ("expireat", -3, ["write", "fast"], 1, 1, 1),
-        ("pexpireat", -3, ["write", "fast"], 1, 1, 1),
-        ("ttl", 2, ["readonly", "fast"], 1, 1, 1),
-        ("pttl", 2, ["readonly", "fast"], 1, 1, 1),
-        ("persist", 2, ["write", "fast"], 1, 1, 1),
-        ("type", 2, ["readonly", "fast"], 1, 1, 1),
-        ("scan", -2, ["readonly"], 0, 0, 0),
-        ("dbsize", 1, ["readonly", "fast"], 0, 0, 0),
-        ("flushall", -1, ["write"], 0, 0, 0),
-        ("flushdb", -1, ["write"], 0, 0, 0),
-        ("ping", -1, ["fast"], 0, 0, 0),
-        ("echo", 2, ["fast"], 0, 0, 0),
-        ("hello", -1, ["noauth", "fast"], 0, 0, 0),
-        ("auth", -2, ["noauth", "fast"], 0, 0, 0),
-        ("select", 2, ["loading", "fast"], 0, 0, 0),
-        ("quit", -1, ["noauth", "fast"], 0, 0, 0),
-        ("reset", 1, ["noauth", "fast"], 0, 0, 0),
-        ("command", -1, ["loading"], 0, 0, 0),
-        ("config", -2, ["admin"], 0, 0, 0),
-        ("info", -1, ["loading"], 0, 0, 0),
-        ("client", -2, ["admin"], 0, 0, 0),
-        ("kv.get", 2, ["readonly"], 1, 1, 1),
-        ("kv.put", -3, ["write", "denyoom"], 1, 1, 1),
-        ("kv.del", -2, ["write"], 1, 1, 1),
-    ];
-
-    private static void WriteCommandEntry(RespWriter w, int index)
+    private static void WriteCommandEntry(RespWriter w, CommandSpec spec)
     {
-        var (name, arity, flags, first, last, step) = CommandTable[index];
         w.WriteArrayHeader(6);
-        w.WriteBulkString(Encoding.ASCII.GetBytes(name));
-        w.WriteInteger(arity);
+        w.WriteBulkString(Encoding.ASCII.GetBytes(spec.Name));
+        w.WriteInteger(spec.Arity);
+        var flags = spec.FlagNames();
         w.WriteSetHeader(flags.Length);
         foreach (var flag in flags)
         {
             w.WriteSimpleString(Encoding.ASCII.GetBytes(flag));
         }
 
-        w.WriteInteger(first);
-        w.WriteInteger(last);
-        w.WriteInteger(step);
+        w.WriteInteger(spec.FirstKey);
+        w.WriteInteger(spec.LastKey);
+        w.WriteInteger(spec.KeyStep);
     }
 
-    private static RespAction CommandInfo(RespCommand c, RespWriter w)
+    private static readonly string[] CommandHelp =
+    [
+        "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "(no subcommand)",
+        "    Return details about all RingKV commands.",
+        "COUNT",
+        "    Return the total number of commands in this RingKV server.",
+        "INFO [<command-name> ...]",
+        "    Return details about multiple RingKV commands.",
+        "    If no command names are given, details for all commands are returned.",
+        "DOCS [<command-name> ...]",
+        "    Return documentation details about multiple commands.",
+        "    RingKV keeps no command documentation: the reply is always empty.",
+        "HELP",
+        "    Prints this help.",
+    ];
+
+    internal static RespAction CommandInfo(RespCommand c, RespWriter w)
     {
         if (c.Count == 1)
         {
-            w.WriteArrayHeader(CommandTable.Length);
-            for (var i = 0; i < CommandTable.Length; i++)
-            {
-                WriteCommandEntry(w, i);
-            }
+            WriteAllCommands(w);
         }
         else if (c.ArgumentEquals(1, "COUNT"u8))
         {
-            w.WriteInteger(CommandTable.Length);
+            if (SubcommandArity(c, w, 2))
+            {
+                w.WriteInteger(CommandTable.All.Count);
+            }
         }
         else if (c.ArgumentEquals(1, "INFO"u8))
         {
+            if (c.Count == 2)
+            {
+                WriteAllCommands(w); // Redis 7: no names means every command
+                return RespAction.Continue;
+            }
+
             w.WriteArrayHeader(c.Count - 2);
             for (var i = 2; i < c.Count; i++)
             {
-                var index = Array.FindIndex(CommandTable, e => e.Name == Lower(c[i]));
-                if (index < 0)
+                if (CommandTable.Find(c[i]) is { } spec)
                 {
-                    w.WriteNullArray();
+                    WriteCommandEntry(w, spec);
                 }
                 else
                 {
-                    WriteCommandEntry(w, index);
+                    w.WriteNullArray();
                 }
             }
         }
@@ -105,130 +83,350 @@ internal sealed partial class CommandHandler
             // No documentation entries: redis-cli then falls back to its built-in hints.
             w.WriteMapHeader(0);
         }
+        else if (c.ArgumentEquals(1, "HELP"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                WriteHelp(w, CommandHelp);
+            }
+        }
         else
         {
-            w.WriteError($"ERR unknown subcommand '{Printable(c[1], 64)}'. Try COMMAND HELP.");
+            UnknownSubcommand(c, w);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Config(RespCommand c, RespWriter w)
+    private static void WriteAllCommands(RespWriter w)
     {
-        if (c.ArgumentEquals(1, "GET"u8) && c.Count >= 3)
+        w.WriteArrayHeader(CommandTable.All.Count);
+        foreach (var spec in CommandTable.All)
         {
-            var o = _node.Options;
-            var sync = o.SyncPolicy();
-            var values = new List<(string, string)>
-            {
-                ("appendonly", "yes"),
-                ("appendfsync", sync.Mode switch { SyncMode.Always => "always", SyncMode.Periodic => "everysec", _ => "no" }),
-                ("save", ""),
-                ("databases", "1"),
-                ("maxclients", Invariant(o.MaxClients)),
-                ("maxmemory", Invariant(o.MemoryMb * 1024L * 1024L)),
-                ("proto-max-bulk-len", Invariant(o.MaxValueBytes)),
-                ("replica-read-only", "yes"),
-                ("slave-read-only", "yes"),
-                ("timeout", "0"),
-                ("bind", o.ListenEndPoint().Address.ToString()),
-                ("port", Invariant(BoundPort())),
-                ("dir", System.IO.Path.GetFullPath(o.DataDirectory)),
-                ("cluster-enabled", "no"),
-            };
-            var matched = new List<(string, string)>();
-            foreach (var (name, value) in values)
-            {
-                for (var i = 2; i < c.Count; i++)
-                {
-                    if (Glob.IsMatch(c[i], Encoding.ASCII.GetBytes(name), ignoreCase: true))
-                    {
-                        matched.Add((name, value));
-                        break;
-                    }
-                }
-            }
+            WriteCommandEntry(w, spec);
+        }
+    }
 
-            w.WriteMapHeader(matched.Count);
-            foreach (var (name, value) in matched)
+    /// <summary>Redis's HELP reply: one simple string per line.</summary>
+    private static void WriteHelp(RespWriter w, string[] lines)
+    {
+        w.WriteArrayHeader(lines.Length);
+        foreach (var line in lines)
+        {
+            w.WriteSimpleString(Encoding.ASCII.GetBytes(line));
+        }
+    }
+
+    /// <summary>Checks a subcommand's arity (n exact, -n at least n, the command counts); writes Redis's error naming <c>cmd|sub</c>.</summary>
+    private static bool SubcommandArity(RespCommand c, RespWriter w, int arity)
+    {
+        if (arity > 0 ? c.Count == arity : c.Count >= -arity)
+        {
+            return true;
+        }
+
+        w.WriteError($"ERR wrong number of arguments for '{Lower(c[0])}|{Lower(c[1])}' command");
+        return false;
+    }
+
+    private static void UnknownSubcommand(RespCommand c, RespWriter w) =>
+        w.WriteError($"ERR unknown subcommand '{Printable(c[1], 64)}'. Try {Encoding.ASCII.GetString(c[0]).ToUpperInvariant()} HELP.");
+
+    private static readonly string[] ConfigHelp =
+    [
+        "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GET <pattern>",
+        "    Return parameters matching the glob-like <pattern> and their values.",
+        "SET <directive> <value>",
+        "    Not supported: RingKV takes its settings when it starts (ringkv serve --help).",
+        "RESETSTAT",
+        "    Not supported: INFO's counters run from the node's start.",
+        "REWRITE",
+        "    Not supported: RingKV never writes its configuration.",
+        "HELP",
+        "    Prints this help.",
+    ];
+
+    internal RespAction Config(RespCommand c, RespWriter w)
+    {
+        if (c.ArgumentEquals(1, "GET"u8))
+        {
+            if (SubcommandArity(c, w, -3))
             {
-                w.WriteBulkString(Encoding.ASCII.GetBytes(name));
-                w.WriteBulkString(Encoding.UTF8.GetBytes(value));
+                ConfigGet(c, w);
             }
         }
-        else if (c.ArgumentEquals(1, "SET"u8) || c.ArgumentEquals(1, "RESETSTAT"u8) || c.ArgumentEquals(1, "REWRITE"u8))
+        else if (c.ArgumentEquals(1, "SET"u8))
         {
-            w.WriteError("ERR CONFIG SET is not supported: RingKV is configured at start (ringkv serve --help)"u8);
+            if (SubcommandArity(c, w, -4))
+            {
+                w.WriteError("ERR CONFIG SET is not supported: RingKV is configured at start (ringkv serve --help)"u8);
+            }
+        }
+        else if (c.ArgumentEquals(1, "RESETSTAT"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                w.WriteError("ERR CONFIG RESETSTAT is not supported: INFO's counters count from the node's start and cannot be reset"u8);
+            }
+        }
+        else if (c.ArgumentEquals(1, "REWRITE"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                w.WriteError("ERR CONFIG REWRITE is not supported: RingKV never writes its configuration; change the flags, RINGKV_* variables or --config file and restart"u8);
+            }
+        }
+        else if (c.ArgumentEquals(1, "HELP"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                WriteHelp(w, ConfigHelp);
+            }
         }
         else
         {
-            w.WriteError($"ERR unknown subcommand or wrong number of arguments for '{Printable(c[1], 64)}'. Try CONFIG HELP.");
+            UnknownSubcommand(c, w);
         }
 
         return RespAction.Continue;
+    }
+
+    private void ConfigGet(RespCommand c, RespWriter w)
+    {
+        var o = _node.Options;
+        var sync = o.SyncPolicy();
+        var values = new List<(string, string)>
+        {
+            ("appendonly", "yes"),
+            ("appendfsync", sync.Mode switch { SyncMode.Always => "always", SyncMode.Periodic => "everysec", _ => "no" }),
+            ("save", ""),
+            ("databases", "1"),
+            ("maxclients", Invariant(o.MaxClients)),
+            ("maxmemory", Invariant(o.MemoryMb * 1024L * 1024L)),
+            ("proto-max-bulk-len", Invariant(o.MaxValueBytes)),
+            ("replica-read-only", "yes"),
+            ("slave-read-only", "yes"),
+            ("timeout", "0"),
+            ("bind", o.ListenEndPoint().Address.ToString()),
+            ("port", Invariant(BoundPort())),
+            ("dir", System.IO.Path.GetFullPath(o.DataDirectory)),
+            ("cluster-enabled", "no"),
+        };
+        var patterns = new List<Glob>();
+        for (var i = 2; i < c.Count; i++)
+        {
+            patterns.Add(Glob.Compile(c[i], ignoreCase: true));
+        }
+
+        var matched = new List<(string, string)>();
+        foreach (var (name, value) in values)
+        {
+            var bytes = Encoding.ASCII.GetBytes(name);
+            if (patterns.Exists(p => p.IsMatch(bytes)))
+            {
+                matched.Add((name, value));
+            }
+        }
+
+        w.WriteMapHeader(matched.Count);
+        foreach (var (name, value) in matched)
+        {
+            w.WriteBulkString(Encoding.ASCII.GetBytes(name));
+            w.WriteBulkString(Encoding.UTF8.GetBytes(value));
+        }
     }
 
     /// <summary>The port clients reach: the bound one, which differs from the configured one when that is 0.</summary>
     private int BoundPort() => _node.Listener?.LocalEndPoint.Port ?? _node.Options.ListenEndPoint().Port;
 
-    private RespAction Client(RespCommand c, RespWriter w)
+    private static readonly string[] ClientHelp =
+    [
+        "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "GETNAME",
+        "    Return the name of the current connection.",
+        "ID",
+        "    Return the ID of the current connection.",
+        "LIST [options ...]",
+        "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Return clients of specified type.",
+        "    * ID id [id ...]",
+        "      Return clients of specified IDs only.",
+        "SETNAME <name>",
+        "    Assign the name <name> to the current connection.",
+        "SETINFO <option> <value>",
+        "    Set client meta attr. Options are:",
+        "    * LIB-NAME: the client lib name.",
+        "    * LIB-VER: the client lib version.",
+        "HELP",
+        "    Prints this help.",
+    ];
+
+    internal RespAction Client(RespCommand c, RespWriter w)
     {
-        if (c.ArgumentEquals(1, "SETNAME"u8) && c.Count == 3)
+        if (c.ArgumentEquals(1, "SETNAME"u8))
         {
-            foreach (var b in c[2])
+            if (SubcommandArity(c, w, 3))
             {
-                if (b is < (byte)'!' or > (byte)'~')
+                if (!IsClientAttribute(c[2]))
                 {
                     w.WriteError("ERR Client names cannot contain spaces, newlines or special characters."u8);
                     return RespAction.Continue;
                 }
-            }
 
-            _client.Name = Encoding.UTF8.GetString(c[2]);
-            w.WriteOk();
-        }
-        else if (c.ArgumentEquals(1, "GETNAME"u8) && c.Count == 2)
-        {
-            if (_client.Name.Length == 0)
-            {
-                w.WriteNull();
-            }
-            else
-            {
-                w.WriteBulkString(Encoding.UTF8.GetBytes(_client.Name));
+                _client.Name = Encoding.UTF8.GetString(c[2]);
+                w.WriteOk();
             }
         }
-        else if (c.ArgumentEquals(1, "ID"u8) && c.Count == 2)
+        else if (c.ArgumentEquals(1, "GETNAME"u8))
         {
-            w.WriteInteger(_client.Id);
+            if (SubcommandArity(c, w, 2))
+            {
+                if (_client.Name.Length == 0)
+                {
+                    w.WriteNull();
+                }
+                else
+                {
+                    w.WriteBulkString(Encoding.UTF8.GetBytes(_client.Name));
+                }
+            }
+        }
+        else if (c.ArgumentEquals(1, "ID"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                w.WriteInteger(_client.Id);
+            }
         }
         else if (c.ArgumentEquals(1, "LIST"u8))
         {
-            var now = _node.Time.GetUtcNow();
-            var text = new StringBuilder();
-            if (_node.Listener is { } listener)
-            {
-                foreach (var client in listener.Clients)
-                {
-                    text.Append(client.Describe(now)).Append('\n');
-                }
-            }
-
-            w.WriteBulkString(Encoding.UTF8.GetBytes(text.ToString()));
+            ClientList(c, w);
         }
-        else if (c.ArgumentEquals(1, "SETINFO"u8) && c.Count == 4)
+        else if (c.ArgumentEquals(1, "SETINFO"u8))
         {
-            w.WriteOk();
+            if (SubcommandArity(c, w, 4))
+            {
+                ClientSetInfo(c, w);
+            }
+        }
+        else if (c.ArgumentEquals(1, "HELP"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                WriteHelp(w, ClientHelp);
+            }
         }
         else
         {
-            w.WriteError($"ERR unknown subcommand or wrong number of arguments for '{Printable(c[1], 64)}'. Try CLIENT HELP.");
+            UnknownSubcommand(c, w);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Info(RespCommand c, RespWriter w)
+    /// <summary>CLIENT LIST [TYPE type | ID id [id ...]], Redis's forms and errors: every RingKV client is of type normal.</summary>
+    private void ClientList(RespCommand c, RespWriter w)
+    {
+        HashSet<long>? ids = null;
+        var none = false;
+        if (c.Count == 4 && c.ArgumentEquals(2, "TYPE"u8))
+        {
+            if (c.ArgumentEquals(3, "NORMAL"u8))
+            {
+                none = false;
+            }
+            else if (c.ArgumentEquals(3, "MASTER"u8) || c.ArgumentEquals(3, "REPLICA"u8) || c.ArgumentEquals(3, "SLAVE"u8) || c.ArgumentEquals(3, "PUBSUB"u8))
+            {
+                none = true;
+            }
+            else
+            {
+                w.WriteError($"ERR Unknown client type '{Printable(c[3], 64)}'");
+                return;
+            }
+        }
+        else if (c.Count > 3 && c.ArgumentEquals(2, "ID"u8))
+        {
+            ids = [];
+            for (var i = 3; i < c.Count; i++)
+            {
+                if (!c.TryGetInt64(i, out var id))
+                {
+                    w.WriteError("ERR Invalid client ID"u8);
+                    return;
+                }
+
+                ids.Add(id);
+            }
+        }
+        else if (c.Count != 2)
+        {
+            w.WriteError(RespErrors.Syntax);
+            return;
+        }
+
+        var now = _node.Time.GetUtcNow();
+        var text = new StringBuilder();
+        if (!none && _node.Listener is { } listener)
+        {
+            foreach (var client in listener.Clients)
+            {
+                if (ids is null || ids.Contains(client.Id))
+                {
+                    text.Append(client.Describe(now)).Append('\n');
+                }
+            }
+        }
+
+        w.WriteBulkString(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    /// <summary>CLIENT SETINFO LIB-NAME|LIB-VER value (Redis 7.2): shown by CLIENT LIST; an empty value clears it.</summary>
+    private void ClientSetInfo(RespCommand c, RespWriter w)
+    {
+        var isName = c.ArgumentEquals(2, "LIB-NAME"u8);
+        if (!isName && !c.ArgumentEquals(2, "LIB-VER"u8))
+        {
+            w.WriteError($"ERR Unrecognized option '{Printable(c[2], 64)}'");
+            return;
+        }
+
+        if (!IsClientAttribute(c[3]))
+        {
+            w.WriteError($"ERR {Printable(c[2], 64)} cannot contain spaces, newlines or special characters.");
+            return;
+        }
+
+        var value = Encoding.ASCII.GetString(c[3]);
+        if (isName)
+        {
+            _client.LibName = value;
+        }
+        else
+        {
+            _client.LibVersion = value;
+        }
+
+        w.WriteOk();
+    }
+
+    /// <summary>Redis's rule for client names and library attributes: printable ASCII without spaces, so CLIENT LIST splits on spaces.</summary>
+    private static bool IsClientAttribute(ReadOnlySpan<byte> value)
+    {
+        foreach (var b in value)
+        {
+            if (b is < (byte)'!' or > (byte)'~')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    internal async ValueTask<RespAction> Info(RespCommand c, RespWriter w)
     {
         var sections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (var i = 1; i < c.Count; i++)
@@ -248,7 +446,7 @@ internal sealed partial class CommandHandler
         if (Want("server"))
         {
             text.Append("# Server\r\n");
-            Line("redis_version", ServerInfo.RedisVersionText);
+            Line("redis_version", ServerInfo.RedisVersion);
             Line("ringkv_version", ServerInfo.Version);
             Line("redis_mode", "standalone");
             Line("os", Environment.OSVersion.VersionString);
@@ -266,6 +464,15 @@ internal sealed partial class CommandHandler
             text.Append("# Clients\r\n");
             Line("connected_clients", _node.Listener?.ClientCount ?? 0);
             Line("maxclients", o.MaxClients);
+
+            // Redis's names where it has them; request memory is RingKV's budget of all connections (max-request-memory-mb).
+            var memory = _node.Listener?.Memory;
+            Line("client_recent_max_input_buffer", memory?.RecentMaxInputBytes ?? 0);
+            Line("client_recent_max_output_buffer", memory?.RecentMaxOutputBytes ?? 0);
+            Line("client_query_buffer_limit", o.EffectiveMaxRequestBytes());
+            Line("client_output_buffer_limit", o.EffectiveMaxReplyBufferBytes());
+            Line("request_memory_bytes", memory?.RequestBytes ?? 0);
+            Line("request_memory_limit", o.EffectiveMaxRequestMemoryBytes());
             text.Append("\r\n");
         }
 
@@ -320,6 +527,11 @@ internal sealed partial class CommandHandler
             text.Append("# Stats\r\n");
             Line("total_connections_received", _node.ConnectionsReceived);
             Line("total_commands_processed", _node.CommandsProcessed);
+            Line("client_query_buffer_limit_disconnections", _node.Listener?.Memory.RequestLimitRejections ?? 0);
+            Line("client_output_buffer_limit_disconnections", _node.Listener?.Memory.ReplyLimitDisconnections ?? 0);
+            Line("request_memory_waits", _node.Listener?.Memory.RequestWaits ?? 0);
+            Line("request_memory_timeouts", _node.Listener?.Memory.RequestWaitTimeouts ?? 0);
+            Line("connection_buffers_released", _node.Listener?.Memory.BuffersReleased ?? 0);
             Line("keyspace_hits", stats.GetHits);
             Line("keyspace_misses", stats.Gets - stats.GetHits);
             Line("engine_gets", stats.Gets);
@@ -348,7 +560,7 @@ internal sealed partial class CommandHandler
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");
-            var counts = _node.Store.CountKeys();
+            var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
             if (counts.Keys > 0)
             {
                 Line("db0", $"keys={counts.Keys},expires={counts.Expires},avg_ttl={counts.AverageTtlMs}");

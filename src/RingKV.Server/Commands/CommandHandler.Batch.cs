@@ -1,6 +1,8 @@
-using System.Buffers;
 using System.Collections.Generic;
+using System.Threading.Tasks;
+using RingKV.Core.Errors;
 using RingKV.Net.Resp;
+using RingKV.Server.Store;
 
 namespace RingKV.Server.Commands;
 
@@ -9,84 +11,127 @@ internal sealed partial class CommandHandler
     /// <summary>Most plain SETs deferred into one commit.</summary>
     private const int MaxPendingSets = 64;
 
-    // Plain SETs of the current pipeline batch, not yet applied: their keys and values copied here,
-    // because the parser reuses its buffer for the next command.
-    /// <summary>Largest deferred-SET buffer a connection keeps between batches.</summary>
-    private const int MaxRetainedPendingBytes = 1 << 20;
+    /// <summary>A run is also applied once its bytes reach this, so big values are not gathered 64 at a time.</summary>
+    private const int MaxPendingBytes = 1 << 20;
 
-    private ArrayBufferWriter<byte> _pendingBytes = new(4096);
-    private readonly List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> _pending = [];
+    private int _pendingBytes;
+
+    // Plain SETs of the current receive, not yet applied. Their keys and values point into the connection's receive
+    // buffer, which stays as it is until the receive's last reply (EndOfBatchAsync comes before the next receive).
+    private List<KeyValue> _pending = [];
+    private readonly Stack<List<KeyValue>> _spareLists = new(); // under _spareLock: a commit completes on another thread
+    private readonly System.Threading.Lock _spareLock = new();
+
+    /// <inheritdoc/>
+    public ValueTask EndOfBatchAsync(RespWriter writer) => FlushPendingAsync(writer);
 
     /// <summary>
-    /// A pipelined run of plain <c>SET key value</c> is applied as one engine write (one group commit, one
-    /// fsync under sync=always) instead of one per command. Replies stay in order: anything else flushes
-    /// the run first, and the run's +OKs are written before the next reply.
+    /// A pipelined run of plain <c>SET key value</c> is applied as one engine write (one group commit, one fsync under
+    /// sync=always) instead of one per command. Replies stay in order: anything else commits the run first, and the run's
+    /// +OKs are written before the next reply. False when <paramref name="c"/> is not such a SET (or its sizes are wrong:
+    /// SET itself then answers, after the run).
     /// </summary>
-    private bool TryDefer(RespCommand c, RespWriter w)
+    private bool TryDefer(RespCommand c, RespWriter w, out ValueTask<RespAction> deferred)
     {
-        if (c.Count != 3 || !c.IsCommand("SET"u8))
+        deferred = default;
+        if (c.Count != 3 || !_session.Authenticated || !KeySizeOk(c[1]) || c[2].Length > _node.Options.MaxValueBytes)
         {
-            FlushPending(w);
             return false;
         }
 
-        if (c[1].IsEmpty || c[1].Length > _node.Options.MaxKeyBytes || c[2].Length > _node.Options.MaxValueBytes)
+        _pending.Add(new KeyValue(c.GetMemory(1), c.GetMemory(2)));
+        _pendingBytes += c[1].Length + c[2].Length;
+        if (_pending.Count < MaxPendingSets && _pendingBytes < MaxPendingBytes)
         {
-            // The error reply must follow the replies of the SETs before it.
-            FlushPending(w);
-            CheckSizes(w, c[1], c[2].Length);
+            deferred = Continue;
             return true;
         }
 
-        var keyAt = _pendingBytes.WrittenCount;
-        _pendingBytes.Write(c[1]);
-        var valueAt = _pendingBytes.WrittenCount;
-        _pendingBytes.Write(c[2]);
-        _pending.Add((keyAt, c[1].Length, valueAt, c[2].Length));
-        if (_pending.Count >= MaxPendingSets)
-        {
-            FlushPending(w);
-        }
-
+        var flushed = FlushPendingAsync(w);
+        deferred = flushed.IsCompletedSuccessfully ? Continue : AfterFlush(flushed);
         return true;
+
+        static async ValueTask<RespAction> AfterFlush(ValueTask flushed)
+        {
+            await flushed.ConfigureAwait(false);
+            return RespAction.Continue;
+        }
     }
 
-    /// <summary>Applies the deferred SETs and writes their replies.</summary>
-    public void EndOfBatch(RespWriter writer) => FlushPending(writer);
-
-    private void FlushPending(RespWriter w)
+    /// <summary>Applies the deferred SETs and then writes their replies to <paramref name="w"/>.</summary>
+    private ValueTask FlushPendingAsync(RespWriter w)
     {
         if (_pending.Count == 0)
         {
-            return;
+            return default;
         }
 
+        var pairs = _pending;
+        _pendingBytes = 0;
+        lock (_spareLock)
+        {
+            _pending = _spareLists.Count > 0 ? _spareLists.Pop() : [];
+        }
+
+        ValueTask<bool> written;
         try
         {
-            _node.Store.SetMany(_pendingBytes.WrittenSpan, _pending);
-            for (var i = 0; i < _pending.Count; i++)
+            written = _node.Store.SetManyAsync(pairs, onlyIfNoneExist: false, _session.WriteConsistency);
+        }
+        catch (RingKVException e)
+        {
+            Replied(w, pairs, e);
+            return default;
+        }
+
+        if (written.IsCompletedSuccessfully)
+        {
+            Replied(w, pairs, null);
+            return default;
+        }
+
+        foreach (var pair in pairs)
+        {
+            _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
+        }
+
+        return AwaitFlush(written, w, pairs);
+    }
+
+    private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs)
+    {
+        RingKVException? failure = null;
+        try
+        {
+            await written.ConfigureAwait(false);
+        }
+        catch (RingKVException e)
+        {
+            failure = e;
+        }
+
+        Replied(w, pairs, failure);
+    }
+
+    /// <summary>Writes a reply per deferred SET and recycles their list.</summary>
+    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException? failure)
+    {
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            if (failure is null)
             {
                 w.WriteOk();
             }
-        }
-        catch (Core.Errors.RingKVException e)
-        {
-            for (var i = 0; i < _pending.Count; i++)
-            {
-                w.WriteError("ERR " + e.Message);
-            }
-        }
-        finally
-        {
-            _pending.Clear();
-            if (_pendingBytes.Capacity > MaxRetainedPendingBytes)
-            {
-                _pendingBytes = new ArrayBufferWriter<byte>(4096); // a run of big values: do not keep its buffer per connection
-            }
             else
             {
-                _pendingBytes.ResetWrittenCount();
+                w.WriteError("ERR " + failure.Message);
             }
+        }
+
+        pairs.Clear();
+        lock (_spareLock)
+        {
+            _spareLists.Push(pairs);
         }
     }
 }

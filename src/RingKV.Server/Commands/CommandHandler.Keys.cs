@@ -1,6 +1,8 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using System.Threading.Tasks;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
 
@@ -8,11 +10,17 @@ namespace RingKV.Server.Commands;
 
 internal sealed partial class CommandHandler
 {
-    private readonly List<byte[]> _scanKeys = [];
-
     private long NowMs => _node.Time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>Checks key and value sizes against the node's limits; writes the error when over.</summary>
+    /// <summary>Whether a key fits the node's limits.</summary>
+    private bool KeySizeOk(ReadOnlySpan<byte> key) => !key.IsEmpty && key.Length <= _node.Options.MaxKeyBytes;
+
+    /// <summary>Checks a key and a value against the node's limits; writes the error when one breaks them.</summary>
+    /// <remarks>
+    /// Every key-taking command checks its keys here, before doing anything, so a key gets the same error from every
+    /// command: over max-key-bytes, or empty. Redis accepts the empty key; RingKV refuses it everywhere because the
+    /// storage engine cannot store one (its records are ordered by token and a non-empty key).
+    /// </remarks>
     private bool CheckSizes(RespWriter w, ReadOnlySpan<byte> key, int valueLength = 0)
     {
         if (key.Length > _node.Options.MaxKeyBytes)
@@ -36,37 +44,64 @@ internal sealed partial class CommandHandler
         return true;
     }
 
-    private RespAction Get(RespCommand c, RespWriter w)
+    /// <summary>Checks every argument from <paramref name="first"/> on as a key (MGET, DEL, EXISTS); writes the first error.</summary>
+    private bool CheckKeys(RespCommand c, RespWriter w, int first)
+    {
+        for (var i = first; i < c.Count; i++)
+        {
+            if (!CheckSizes(w, c[i]))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>A buffer for one value read, valid until its command's reply is written; returned with <see cref="ReturnBuffer"/>.</summary>
+    private ArrayBufferWriter<byte> RentBuffer() => _node.Buffers.Get();
+
+    private void ReturnBuffer(ArrayBufferWriter<byte> buffer) => _node.Buffers.Return(buffer);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Get(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.TryGet(c[1], _value))
+        var value = RentBuffer();
+        try
         {
-            w.WriteBulkString(_value.WrittenSpan);
+            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            if (read.Found)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
         }
-        else
+        finally
         {
-            w.WriteNull();
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Set(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Set(RespCommand c, RespWriter w)
     {
-        var key = c[1];
-        var value = c[2];
-        if (!CheckSizes(w, key, value.Length))
+        if (!CheckSizes(w, c[1], c[2].Length))
         {
             return RespAction.Continue;
         }
 
         var condition = SetCondition.Always;
-        var expiry = ExpiryChange.None;
+        var expiry = ExpiryRule.Clear;
         var returnOld = false;
         var sawExpiry = false;
         for (var i = 3; i < c.Count; i++)
@@ -86,7 +121,7 @@ internal sealed partial class CommandHandler
             else if (c.ArgumentEquals(i, "KEEPTTL"u8) && !sawExpiry)
             {
                 sawExpiry = true;
-                expiry = new ExpiryChange(true, 0);
+                expiry = ExpiryRule.Keep;
             }
             else if (!sawExpiry && i + 1 < c.Count && TryExpiryOption(c, i, out var unitMs, out var absolute))
             {
@@ -103,7 +138,7 @@ internal sealed partial class CommandHandler
                     return RespAction.Continue;
                 }
 
-                expiry = new ExpiryChange(false, at);
+                expiry = ExpiryRule.At(at);
                 i++;
             }
             else
@@ -113,46 +148,58 @@ internal sealed partial class CommandHandler
             }
         }
 
-        _value.ResetWrittenCount();
-        var written = _node.Store.Set(key, value, condition, expiry, returnOld ? _value : null, out var hadPrevious);
-        if (returnOld)
+        var previous = returnOld ? RentBuffer() : null;
+        try
         {
-            if (hadPrevious)
+            var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), condition, expiry, previous, _session.WriteConsistency)).ConfigureAwait(false);
+            if (returnOld)
             {
-                w.WriteBulkString(_value.WrittenSpan);
+                if (result.Existed)
+                {
+                    w.WriteBulkString(previous!.WrittenSpan);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
+            }
+            else if (result.Applied)
+            {
+                w.WriteOk();
             }
             else
             {
                 w.WriteNull();
             }
         }
-        else if (written)
+        finally
         {
-            w.WriteOk();
-        }
-        else
-        {
-            w.WriteNull();
+            if (previous is not null)
+            {
+                ReturnBuffer(previous);
+            }
         }
 
         return RespAction.Continue;
     }
 
     /// <summary>SETNX key value: StackExchange.Redis sends it for a SET with When.NotExists and no expiry.</summary>
-    private RespAction SetNx(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> SetNx(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1], c[2].Length))
         {
             return RespAction.Continue;
         }
 
-        var written = _node.Store.Set(c[1], c[2], SetCondition.IfAbsent, ExpiryChange.None, null, out _);
-        w.WriteInteger(written ? 1 : 0);
+        var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.IfAbsent, ExpiryRule.Clear, null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
     /// <summary>SETEX key seconds value and PSETEX key milliseconds value: StackExchange.Redis sends them for a SET with an expiry.</summary>
-    private RespAction SetEx(RespCommand c, RespWriter w, long unitMs)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> SetEx(RespCommand c, RespWriter w, long unitMs)
     {
         if (!CheckSizes(w, c[1], c[3].Length))
         {
@@ -171,7 +218,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        _node.Store.Set(c[1], c[3], SetCondition.Always, new ExpiryChange(false, at), null, out _);
+        await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(3), SetCondition.Always, ExpiryRule.At(at), null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
@@ -186,7 +233,18 @@ internal sealed partial class CommandHandler
         return unitMs != 0;
     }
 
-    /// <summary>An expiry in Unix ms from a relative or absolute amount; false when not positive or overflowing.</summary>
+    /// <summary>
+    /// The latest expiry the engine can store, in Unix ms: 9999-12-31T23:59:59.999Z, the end of <see cref="DateTimeOffset"/>.
+    /// An expiry past it is "invalid expire time", as in Redis for times that overflow; Redis itself accepts up to
+    /// 2^63-1 ms, which no calendar type here can hold.
+    /// </summary>
+    private static readonly long MaxExpiryUnixMs = DateTimeOffset.MaxValue.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The expiry option of SET, SETEX, PSETEX and GETEX as an absolute Unix ms time; false (the caller replies "invalid
+    /// expire time") when the amount is not positive, overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's getExpireMillisecondsOrReply (t_string.c), plus that last bound.
+    /// </summary>
     private bool TryExpiryTime(long amount, long unitMs, bool absolute, out long atUnixMs)
     {
         atUnixMs = 0;
@@ -196,41 +254,93 @@ internal sealed partial class CommandHandler
         }
 
         var ms = amount * unitMs;
-        if (absolute)
+        if (!absolute)
         {
-            atUnixMs = ms;
-            return true;
+            var now = NowMs;
+            if (ms > long.MaxValue - now)
+            {
+                return false;
+            }
+
+            ms += now;
         }
 
-        if (ms > long.MaxValue - NowMs)
+        if (ms > MaxExpiryUnixMs)
         {
             return false;
         }
 
-        atUnixMs = NowMs + ms;
+        atUnixMs = ms;
         return true;
     }
 
-    private RespAction MGet(RespCommand c, RespWriter w)
+    /// <summary>
+    /// The time argument of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT as an absolute Unix ms time, which may be in the past
+    /// (the key is then deleted); false when it overflows when converted to ms or added to now, or is past
+    /// <see cref="MaxExpiryUnixMs"/>. Redis's expireGenericCommand (expire.c), plus that last bound.
+    /// </summary>
+    private bool TryExpireCommandTime(long amount, long unitMs, bool absolute, out long atUnixMs)
     {
-        w.WriteArrayHeader(c.Count - 1);
-        for (var i = 1; i < c.Count; i++)
+        atUnixMs = 0;
+        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
         {
-            _value.ResetWrittenCount();
-            if (c[i].Length <= _node.Options.MaxKeyBytes && !c[i].IsEmpty && _node.Store.TryGet(c[i], _value))
+            return false;
+        }
+
+        var when = amount * unitMs;
+        var basetime = absolute ? 0 : NowMs;
+        if (when > long.MaxValue - basetime)
+        {
+            return false;
+        }
+
+        when += basetime;
+        if (when > MaxExpiryUnixMs)
+        {
+            return false;
+        }
+
+        atUnixMs = when;
+        return true;
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> MGet(RespCommand c, RespWriter w)
+    {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
+        var count = c.Count - 1;
+        w.WriteArrayHeader(count);
+        var value = RentBuffer();
+        try
+        {
+            for (var i = 1; i <= count; i++)
             {
-                w.WriteBulkString(_value.WrittenSpan);
+                value.ResetWrittenCount();
+                var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), value, _session.ReadConsistency)).ConfigureAwait(false);
+                if (read.Found)
+                {
+                    w.WriteBulkString(value.WrittenSpan);
+                }
+                else
+                {
+                    w.WriteNull();
+                }
             }
-            else
-            {
-                w.WriteNull();
-            }
+        }
+        finally
+        {
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction MSet(RespCommand c, RespWriter w, bool onlyIfNoneExist)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> MSet(RespCommand c, RespWriter w, bool onlyIfNoneExist)
     {
         if ((c.Count - 1) % 2 != 0)
         {
@@ -246,25 +356,19 @@ internal sealed partial class CommandHandler
             }
         }
 
-        // One atomic write for all pairs (and, for MSETNX, the existence check under the same locks), as in Redis.
-        var bytes = new ArrayBufferWriter<byte>();
-        var items = new List<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)>((c.Count - 1) / 2);
+        // One atomic write for all pairs (and, for MSETNX, the existence check under the same stripes), as in Redis.
+        var pairs = new List<KeyValue>((c.Count - 1) / 2);
         for (var i = 1; i < c.Count; i += 2)
         {
-            var keyAt = bytes.WrittenCount;
-            bytes.Write(c[i]);
-            var valueAt = bytes.WrittenCount;
-            bytes.Write(c[i + 1]);
-            items.Add((keyAt, c[i].Length, valueAt, c[i + 1].Length));
+            pairs.Add(new KeyValue(c.GetMemory(i), c.GetMemory(i + 1)));
         }
 
-        if (!_node.Store.SetMany(bytes.WrittenSpan, items, onlyIfNoneExist))
+        var written = await _node.Store.SetManyAsync(pairs, onlyIfNoneExist, _session.WriteConsistency).ConfigureAwait(false);
+        if (!written)
         {
             w.WriteInteger(0);
-            return RespAction.Continue;
         }
-
-        if (onlyIfNoneExist)
+        else if (onlyIfNoneExist)
         {
             w.WriteInteger(1);
         }
@@ -276,67 +380,85 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction Del(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Del(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long deleted = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.Delete(c[i]))
-            {
-                deleted++;
-            }
+            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
+            deleted += result.Applied ? 1 : 0;
         }
 
         w.WriteInteger(deleted);
         return RespAction.Continue;
     }
 
-    private RespAction Exists(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Exists(RespCommand c, RespWriter w)
     {
+        if (!CheckKeys(c, w, 1))
+        {
+            return RespAction.Continue;
+        }
+
         long found = 0;
         for (var i = 1; i < c.Count; i++)
         {
-            if (!c[i].IsEmpty && c[i].Length <= _node.Options.MaxKeyBytes && _node.Store.TryGetExpiry(c[i], out _))
-            {
-                found++;
-            }
+            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
+            found += read.Found ? 1 : 0;
         }
 
         w.WriteInteger(found);
         return RespAction.Continue;
     }
 
-    private RespAction GetDel(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> GetDel(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.GetAndDelete(c[1], _value))
+        var value = RentBuffer();
+        try
         {
-            w.WriteBulkString(_value.WrittenSpan);
+            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(1), value, _session.WriteConsistency)).ConfigureAwait(false);
+            if (result.Existed)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
         }
-        else
+        finally
         {
-            w.WriteNull();
+            ReturnBuffer(value);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction GetEx(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> GetEx(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        long? newExpiry = null;
+        var rule = ExpiryRule.Keep;
         if (c.Count == 3 && c.ArgumentEquals(2, "PERSIST"u8))
         {
-            newExpiry = 0;
+            rule = ExpiryRule.Clear;
         }
         else if (c.Count == 4 && TryExpiryOption(c, 2, out var unitMs, out var absolute))
         {
@@ -352,7 +474,7 @@ internal sealed partial class CommandHandler
                 return RespAction.Continue;
             }
 
-            newExpiry = at;
+            rule = ExpiryRule.At(at);
         }
         else if (c.Count != 2)
         {
@@ -360,30 +482,36 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        _value.ResetWrittenCount();
-        if (_node.Store.UpdateExpiry(c[1], _ => newExpiry, _value) < 0)
+        var value = RentBuffer();
+        try
         {
-            w.WriteNull();
-            return RespAction.Continue;
+            var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, value, _session.WriteConsistency)).ConfigureAwait(false);
+            if (result.Existed)
+            {
+                w.WriteBulkString(value.WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
+        }
+        finally
+        {
+            ReturnBuffer(value);
         }
 
-        w.WriteBulkString(_value.WrittenSpan);
         return RespAction.Continue;
     }
 
-    private RespAction Expire(RespCommand c, RespWriter w, long unitMs, bool absolute)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Expire(RespCommand c, RespWriter w, long unitMs, bool absolute)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        if (!c.TryGetInt64(2, out var amount))
-        {
-            w.WriteError(RespErrors.NotInteger);
-            return RespAction.Continue;
-        }
-
+        // Redis's order: the options, then the time, then the key.
         var nx = false;
         var xx = false;
         var gt = false;
@@ -413,79 +541,103 @@ internal sealed partial class CommandHandler
             }
         }
 
-        if ((nx && (xx || gt || lt)) || (gt && lt))
+        if (nx && (xx || gt || lt))
         {
             w.WriteError("ERR NX and XX, GT or LT options at the same time are not compatible"u8);
             return RespAction.Continue;
         }
 
-        if (amount > long.MaxValue / unitMs || amount < long.MinValue / unitMs)
+        if (gt && lt)
+        {
+            w.WriteError("ERR GT and LT options at the same time are not compatible"u8);
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var amount))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!TryExpireCommandTime(amount, unitMs, absolute, out var at))
         {
             w.WriteError($"ERR invalid expire time in '{Lower(c[0])}' command");
             return RespAction.Continue;
         }
 
-        var at = absolute ? amount * unitMs : (amount * unitMs > long.MaxValue - NowMs ? long.MaxValue : NowMs + (amount * unitMs));
-        // Decided under the key's lock, so a concurrent SET cannot slip between the check and the change.
+        // XX combines with GT or LT in Redis: the key must have an expiry, and the comparison must hold.
+        var condition = (nx ? ExpiryCondition.IfNone : 0) | (xx ? ExpiryCondition.IfAny : 0)
+            | (gt ? ExpiryCondition.IfLater : 0) | (lt ? ExpiryCondition.IfEarlier : 0);
+
+        // Decided under the key's stripe, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
-        var changed = _node.Store.UpdateExpiry(c[1], current =>
-        {
-            var skip = (nx && current != 0) || (xx && current == 0)
-                || (gt && (current == 0 || at <= current)) || (lt && current != 0 && at >= current);
-            return skip ? null : Math.Max(at, 1);
-        });
-        w.WriteInteger(changed > 0 ? 1 : 0);
+        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), ExpiryRule.At(at, condition), null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
-    private RespAction Ttl(RespCommand c, RespWriter w, long unitMs)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Ttl(RespCommand c, RespWriter w, long unitMs)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        if (!_node.Store.TryGetExpiry(c[1], out var at))
+        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        if (!read.Found)
         {
             w.WriteInteger(-2);
         }
-        else if (at == 0)
+        else if (read.ExpiresAtUnixMs == 0)
         {
             w.WriteInteger(-1);
         }
         else
         {
-            var left = Math.Max(0, at - NowMs);
+            var left = Math.Max(0, read.ExpiresAtUnixMs - NowMs);
             w.WriteInteger(unitMs == 1 ? left : (left + 500) / 1000);
         }
 
         return RespAction.Continue;
     }
 
-    private RespAction Persist(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> Persist(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        w.WriteInteger(_node.Store.UpdateExpiry(c[1], current => current == 0 ? null : 0) > 0 ? 1 : 0);
-
+        var rule = new ExpiryRule(ExpiryMode.Clear, 0, ExpiryCondition.IfAny);
+        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, null, _session.WriteConsistency)).ConfigureAwait(false);
+        w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
 
-    private RespAction TypeOf(RespCommand c, RespWriter w)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> TypeOf(RespCommand c, RespWriter w)
     {
         if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
 
-        w.WriteSimpleString(_node.Store.TryGetExpiry(c[1], out _) ? "string"u8 : "none"u8);
+        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        w.WriteSimpleString(read.Found ? "string"u8 : "none"u8);
         return RespAction.Continue;
     }
 
-    private RespAction Scan(RespCommand c, RespWriter w)
+    /// <summary>SCAN's work allowance per unit of COUNT, in stored keys examined plus glob steps.</summary>
+    /// <remarks>
+    /// A call stops (between tokens) after COUNT keys or COUNT x this much work, so a pattern that is costly on long
+    /// keys returns early with a cursor instead of holding the connection. Ordinary patterns on ordinary keys take tens of
+    /// steps a key and never reach it.
+    /// </remarks>
+    private const long ScanWorkPerCount = 1024;
+
+    internal async ValueTask<RespAction> Scan(RespCommand c, RespWriter w)
     {
         if (!ulong.TryParse(c[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var cursor))
         {
@@ -494,7 +646,8 @@ internal sealed partial class CommandHandler
         }
 
         long count = 10;
-        byte[]? pattern = null;
+        Glob? pattern = null;
+        var noneOfType = false;
         for (var i = 2; i < c.Count; i++)
         {
             if (c.ArgumentEquals(i, "COUNT"u8) && i + 1 < c.Count)
@@ -515,16 +668,12 @@ internal sealed partial class CommandHandler
             }
             else if (c.ArgumentEquals(i, "MATCH"u8) && i + 1 < c.Count)
             {
-                pattern = c[i + 1].ToArray();
+                pattern = Glob.Compile(c[i + 1]);
                 i++;
             }
             else if (c.ArgumentEquals(i, "TYPE"u8) && i + 1 < c.Count)
             {
-                if (!c.ArgumentEquals(i + 1, "string"u8))
-                {
-                    pattern = "\u0000no-such-type"u8.ToArray(); // only strings exist here
-                }
-
+                noneOfType |= !c.ArgumentEquals(i + 1, "string"u8); // only strings exist here
                 i++;
             }
             else
@@ -534,14 +683,14 @@ internal sealed partial class CommandHandler
             }
         }
 
-        _scanKeys.Clear();
-        var next = _node.Store.Scan(cursor, (int)Math.Min(count, 100_000), k => pattern is null || Glob.IsMatch(pattern, k), _scanKeys);
+        count = Math.Min(count, 100_000);
+        var keys = new List<byte[]>();
+        var request = new ScanRequest(cursor, (int)count, pattern is { MatchesEverything: true } ? null : pattern, noneOfType, count * ScanWorkPerCount);
+        var next = await _node.Store.ScanAsync(request, keys).ConfigureAwait(false);
         w.WriteArrayHeader(2);
-        Span<byte> digits = stackalloc byte[20];
-        next.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
-        w.WriteBulkString(digits[..n]);
-        w.WriteArrayHeader(_scanKeys.Count);
-        foreach (var key in _scanKeys)
+        WriteCursor(w, next);
+        w.WriteArrayHeader(keys.Count);
+        foreach (var key in keys)
         {
             w.WriteBulkString(key);
         }
@@ -549,9 +698,17 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private RespAction DbSize(RespWriter w)
+    private static void WriteCursor(RespWriter w, ulong cursor)
     {
-        w.WriteInteger(_node.Store.CountKeys().Keys);
+        Span<byte> digits = stackalloc byte[20];
+        cursor.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+        w.WriteBulkString(digits[..n]);
+    }
+
+    internal async ValueTask<RespAction> DbSize(RespWriter w)
+    {
+        var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
+        w.WriteInteger(counts.Keys);
         return RespAction.Continue;
     }
 }

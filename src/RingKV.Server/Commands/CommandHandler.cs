@@ -1,11 +1,12 @@
 using System;
-using System.Buffers;
+using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Core.Errors;
 using RingKV.Net.Resp;
+using RingKV.Server.Clients;
 using RingKV.Server.Resp;
 
 namespace RingKV.Server.Commands;
@@ -19,14 +20,19 @@ internal sealed partial class CommandHandler : IRespHandler
 {
     private readonly NodeContext _node;
     private readonly ClientInfo _client;
-    private readonly ArrayBufferWriter<byte> _value = new(256);
-    private bool _authenticated;
+    private readonly ClientSession _session;
+
+    // Tokens of the keys of commands started while others were in flight, and of deferred SETs whose commit is in
+    // flight: a command touching one of them waits for the window to drain (MayOverlap), so commands on one key keep
+    // their order. Cleared when the window drains; touched by the connection's loop only.
+    private readonly List<ulong> _inFlightTokens = [];
+    private bool _tracking;
 
     public CommandHandler(NodeContext node, ClientInfo client)
     {
         _node = node;
         _client = client;
-        _authenticated = node.Options.Password is null;
+        _session = new ClientSession(client, authenticated: node.Options.Password is null);
         node.CountConnection();
     }
 
@@ -34,247 +40,127 @@ internal sealed partial class CommandHandler : IRespHandler
     {
         _node.CountCommand();
         _client.NoteCommand(command.Name);
+        var spec = CommandTable.Find(command.Name);
+        if (spec is not null && spec.Execute == SetExecutor && TryDefer(command, writer, out var deferred))
+        {
+            return deferred;
+        }
+
+        // Anything but a deferrable SET first commits the SETs deferred before it, so its reply follows theirs.
+        var flushed = FlushPendingAsync(writer);
+        if (!flushed.IsCompletedSuccessfully)
+        {
+            return Track(spec, command, ExecuteAfterAsync(flushed, spec, command, writer));
+        }
+
+        return Track(spec, command, Dispatch(spec, command, writer));
+    }
+
+    /// <inheritdoc/>
+    public bool MayOverlap(RespCommand command)
+    {
+        var spec = CommandTable.Find(command.Name);
+        if (spec is null || spec.Flags.HasFlag(CommandFlags.Barrier) || spec.FirstKey == 0 || !_session.Authenticated)
+        {
+            return false;
+        }
+
+        var (first, last, step) = spec.KeyPositions(command.Count);
+        for (var i = first; i <= last; i += step)
+        {
+            if (_inFlightTokens.Contains(Core.Hashing.Token.Of(command[i]).Value))
+            {
+                return false;
+            }
+        }
+
+        _tracking = true; // it starts while others run: its keys are in flight too until the window drains
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public void Drained()
+    {
+        _inFlightTokens.Clear();
+        _tracking = false;
+    }
+
+    /// <summary>Dispatches one command: authentication, lookup, arity, then its executor; a store error becomes its reply.</summary>
+    private ValueTask<RespAction> Dispatch(CommandSpec? spec, RespCommand c, RespWriter w)
+    {
+        if (!_session.Authenticated && (spec is null || !spec.Flags.HasFlag(CommandFlags.NoAuth)))
+        {
+            w.WriteError("NOAUTH Authentication required."u8);
+            return Continue;
+        }
+
+        if (spec is null)
+        {
+            UnknownCommand(c, w);
+            return Continue;
+        }
+
+        if (!spec.AcceptsArgumentCount(c.Count))
+        {
+            Arity(c, w, spec.Arity);
+            return Continue;
+        }
+
+        ValueTask<RespAction> pending;
         try
         {
-            return new ValueTask<RespAction>(Execute(command, writer));
+            pending = spec.Execute(this, c, w);
         }
         catch (RingKVException e)
         {
-            FlushPending(writer);
-            writer.WriteError(e.Code == ErrorCode.InvalidArgument ? "ERR " + e.Message : $"ERR {e.Code}: {e.Message}");
-            return new ValueTask<RespAction>(RespAction.Continue);
+            WriteStoreError(w, e);
+            return Continue;
         }
+
+        return pending.IsCompletedSuccessfully ? pending : Guard(pending, w);
     }
 
-    private RespAction Execute(RespCommand c, RespWriter w)
+    private async ValueTask<RespAction> ExecuteAfterAsync(ValueTask flushed, CommandSpec? spec, RespCommand c, RespWriter w)
     {
-        if (!_authenticated && !c.IsCommand("AUTH"u8) && !c.IsCommand("HELLO"u8) && !c.IsCommand("QUIT"u8))
-        {
-            w.WriteError("NOAUTH Authentication required."u8);
-            return RespAction.Continue;
-        }
-
-        if (TryDefer(c, w))
-        {
-            return RespAction.Continue;
-        }
-
-        // Hot commands first; the chain compares a few bytes each and allocates nothing.
-        if (c.IsCommand("GET"u8))
-        {
-            return Arity(c, w, 2) ? Get(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("SET"u8))
-        {
-            return Arity(c, w, -3) ? Set(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PING"u8))
-        {
-            return Ping(c, w);
-        }
-
-        if (c.IsCommand("SETNX"u8))
-        {
-            return Arity(c, w, 3) ? SetNx(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("SETEX"u8))
-        {
-            return Arity(c, w, 4) ? SetEx(c, w, 1000) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PSETEX"u8))
-        {
-            return Arity(c, w, 4) ? SetEx(c, w, 1) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("MGET"u8))
-        {
-            return Arity(c, w, -2) ? MGet(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("MSET"u8))
-        {
-            return Arity(c, w, -3) ? MSet(c, w, onlyIfNoneExist: false) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("DEL"u8) || c.IsCommand("UNLINK"u8))
-        {
-            return Arity(c, w, -2) ? Del(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("EXISTS"u8))
-        {
-            return Arity(c, w, -2) ? Exists(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("GETDEL"u8))
-        {
-            return Arity(c, w, 2) ? GetDel(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("GETEX"u8))
-        {
-            return Arity(c, w, -2) ? GetEx(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("MSETNX"u8))
-        {
-            return Arity(c, w, -3) ? MSet(c, w, onlyIfNoneExist: true) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("EXPIRE"u8))
-        {
-            return Arity(c, w, -3) ? Expire(c, w, 1000, absolute: false) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PEXPIRE"u8))
-        {
-            return Arity(c, w, -3) ? Expire(c, w, 1, absolute: false) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("EXPIREAT"u8))
-        {
-            return Arity(c, w, -3) ? Expire(c, w, 1000, absolute: true) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PEXPIREAT"u8))
-        {
-            return Arity(c, w, -3) ? Expire(c, w, 1, absolute: true) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("TTL"u8))
-        {
-            return Arity(c, w, 2) ? Ttl(c, w, 1000) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PTTL"u8))
-        {
-            return Arity(c, w, 2) ? Ttl(c, w, 1) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("PERSIST"u8))
-        {
-            return Arity(c, w, 2) ? Persist(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("TYPE"u8))
-        {
-            return Arity(c, w, 2) ? TypeOf(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("SCAN"u8))
-        {
-            return Arity(c, w, -2) ? Scan(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("DBSIZE"u8))
-        {
-            return Arity(c, w, 1) ? DbSize(w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("KV.GET"u8))
-        {
-            return Arity(c, w, 2) ? KvGet(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("KV.PUT"u8))
-        {
-            return Arity(c, w, -3) ? KvPut(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("KV.DEL"u8))
-        {
-            return Arity(c, w, -2) ? KvDel(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("ECHO"u8))
-        {
-            if (Arity(c, w, 2))
-            {
-                w.WriteBulkString(c[1]);
-            }
-
-            return RespAction.Continue;
-        }
-
-        if (c.IsCommand("HELLO"u8))
-        {
-            return Hello(c, w);
-        }
-
-        if (c.IsCommand("AUTH"u8))
-        {
-            return Arity(c, w, -2) ? Auth(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("SELECT"u8))
-        {
-            if (Arity(c, w, 2))
-            {
-                if (!c.TryGetInt64(1, out var db))
-                {
-                    w.WriteError(RespErrors.NotInteger);
-                }
-                else if (db != 0)
-                {
-                    w.WriteError("ERR DB index is out of range"u8);
-                }
-                else
-                {
-                    w.WriteOk();
-                }
-            }
-
-            return RespAction.Continue;
-        }
-
-        if (c.IsCommand("QUIT"u8))
-        {
-            w.WriteOk();
-            return RespAction.Close;
-        }
-
-        if (c.IsCommand("RESET"u8))
-        {
-            _client.Name = "";
-            _client.Protocol = 2;
-            w.Protocol = 2;
-            _authenticated = _node.Options.Password is null;
-            w.WriteSimpleString("RESET"u8);
-            return RespAction.Continue;
-        }
-
-        if (c.IsCommand("COMMAND"u8))
-        {
-            return CommandInfo(c, w);
-        }
-
-        if (c.IsCommand("CONFIG"u8))
-        {
-            return Arity(c, w, -2) ? Config(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("INFO"u8))
-        {
-            return Info(c, w);
-        }
-
-        if (c.IsCommand("CLIENT"u8))
-        {
-            return Arity(c, w, -2) ? Client(c, w) : RespAction.Continue;
-        }
-
-        if (c.IsCommand("FLUSHALL"u8) || c.IsCommand("FLUSHDB"u8))
-        {
-            return FlushAll(w);
-        }
-
-        UnknownCommand(c, w);
-        return RespAction.Continue;
+        await flushed.ConfigureAwait(false);
+        return await Dispatch(spec, c, w).ConfigureAwait(false);
     }
+
+    /// <summary>Turns a store failure that surfaced after an await into the command's error reply.</summary>
+    private static async ValueTask<RespAction> Guard(ValueTask<RespAction> pending, RespWriter w)
+    {
+        try
+        {
+            return await pending.ConfigureAwait(false);
+        }
+        catch (RingKVException e)
+        {
+            WriteStoreError(w, e);
+            return RespAction.Continue;
+        }
+    }
+
+    private static void WriteStoreError(RespWriter w, RingKVException e) =>
+        w.WriteError(e.Code == ErrorCode.InvalidArgument ? "ERR " + e.Message : $"ERR {e.Code}: {e.Message}");
+
+    /// <summary>A command that did not complete at once, or started while others run, keeps its keys in flight.</summary>
+    private ValueTask<RespAction> Track(CommandSpec? spec, RespCommand c, ValueTask<RespAction> pending)
+    {
+        if ((_tracking || !pending.IsCompleted) && spec is not null && spec.FirstKey != 0)
+        {
+            var (first, last, step) = spec.KeyPositions(c.Count);
+            for (var i = first; i <= last; i += step)
+            {
+                _inFlightTokens.Add(Core.Hashing.Token.Of(c[i]).Value);
+            }
+        }
+
+        return pending;
+    }
+
+    private static ValueTask<RespAction> Continue => new(RespAction.Continue);
+
+    private static readonly CommandExecutor SetExecutor = CommandTable.Find("SET"u8)!.Execute;
 
     private static void UnknownCommand(RespCommand c, RespWriter w)
     {
@@ -312,7 +198,7 @@ internal sealed partial class CommandHandler : IRespHandler
         return sb.ToString();
     }
 
-    private static RespAction Ping(RespCommand c, RespWriter w)
+    internal static RespAction Ping(RespCommand c, RespWriter w)
     {
         if (c.Count > 2)
         {
@@ -330,7 +216,7 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private RespAction Auth(RespCommand c, RespWriter w)
+    internal RespAction Auth(RespCommand c, RespWriter w)
     {
         if (c.Count > 3)
         {
@@ -338,17 +224,17 @@ internal sealed partial class CommandHandler : IRespHandler
             return RespAction.Continue;
         }
 
-        var password = _node.Options.Password;
-        if (password is null)
+        if (c.Count == 2 && _node.Options.Password is null)
         {
+            // Redis keeps the old error for the one-argument form when nothing is configured.
             w.WriteError("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"u8);
             return RespAction.Continue;
         }
 
         var user = c.Count == 3 ? c[1] : "default"u8;
-        if (CheckPassword(user, c[c.Count - 1]))
+        if (Authenticate(user, c[c.Count - 1]))
         {
-            _authenticated = true;
+            _session.Authenticated = true;
             w.WriteOk();
         }
         else
@@ -359,14 +245,23 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private bool CheckPassword(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
+    /// <summary>
+    /// Whether a user and password log in, for AUTH and HELLO ... AUTH alike. The only user is Redis's "default": with
+    /// --password it needs that password; without one it is Redis's nopass default user and any password does.
+    /// </summary>
+    private bool Authenticate(ReadOnlySpan<byte> user, ReadOnlySpan<byte> given)
     {
-        var expected = Encoding.UTF8.GetBytes(_node.Options.Password ?? "");
-        return user.SequenceEqual("default"u8)
-            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(expected, given);
+        if (!user.SequenceEqual("default"u8))
+        {
+            return false;
+        }
+
+        var password = _node.Options.Password;
+        return password is null
+            || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(password), given);
     }
 
-    private RespAction Hello(RespCommand c, RespWriter w)
+    internal RespAction Hello(RespCommand c, RespWriter w)
     {
         var protocol = _client.Protocol;
         var i = 1;
@@ -393,13 +288,13 @@ internal sealed partial class CommandHandler : IRespHandler
         {
             if (c.ArgumentEquals(i, "AUTH"u8) && i + 2 < c.Count)
             {
-                if (_node.Options.Password is null || !CheckPassword(c[i + 1], c[i + 2]))
+                if (!Authenticate(c[i + 1], c[i + 2]))
                 {
                     w.WriteError("WRONGPASS invalid username-password pair or user is disabled."u8);
                     return RespAction.Continue;
                 }
 
-                _authenticated = true;
+                _session.Authenticated = true;
                 i += 2;
             }
             else if (c.ArgumentEquals(i, "SETNAME"u8) && i + 1 < c.Count)
@@ -414,7 +309,7 @@ internal sealed partial class CommandHandler : IRespHandler
             }
         }
 
-        if (!_authenticated)
+        if (!_session.Authenticated)
         {
             w.WriteError("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"u8);
             return RespAction.Continue;
@@ -425,13 +320,13 @@ internal sealed partial class CommandHandler : IRespHandler
             _client.Name = name;
         }
 
-        _client.Protocol = protocol;
+        _session.Protocol = protocol;
         w.Protocol = protocol;
         w.WriteMapHeader(7);
         w.WriteBulkString("server"u8);
         w.WriteBulkString("redis"u8);
         w.WriteBulkString("version"u8);
-        w.WriteBulkString(ServerInfo.RedisVersion);
+        w.WriteBulkString(ServerInfo.RedisVersionUtf8);
         w.WriteBulkString("proto"u8);
         w.WriteInteger(protocol);
         w.WriteBulkString("id"u8);
@@ -445,16 +340,61 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
-    private RespAction FlushAll(RespWriter w)
+    /// <summary>FLUSHALL and FLUSHDB [ASYNC|SYNC]: both flush at once here; anything else is a syntax error and flushes nothing.</summary>
+    internal async ValueTask<RespAction> FlushAll(RespCommand c, RespWriter w)
     {
+        if (c.Count > 2 || (c.Count == 2 && !c.ArgumentEquals(1, "ASYNC"u8) && !c.ArgumentEquals(1, "SYNC"u8)))
+        {
+            w.WriteError(RespErrors.Syntax);
+            return RespAction.Continue;
+        }
+
         if (!_node.Options.EnableFlushAll)
         {
             w.WriteError("ERR FLUSHALL is disabled on this node (start it with --enable-flushall to allow it)"u8);
             return RespAction.Continue;
         }
 
-        _node.Store.FlushAll();
+        await _node.Store.FlushAllAsync().ConfigureAwait(false);
         w.WriteOk();
+        return RespAction.Continue;
+    }
+
+    internal static RespAction Echo(RespCommand c, RespWriter w)
+    {
+        w.WriteBulkString(c[1]);
+        return RespAction.Continue;
+    }
+
+    internal static RespAction Select(RespCommand c, RespWriter w)
+    {
+        if (!c.TryGetInt64(1, out var db))
+        {
+            w.WriteError(RespErrors.NotInteger);
+        }
+        else if (db != 0)
+        {
+            w.WriteError("ERR DB index is out of range"u8);
+        }
+        else
+        {
+            w.WriteOk();
+        }
+
+        return RespAction.Continue;
+    }
+
+    internal static RespAction Quit(RespWriter w)
+    {
+        w.WriteOk();
+        return RespAction.Close;
+    }
+
+    internal RespAction Reset(RespWriter w)
+    {
+        _session.Reset(authenticated: _node.Options.Password is null);
+        w.Protocol = 2;
+        w.WriteSimpleString("RESET"u8);
         return RespAction.Continue;
     }
 

@@ -32,6 +32,12 @@ internal sealed class ClientInfo
 
     public int Protocol { get; set; } = 2;
 
+    /// <summary>The client library's name, from CLIENT SETINFO LIB-NAME (empty when not given).</summary>
+    public string LibName { get; set; } = "";
+
+    /// <summary>The client library's version, from CLIENT SETINFO LIB-VER (empty when not given).</summary>
+    public string LibVersion { get; set; } = "";
+
     // The last command's name, lower case, and when it ran (Environment.TickCount64): written by the connection's own
     // thread on every command without allocating, read by whoever runs CLIENT LIST (a torn read shows a garbled name).
     private readonly byte[] _lastCommand = new byte[24];
@@ -54,6 +60,6 @@ internal sealed class ClientInfo
     {
         var idleSeconds = Math.Max(0, (Environment.TickCount64 - Volatile.Read(ref _lastActiveTicks)) / 1000);
         return string.Create(CultureInfo.InvariantCulture,
-            $"id={Id} addr={Address} laddr={LocalAddress} fd=0 name={Name} age={(long)(now - ConnectedAt).TotalSeconds} idle={idleSeconds} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={LastCommand} user=default redir=-1 resp={Protocol} lib-name= lib-ver=");
+            $"id={Id} addr={Address} laddr={LocalAddress} fd=0 name={Name} age={(long)(now - ConnectedAt).TotalSeconds} idle={idleSeconds} flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 watch=0 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 tot-mem=0 rbs=0 rbp=0 obl=0 oll=0 omem=0 events=r cmd={LastCommand} user=default redir=-1 resp={Protocol} lib-name={LibName} lib-ver={LibVersion}");
     }
 }

@@ -6,6 +6,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 
 namespace RingKV.Server.Resp;
@@ -29,20 +30,59 @@ internal sealed class RespListener : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private Task? _acceptLoop;
 
-    public RespListener(IPEndPoint endPoint, Func<ClientInfo, IRespHandler> handlerFactory, RespLimits limits, int maxClients, ILogger logger)
+    public RespListener(IPEndPoint endPoint, Func<ClientInfo, IRespHandler> handlerFactory, RespLimits limits, int maxClients, ILogger logger, long requestBudgetBytes = long.MaxValue)
     {
         _handlerFactory = handlerFactory;
         _limits = limits;
+        Memory = new RespConnectionMemory(requestBudgetBytes);
         _maxClients = maxClients;
         _logger = logger;
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _socket.Bind(endPoint);
+        try
+        {
+            ClaimExclusively(_socket);
+            _socket.Bind(endPoint);
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw CannotListen(e, endPoint);
+        }
+
         LocalEndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
+    /// <summary>
+    /// Makes the port this node's alone: a second process binding it while this one listens fails with "address in use".
+    /// </summary>
+    /// <remarks>
+    /// NOTE: never <see cref="SocketOptionName.ReuseAddress"/>: on Linux and macOS .NET maps it to SO_REUSEPORT, and two
+    /// nodes on one port then both start and split the clients between them. Plain SO_REUSEADDR, which lets a restarted
+    /// node bind while the last run's connections linger in TIME_WAIT (as Redis sets it), needs nothing here: .NET's Unix
+    /// layer sets it on every TCP bind. On Windows SO_REUSEADDR would let another socket steal the port, so there the
+    /// socket asks for exclusive use instead.
+    /// </remarks>
+    private static void ClaimExclusively(Socket socket)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            socket.ExclusiveAddressUse = true;
+        }
+    }
+
+    private static RingKVException CannotListen(SocketException e, IPEndPoint endPoint) => new(ErrorCode.IO, e.SocketErrorCode switch
+    {
+        SocketError.AddressAlreadyInUse => $"address {endPoint} is already in use (is another ringkv or redis-server listening on it?)",
+        SocketError.AddressNotAvailable => $"address {endPoint} is not an address of this machine",
+        SocketError.AccessDenied => $"not allowed to listen on {endPoint} (ports below 1024 need privileges)",
+        _ => $"cannot listen on {endPoint}: {e.Message}",
+    }, e);
+
     /// <summary>The bound address (the real port when 0 was asked for).</summary>
     public IPEndPoint LocalEndPoint { get; }
+
+    /// <summary>The request budget all connections share, and the memory counters INFO shows.</summary>
+    public RespConnectionMemory Memory { get; }
 
     /// <summary>Clients connected now.</summary>
     public int ClientCount => _connections.Count;
@@ -59,9 +99,20 @@ internal sealed class RespListener : IAsyncDisposable
         }
     }
 
+    /// <summary>Starts accepting clients; throws <see cref="RingKVException"/> naming the address when it cannot listen.</summary>
     public void Start()
     {
-        _socket.Listen(1024);
+        try
+        {
+            // Two sockets that bound together before either listened meet here instead of in Bind.
+            _socket.Listen(1024);
+        }
+        catch (SocketException e)
+        {
+            _socket.Dispose();
+            throw CannotListen(e, LocalEndPoint);
+        }
+
         _acceptLoop = AcceptLoopAsync();
     }
 
@@ -160,7 +211,8 @@ internal sealed class RespListener : IAsyncDisposable
         try
         {
             var handler = _handlerFactory(connection.Info);
-            await RespSocketConnection.RunAsync(connection.Socket, handler, _limits).ConfigureAwait(false);
+            var reason = await RespSocketConnection.RunAsync(connection.Socket, handler, _limits, Memory).ConfigureAwait(false);
+            LogClose(connection.Info, reason);
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException or OperationCanceledException)
         {
@@ -174,6 +226,27 @@ internal sealed class RespListener : IAsyncDisposable
         {
             _connections.TryRemove(connection.Info.Id, out _);
             connection.Socket.Dispose();
+        }
+    }
+
+    /// <summary>Logs, once per connection, a close the server decided on because of a memory limit.</summary>
+    private void LogClose(ClientInfo client, RespCloseReason reason)
+    {
+        switch (reason)
+        {
+            case RespCloseReason.ReplyBufferLimit:
+                _logger.LogWarning(
+                    "client id={Id} addr={Address} disconnected: it did not read its replies (over half of max-reply-buffer-mb, {Limit} bytes, unread for {Stall} s, or over all of it)",
+                    client.Id, client.Address, _limits.MaxReplyBytes, _limits.ReplyStallTimeout.TotalSeconds);
+                break;
+            case RespCloseReason.RequestTooLarge:
+                _logger.LogWarning("client id={Id} addr={Address} disconnected: a request larger than max-request-mb ({Limit} bytes)", client.Id, client.Address, _limits.MaxRequestBytes);
+                break;
+            case RespCloseReason.RequestMemoryBusy:
+                _logger.LogWarning(
+                    "client id={Id} addr={Address} disconnected: its request waited {Wait} s for the request memory of all clients (max-request-memory-mb, {Budget} bytes)",
+                    client.Id, client.Address, _limits.RequestMemoryWait.TotalSeconds, Memory.RequestBudgetBytes);
+                break;
         }
     }
 

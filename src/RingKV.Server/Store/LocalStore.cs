@@ -2,7 +2,11 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.IO.Hashing;
+using System.Runtime.CompilerServices;
 using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.ObjectPool;
+using RingKV.Core.Consistency;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
 using RingKV.Core.Versioning;
@@ -12,43 +16,47 @@ namespace RingKV.Server.Store;
 
 /// <summary>A node's own data: each key's sibling set, encoded, in the storage engine.</summary>
 /// <remarks>
-/// Thread-safe. A write reads the key's sibling set (plain SET and MSET excepted, see below), changes it and writes it back under one of
-/// <see cref="StripeCount"/> locks chosen by token, so writes to one key are serialized while writes to
-/// different keys still meet in the engine's group commit. Rejected alternative: the engine's merge hook;
-/// it would serialize every write in the engine's leader and cannot change a key's expiry.
-/// A set whose siblings are all tombstones is deleted from the engine (a single node has no replica
-/// that could resurrect it; the cluster keeps tombstone sets instead).
-/// Every new dot's counter is at least the engine's next sequence number (<see cref="DotFloor"/>): a
-/// counter is never above the sequence of the write that stored it, so after a DEL dropped a key's set the
-/// next write to it cannot mint a dot that a client's old context already covers (with counters restarting
-/// at 1 it could, and that client's KV.PUT would have superseded a value it never saw). The same bound lets
-/// plain SET and MSET write blind: a single sibling whose counter is the floor supersedes every dot stored
-/// for the key before, so they do not read the key (the read was a third of a pipelined SET's CPU). On one
-/// node every dot is this node's; the cluster's coordinator, which merges other replicas' dots, reads first.
+/// Thread-safe. A write reads the key's sibling set (plain SET and MSET excepted, see below), changes it and writes it
+/// back holding one of <see cref="StripeCount"/> stripes chosen by token (<see cref="StripeLocks"/>, kept across the
+/// engine's asynchronous commit), so writes to one key are serialized while writes to different keys still meet in the
+/// engine's group commit. Rejected alternative: the engine's merge hook; it would serialize every write in the engine's
+/// leader and cannot change a key's expiry. Reads take no stripe.
+/// Every call completes synchronously unless its commit waits (sync always, a write stall) or its stripe is held: the
+/// methods are pooled async methods, which allocate nothing when they do not suspend.
+/// A set whose siblings are all tombstones is deleted from the engine (a single node has no replica that could
+/// resurrect it; the cluster keeps tombstone sets instead).
+/// Every new dot's counter is at least the engine's next sequence number (<see cref="DotFloor"/>): a counter is never
+/// above the sequence of the write that stored it, so after a DEL dropped a key's set the next write to it cannot mint a
+/// dot that a client's old context already covers (with counters restarting at 1 it could, and that client's KV.PUT
+/// would supersede a value it never saw). The same bound lets plain SET and MSET write blind: a single sibling whose
+/// counter is the floor supersedes every dot stored for the key before, so they do not read the key. On one node every
+/// dot is this node's; the cluster's coordinator, which merges other replicas' dots, reads first.
 /// </remarks>
 internal sealed class LocalStore : IKeyValueStore
 {
-    // Many: a pipelined batch holds up to 64 stripes while its write commits, and 50 such batches over
-    // 1,024 stripes met on most of them (measured as lock spinning under redis-benchmark -P 16).
+    // Many, because a pipelined batch holds up to 64 stripes while its write commits, and many such batches meet.
     private const int StripeCount = 1 << 16;
 
+    /// <summary>Largest batch kept in the pool.</summary>
+    private const int MaxRetainedBatchBytes = 1 << 20;
+
+    /// <summary>Largest expiry the engine stores: the end of year 9999 (DateTimeOffset's range), in Unix ms.</summary>
+    internal const long MaxExpiryUnixMs = 253_402_300_799_999;
+
     private readonly StorageEngine _engine;
-    private readonly Lock[] _stripes = new Lock[StripeCount];
+    private readonly StripeLocks _stripes = new(StripeCount);
+    private readonly ObjectPool<WriteBatch> _batches = new DefaultObjectPool<WriteBatch>(new BatchPolicy(), 1024);
     private readonly ulong _actor;
     private readonly int _maxVectorEntries;
     private readonly TimeProvider _time;
+    private long _largeBatchBytes;
 
+    // Scratch for the synchronous parts of a call (never live across an await).
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? s_read;
 
     [ThreadStatic]
-    private static ArrayBufferWriter<byte>? s_write;
-
-    [ThreadStatic]
-    private static List<int>? s_stripes;
-
-    [ThreadStatic]
-    private static WriteBatch? s_batch;
+    private static ArrayBufferWriter<byte>? s_encode;
 
     public LocalStore(StorageEngine engine, string nodeId, int maxVectorEntries, TimeProvider time)
     {
@@ -56,265 +64,199 @@ internal sealed class LocalStore : IKeyValueStore
         _actor = XxHash64.HashToUInt64(System.Text.Encoding.UTF8.GetBytes(nodeId));
         _maxVectorEntries = maxVectorEntries;
         _time = time;
-        for (var i = 0; i < StripeCount; i++)
-        {
-            _stripes[i] = new Lock();
-        }
     }
 
     public StorageEngine Engine => _engine;
 
-    public bool TryGet(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
+    public ValueTask<ReadResult> ReadAsync(ReadRequest request)
     {
-        var buffer = s_read ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
-        if (!_engine.TryGet(key, buffer))
+        var buffer = ReadScratch();
+        if (!_engine.TryGet(request.Key.Span, buffer, out var expiresAt))
         {
-            return false;
+            return new ValueTask<ReadResult>(default(ReadResult));
         }
+
+        var expiry = expiresAt?.ToUnixTimeMilliseconds() ?? 0;
 
         // Plain GET reads the winner straight from the stored bytes: no sibling set is built.
         if (SiblingSetFastPath.TryGetWinner(buffer.WrittenSpan, out var winner, out var live))
         {
             if (live)
             {
-                value.Write(winner);
+                request.Value?.Write(winner);
             }
 
-            return live;
+            return new ValueTask<ReadResult>(new ReadResult(live, live ? expiry : 0));
         }
 
         var set = Decode(buffer.WrittenSpan);
         if (!set.TryGetWinnerValue(out var decoded))
         {
-            return false;
+            return new ValueTask<ReadResult>(default(ReadResult));
         }
 
-        value.Write(decoded.Span);
-        return true;
+        request.Value?.Write(decoded.Span);
+        return new ValueTask<ReadResult>(new ReadResult(true, expiry));
     }
 
-    public bool TryGetExpiry(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<WriteResult> WriteAsync(WriteRequest request)
     {
-        var set = Read(key, out expiresAtUnixMs);
-        return set is not null && set.TryGetWinnerValue(out _);
-    }
-
-    public bool Set(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, SetCondition condition, ExpiryChange expiry, IBufferWriter<byte>? previous, out bool hadPrevious)
-    {
-        lock (Stripe(key))
+        if (request.Expiry.Mode == ExpiryMode.At && request.Expiry.AtUnixMs > MaxExpiryUnixMs)
         {
-            var set = Read(key, out var oldExpiry);
-            ReadOnlyMemory<byte> old = default;
-            hadPrevious = set is not null && set.TryGetWinnerValue(out old);
-            if (hadPrevious && previous is not null)
+            ThrowHelper.InvalidArgument("invalid expire time");
+        }
+
+        var stripe = StripeIndex(request.Key.Span);
+        await _stripes.AcquireAsync(stripe).ConfigureAwait(false);
+        var batch = _batches.Get();
+        try
+        {
+            var result = Prepare(request, batch);
+            if (batch.Count > 0)
             {
-                previous.Write(old.Span);
+                await _engine.WriteAsync(batch).ConfigureAwait(false);
             }
 
-            if ((condition == SetCondition.IfAbsent && hadPrevious) || (condition == SetCondition.IfPresent && !hadPrevious))
+            return result;
+        }
+        finally
+        {
+            _stripes.Release(stripe);
+            _batches.Return(batch);
+        }
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency)
+    {
+        // Take every stripe involved, in index order so two batches cannot deadlock.
+        var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
+        var held = 0;
+        var bound = BatchBoundBytes(pairs);
+        var batch = RentBatch(bound);
+        try
+        {
+            var count = SortedStripes(pairs, stripes);
+            for (; held < count; held++)
+            {
+                await _stripes.AcquireAsync(stripes[held]).ConfigureAwait(false);
+            }
+
+            if (!PrepareMany(pairs, onlyIfNoneExist, batch))
             {
                 return false;
             }
 
-            set ??= SiblingSet.Empty;
-            var next = set.Put(set.Context, value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor());
-            var expiresAt = expiry.Keep ? (hadPrevious ? oldExpiry : 0) : expiry.ExpiresAtUnixMs;
-            Write(key, next, expiresAt);
-            return true;
-        }
-    }
-
-    public bool SetMany(ReadOnlySpan<byte> bytes, IReadOnlyList<(int KeyAt, int KeyLength, int ValueAt, int ValueLength)> items, bool onlyIfNoneExist = false)
-    {
-        // Take every stripe involved, in index order so two batches cannot deadlock.
-        var stripes = s_stripes ??= new List<int>();
-        stripes.Clear();
-        foreach (var item in items)
-        {
-            var stripe = StripeIndex(bytes.Slice(item.KeyAt, item.KeyLength));
-            if (!stripes.Contains(stripe))
-            {
-                stripes.Add(stripe);
-            }
-        }
-
-        stripes.Sort();
-        foreach (var stripe in stripes)
-        {
-            _stripes[stripe].Enter();
-        }
-
-        try
-        {
-            var batch = s_batch ??= new WriteBatch(4096);
-            batch.Clear();
-            var read = s_read ??= new ArrayBufferWriter<byte>(256);
-            var scratch = s_write ??= new ArrayBufferWriter<byte>(256);
-            var now = Now();
-            var floor = DotFloor();
-            if (onlyIfNoneExist)
-            {
-                // Checked under the same stripe locks as the write, so no SET of these keys can slip in between.
-                foreach (var item in items)
-                {
-                    read.ResetWrittenCount();
-                    if (_engine.TryGet(bytes.Slice(item.KeyAt, item.KeyLength), read)
-                        && (!SiblingSetFastPath.TryGetWinner(read.WrittenSpan, out _, out var live) || live))
-                    {
-                        return false;
-                    }
-                }
-            }
-
-            for (var i = 0; i < items.Count; i++)
-            {
-                var key = bytes.Slice(items[i].KeyAt, items[i].KeyLength);
-                var value = bytes.Slice(items[i].ValueAt, items[i].ValueLength);
-
-                // Blind: item i is stored with a sequence of at least floor + i, and every dot stored for the key
-                // before has a counter no higher than its own write's sequence, so one sibling with counter
-                // floor + i supersedes all of them without reading the key (see DotFloor).
-                scratch.ResetWrittenCount();
-                var counter = floor + (ulong)i;
-                if (!SiblingSetFastPath.TryEncodeBlindPut([], value, _actor, now, _maxVectorEntries, scratch, counter))
-                {
-                    SiblingSet.Empty.Put(VersionVector.Empty, value.ToArray(), _actor, now, _maxVectorEntries, counter).Encode(scratch);
-                }
-
-                batch.Put(key, scratch.WrittenSpan);
-            }
-
-            _engine.Write(batch);
+            await _engine.WriteAsync(batch).ConfigureAwait(false);
             return true;
         }
         finally
         {
-            foreach (var stripe in stripes)
+            for (var i = 0; i < held; i++)
             {
-                _stripes[stripe].Exit();
+                _stripes.Release(stripes[i]);
+            }
+
+            ArrayPool<int>.Shared.Return(stripes);
+            if (bound <= MaxRetainedBatchBytes)
+            {
+                _batches.Return(batch);
             }
         }
     }
 
-    public bool Delete(ReadOnlySpan<byte> key)
+    public ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)
     {
-        lock (Stripe(key))
-        {
-            var set = Read(key, out _);
-            if (set is null)
-            {
-                return false;
-            }
-
-            var existed = set.TryGetWinnerValue(out _);
-            _engine.Delete(key);
-            return existed;
-        }
-    }
-
-    public bool GetAndDelete(ReadOnlySpan<byte> key, IBufferWriter<byte> value)
-    {
-        lock (Stripe(key))
-        {
-            var set = Read(key, out _);
-            if (set is null || !set.TryGetWinnerValue(out var winner))
-            {
-                return false;
-            }
-
-            value.Write(winner.Span);
-            _engine.Delete(key);
-            return true;
-        }
-    }
-
-    public int UpdateExpiry(ReadOnlySpan<byte> key, Func<long, long?> decide, IBufferWriter<byte>? value = null)
-    {
-        lock (Stripe(key))
-        {
-            var set = Read(key, out var current);
-            if (set is null || !set.TryGetWinnerValue(out var winner))
-            {
-                return -1;
-            }
-
-            value?.Write(winner.Span);
-            if (decide(current) is not { } at)
-            {
-                return 0;
-            }
-
-            if (at != 0 && at <= Now())
-            {
-                _engine.Delete(key); // an expiry in the past deletes, as in Redis
-            }
-            else
-            {
-                Write(key, set, at);
-            }
-
-            return 1;
-        }
-    }
-
-    public VersionedRead? GetVersioned(ReadOnlySpan<byte> key)
-    {
-        var set = Read(key, out _);
+        var set = Read(key.Span, out _);
         if (set is null || set.Count == 0)
         {
-            return null;
+            return new ValueTask<VersionedRead?>((VersionedRead?)null);
         }
 
         var context = new ArrayBufferWriter<byte>();
-        SiblingSet.EncodeContext(set.Context, context);
-        return new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray());
+        SiblingSet.EncodeContext(set.Context, key.Span, context);
+        return new ValueTask<VersionedRead?>(new VersionedRead(context.WrittenSpan.ToArray(), set.Siblings.ToArray()));
     }
 
-    public void PutVersioned(ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, VersionVector context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask PutVersionedAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, VersionVector context, ConsistencyLevel consistency)
     {
-        lock (Stripe(key))
+        var stripe = StripeIndex(key.Span);
+        await _stripes.AcquireAsync(stripe).ConfigureAwait(false);
+        var batch = _batches.Get();
+        try
         {
-            var set = Read(key, out var expiry) ?? SiblingSet.Empty;
-            Write(key, set.Put(context, value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
+            var set = Read(key.Span, out var expiry) ?? SiblingSet.Empty;
+            Stage(batch, key.Span, set.Put(context, value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
+            await _engine.WriteAsync(batch).ConfigureAwait(false);
+        }
+        finally
+        {
+            _stripes.Release(stripe);
+            _batches.Return(batch);
         }
     }
 
-    public void DeleteVersioned(ReadOnlySpan<byte> key, VersionVector context)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<bool> DeleteVersionedAsync(ReadOnlyMemory<byte> key, VersionVector? context, ConsistencyLevel consistency)
     {
-        lock (Stripe(key))
+        var stripe = StripeIndex(key.Span);
+        await _stripes.AcquireAsync(stripe).ConfigureAwait(false);
+        var batch = _batches.Get();
+        try
         {
-            var set = Read(key, out var expiry) ?? SiblingSet.Empty;
-            Write(key, set.Delete(context, _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
+            var set = Read(key.Span, out var expiry);
+            if (set is null || set.Count == 0)
+            {
+                if (context is null)
+                {
+                    return false;
+                }
+
+                set ??= SiblingSet.Empty;
+            }
+
+            var existed = set.Count > 0;
+            Stage(batch, key.Span, set.Delete(context ?? set.Context, _actor, Now(), _maxVectorEntries, DotFloor()), expiry);
+            await _engine.WriteAsync(batch).ConfigureAwait(false);
+            return existed;
+        }
+        finally
+        {
+            _stripes.Release(stripe);
+            _batches.Return(batch);
         }
     }
 
-    public ulong Scan(ulong cursor, int count, Func<ReadOnlySpan<byte>, bool> filter, List<byte[]> keys)
+    public ValueTask<ulong> ScanAsync(ScanRequest request, List<byte[]> keys)
     {
-        using var it = _engine.NewIterator(new TokenRange(new Token(cursor), Token.Max));
+        using var it = _engine.NewIterator(new TokenRange(new Token(request.Cursor), Token.Max));
         var seen = 0;
+        long work = 0;
         var lastToken = 0UL;
         while (it.MoveNext())
         {
             var token = it.Token.Value;
             // Finish the current token before stopping, so a cursor never splits keys that share a token.
-            if (seen >= count && token != lastToken)
+            if (seen > 0 && (seen >= request.Count || work >= request.WorkBudget) && token != lastToken)
             {
-                return token;
+                return new ValueTask<ulong>(token);
             }
 
             seen++;
+            work++;
             lastToken = token;
-            if (IsVisible(it.Value) && filter(it.Key))
+            if (IsVisible(it.Value) && !request.MatchNothing && (request.Pattern is null || request.Pattern.IsMatch(it.Key, ref work)))
             {
                 keys.Add(it.Key.ToArray());
             }
         }
 
-        return 0;
+        return new ValueTask<ulong>(0UL);
     }
 
-    public KeyCounts CountKeys()
+    public ValueTask<KeyCounts> CountKeysAsync()
     {
         long count = 0, expires = 0, ttlSum = 0;
         var now = _time.GetUtcNow();
@@ -332,10 +274,10 @@ internal sealed class LocalStore : IKeyValueStore
             }
         }
 
-        return new KeyCounts(count, expires, expires == 0 ? 0 : ttlSum / expires);
+        return new ValueTask<KeyCounts>(new KeyCounts(count, expires, expires == 0 ? 0 : ttlSum / expires));
     }
 
-    public void FlushAll()
+    public async ValueTask FlushAllAsync()
     {
         var keys = new List<byte[]>();
         using (var it = _engine.NewIterator(TokenRange.All))
@@ -352,24 +294,189 @@ internal sealed class LocalStore : IKeyValueStore
             batch.Delete(key);
             if (batch.Count >= 1000)
             {
-                _engine.Write(batch);
+                await _engine.WriteAsync(batch).ConfigureAwait(false);
                 batch.Clear();
             }
         }
 
-        _engine.Write(batch);
+        await _engine.WriteAsync(batch).ConfigureAwait(false);
     }
 
     public void Dispose() => _engine.Dispose();
 
+    /// <summary>Bytes of the batches too big to pool, so far; each is dropped after its write (the node's memory trimmer watches it).</summary>
+    public long LargeBatchBytes => Volatile.Read(ref _largeBatchBytes);
+
+    /// <summary>
+    /// A pooled batch, or for a big write one of its own, sized once to its bound and dropped after it: a pooled batch
+    /// would pin the largest MSET ever run, and one grown by doubling copies itself and needs up to twice its size.
+    /// </summary>
+    private WriteBatch RentBatch(long boundBytes)
+    {
+        if (boundBytes > MaxRetainedBatchBytes)
+        {
+            Interlocked.Add(ref _largeBatchBytes, boundBytes);
+            return new WriteBatch((int)Math.Min(boundBytes, Array.MaxLength));
+        }
+
+        return _batches.Get();
+    }
+
+    /// <summary>An upper bound of the encoded batch: per pair its key and value, the op and two length varints, and a blind sibling set's header.</summary>
+    private static long BatchBoundBytes(IReadOnlyList<KeyValue> pairs)
+    {
+        long bytes = 0;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            bytes += pairs[i].Key.Length + pairs[i].Value.Length + 128L;
+        }
+
+        return bytes;
+    }
+
+    /// <summary>Decides a plain write and stages it in <paramref name="batch"/> (empty when nothing changes). Requires: the key's stripe.</summary>
+    private WriteResult Prepare(in WriteRequest request, WriteBatch batch)
+    {
+        var key = request.Key.Span;
+        if (request.Kind == WriteKind.Set && request.Condition == SetCondition.Always && request.Previous is null && request.Expiry.Mode != ExpiryMode.Keep)
+        {
+            // Blind: one sibling with counter DotFloor supersedes every dot stored for the key before (see the remarks).
+            StageBlindPut(batch, key, request.Value.Span, DotFloor(), request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0);
+            return new WriteResult(true, false);
+        }
+
+        var set = Read(key, out var currentExpiry);
+        ReadOnlyMemory<byte> winner = default;
+        var existed = set is not null && set.TryGetWinnerValue(out winner);
+        if (existed)
+        {
+            request.Previous?.Write(winner.Span);
+        }
+
+        switch (request.Kind)
+        {
+            case WriteKind.Set:
+                if ((request.Condition == SetCondition.IfAbsent && existed) || (request.Condition == SetCondition.IfPresent && !existed))
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                set ??= SiblingSet.Empty;
+                var next = set.Put(set.Context, request.Value.ToArray(), _actor, Now(), _maxVectorEntries, DotFloor());
+                var expiry = request.Expiry.Mode == ExpiryMode.Keep ? (existed ? currentExpiry : 0) : request.Expiry.Resolve(0);
+                StageExpiring(batch, key, next, expiry);
+                return new WriteResult(true, existed);
+
+            case WriteKind.Delete:
+                if (set is null)
+                {
+                    return new WriteResult(false, false);
+                }
+
+                batch.Delete(key);
+                return new WriteResult(existed, existed);
+
+            default:
+                if (!existed || request.Expiry.Mode == ExpiryMode.Keep || !request.Expiry.AppliesTo(currentExpiry))
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                var at = request.Expiry.Resolve(currentExpiry);
+                if (request.Expiry.Mode == ExpiryMode.At && at <= Now())
+                {
+                    batch.Delete(key); // an expiry in the past deletes, as in Redis
+                }
+                else
+                {
+                    StageExpiring(batch, key, set!, at);
+                }
+
+                return new WriteResult(true, true);
+        }
+    }
+
+    /// <summary>Stages MSET's blind puts, or nothing when MSETNX finds a live key. Requires: every key's stripe.</summary>
+    private bool PrepareMany(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, WriteBatch batch)
+    {
+        if (onlyIfNoneExist)
+        {
+            // Checked under the same stripes as the write, so no SET of these keys can slip in between.
+            var read = ReadScratch();
+            foreach (var pair in pairs)
+            {
+                read.ResetWrittenCount();
+                if (_engine.TryGet(pair.Key.Span, read)
+                    && (!SiblingSetFastPath.TryGetWinner(read.WrittenSpan, out _, out var live) || live))
+                {
+                    return false;
+                }
+            }
+        }
+
+        // Blind: pair i is stored with a sequence of at least floor + i, and every dot stored for the key before has a
+        // counter no higher than its own write's sequence, so one sibling with counter floor + i supersedes all of them.
+        var floor = DotFloor();
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            StageBlindPut(batch, pairs[i].Key.Span, pairs[i].Value.Span, floor + (ulong)i, 0);
+        }
+
+        return true;
+    }
+
+    private static int SortedStripes(IReadOnlyList<KeyValue> pairs, int[] stripes)
+    {
+        var count = 0;
+        foreach (var pair in pairs)
+        {
+            stripes[count++] = StripeIndex(pair.Key.Span);
+        }
+
+        Array.Sort(stripes, 0, count);
+        var unique = 0;
+        for (var i = 0; i < count; i++)
+        {
+            if (unique == 0 || stripes[unique - 1] != stripes[i])
+            {
+                stripes[unique++] = stripes[i];
+            }
+        }
+
+        return unique;
+    }
+
+    private void StageBlindPut(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> value, ulong counter, long expiresAtUnixMs)
+    {
+        var encoded = EncodeScratch();
+        if (!SiblingSetFastPath.TryEncodeBlindPut([], value, _actor, Now(), _maxVectorEntries, encoded, counter))
+        {
+            SiblingSet.Empty.Put(VersionVector.Empty, value.ToArray(), _actor, Now(), _maxVectorEntries, counter).Encode(encoded);
+        }
+
+        Put(batch, key, encoded.WrittenSpan, expiresAtUnixMs);
+    }
+
     private long Now() => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <summary>The lowest counter a dot minted now may get. Requires: the key's stripe lock, held until the write is applied.</summary>
+    /// <summary>The lowest counter a dot minted now may get. Requires: the key's stripe, held until the write is applied.</summary>
     private ulong DotFloor() => _engine.LastSequence + 1;
 
-    private Lock Stripe(ReadOnlySpan<byte> key) => _stripes[StripeIndex(key)];
-
     private static int StripeIndex(ReadOnlySpan<byte> key) => (int)(Token.Of(key).Value % StripeCount);
+
+    private static ArrayBufferWriter<byte> ReadScratch()
+    {
+        var buffer = s_read ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        return buffer;
+    }
+
+    private static ArrayBufferWriter<byte> EncodeScratch()
+    {
+        var buffer = s_encode ??= new ArrayBufferWriter<byte>(256);
+        buffer.ResetWrittenCount();
+        return buffer;
+    }
 
     private static SiblingSet Decode(ReadOnlySpan<byte> bytes)
     {
@@ -388,8 +495,7 @@ internal sealed class LocalStore : IKeyValueStore
 
     private SiblingSet? Read(ReadOnlySpan<byte> key, out long expiresAtUnixMs)
     {
-        var buffer = s_read ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
+        var buffer = ReadScratch();
         expiresAtUnixMs = 0;
         if (!_engine.TryGet(key, buffer, out var expiresAt))
         {
@@ -400,24 +506,45 @@ internal sealed class LocalStore : IKeyValueStore
         return Decode(buffer.WrittenSpan);
     }
 
-    private void Write(ReadOnlySpan<byte> key, SiblingSet set, long expiresAtUnixMs)
+    /// <summary>Stages a sibling set for a key, or its deletion when every sibling is a tombstone.</summary>
+    private static void Stage(WriteBatch batch, ReadOnlySpan<byte> key, SiblingSet set, long expiresAtUnixMs)
     {
         if (set.IsDeleted)
         {
-            _engine.Delete(key);
+            batch.Delete(key);
             return;
         }
 
-        var buffer = s_write ??= new ArrayBufferWriter<byte>(256);
-        buffer.ResetWrittenCount();
+        StageExpiring(batch, key, set, expiresAtUnixMs);
+    }
+
+    private static void StageExpiring(WriteBatch batch, ReadOnlySpan<byte> key, SiblingSet set, long expiresAtUnixMs)
+    {
+        var buffer = EncodeScratch();
         set.Encode(buffer);
+        Put(batch, key, buffer.WrittenSpan, expiresAtUnixMs);
+    }
+
+    private static void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> encoded, long expiresAtUnixMs)
+    {
         if (expiresAtUnixMs > 0)
         {
-            _engine.Put(key, buffer.WrittenSpan, DateTimeOffset.FromUnixTimeMilliseconds(expiresAtUnixMs));
+            batch.Put(key, encoded, DateTimeOffset.FromUnixTimeMilliseconds(expiresAtUnixMs));
         }
         else
         {
-            _engine.Put(key, buffer.WrittenSpan);
+            batch.Put(key, encoded);
+        }
+    }
+
+    private sealed class BatchPolicy : IPooledObjectPolicy<WriteBatch>
+    {
+        public WriteBatch Create() => new(4096);
+
+        public bool Return(WriteBatch obj)
+        {
+            obj.Clear();
+            return obj.Capacity <= MaxRetainedBatchBytes; // a batch grown by a big write is not kept
         }
     }
 }

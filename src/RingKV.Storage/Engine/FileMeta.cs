@@ -5,7 +5,7 @@ using RingKV.Storage.Tables;
 
 namespace RingKV.Storage.Engine;
 
-/// <summary>A live table: its number, size, key range and open reader.</summary>
+/// <summary>A live table: its number, size, key range, entry counts and open reader.</summary>
 /// <remarks>
 /// Thread-safe. Each <see cref="Version"/> that lists the file holds one reference; when the last one goes,
 /// the reader is closed and, if the file was replaced by compaction, deleted.
@@ -14,8 +14,10 @@ internal sealed class FileMeta
 {
     private int _refs;
 
-    public FileMeta(long number, long size, byte[] smallest, byte[] largest, ulong minSequence, ulong maxSequence)
+    public FileMeta(long number, long size, byte[] smallest, byte[] largest, ulong minSequence, ulong maxSequence, long entryCount = 0, long tombstoneCount = 0)
     {
+        EntryCount = entryCount;
+        TombstoneCount = tombstoneCount;
         Number = number;
         Size = size;
         Smallest = smallest;
@@ -37,6 +39,12 @@ internal sealed class FileMeta
     public ulong MinSequence { get; }
 
     public ulong MaxSequence { get; }
+
+    /// <summary>Records in the table (every version and tombstone), from its properties; 0 when not known.</summary>
+    public long EntryCount { get; }
+
+    /// <summary>Tombstones in the table, from its properties; 0 when not known.</summary>
+    public long TombstoneCount { get; }
 
     /// <summary>The open reader; set once at open or creation.</summary>
     public TableReader? Reader { get; set; }

@@ -49,6 +49,7 @@ internal sealed class Memtable
 
     private readonly byte[]?[] _chunks = new byte[MaxChunks][];
     private readonly int[] _heads;
+    private readonly OccupancyBitmap _occupied;
     private readonly int _bucketCount;
     private readonly int _bucketShift;
     private readonly int _chunkBytes;
@@ -80,9 +81,8 @@ internal sealed class Memtable
 
         // About one bucket per 256 bytes of budget: one or two 100-byte entries each when full, so an insert
         // reads its bucket's heads and one or two nodes. Every node visited is a cache (and TLB) miss in a
-        // memtable of tens of MiB: with one bucket per 2 KiB (about ten entries, four or five nodes visited)
-        // the walk was 13.6% of the node's CPU under redis-benchmark SET -P 16. A bucket's heads are
-        // MaxHeight ints, 16 bytes, so its levels almost always share one cache line.
+        // memtable of tens of MiB: with one bucket per 2 KiB (about ten entries) an insert visited four or five
+        // nodes. A bucket's heads are MaxHeight ints, 16 bytes, so its levels almost always share one cache line.
         var bucketBits = 4;
         while (bucketBits < 20 && (256L << bucketBits) < budgetBytes)
         {
@@ -92,6 +92,7 @@ internal sealed class Memtable
         _bucketShift = 64 - bucketBits;
         _bucketCount = 1 << bucketBits;
         _heads = new int[_bucketCount * MaxHeight];
+        _occupied = new OccupancyBitmap(_bucketCount);
 
         // About one slot per 100 budget bytes: a 100-byte value with its key and node overhead fills the
         // memtable at under three quarters load.
@@ -103,7 +104,7 @@ internal sealed class Memtable
 
         _index = new ulong[slots];
         _indexMask = slots - 1;
-        _allocatedBytes += ((long)slots * sizeof(ulong)) + (_heads.Length * sizeof(int));
+        _allocatedBytes += ((long)slots * sizeof(ulong)) + (_heads.Length * sizeof(int)) + _occupied.SizeBytes;
     }
 
     /// <summary>The commit-log segment this memtable's first record went to.</summary>
@@ -182,6 +183,8 @@ internal sealed class Memtable
             SetNextRelaxed(node, i, GetNext(bucket, prev[i], i));
             SetNext(bucket, prev[i], i, node);
         }
+
+        _occupied.Set(bucket); // after the node is linked: a reader that finds the bit finds the node
 
         var seq = InternalKey.Sequence(internalKey);
         IndexNewest(internalKey, node, seq);
@@ -422,35 +425,41 @@ internal sealed class Memtable
     }
 
     /// <summary>The first node at or after <paramref name="key"/> in the whole table, or 0.</summary>
-    private int FindGreaterOrEqual(ReadOnlySpan<byte> key)
+    private int FindGreaterOrEqual(ReadOnlySpan<byte> key, ref int probes)
     {
         var bucket = BucketOf(key);
         var node = FindInBucket(bucket, key, default);
-        return node != 0 ? node : FirstFrom(bucket + 1);
+        return node != 0 ? node : FirstFrom(bucket + 1, ref probes);
     }
 
-    /// <summary>The first node of the first non-empty bucket from <paramref name="bucket"/> on, or 0.</summary>
-    private int FirstFrom(int bucket)
+    /// <summary>
+    /// The first node of the first non-empty bucket from <paramref name="bucket"/> on, or 0; adds the occupancy words and
+    /// bucket heads it read to <paramref name="probes"/>.
+    /// </summary>
+    private int FirstFrom(int bucket, ref int probes)
     {
-        for (; bucket < _bucketCount; bucket++)
+        while ((bucket = _occupied.NextSet(bucket, ref probes)) >= 0)
         {
+            probes++;
             var first = Volatile.Read(ref _heads[bucket * MaxHeight]);
             if (first != 0)
             {
                 return first;
             }
+
+            bucket++; // not reached: a bucket's bit is set after its first node is linked
         }
 
         return 0;
     }
 
     /// <summary>The node after <paramref name="node"/> in the whole table, or 0.</summary>
-    private int NextOf(int node)
+    private int NextOf(int node, ref int probes)
     {
         var key = KeyOf(node);
         var bucket = BucketOf(key);
         var next = GetNext(bucket, node, 0);
-        return next != 0 ? next : FirstFrom(bucket + 1);
+        return next != 0 ? next : FirstFrom(bucket + 1, ref probes);
     }
 
     private int RandomHeight()
@@ -504,9 +513,11 @@ internal sealed class Memtable
         Interlocked.Add(ref _allocatedBytes, size);
     }
 
-    private sealed class Iterator(Memtable table) : IInternalIterator
+    /// <summary>A cursor over every entry; <see cref="Probes"/> counts the work of finding non-empty buckets.</summary>
+    internal sealed class Iterator(Memtable table) : IInternalIterator
     {
         private int _node;
+        private int _probes;
 
         public bool Valid => _node != 0;
 
@@ -514,11 +525,14 @@ internal sealed class Memtable
 
         public ReadOnlySpan<byte> Value => table.ValueOf(_node);
 
-        public void SeekToFirst() => _node = table.FirstFrom(0);
+        /// <summary>Occupancy words and bucket heads read so far to step from a bucket to the next non-empty one.</summary>
+        internal int Probes => _probes;
 
-        public void Seek(ReadOnlySpan<byte> internalKey) => _node = table.FindGreaterOrEqual(internalKey);
+        public void SeekToFirst() => _node = table.FirstFrom(0, ref _probes);
 
-        public void Next() => _node = table.NextOf(_node);
+        public void Seek(ReadOnlySpan<byte> internalKey) => _node = table.FindGreaterOrEqual(internalKey, ref _probes);
+
+        public void Next() => _node = table.NextOf(_node, ref _probes);
 
         public void Dispose()
         {

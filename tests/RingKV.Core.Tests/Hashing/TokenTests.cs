@@ -17,7 +17,7 @@ public sealed class TokenTests
     [Fact]
     public void Encode_BytewiseOrder_EqualsTokenOrder()
     {
-        var rng = new Random(7);
+        var rng = new System.Random(7);
         Span<byte> a = stackalloc byte[8];
         Span<byte> b = stackalloc byte[8];
         for (var i = 0; i < 10_000; i++)

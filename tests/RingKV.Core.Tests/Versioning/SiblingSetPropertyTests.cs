@@ -210,9 +210,10 @@ public sealed class SiblingSetPropertyTests
             Assert.Equal(set, decoded);
 
             var contextWriter = new ArrayBufferWriter<byte>();
-            SiblingSet.EncodeContext(set.Context, contextWriter);
-            Assert.True(SiblingSet.TryDecodeContext(contextWriter.WrittenSpan, out var context, out error), error);
+            SiblingSet.EncodeContext(set.Context, "k"u8, contextWriter);
+            Assert.True(SiblingSet.TryDecodeContext(contextWriter.WrittenSpan, out var context, out var keyTag, out error), error);
             Assert.Equal(set.Context, context);
+            Assert.Equal(SiblingSet.ContextKeyTag("k"u8), keyTag);
         });
 
     [Fact]
@@ -238,7 +239,7 @@ public sealed class SiblingSetPropertyTests
                 Assert.False(string.IsNullOrEmpty(error));
             }
 
-            _ = SiblingSet.TryDecodeContext(bytes, out _, out _);
+            _ = SiblingSet.TryDecodeContext(bytes, out _, out _, out _);
         });
 
     [Fact]

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Text;
 using CsCheck;
 using RingKV.Net.Resp;
 using Xunit;
@@ -199,14 +200,60 @@ public sealed class RespRequestParserTests
     }
 
     [Fact]
-    public void TryParse_RequestOverMaxRequestBytes_GivesInvalidBulkLength()
+    public void TryParse_RequestOverMaxRequestBytes_GivesRequestTooLargeBeforeItsBytesArrive()
     {
         var limits = RespLimits.Default with { MaxRequestBytes = 64, MaxInlineBytes = 32 };
         var payload = Bytes("*3\r\n$3\r\nSET\r\n$20\r\n01234567890123456789\r\n$20\r\n01234567890123456789\r\n");
         var outcome = ParseAll(Whole(payload), limits);
         Assert.Equal(ParseStatus.Error, outcome.Final);
-        Assert.Equal(RespErrors.InvalidBulkLength, outcome.Error);
+        Assert.Equal(RespErrors.RequestTooLargePrefix + "64 bytes)", outcome.Error);
         AssertSegmentInvariant(payload, limits);
+
+        // Decided by the header of the argument that crosses the limit, before its data is buffered.
+        using var parser = new RespRequestParser(limits);
+        var headerOnly = Bytes("*3\r\n$3\r\nSET\r\n$20\r\n01234567890123456789\r\n$20\r\n");
+        Assert.Equal(ParseStatus.Error, parser.TryParse(Whole(headerOnly), new RespCommand(), out _));
+        Assert.True(parser.IsRequestTooLarge);
+    }
+
+    [Fact]
+    public void TryParse_CommandOfManyArgumentsArrivingInPieces_ParsesEachArgumentOnce()
+    {
+        var text = new StringBuilder("*20001\r\n$4\r\nMSET\r\n");
+        for (var i = 0; i < 10_000; i++)
+        {
+            text.Append(System.Globalization.CultureInfo.InvariantCulture, $"$6\r\nk{i:D5}\r\n$3\r\nval\r\n");
+        }
+
+        var payload = Bytes(text.ToString());
+        using var parser = new RespRequestParser(RespLimits.Default);
+        var command = new RespCommand();
+        var status = ParseStatus.Incomplete;
+        for (var end = 1000; status == ParseStatus.Incomplete; end = Math.Min(payload.Length, end + 1000))
+        {
+            status = parser.TryParse(Whole(payload[..end]), command, out _); // the same bytes again, plus 1000 more
+        }
+
+        Assert.Equal(ParseStatus.Complete, status);
+        Assert.Equal(20_001, command.Count);
+        Assert.Equal("k09999", Encoding.ASCII.GetString(command[19_999]));
+
+        // Each read goes on from the last whole argument: about one pass, not one pass per read (which was two million).
+        Assert.InRange(parser.ArgumentsParsed, 20_001, 20_001 + 400);
+    }
+
+    [Fact]
+    public void TryParse_BigArgumentPending_NeedBytesIsWhereItEnds()
+    {
+        using var parser = new RespRequestParser(RespLimits.Default);
+        var command = new RespCommand();
+        var header = Bytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1000000\r\n");
+
+        Assert.Equal(ParseStatus.Incomplete, parser.TryParse(Whole([.. header, .. new byte[100]]), command, out _));
+
+        // The value ends 1,000,000 bytes after its header, then CRLF: a receive loop can size its buffer once.
+        Assert.Equal(header.Length + 1_000_000 + 2, parser.NeedBytes);
+        Assert.False(parser.IsRequestTooLarge);
     }
 
     [Fact]

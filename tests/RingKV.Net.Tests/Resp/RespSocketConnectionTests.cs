@@ -145,6 +145,82 @@ public sealed class RespSocketConnectionTests
         Assert.Equal("+PONG\r\n", await connection.ReadToEndAsync());
     }
 
+    [Fact]
+    public async Task RunAsync_HandlerAllowsOverlap_LaterCommandsRunWhileAnEarlierOneWaits_RepliesInRequestOrder()
+    {
+        // WAIT blocks until OPEN runs: it can finish only if OPEN starts while WAIT is still in flight.
+        var handler = new GateHandler();
+        await using var connection = await Connection.StartAsync(handler);
+
+        await connection.SendAsync("WAIT a\r\nECHO b\r\nWAIT c\r\nOPEN d\r\nECHO e\r\n");
+        await connection.CompleteInputAsync();
+
+        Assert.Equal("$1\r\na\r\n$1\r\nb\r\n$1\r\nc\r\n$1\r\nd\r\n$1\r\ne\r\n", await connection.ReadToEndAsync());
+        Assert.Equal(3, handler.MaxInFlight); // WAIT a, WAIT c and OPEN d were running together
+    }
+
+    [Fact]
+    public async Task RunAsync_BarrierCommand_WaitsForEverythingInFlight()
+    {
+        var handler = new GateHandler();
+        await using var connection = await Connection.StartAsync(handler);
+
+        // SYNC is a barrier: it starts only once WAIT has finished (its gate opens by timer), so it sees nothing in flight.
+        await connection.SendAsync("WAIT a\r\nSYNC b\r\n");
+        handler.OpenLater();
+        await connection.CompleteInputAsync();
+
+        Assert.Equal("$1\r\na\r\n$1\r\n0\r\n", await connection.ReadToEndAsync());
+    }
+
+    /// <summary>WAIT echoes once the gate opens; OPEN opens it and echoes; ECHO echoes; SYNC (a barrier) echoes how many run.</summary>
+    private sealed class GateHandler : IRespHandler
+    {
+        private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private int _inFlight;
+
+        public int MaxInFlight { get; private set; }
+
+        public void OpenLater() => _ = Task.Delay(200).ContinueWith(_ => _gate.TrySetResult(), TaskScheduler.Default);
+
+        public bool MayOverlap(RespCommand command) => !command.IsCommand("SYNC"u8);
+
+        public ValueTask<RespAction> ExecuteAsync(RespCommand command, RespWriter writer, CancellationToken cancellationToken)
+        {
+            var running = Interlocked.Increment(ref _inFlight);
+            MaxInFlight = Math.Max(MaxInFlight, running);
+            if (command.IsCommand("WAIT"u8))
+            {
+                return WaitAsync(command, writer);
+            }
+
+            if (command.IsCommand("OPEN"u8))
+            {
+                _gate.TrySetResult();
+            }
+
+            if (command.IsCommand("SYNC"u8))
+            {
+                writer.WriteBulkString(Encoding.ASCII.GetBytes((running - 1).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            }
+            else
+            {
+                writer.WriteBulkString(command[1]);
+            }
+
+            Interlocked.Decrement(ref _inFlight);
+            return new ValueTask<RespAction>(RespAction.Continue);
+        }
+
+        private async ValueTask<RespAction> WaitAsync(RespCommand command, RespWriter writer)
+        {
+            await _gate.Task.WaitAsync(Deadline);
+            writer.WriteBulkString(command[1]); // the arguments stay valid while the command is in flight
+            Interlocked.Decrement(ref _inFlight);
+            return RespAction.Continue;
+        }
+    }
+
     /// <summary>PING, ECHO, QUIT; SLOW echoes after yielding; BOOM throws.</summary>
     private sealed class EchoHandler : IRespHandler
     {

@@ -186,6 +186,39 @@ public sealed class VersionedCommandTests(ServerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void KvDelAndKvPut_ContextOfAnotherKey_RefusedAndKeyKept()
+    {
+        // Before contexts named their key, KV.DEL z1 CONTEXT <context of z2> deleted z1.
+        _db.Execute("KV.PUT", "kv:z1", "one");
+        _db.Execute("KV.PUT", "kv:z2", "two");
+        var (z2Context, _) = KvGet("kv:z2");
+
+        var del = Assert.Throws<RedisServerException>(() => _db.Execute("KV.DEL", "kv:z1", "CONTEXT", z2Context));
+        Assert.Equal("ERR CONTEXT was read from another key: pass the context KV.GET returned for this key", del.Message);
+        var put = Assert.Throws<RedisServerException>(() => _db.Execute("KV.PUT", "kv:z1", "replaced", "CONTEXT", z2Context));
+        Assert.Equal("ERR CONTEXT was read from another key: pass the context KV.GET returned for this key", put.Message);
+
+        Assert.Equal(["one"], KvGet("kv:z1").Values);
+        Assert.Equal("one", (string?)_db.StringGet("kv:z1"));
+
+        // The key's own context still works.
+        Assert.Equal(1L, (long)_db.Execute("KV.DEL", "kv:z1", "CONTEXT", KvGet("kv:z1").Context));
+        Assert.True(_db.Execute("KV.GET", "kv:z1").IsNull);
+    }
+
+    [Fact]
+    public void KvPut_VersionOneContextWithoutKeyTag_RefusedWithReadAgain()
+    {
+        _db.Execute("KV.PUT", "kv:v1", "a");
+        var tagged = Convert.FromBase64String(KvGet("kv:v1").Context);
+        Assert.Equal(2, tagged[0]);
+        byte[] untagged = [1, .. tagged[5..]]; // the same context in format version 1: no key tag
+        var e = Assert.Throws<RedisServerException>(() => _db.Execute("KV.PUT", "kv:v1", "b", "CONTEXT", Convert.ToBase64String(untagged)));
+        Assert.Equal("ERR CONTEXT is from an older RingKV and names no key: read the key again with KV.GET", e.Message);
+        Assert.Equal(["a"], KvGet("kv:v1").Values);
+    }
+
+    [Fact]
     public void KvGet_MissingKey_Nil()
     {
         Assert.True(_db.Execute("KV.GET", "kv:missing").IsNull);

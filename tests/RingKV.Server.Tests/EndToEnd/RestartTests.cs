@@ -51,6 +51,28 @@ public sealed class RestartTests
     }
 
     [Fact]
+    public void Server_RestartedAfterKill_LogsWhatRecoveryDid()
+    {
+        using var server = new ServerProcess("--sync", "always");
+        Assert.Contains("recovery: replayed 0 commit-log records (0 operations, 0 bytes)", server.Log, StringComparison.Ordinal);
+        using (var raw = server.ConnectRaw())
+        {
+            for (var i = 0; i < 50; i++)
+            {
+                Assert.Equal("+OK", raw.CallText("SET", $"recovery:{i}", "v")); // one commit-log record each
+            }
+        }
+
+        server.Kill();
+        server.Restart();
+        Assert.Matches(@"recovery: replayed 50 commit-log records \(50 operations, [1-9][0-9]* bytes\) from [1-9][0-9]* segments into 1 new tables, opened 0 tables, in [0-9]+ ms", server.Log);
+
+        Assert.Equal(0, server.StopGracefully());
+        server.Restart();
+        Assert.Matches(@"recovery: replayed 0 commit-log records \(0 operations, 0 bytes\) from [0-9]+ segments into 0 new tables, opened [1-9][0-9]* tables, in [0-9]+ ms", server.Log);
+    }
+
+    [Fact]
     public async Task Server_Sigterm_ExitsZeroAndKeepsData()
     {
         // --sync none: only the graceful shutdown's log sync makes these writes durable.

@@ -63,6 +63,46 @@ public sealed class AuthTests(AuthTests.PasswordServer fixture) : IClassFixture<
         Assert.StartsWith("-NOAUTH", wrong.CallText("PING"), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("default", Password, true)]
+    [InlineData("default", "nope", false)]
+    [InlineData("admin", Password, false)]
+    [InlineData("DEFAULT", Password, false)]
+    public void AuthAndHelloAuth_SameCredentials_SameAnswer(string user, string password, bool accepted)
+    {
+        var (auth, hello) = BothWays(fixture.Server, user, password);
+        Assert.Equal(accepted, auth);
+        Assert.Equal(accepted, hello);
+    }
+
+    [Theory]
+    [InlineData("default", "anything")]
+    [InlineData("admin", "anything")]
+    public void AuthAndHelloAuth_NoPasswordConfigured_SameAnswer(string user, string password)
+    {
+        // Without --password the default user is Redis's nopass user: any password logs it in, any other user fails.
+        using var server = new ServerProcess();
+        var (auth, hello) = BothWays(server, user, password);
+        Assert.Equal(user == "default", auth);
+        Assert.Equal(auth, hello);
+
+        using var raw = server.ConnectRaw();
+        Assert.StartsWith("-ERR AUTH <password> called without any password configured", raw.CallText("AUTH", password), StringComparison.Ordinal);
+    }
+
+    /// <summary>Whether AUTH user password, and HELLO 3 AUTH user password on another connection, log in.</summary>
+    private static (bool Auth, bool Hello) BothWays(ServerProcess server, string user, string password)
+    {
+        using var viaAuth = server.ConnectRaw();
+        var auth = viaAuth.CallText("AUTH", user, password);
+        Assert.True(auth is "+OK" || auth.StartsWith("-WRONGPASS", StringComparison.Ordinal), auth);
+
+        using var viaHello = server.ConnectRaw();
+        var hello = viaHello.Call("HELLO", "3", "AUTH", user, password);
+        Assert.True(hello is object?[] || hello is RespError { Message: var m } && m.StartsWith("WRONGPASS", StringComparison.Ordinal), RawClient.Describe(hello));
+        return (auth == "+OK", hello is object?[]);
+    }
+
     [Fact]
     public void StackExchangeRedis_WithPassword_Connects()
     {

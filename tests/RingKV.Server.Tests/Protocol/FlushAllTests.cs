@@ -28,4 +28,20 @@ public sealed class FlushAllTests
         Assert.Equal("OK", (string?)db.Execute("FLUSHDB"));
         Assert.False(db.KeyExists("flush:after"));
     }
+
+    [Fact]
+    public void FlushAll_UnknownOption_SyntaxErrorAndFlushesNothing()
+    {
+        using var server = new ServerProcess("--enable-flushall", "true");
+        using var raw = server.ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("SET", "flush:kept", "v"));
+        Assert.Equal("-ERR syntax error", raw.CallText("FLUSHALL", "BOGUS"));
+        Assert.Equal("-ERR syntax error", raw.CallText("FLUSHDB", "BOGUS"));
+        Assert.Equal("-ERR syntax error", raw.CallText("FLUSHALL", "SYNC", "ASYNC"));
+        Assert.Equal(":1", raw.CallText("DBSIZE"));
+        Assert.Equal("v", raw.CallText("GET", "flush:kept"));
+
+        Assert.Equal("+OK", raw.CallText("FLUSHALL", "SYNC"));
+        Assert.Equal(":0", raw.CallText("DBSIZE"));
+    }
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Text;
+using RingKV.Core.Random;
 using RingKV.Server.Tests.Support;
 using RingKV.Testing.Support;
 using Xunit;
@@ -39,6 +40,55 @@ public sealed class LimitTests(LimitTests.SmallLimitsServer fixture) : IClassFix
         Assert.StartsWith("-ERR", raw.CallText("GET", key), StringComparison.Ordinal);
         Assert.Equal("+OK", raw.CallText("SET", new string('k', 100), "v"));
         Assert.Equal("+PONG", raw.CallText("PING"));
+    }
+
+    // Every key-taking command, with K where the key goes; the multi-key ones also with a good key before the bad one.
+    [Theory]
+    [InlineData("GET K")]
+    [InlineData("SET K v")]
+    [InlineData("SET K v EX 10")]
+    [InlineData("SETNX K v")]
+    [InlineData("SETEX K 10 v")]
+    [InlineData("PSETEX K 10 v")]
+    [InlineData("GETDEL K")]
+    [InlineData("GETEX K")]
+    [InlineData("GETEX K PERSIST")]
+    [InlineData("EXPIRE K 10")]
+    [InlineData("PEXPIRE K 10")]
+    [InlineData("EXPIREAT K 10")]
+    [InlineData("PEXPIREAT K 10")]
+    [InlineData("TTL K")]
+    [InlineData("PTTL K")]
+    [InlineData("PERSIST K")]
+    [InlineData("TYPE K")]
+    [InlineData("DEL K")]
+    [InlineData("UNLINK K")]
+    [InlineData("EXISTS K")]
+    [InlineData("MGET K")]
+    [InlineData("MSET K v")]
+    [InlineData("MSETNX K v")]
+    [InlineData("KV.GET K")]
+    [InlineData("KV.PUT K v")]
+    [InlineData("KV.DEL K")]
+    [InlineData("DEL limit:good K")]
+    [InlineData("UNLINK limit:good K")]
+    [InlineData("EXISTS limit:good K")]
+    [InlineData("MGET limit:good K")]
+    [InlineData("MSET limit:good changed K v")]
+    public void KeyCommand_OverLongOrEmptyKey_SameErrorAndNothingDone(string template)
+    {
+        using var raw = fixture.Server.ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("SET", "limit:good", "kept"));
+        foreach (var (key, error) in new[]
+        {
+            (new string('k', 101), "-ERR key of 101 bytes exceeds max-key-bytes 100"),
+            ("", "-ERR empty keys are not supported"),
+        })
+        {
+            var arguments = Array.ConvertAll(template.Split(' '), a => a == "K" ? (object)key : a);
+            Assert.Equal(error, raw.CallText(arguments));
+            Assert.Equal("kept", raw.CallText("GET", "limit:good"));
+        }
     }
 
     [Theory]
@@ -83,7 +133,7 @@ public sealed class LimitTests(LimitTests.SmallLimitsServer fixture) : IClassFix
     {
         var seed = TestSeed.Get(nameof(RandomBinary_1MiB_ClosedAndServerServes));
         var bytes = new byte[1 << 20];
-        new TestRandom(seed).NextBytes(bytes);
+        new SplitMix64(seed).NextBytes(bytes);
         using var other = fixture.Server.ConnectRaw();
         Assert.Equal("+OK", other.CallText("SET", "limit:survivor", "still-here"));
 

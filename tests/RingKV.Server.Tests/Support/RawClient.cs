@@ -35,6 +35,9 @@ public sealed class RawClient : IDisposable
         _input = new BufferedStream(_stream, 64 * 1024);
     }
 
+    /// <summary>Bytes received and not read yet (by the kernel's count; nothing has been read ahead before the first read).</summary>
+    public int Available => _tcp.Available;
+
     /// <summary>Encodes <paramref name="arguments"/> as a RESP array of bulk strings.</summary>
     public static byte[] Encode(params object[] arguments)
     {

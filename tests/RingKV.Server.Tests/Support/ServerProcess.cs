@@ -28,6 +28,7 @@ public sealed partial class ServerProcess : IDisposable
     private static readonly TimeSpan StopDeadline = TimeSpan.FromSeconds(30);
 
     private readonly TempDirectory _dataDirectory;
+    private readonly string _listen;
     private readonly string[] _flags;
     private readonly List<ConnectionMultiplexer> _clients = [];
     private Process? _process;
@@ -36,11 +37,20 @@ public sealed partial class ServerProcess : IDisposable
 
     /// <summary>Starts a server with <paramref name="flags"/> (besides --listen and --data-dir) and waits until it serves.</summary>
     public ServerProcess(params string[] flags)
+        : this("127.0.0.1:0", flags)
+    {
+    }
+
+    private ServerProcess(string listen, string[] flags)
     {
         _dataDirectory = new TempDirectory("ringkv-server-tests");
+        _listen = listen;
         _flags = flags;
         Start();
     }
+
+    /// <summary>Starts a server on a given address (e.g. the port another one just left) and waits until it serves.</summary>
+    public static ServerProcess Listening(string listen, params string[] flags) => new(listen, flags);
 
     /// <summary>The port the running server listens on.</summary>
     public int Port { get; private set; }
@@ -148,7 +158,7 @@ public sealed partial class ServerProcess : IDisposable
         start.ArgumentList.Add(ServerPath());
         start.ArgumentList.Add("serve");
         start.ArgumentList.Add("--listen");
-        start.ArgumentList.Add("127.0.0.1:0");
+        start.ArgumentList.Add(_listen);
         start.ArgumentList.Add("--data-dir");
         start.ArgumentList.Add(_dataDirectory.Path);
         start.ArgumentList.Add("--memory-mb");
@@ -158,14 +168,7 @@ public sealed partial class ServerProcess : IDisposable
             start.ArgumentList.Add(flag);
         }
 
-        // The server must not pick up settings from the environment of the test run.
-        foreach (var name in new List<string>(EnvironmentNames(start)))
-        {
-            if (name.StartsWith("RINGKV_", StringComparison.OrdinalIgnoreCase) && !name.Equals("RINGKV_SEED", StringComparison.OrdinalIgnoreCase))
-            {
-                start.Environment.Remove(name);
-            }
-        }
+        RemoveRingKvEnvironment(start);
 
         _process = Process.Start(start) ?? throw new InvalidOperationException("could not start ringkv");
         _output = new OutputCollector(_process.StandardOutput.BaseStream);
@@ -189,6 +192,18 @@ public sealed partial class ServerProcess : IDisposable
 
             Assert.True(deadline.Elapsed < StartDeadline, $"ringkv serve did not log 'serving RESP' within {StartDeadline}; {Log}");
             _output.WaitForData(TimeSpan.FromMilliseconds(100));
+        }
+    }
+
+    /// <summary>A started ringkv must not pick up settings from the environment of the test run.</summary>
+    internal static void RemoveRingKvEnvironment(ProcessStartInfo start)
+    {
+        foreach (var name in new List<string>(EnvironmentNames(start)))
+        {
+            if (name.StartsWith("RINGKV_", StringComparison.OrdinalIgnoreCase) && !name.Equals("RINGKV_SEED", StringComparison.OrdinalIgnoreCase))
+            {
+                start.Environment.Remove(name);
+            }
         }
     }
 
@@ -219,7 +234,7 @@ public sealed partial class ServerProcess : IDisposable
     private static partial int SysKill(int pid, int signal);
 
     /// <summary>src/RingKV.Cli's output for the configuration the tests were built in.</summary>
-    private static string ServerPath()
+    internal static string ServerPath()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("RINGKV_SERVER_DLL");
         if (!string.IsNullOrEmpty(fromEnvironment))

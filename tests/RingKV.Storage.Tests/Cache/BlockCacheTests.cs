@@ -1,5 +1,5 @@
 using System;
-using System.Threading;
+using RingKV.Core.Random;
 using RingKV.Storage.Cache;
 using RingKV.Storage.Tables;
 using RingKV.Testing.Support;
@@ -137,50 +137,30 @@ public sealed class BlockCacheTests
     {
         var cache = new BlockCache(256 * 1024, shardBits: 2);
         var seed = TestSeed.Get(nameof(TryGetAndInsert_FromSeveralThreads_KeepCacheConsistent));
-        var threads = new Thread[4];
-        Exception? failure = null;
-        for (var t = 0; t < threads.Length; t++)
+        ConcurrentRun.OnThreads(4, t =>
         {
-            var threadSeed = seed + t;
-            threads[t] = new Thread(() =>
+            var random = new SplitMix64(seed + t);
+            for (var i = 0; i < 50_000; i++)
             {
-                try
+                var file = (ulong)random.Next(4);
+                var offset = (long)random.Next(500);
+                var tag = (byte)((file * 31) + (ulong)offset);
+                if (random.Next(3) == 0)
                 {
-                    var random = new Random(threadSeed);
-                    for (var i = 0; i < 50_000; i++)
-                    {
-                        var file = (ulong)random.Next(4);
-                        var offset = (long)random.Next(500);
-                        var tag = (byte)((file * 31) + (ulong)offset);
-                        if (random.Next(3) == 0)
-                        {
-                            cache.Insert(file, offset, NewBlock(random.Next(100, 3000), tag));
-                        }
-                        else if (cache.TryGet(file, offset, out var block) && block.Data[^1] != tag)
-                        {
-                            throw new InvalidOperationException($"block of ({file}, {offset}) has tag {block.Data[^1]}, expected {tag}");
-                        }
-
-                        if (i % 10_000 == 0 && random.Next(2) == 0)
-                        {
-                            cache.EvictFile(file);
-                        }
-                    }
+                    cache.Insert(file, offset, NewBlock(random.Next(100, 3000), tag));
                 }
-                catch (Exception ex)
+                else if (cache.TryGet(file, offset, out var block) && ((Block)block).Data[^1] != tag)
                 {
-                    Interlocked.CompareExchange(ref failure, ex, null);
+                    throw new InvalidOperationException($"block of ({file}, {offset}) has tag {((Block)block).Data[^1]}, expected {tag}");
                 }
-            });
-            threads[t].Start();
-        }
 
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
+                if (i % 10_000 == 0 && random.Next(2) == 0)
+                {
+                    cache.EvictFile(file);
+                }
+            }
+        });
 
-        Assert.Null(failure);
         Assert.True(cache.UsageBytes <= cache.CapacityBytes);
 
         // The recorded usage matches the blocks actually reachable.

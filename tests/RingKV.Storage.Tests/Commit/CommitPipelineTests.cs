@@ -4,10 +4,10 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using RingKV.Core.Random;
 using RingKV.Storage.Fs;
 using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
-using RingKV.Testing.Support;
 using Xunit;
 
 namespace RingKV.Storage.Tests.Commit;
@@ -115,7 +115,7 @@ public sealed class CommitPipelineTests
             }
         }
 
-        crashable.Crash(new TestRandom(1));
+        crashable.Crash(new SplitMix64(1));
         try
         {
             await Task.WhenAll(tasks).WaitAsync(Deadline, TestContext.Current.CancellationToken);

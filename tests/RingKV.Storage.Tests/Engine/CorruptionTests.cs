@@ -4,6 +4,7 @@ using System.IO.Hashing;
 using System.Linq;
 using System.Text;
 using RingKV.Core.Errors;
+using RingKV.Core.Random;
 using RingKV.Storage.Log;
 using RingKV.Testing.Support;
 using Xunit;
@@ -253,7 +254,7 @@ public sealed class CorruptionTests
     private static byte[] Value(string prefix, int i, int length)
     {
         var value = new byte[length];
-        new TestRandom((long)XxHash64.HashToUInt64(Encoding.ASCII.GetBytes(prefix)) + i).NextBytes(value);
+        new SplitMix64((long)XxHash64.HashToUInt64(Encoding.ASCII.GetBytes(prefix)) + i).NextBytes(value);
         return value;
     }
 }

@@ -6,6 +6,7 @@ using System.IO;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Hashing;
+using RingKV.Core.Random;
 using RingKV.Testing.Crash;
 using RingKV.Testing.Support;
 using Xunit;
@@ -28,7 +29,7 @@ public sealed class CrashTests
     {
         var seed = TestSeed.Get(nameof(Engine_KilledWhileWriting_KeepsEveryAcknowledgedWrite));
         var rounds = int.TryParse(Environment.GetEnvironmentVariable("RINGKV_CRASH_ROUNDS"), NumberStyles.None, CultureInfo.InvariantCulture, out var r) && r > 0 ? r : 20;
-        var rng = new TestRandom(seed);
+        var rng = new SplitMix64(seed);
         using var dir = new TempDirectory("ringkv-crash");
 
         // What each key must be after recovery: true present with CrashWorkload.ValueFor(key), false absent.

@@ -1,8 +1,11 @@
 using System;
 using System.Collections.Generic;
 using System.Text;
+using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
+using RingKV.Core.Random;
 using RingKV.Storage.Compression;
+using RingKV.Storage.Fs;
 using RingKV.Storage.Log;
 using Xunit;
 
@@ -11,22 +14,29 @@ namespace RingKV.Storage.Tests.Engine;
 /// <summary>Assertions of an engine against an <see cref="EngineModel"/>, and the tiny settings that make flushes and compactions happen in small tests.</summary>
 internal static class EngineChecks
 {
-    /// <summary>Sizes small enough that a few hundred writes flush, compact and span several levels.</summary>
+    /// <summary>
+    /// Sizes small enough that a few hundred writes flush, compact and span several levels: level 1 of 4 KiB and each
+    /// level twice the one above, so some tens of KiB of live records reach level 3 and deeper, where a tombstone or an
+    /// expired record dropped too early lets an older version below it come back.
+    /// </summary>
     public static StorageOptions TinyOptions(
         string directory,
         TimeProvider time,
         IMergeOperator? merge = null,
         CompressionKind compression = CompressionKind.Lz4,
         int bloomBitsPerKey = 10,
-        TimeSpan? tombstoneGrace = null) => new()
+        TimeSpan? tombstoneGrace = null,
+        IFileSystem? fileSystem = null) => new()
         {
             Directory = directory,
+            FileSystem = fileSystem ?? PosixFileSystem.Instance,
             Sync = SyncPolicy.None,
             MemtableBytes = 16 << 10,
             BlockCacheBytes = 64 << 10,
             BlockSizeBytes = 1024,
-            TargetFileBytes = 32 << 10,
-            Level1Bytes = 128 << 10,
+            TargetFileBytes = 4 << 10,
+            Level1Bytes = 4 << 10,
+            LevelSizeMultiplier = 2,
             LogSegmentBytes = 64 << 10,
             TombstoneGrace = tombstoneGrace ?? TimeSpan.Zero,
             MergeOperator = merge,
@@ -34,7 +44,64 @@ internal static class EngineChecks
             ColdCompression = compression,
             BloomBitsPerKey = bloomBitsPerKey,
             Time = time,
+            CompactionNice = 0, // tests wait for compactions; a niced thread on a busy machine only makes them wait longer
         };
+
+    /// <summary>
+    /// Waits (with a deadline) until no level is due for a compaction: level 0 below its trigger, every other level
+    /// below its target. Then the tree's shape follows from the operations alone, not from how fast the compaction
+    /// thread ran, and a sequence replays into the same levels.
+    /// </summary>
+    public static void WaitForCompactions(StorageEngine engine, int level0Trigger = 4)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!Settled(engine.GetLevels(), level0Trigger))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "background compactions did not settle within 60 s");
+            System.Threading.Thread.Sleep(1);
+        }
+    }
+
+    private static bool Settled(IReadOnlyList<LevelInfo> levels, int level0Trigger)
+    {
+        foreach (var level in levels)
+        {
+            var due = level.Level == 0 ? level.Files >= level0Trigger : level.Level < levels.Count - 1 && level.Bytes >= level.TargetBytes;
+            if (due)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Disposes an engine whose file system crashed: its threads stop; what it still writes fails.</summary>
+    public static void AbandonAfterCrash(StorageEngine engine)
+    {
+        try
+        {
+            engine.Dispose();
+        }
+        catch (Exception e) when (e is RingKVException or System.IO.IOException)
+        {
+        }
+    }
+
+    /// <summary>The deepest level holding a table, or -1 when none does.</summary>
+    public static int DeepestLevel(StorageEngine engine)
+    {
+        var deepest = -1;
+        foreach (var level in engine.GetLevels())
+        {
+            if (level.Files > 0)
+            {
+                deepest = level.Level;
+            }
+        }
+
+        return deepest;
+    }
 
     public static void AssertGets(StorageEngine engine, EngineModel model, IReadOnlyList<byte[]> keys, DateTimeOffset now)
     {
@@ -94,7 +161,7 @@ internal static class EngineChecks
     }
 
     /// <summary>A random range: the whole ring, one token, the span between two keys' tokens (inclusive), or two random tokens.</summary>
-    public static TokenRange RandomRange(RingKV.Testing.Support.TestRandom rng, IReadOnlyList<byte[]> keys)
+    public static TokenRange RandomRange(SplitMix64 rng, IReadOnlyList<byte[]> keys)
     {
         ulong a;
         ulong b;

@@ -15,9 +15,8 @@ public sealed class MergeTests
     [Fact]
     public void Merge_RandomAppendsPutsAndDeletes_MatchModel()
     {
-        var seed = TestSeed.Get(nameof(Merge_RandomAppendsPutsAndDeletes_MatchModel));
-        var run = new SeededRun(nameof(Merge_RandomAppendsPutsAndDeletes_MatchModel), seed);
-        var rng = new TestRandom(seed);
+        var run = SeededRun.Start(nameof(Merge_RandomAppendsPutsAndDeletes_MatchModel));
+        var rng = run.Random;
         var clock = new ManualTimeProvider();
         using var dir = new TempDirectory();
         var options = TinyOptions(dir.Path, clock, new AppendMergeOperator());

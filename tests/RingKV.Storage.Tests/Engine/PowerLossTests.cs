@@ -1,6 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Text;
+using System.Threading;
+using RingKV.Core.Errors;
+using RingKV.Core.Random;
 using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using RingKV.Testing.Support;
@@ -9,19 +13,26 @@ using Xunit;
 namespace RingKV.Storage.Tests.Engine;
 
 /// <summary>
-/// Power loss on an in-memory file system that keeps only synced bytes and synced directory entries (plus torn
-/// unsynced tails): with sync always, every acknowledged write is there after recovery, at any moment of
-/// flushes and compactions.
+/// Power loss on an in-memory file system that keeps synced bytes and synced directory entries (plus torn unsynced
+/// tails and some unsynced name changes): with sync always, every acknowledged write is there after recovery, at any
+/// moment of group commits, flushes and compactions; under periodic sync, what the syncer reported synced.
 /// </summary>
 public sealed class PowerLossTests
 {
+    private const int Writers = 3;
+    private const int KeysPerWriter = 40;
+
     [Fact]
-    public void Engine_PowerLossAtRandomMoments_KeepsEveryAcknowledgedWrite()
+    public void Engine_PowerLossAtRandomMomentsUnderConcurrentWriters_KeepsEveryAcknowledgedWriteAndBatch()
     {
-        var seed = TestSeed.Get(nameof(Engine_PowerLossAtRandomMoments_KeepsEveryAcknowledgedWrite));
-        var rng = new TestRandom(seed);
+        // Three writers (puts, deletes, batches of two to four operations, flushes, compactions) on disjoint keys; the
+        // power goes at a random file operation, keeping random unsynced tails (possibly torn) and a random part of
+        // the name changes not yet synced. After each crash, the last included: every acknowledged write is there,
+        // and the write each writer had in flight is there whole or not at all. The seed replays each writer's
+        // operations and the crash moments, not the interleaving of the writers.
+        var run = SeededRun.Start(nameof(Engine_PowerLossAtRandomMomentsUnderConcurrentWriters_KeepsEveryAcknowledgedWriteAndBatch));
+        var rng = run.Random;
         var fs = new CrashableFileSystem();
-        var model = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
         StorageOptions Options() => new()
         {
             Directory = "/mem/engine",
@@ -36,44 +47,206 @@ public sealed class PowerLossTests
             TombstoneGrace = TimeSpan.Zero,
         };
 
-        for (var round = 0; round < 15; round++)
+        var acked = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        var inFlight = new List<(string Key, byte[]? Value)>[Writers];
+        const int Rounds = 12;
+        for (var round = 0; round <= Rounds; round++)
         {
             var engine = StorageEngine.Open(Options());
-            foreach (var (key, value) in model)
+            var context = $"after crash {round} (RINGKV_SEED={run.Seed})";
+            try
             {
-                var actual = engine.Get(Encoding.UTF8.GetBytes(key));
-                Assert.True(value is null ? actual is null : actual is not null && actual.AsSpan().SequenceEqual(value),
-                    $"round {round}, key {key}: expected {(value is null ? "absent" : $"{value.Length} bytes")}, got {(actual is null ? "absent" : $"{actual.Length} bytes")} (RINGKV_SEED={seed})");
+                for (var w = 0; w < Writers; w++)
+                {
+                    Settle(engine, acked, inFlight[w] ?? [], context);
+                    inFlight[w] = [];
+                }
+
+                CheckAcknowledged(engine, acked, context);
+            }
+            catch
+            {
+                engine.Dispose();
+                throw;
             }
 
-            var steps = rng.Next(20, 300);
-            for (var step = 0; step < steps; step++)
+            if (round == Rounds)
             {
-                var key = $"key{rng.Next(120)}";
-                var dice = rng.Next(100);
-                if (dice < 70)
-                {
-                    var value = rng.NextBytes(rng.Next(1, 200));
-                    engine.Put(Encoding.UTF8.GetBytes(key), value);
-                    model[key] = value;
-                }
-                else if (dice < 90)
-                {
-                    engine.Delete(Encoding.UTF8.GetBytes(key));
-                    model[key] = null;
-                }
-                else if (dice < 97)
-                {
-                    engine.Flush();
-                }
-                else
-                {
-                    engine.CompactAll();
-                }
+                engine.Dispose();
+                break;
             }
 
-            // Power goes: no Dispose, no final sync; background flushes and compactions are cut wherever they are.
-            fs.Crash(rng);
+            // The power goes before a random file operation from here on.
+            var crashAt = rng.Next(10, 400);
+            var operations = 0;
+            var crashRng = new SplitMix64((long)rng.NextUInt64());
+            fs.BeforeOperation = _ =>
+            {
+                if (Interlocked.Increment(ref operations) == crashAt)
+                {
+                    fs.Crash(crashRng);
+                }
+            };
+
+            var writes = new Dictionary<string, byte[]?>[Writers];
+            var roundSeed = rng.NextUInt64();
+            ConcurrentRun.OnThreads(Writers, w =>
+            {
+                var mine = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+                writes[w] = mine;
+                var random = new SplitMix64((long)(roundSeed + (ulong)w));
+                while (true)
+                {
+                    var changes = new List<(string Key, byte[]? Value)>();
+                    var dice = random.Next(100);
+                    try
+                    {
+                        if (dice < 5)
+                        {
+                            engine.Flush();
+                            continue;
+                        }
+
+                        if (dice < 7)
+                        {
+                            engine.CompactAll();
+                            continue;
+                        }
+
+                        var batch = new WriteBatch();
+                        for (var n = dice < 80 ? 1 : random.Next(2, 5); n > 0; n--)
+                        {
+                            var key = $"w{w}-k{random.Next(KeysPerWriter)}";
+                            byte[]? value = random.Chance(75) ? random.NextBytes(random.Next(1, 200)) : null;
+                            if (value is null)
+                            {
+                                batch.Delete(Encoding.UTF8.GetBytes(key));
+                            }
+                            else
+                            {
+                                batch.Put(Encoding.UTF8.GetBytes(key), value);
+                            }
+
+                            changes.Add((key, value));
+                        }
+
+                        inFlight[w] = changes;
+                        engine.Write(batch);
+                        foreach (var (key, value) in changes)
+                        {
+                            mine[key] = value;
+                        }
+
+                        inFlight[w] = [];
+                    }
+                    catch (Exception e) when (e is RingKVException or IOException)
+                    {
+                        return; // the power went
+                    }
+                }
+            });
+
+            fs.BeforeOperation = null;
+            EngineChecks.AbandonAfterCrash(engine);
+            Assert.True(fs.Crashes == round + 1, $"the writers of round {round} stopped without the crash (RINGKV_SEED={run.Seed})");
+            foreach (var mine in writes)
+            {
+                foreach (var (key, value) in mine)
+                {
+                    acked[key] = value;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that a write in flight at the crash is there whole or not at all, and records what recovery shows as
+    /// acknowledged from now on.
+    /// </summary>
+    private static void Settle(StorageEngine engine, Dictionary<string, byte[]?> acked, List<(string Key, byte[]? Value)> changes, string context)
+    {
+        // The batch's effect on each key: its last operation of the key. Keys it leaves as they were tell nothing.
+        var effect = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        foreach (var (key, value) in changes)
+        {
+            effect[key] = value;
+        }
+
+        var applied = 0;
+        var telling = 0;
+        foreach (var (key, value) in effect)
+        {
+            var before = acked.GetValueOrDefault(key);
+            var actual = engine.Get(Encoding.UTF8.GetBytes(key));
+            if (Same(before, value))
+            {
+                Assert.True(Same(actual, before), $"{key} changed though neither its acknowledged value nor the write in flight changes it, {context}");
+                continue;
+            }
+
+            telling++;
+            if (Same(actual, value))
+            {
+                applied++;
+            }
+            else
+            {
+                Assert.True(Same(actual, before), $"{key} holds neither its acknowledged value nor the one in flight, {context}");
+            }
+        }
+
+        Assert.True(applied == 0 || applied == telling, $"a batch in flight was applied in part ({applied} of {telling} keys), {context}");
+        foreach (var (key, value) in effect)
+        {
+            if (applied > 0)
+            {
+                acked[key] = value;
+            }
+        }
+    }
+
+    private static void CheckAcknowledged(StorageEngine engine, Dictionary<string, byte[]?> acked, string context)
+    {
+        foreach (var (key, value) in acked)
+        {
+            var actual = engine.Get(Encoding.UTF8.GetBytes(key));
+            Assert.True(Same(actual, value), $"acknowledged {(value is null ? "delete" : "put")} of {key}: expected {(value is null ? "absent" : $"{value.Length} bytes")}, got {(actual is null ? "absent" : $"{actual.Length} bytes")}, {context}");
+        }
+    }
+
+    private static bool Same(byte[]? a, byte[]? b) => a is null ? b is null : b is not null && a.AsSpan().SequenceEqual(b);
+
+    [Fact]
+    public void SyncLog_AfterSegmentSwitchesUnderPeriodicSync_KeepsTheWritesOfEveryEarlierSegment()
+    {
+        // A period of an hour: nothing syncs but the segment switches and the SyncLog at the end. SyncLog fsyncs the
+        // current segment only, so the earlier ones must have been synced as they were closed, or a power loss keeps
+        // the later writes without the earlier ones. Every unsynced byte is lost in the crash.
+        var fs = new CrashableFileSystem();
+        StorageOptions Options() => new()
+        {
+            Directory = "/mem/segments",
+            FileSystem = fs.Session(),
+            Sync = SyncPolicy.Periodic(3_600_000),
+            LogSegmentBytes = 4096,
+        };
+
+        var engine = StorageEngine.Open(Options());
+        const int Writes = 40; // 500-byte values: about five segments
+        for (var i = 0; i < Writes; i++)
+        {
+            engine.Put(Encoding.UTF8.GetBytes($"key{i}"), new SplitMix64(i).NextBytes(500));
+        }
+
+        engine.SyncLog();
+        Assert.True(fs.PendingNames.Count == 0, $"segment names not durable after SyncLog: {string.Join(", ", fs.PendingNames)}");
+        fs.Crash();
+        EngineChecks.AbandonAfterCrash(engine);
+        using var recovered = StorageEngine.Open(Options());
+        for (var i = 0; i < Writes; i++)
+        {
+            var value = recovered.Get(Encoding.UTF8.GetBytes($"key{i}"));
+            Assert.True(value is not null && value.AsSpan().SequenceEqual(new SplitMix64(i).NextBytes(500)), $"key{i} lost though SyncLog returned after it");
         }
     }
 
@@ -83,7 +256,7 @@ public sealed class PowerLossTests
         // The periodic fsync runs beside the write queue. Writes keep coming while it runs; once the syncer
         // reports the log synced, a power loss must keep every write.
         var seed = TestSeed.Get(nameof(PeriodicSync_WhileWritesGoOn_SyncsWhatWasAppendedWithoutTheWriters));
-        var rng = new TestRandom(seed);
+        var rng = new SplitMix64(seed);
         var fs = new CrashableFileSystem();
         StorageOptions Options() => new()
         {
@@ -112,6 +285,7 @@ public sealed class PowerLossTests
         }
 
         fs.Crash(rng);
+        EngineChecks.AbandonAfterCrash(engine);
         engine = StorageEngine.Open(Options());
         foreach (var (key, value) in written)
         {
@@ -127,7 +301,7 @@ public sealed class PowerLossTests
     {
         // An hour-long period: only the eager sync (at StorageEngine.EagerSyncBytes unsynced) can sync within the test.
         var seed = TestSeed.Get(nameof(PeriodicSync_LogPassesEagerSyncBytes_SyncsBeforeThePeriodEnds));
-        var rng = new TestRandom(seed);
+        var rng = new SplitMix64(seed);
         var fs = new CrashableFileSystem();
         StorageOptions Options() => new()
         {
@@ -155,6 +329,7 @@ public sealed class PowerLossTests
 
         // The sync covered what was appended when it began, which is at least every write before the threshold.
         fs.Crash(rng);
+        EngineChecks.AbandonAfterCrash(engine);
         engine = StorageEngine.Open(Options());
         for (var i = 0; i < belowThreshold; i++)
         {

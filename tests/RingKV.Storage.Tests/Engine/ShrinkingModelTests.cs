@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Threading;
 using CsCheck;
 using RingKV.Core.Hashing;
+using RingKV.Core.Random;
+using RingKV.Testing.Faults;
 using RingKV.Testing.Support;
 using static RingKV.Storage.Tests.Engine.EngineChecks;
 
@@ -33,23 +36,30 @@ public sealed class ShrinkingModelTests
         };
     }
 
+    /// <summary>Keys of the sequences: with values of up to 1000 bytes, their live records outgrow levels 1 and 2 of <see cref="TinyOptions"/>.</summary>
+    private const int Keys = 64;
+
+    private const int Iterations = 60;
+
     private static readonly Gen<Op> GenOp = Gen.Frequency(
-        (12, Gen.Select(Gen.Int[0, 15], Gen.Int[0, 400], (k, n) => new Op(Kind.Put, k, n))),
-        (4, Gen.Int[0, 15].Select(k => new Op(Kind.Delete, k, 0))),
+        (12, Gen.Select(Gen.Int[0, Keys - 1], Gen.Int[0, 1000], (k, n) => new Op(Kind.Put, k, n))),
+        (4, Gen.Int[0, Keys - 1].Select(k => new Op(Kind.Delete, k, 0))),
         (1, Gen.Const(new Op(Kind.Flush, 0, 0))),
         (1, Gen.Const(new Op(Kind.Compact, 0, 0))),
         (1, Gen.Const(new Op(Kind.Reopen, 0, 0))));
 
     [Xunit.Fact]
-    public void Engine_OperationSequences_MatchModelAfterEveryOperation() =>
-        GenOp.Array[1, 120].Sample(ops =>
+    public void Engine_OperationSequences_MatchModelAfterEveryOperation()
+    {
+        var deep = 0;
+        GenOp.Array[1, 400].Sample(ops =>
         {
             var clock = new ManualTimeProvider();
-            using var dir = new TempDirectory();
-            var options = TinyOptions(dir.Path, clock);
+            var options = TinyOptions("/mem/shrinking", clock, fileSystem: new CrashableFileSystem());
             var model = new EngineModel();
             var keys = new List<byte[]>();
-            for (var k = 0; k < 16; k++)
+            var deepest = -1;
+            for (var k = 0; k < Keys; k++)
             {
                 keys.Add(System.Text.Encoding.UTF8.GetBytes($"k{k}"));
             }
@@ -63,8 +73,8 @@ public sealed class ShrinkingModelTests
                     switch (op.Kind)
                     {
                         case Kind.Put:
-                            var value = new byte[op.ValueLength];
-                            value.AsSpan().Fill((byte)serial++);
+                            // Distinct and incompressible, so tables grow as the values do.
+                            var value = new SplitMix64(++serial).NextBytes(op.ValueLength);
                             engine.Put(keys[op.Key], value);
                             model.Put(keys[op.Key], value);
                             break;
@@ -84,14 +94,24 @@ public sealed class ShrinkingModelTests
                             break;
                     }
 
+                    WaitForCompactions(engine);
                     AssertGets(engine, model, keys, clock.GetUtcNow());
+                    deepest = Math.Max(deepest, DeepestLevel(engine));
                 }
 
                 AssertScan(engine, model, TokenRange.All, clock.GetUtcNow());
+                if (deepest >= 3)
+                {
+                    Interlocked.Increment(ref deep);
+                }
             }
             finally
             {
                 engine.Dispose();
             }
-        }, iter: 60);
+        }, iter: Iterations);
+
+        // Long sequences reach the levels where a tombstone dropped too early brings an older version back.
+        Xunit.Assert.True(deep >= Iterations / 2, $"{deep} of {Iterations} sequences had tables at level 3 or deeper");
+    }
 }

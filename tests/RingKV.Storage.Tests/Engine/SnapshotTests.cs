@@ -13,9 +13,8 @@ public sealed class SnapshotTests
     [Fact]
     public void Snapshot_LaterWritesFlushesAndCompactions_SeesStateWhenTaken()
     {
-        var seed = TestSeed.Get(nameof(Snapshot_LaterWritesFlushesAndCompactions_SeesStateWhenTaken));
-        var run = new SeededRun(nameof(Snapshot_LaterWritesFlushesAndCompactions_SeesStateWhenTaken), seed);
-        var rng = new TestRandom(seed);
+        var run = SeededRun.Start(nameof(Snapshot_LaterWritesFlushesAndCompactions_SeesStateWhenTaken));
+        var rng = run.Random;
         var clock = new ManualTimeProvider();
         using var dir = new TempDirectory();
         var keys = ModelTests.RandomKeys(rng, 64);

@@ -82,6 +82,56 @@ public sealed class MemtableTests
         }
     }
 
+    [Theory]
+    [InlineData(0)] // empty, as every memtable is right after a flush
+    [InlineData(40)] // 40 keys over 262,144 buckets: nearly every seek starts in a run of empty buckets
+    public void Seek_SparseMemtable_ReadsAFewWordsPerBucketStep(int keys)
+    {
+        var rng = new Random(TestSeed.Get(nameof(Seek_SparseMemtable_ReadsAFewWordsPerBucketStep)) + keys);
+        var table = new Memtable(64L << 20, 1); // the default budget: 2^18 buckets
+        var sorted = new List<byte[]>();
+        for (ulong seq = 1; seq <= (ulong)keys; seq++)
+        {
+            var key = Internal($"k{rng.Next(1_000_000)}", seq, ValueKind.Put);
+            table.Add(key, "v"u8);
+            sorted.Add(key);
+        }
+
+        sorted.Sort((a, b) => InternalKey.Compare(a, b));
+        const int Seeks = 200;
+        var it = (Memtable.Iterator)table.NewIterator();
+        var steps = 0;
+        for (var probe = 0; probe < Seeks; probe++)
+        {
+            var target = Internal($"k{rng.Next(1_000_000)}", InternalKey.MaxSequence, ValueKind.Seek);
+            it.Seek(target);
+            steps++;
+            var expected = sorted.FindIndex(k => InternalKey.Compare(k, target) >= 0);
+            if (expected < 0)
+            {
+                Assert.False(it.Valid, $"seek {probe}: past the last entry, yet valid");
+                continue;
+            }
+
+            var i = expected;
+            for (; i < Math.Min(sorted.Count, expected + 3); i++, steps++)
+            {
+                Assert.True(it.Valid, $"seek {probe}: ended before entry {i}");
+                Assert.True(it.Key.SequenceEqual(sorted[i]), $"seek {probe}: wrong entry {i}");
+                it.Next();
+            }
+
+            if (i == sorted.Count)
+            {
+                Assert.False(it.Valid, $"seek {probe}: valid after the last entry");
+            }
+        }
+
+        // Each step to the next non-empty bucket reads at most two occupancy words per level (4 levels) and a head;
+        // reading the heads one by one costs tens of thousands per step here.
+        Assert.InRange(it.Probes, 0, steps * 9);
+    }
+
     [Fact]
     public void TryGet_SeekAtSequence_ReturnsNewestVisibleVersion()
     {

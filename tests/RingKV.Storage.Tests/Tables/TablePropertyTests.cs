@@ -1,7 +1,7 @@
 using System;
 using System.Collections.Generic;
-using System.Threading;
 using CsCheck;
+using RingKV.Core.Random;
 using RingKV.Storage.Cache;
 using RingKV.Storage.Compression;
 using RingKV.Storage.Keys;
@@ -111,45 +111,26 @@ public sealed class TablePropertyTests
         var cache = new BlockCache(64 * 1024); // far smaller than the table: constant eviction
         var stats = new StorageStatistics();
         using var table = TableReader.Open(file, 10, cache, stats);
-        Exception? failure = null;
-        var threads = new Thread[4];
-        for (var t = 0; t < threads.Length; t++)
+        ConcurrentRun.OnThreads(4, t =>
         {
-            var random = new Random(seed + t);
-            threads[t] = new Thread(() =>
+            var random = new SplitMix64(seed + t);
+            for (var n = 0; n < 20_000; n++)
             {
-                try
+                var key = ordered[random.Next(ordered.Count)];
+                if (!table.TryGet(TestKeys.Seek(key, 10), out _, out var sequence, out var value) || sequence != 5 || !value.Span.SequenceEqual(key))
                 {
-                    for (var n = 0; n < 20_000; n++)
-                    {
-                        var key = ordered[random.Next(ordered.Count)];
-                        if (!table.TryGet(TestKeys.Seek(key, 10), out _, out var sequence, out var value) || sequence != 5 || !value.Span.SequenceEqual(key))
-                        {
-                            throw new InvalidOperationException($"lookup {n} of {Convert.ToHexString(key)} failed");
-                        }
-
-                        using var it = table.NewIterator();
-                        it.Seek(TestKeys.Seek(key, 10));
-                        if (!it.Valid || !InternalKey.Ordered(it.Key).SequenceEqual(key))
-                        {
-                            throw new InvalidOperationException($"seek {n} of {Convert.ToHexString(key)} failed");
-                        }
-                    }
+                    throw new InvalidOperationException($"lookup {n} of {Convert.ToHexString(key)} failed");
                 }
-                catch (Exception ex)
+
+                using var it = table.NewIterator();
+                it.Seek(TestKeys.Seek(key, 10));
+                if (!it.Valid || !InternalKey.Ordered(it.Key).SequenceEqual(key))
                 {
-                    Interlocked.CompareExchange(ref failure, ex, null);
+                    throw new InvalidOperationException($"seek {n} of {Convert.ToHexString(key)} failed");
                 }
-            });
-            threads[t].Start();
-        }
+            }
+        });
 
-        foreach (var thread in threads)
-        {
-            thread.Join();
-        }
-
-        Assert.Null(failure);
         Assert.True(cache.UsageBytes <= cache.CapacityBytes);
         Assert.True(stats.CacheMisses > 0 && stats.CacheHits > 0);
     }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.IO.Hashing;
 using System.Text;
-using RingKV.Testing.Support;
+using RingKV.Core.Random;
 
 namespace RingKV.Testing.Crash;
 
@@ -39,7 +39,7 @@ public static class CrashWorkload
     public static byte[] ValueFor(string key)
     {
         var hash = XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(key), seed: 0x5EED);
-        var rng = new TestRandom((long)hash);
+        var rng = new SplitMix64((long)hash);
         var value = new byte[20 + rng.Next(1981)];
         rng.NextBytes(value);
         return value;

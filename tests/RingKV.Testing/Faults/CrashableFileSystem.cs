@@ -2,18 +2,24 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Threading;
+using RingKV.Core.Random;
 using RingKV.Storage.Fs;
-using RingKV.Testing.Support;
 
 namespace RingKV.Testing.Faults;
 
 /// <summary>An in-memory file system that can lose what was not made durable, like a machine losing power.</summary>
 /// <remarks>
-/// Thread-safe (one lock). Durability follows POSIX as the engine relies on it: a file's bytes survive a crash
-/// up to its last <see cref="IWritableFile.Sync"/> (plus a random part of what followed, possibly torn); a
-/// name created, renamed or deleted survives only once its directory was synced with
-/// <see cref="IFileSystem.SyncDirectory"/>. After <see cref="Crash"/>, every handle opened before it fails with
+/// Thread-safe (one lock). Durability follows POSIX as the engine relies on it, and no further:
+/// (1) a file's bytes survive a crash up to its last <see cref="IWritableFile.Sync"/>, plus possibly a part of what
+/// followed (possibly torn);
+/// (2) <see cref="Create(string)"/> on an existing file truncates that file in place, as <see cref="FileMode.Create"/> does: its
+/// old bytes are gone at once, even from names that survive a crash, and only a sync makes the new ones durable;
+/// (3) a name created, renamed or deleted is durable once its directory was synced with
+/// <see cref="IFileSystem.SyncDirectory"/>; before that, a crash may keep or undo each such change on its own, in any
+/// combination (a file system need not write directory entries in the order they were made).
+/// After <see cref="Crash(SplitMix64)"/>, every handle and <see cref="Session"/> opened before it fails with
 /// <see cref="IOException"/>, so an abandoned engine cannot write into the recovered state.
+/// <see cref="BeforeOperation"/> lets a test crash at an exact operation.
 /// </remarks>
 public sealed class CrashableFileSystem : IFileSystem
 {
@@ -29,8 +35,28 @@ public sealed class CrashableFileSystem : IFileSystem
     public int Crashes => _generation;
 
     /// <summary>
-    /// A view for one engine instance: after the next <see cref="Crash"/> every call through it fails, so the
-    /// abandoned instance's background threads cannot create, rename or delete files in the recovered state.
+    /// Called on the calling thread before each operation that changes files or names (outside the lock), with the
+    /// operation's kind, path and, for an append, its bytes. A hook that calls <see cref="Crash(SplitMix64)"/> or
+    /// <see cref="Crash(Func{string, bool})"/> crashes the file system before the operation takes effect: the
+    /// operation then fails, as does every later one through an earlier session or handle.
+    /// </summary>
+    public FileOperationHook? BeforeOperation { get; set; }
+
+    /// <summary>Paths whose name change (creation, rename or deletion) is not durable yet: a crash may keep or undo each.</summary>
+    public IReadOnlyList<string> PendingNames
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return PendingNamesLocked();
+            }
+        }
+    }
+
+    /// <summary>
+    /// A view for one engine instance: after the next crash every call through it fails, so the abandoned instance's
+    /// background threads cannot create, rename or delete files in the recovered state.
     /// </summary>
     public IFileSystem Session()
     {
@@ -40,20 +66,165 @@ public sealed class CrashableFileSystem : IFileSystem
         }
     }
 
-    public IWritableFile Create(string path)
+    public IWritableFile Create(string path) => Create(path, null);
+
+    public IRandomAccessFile OpenRead(string path) => OpenRead(path, null);
+
+    public bool Exists(string path) => Exists(path, null);
+
+    public void Delete(string path) => Delete(path, null);
+
+    public void Rename(string from, string to) => Rename(from, to, null);
+
+    public IReadOnlyList<string> List(string directory) => List(directory, null);
+
+    public void CreateDirectory(string path) => CreateDirectory(path, null);
+
+    public void SyncDirectory(string path) => SyncDirectory(path, null);
+
+    public void Truncate(string path, long length) => Truncate(path, length, null);
+
+    public IDisposable Lock(string path) => new Handle();
+
+    /// <summary>
+    /// Loses power at random: keeps each file's synced prefix plus a random part of the bytes written after it
+    /// (possibly with its last byte flipped, a torn write), keeps or undoes each pending name change at random, and
+    /// invalidates every open handle.
+    /// </summary>
+    public void Crash(SplitMix64 rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        lock (_lock)
+        {
+            CrashLocked(_ => rng.Next(2) == 0, node =>
+            {
+                var unsynced = node.Data.Count - node.Synced;
+                var survive = node.Synced + (unsynced > 0 ? rng.Next(unsynced + 1) : 0);
+                return (survive, survive > node.Synced && rng.Next(4) == 0);
+            });
+        }
+    }
+
+    /// <summary>
+    /// Loses power the same way every time: every byte not synced is lost, and each pending name change (see
+    /// <see cref="PendingNames"/>) survives exactly when <paramref name="keepNameChange"/> says so (none when null).
+    /// </summary>
+    public void Crash(Func<string, bool>? keepNameChange = null)
     {
         lock (_lock)
         {
-            var node = new Node();
-            _visible[path] = node;
+            CrashLocked(keepNameChange ?? (_ => false), node => (node.Synced, false));
+        }
+    }
+
+    /// <summary>The durable state becomes the visible one. Requires: _lock.</summary>
+    private void CrashLocked(Func<string, bool> keepNameChange, Func<Node, (int Survive, bool Torn)> contents)
+    {
+        _generation++;
+        var names = new Dictionary<string, Node>(_durable, StringComparer.Ordinal);
+        foreach (var name in PendingNamesLocked())
+        {
+            if (!keepNameChange(name))
+            {
+                continue;
+            }
+
+            if (_visible.TryGetValue(name, out var node))
+            {
+                names[name] = node;
+            }
+            else
+            {
+                names.Remove(name);
+            }
+        }
+
+        _visible.Clear();
+        _durable.Clear();
+        var kept = new Dictionary<Node, Node>();
+        foreach (var (name, node) in names)
+        {
+            if (!kept.TryGetValue(node, out var copy))
+            {
+                var (survive, torn) = contents(node);
+                copy = new Node();
+                copy.Data.AddRange(node.Data.GetRange(0, survive));
+                if (torn)
+                {
+                    copy.Data[^1] ^= 0x5A; // the last unsynced byte reached the disk damaged
+                }
+
+                copy.Synced = copy.Data.Count;
+                kept[node] = copy;
+            }
+
+            _visible[name] = copy;
+            _durable[name] = copy;
+        }
+    }
+
+    private List<string> PendingNamesLocked()
+    {
+        var pending = new List<string>();
+        foreach (var (name, node) in _visible)
+        {
+            if (!_durable.TryGetValue(name, out var durable) || durable != node)
+            {
+                pending.Add(name);
+            }
+        }
+
+        foreach (var name in _durable.Keys)
+        {
+            if (!_visible.ContainsKey(name))
+            {
+                pending.Add(name);
+            }
+        }
+
+        pending.Sort(StringComparer.Ordinal); // a stable order, so a sweep over subsets replays
+        return pending;
+    }
+
+    private void Before(FileOperationKind kind, string path, ReadOnlySpan<byte> data = default, string? destination = null) =>
+        BeforeOperation?.Invoke(new FileOperation(kind, path, destination, data));
+
+    /// <summary>Fails when the caller's session or handle is older than the last crash. Requires: _lock.</summary>
+    private void Check(int? generation, string path)
+    {
+        if (generation is { } g && g != _generation)
+        {
+            throw new IOException($"{path}: the file system crashed after this handle was opened");
+        }
+    }
+
+    private Writer Create(string path, int? session)
+    {
+        Before(FileOperationKind.Create, path);
+        lock (_lock)
+        {
+            Check(session, path);
+            if (_visible.TryGetValue(path, out var node))
+            {
+                // Truncated in place, as FileMode.Create does: the one inode loses its bytes, under every name it has.
+                node.Data.Clear();
+                node.Synced = 0;
+            }
+            else
+            {
+                node = new Node();
+                _visible[path] = node;
+            }
+
             return new Writer(this, path, node, _generation);
         }
     }
 
-    public IRandomAccessFile OpenRead(string path)
+    private Reader OpenRead(string path, int? session)
     {
         lock (_lock)
         {
+            Check(session, path);
             if (!_visible.TryGetValue(path, out var node))
             {
                 throw new FileNotFoundException($"no such file: {path}", path);
@@ -63,26 +234,31 @@ public sealed class CrashableFileSystem : IFileSystem
         }
     }
 
-    public bool Exists(string path)
+    private bool Exists(string path, int? session)
     {
         lock (_lock)
         {
+            Check(session, path);
             return _visible.ContainsKey(path);
         }
     }
 
-    public void Delete(string path)
+    private void Delete(string path, int? session)
     {
+        Before(FileOperationKind.Delete, path);
         lock (_lock)
         {
+            Check(session, path);
             _visible.Remove(path);
         }
     }
 
-    public void Rename(string from, string to)
+    private void Rename(string from, string to, int? session)
     {
+        Before(FileOperationKind.Rename, from, destination: to);
         lock (_lock)
         {
+            Check(session, from);
             if (!_visible.Remove(from, out var node))
             {
                 throw new FileNotFoundException($"no such file: {from}", from);
@@ -92,10 +268,11 @@ public sealed class CrashableFileSystem : IFileSystem
         }
     }
 
-    public IReadOnlyList<string> List(string directory)
+    private List<string> List(string directory, int? session)
     {
         lock (_lock)
         {
+            Check(session, directory);
             var names = new List<string>();
             foreach (var path in _visible.Keys)
             {
@@ -109,18 +286,22 @@ public sealed class CrashableFileSystem : IFileSystem
         }
     }
 
-    public void CreateDirectory(string path)
+    private void CreateDirectory(string path, int? session)
     {
         lock (_lock)
         {
+            Check(session, path);
             _directories.Add(path.TrimEnd('/'));
         }
     }
 
-    public void SyncDirectory(string path)
+    private void SyncDirectory(string path, int? session)
     {
+        Before(FileOperationKind.SyncDirectory, path);
         lock (_lock)
         {
+            Check(session, path);
+
             // The directory's entries as they are now become the ones that survive.
             var directory = path.TrimEnd('/');
             foreach (var name in new List<string>(_durable.Keys))
@@ -141,97 +322,39 @@ public sealed class CrashableFileSystem : IFileSystem
         }
     }
 
-    public void Truncate(string path, long length)
+    private void Truncate(string path, long length, int? session)
     {
+        Before(FileOperationKind.Truncate, path);
         lock (_lock)
         {
+            Check(session, path);
             var node = _visible[path];
             node.Data.RemoveRange((int)length, node.Data.Count - (int)length);
-            node.Synced = Math.Min(node.Synced, node.Data.Count);
-        }
-    }
-
-    public IDisposable Lock(string path) => new Handle();
-
-    /// <summary>
-    /// Loses power: keeps the durable names, each file cut to its synced prefix plus a random part of the bytes
-    /// written after it (possibly with its last byte flipped, a torn write), and invalidates every open handle.
-    /// </summary>
-    public void Crash(TestRandom rng)
-    {
-        ArgumentNullException.ThrowIfNull(rng);
-        lock (_lock)
-        {
-            _generation++;
-            _visible.Clear();
-            var kept = new Dictionary<Node, Node>();
-            foreach (var (name, node) in _durable)
-            {
-                if (!kept.TryGetValue(node, out var copy))
-                {
-                    copy = new Node();
-                    var unsynced = node.Data.Count - node.Synced;
-                    var survive = node.Synced + (unsynced > 0 ? rng.Next(unsynced + 1) : 0);
-                    copy.Data.AddRange(node.Data.GetRange(0, survive));
-                    if (survive > node.Synced && rng.Next(4) == 0)
-                    {
-                        copy.Data[^1] ^= 0x5A; // torn: the last unsynced byte reached the disk damaged
-                    }
-
-                    copy.Synced = copy.Data.Count;
-                    kept[node] = copy;
-                }
-
-                _visible[name] = copy;
-            }
-
-            _durable.Clear();
-            foreach (var (name, node) in _visible)
-            {
-                _durable[name] = node;
-            }
-        }
-    }
-
-    private void Check(int generation, string path)
-    {
-        if (generation != _generation)
-        {
-            throw new IOException($"{path}: the file system crashed after this handle was opened");
+            node.Synced = node.Data.Count; // IFileSystem.Truncate syncs
         }
     }
 
     private sealed class SessionView(CrashableFileSystem fs, int generation) : IFileSystem
     {
-        public IWritableFile Create(string path) => Guard(path, () => fs.Create(path));
+        public IWritableFile Create(string path) => fs.Create(path, generation);
 
-        public IRandomAccessFile OpenRead(string path) => Guard(path, () => fs.OpenRead(path));
+        public IRandomAccessFile OpenRead(string path) => fs.OpenRead(path, generation);
 
-        public bool Exists(string path) => Guard(path, () => fs.Exists(path));
+        public bool Exists(string path) => fs.Exists(path, generation);
 
-        public void Delete(string path) => Guard(path, () => { fs.Delete(path); return 0; });
+        public void Delete(string path) => fs.Delete(path, generation);
 
-        public void Rename(string from, string to) => Guard(from, () => { fs.Rename(from, to); return 0; });
+        public void Rename(string from, string to) => fs.Rename(from, to, generation);
 
-        public IReadOnlyList<string> List(string directory) => Guard(directory, () => fs.List(directory));
+        public IReadOnlyList<string> List(string directory) => fs.List(directory, generation);
 
-        public void CreateDirectory(string path) => Guard(path, () => { fs.CreateDirectory(path); return 0; });
+        public void CreateDirectory(string path) => fs.CreateDirectory(path, generation);
 
-        public void SyncDirectory(string path) => Guard(path, () => { fs.SyncDirectory(path); return 0; });
+        public void SyncDirectory(string path) => fs.SyncDirectory(path, generation);
 
-        public void Truncate(string path, long length) => Guard(path, () => { fs.Truncate(path, length); return 0; });
+        public void Truncate(string path, long length) => fs.Truncate(path, length, generation);
 
         public IDisposable Lock(string path) => fs.Lock(path);
-
-        private T Guard<T>(string path, Func<T> action)
-        {
-            // Checked and done under the file system's lock, so a crash cannot fall between the two.
-            lock (fs._lock)
-            {
-                fs.Check(generation, path);
-                return action();
-            }
-        }
     }
 
     private sealed class Node
@@ -265,6 +388,7 @@ public sealed class CrashableFileSystem : IFileSystem
 
         public void Append(ReadOnlySpan<byte> data)
         {
+            fs.Before(FileOperationKind.Append, Path, data);
             lock (fs._lock)
             {
                 fs.Check(generation, Path);
@@ -285,6 +409,7 @@ public sealed class CrashableFileSystem : IFileSystem
 
         public void Sync()
         {
+            fs.Before(FileOperationKind.Sync, Path);
             lock (fs._lock)
             {
                 fs.Check(generation, Path);
