@@ -168,8 +168,8 @@ public sealed class PeerFrameCodecTests
     [Fact]
     public void TryDecode_RandomBytes_NeverThrowsAndNeverAFrame()
     {
-        var seed = TestSeed.Get(nameof(TryDecode_RandomBytes_NeverThrowsAndNeverAFrame));
-        var random = new TestRandom(seed);
+        var run = SeededRun.Start(nameof(TryDecode_RandomBytes_NeverThrowsAndNeverAFrame));
+        var random = run.Random;
         var buffer = new byte[256];
         for (var i = 0; i < 20_000; i++)
         {
@@ -185,7 +185,7 @@ public sealed class PeerFrameCodecTests
 
             var status = PeerFrameCodec.TryDecode(buffer.AsSpan(0, length), random.Next(0, 300), out _, out _, out var error);
 
-            Assert.True(status != PeerFrameStatus.Complete, $"RINGKV_SEED={seed}: random bytes decoded as a frame");
+            Assert.True(status != PeerFrameStatus.Complete, $"RINGKV_SEED={run.Seed}: random bytes decoded as a frame");
             _ = PeerFrameCodec.Describe(error, buffer.AsSpan(0, length), 100);
         }
     }
