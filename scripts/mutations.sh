@@ -14,22 +14,22 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 tests_project="tests/RingKV.Storage.Tests"
 
-# name | file | exact text of one line (found exactly once in the file) | its replacement | test classes (space separated; Engine/ unless folder-qualified)
+# name | file | exact text of one line (found exactly once in the file) | its replacement | test classes (space separated; tests/RingKV.Storage.Tests/Engine/ unless folder-qualified)
 mutations=(
     "group-commit-acks-before-fsync|src/RingKV.Storage/Commit/CommitPipeline.cs|                if (sync)|                if (sync && _group.Count == 1)|GroupCommitTests PowerLossTests Commit.CommitPipelineTests"
     "closed-log-segment-not-fsynced|src/RingKV.Storage/Log/CommitLogWriter.cs|            if (HasUnsynced)|            if (HasUnsynced && Number < 0)|PowerLossTests"
-    "manifest-rewritten-in-place|src/RingKV.Storage/Engine/Manifest.cs|var temp = Path.Combine(directory, FileNames.ManifestTemp);|var temp = Path.Combine(directory, FileNames.Manifest);|CrashPointTests"
-    "manifest-not-fsynced|src/RingKV.Storage/Engine/Manifest.cs|            file.Sync();|            // file.Sync();|CrashPointTests"
-    "no-directory-fsync-after-manifest-rename|src/RingKV.Storage/Engine/Manifest.cs|        fs.SyncDirectory(directory);|        // fs.SyncDirectory(directory);|CrashPointTests"
-    "no-directory-fsync-for-new-log-segment|src/RingKV.Storage/StorageEngine.Write.cs|        _fs.SyncDirectory(_directory); // the new segment's name|        // _fs.SyncDirectory(_directory); // the new segment's name|CrashPointTests"
-    "flushed-table-not-fsynced|src/RingKV.Storage/StorageEngine.Background.cs|            file.Sync();|            // file.Sync();|CrashPointTests"
-    "no-directory-fsync-for-flushed-table|src/RingKV.Storage/StorageEngine.Background.cs|                _fs.SyncDirectory(_directory); // the table's name|                // _fs.SyncDirectory(_directory); // the table's name|CrashPointTests"
-    "no-directory-fsync-for-replayed-tables|src/RingKV.Storage/StorageEngine.Background.cs|            _fs.SyncDirectory(_directory); // the replayed tables' names|            // _fs.SyncDirectory(_directory); // the replayed tables' names|CrashPointTests"
+    "manifest-rewritten-in-place|src/RingKV.Storage/Versions/Manifest.cs|var temp = Path.Combine(directory, FileNames.ManifestTemp);|var temp = Path.Combine(directory, FileNames.Manifest);|CrashPointTests"
+    "manifest-not-fsynced|src/RingKV.Storage/Versions/Manifest.cs|            file.Sync();|            // file.Sync();|CrashPointTests"
+    "no-directory-fsync-after-manifest-rename|src/RingKV.Storage/Versions/Manifest.cs|        fs.SyncDirectory(directory);|        // fs.SyncDirectory(directory);|CrashPointTests"
+    "no-directory-fsync-for-new-log-segment|src/RingKV.Storage/StorageEngine.Memtables.cs|        _fs.SyncDirectory(_directory); // the new segment's name|        // _fs.SyncDirectory(_directory); // the new segment's name|CrashPointTests"
+    "flushed-table-not-fsynced|src/RingKV.Storage/StorageEngine.Flush.cs|            file.Sync();|            // file.Sync();|CrashPointTests"
+    "no-directory-fsync-for-flushed-table|src/RingKV.Storage/StorageEngine.Flush.cs|        _fs.SyncDirectory(_directory); // the table's name|        // _fs.SyncDirectory(_directory); // the table's name|CrashPointTests"
+    "no-directory-fsync-for-replayed-tables|src/RingKV.Storage/StorageEngine.Recovery.cs|            _fs.SyncDirectory(_directory); // the replayed tables' names|            // _fs.SyncDirectory(_directory); // the replayed tables' names|CrashPointTests"
     "compaction-output-not-fsynced|src/RingKV.Storage/StorageEngine.Compaction.cs|        output.File.Sync();|        // output.File.Sync();|CrashPointTests"
     "no-directory-fsync-for-compaction-outputs|src/RingKV.Storage/StorageEngine.Compaction.cs|        _fs.SyncDirectory(_directory); // the outputs' names|        // _fs.SyncDirectory(_directory); // the outputs' names|CrashPointTests"
     "block-cache-undercharges-blocks|src/RingKV.Storage/Tables/Block.cs|    public int ChargeBytes => Data.Length + 96;|    public int ChargeBytes => (Data.Length / 4) + 96;|LargerThanMemoryTests"
-    "tombstones-dropped-at-non-base-levels|src/RingKV.Storage/StorageEngine.Compaction.cs|                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(plan, ordered))|                else if (sequence <= smallestSnapshot && (InternalKey.Kind(key) == ValueKind.Delete \|\| IsBaseLevelForKey(plan, ordered)))|ModelTests ShrinkingModelTests"
-    "expired-records-dropped-at-non-base-levels|src/RingKV.Storage/StorageEngine.Compaction.cs|                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(plan, ordered))|                else if (sequence <= smallestSnapshot && (InternalKey.Kind(key) == ValueKind.PutWithExpiry \|\| IsBaseLevelForKey(plan, ordered)))|ModelTests"
+    "tombstones-dropped-at-non-base-levels|src/RingKV.Storage/StorageEngine.Compaction.cs|                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(pick, ordered))|                else if (sequence <= smallestSnapshot && (InternalKey.Kind(key) == ValueKind.Delete \|\| IsBaseLevelForKey(pick, ordered)))|ModelTests ShrinkingModelTests"
+    "expired-records-dropped-at-non-base-levels|src/RingKV.Storage/StorageEngine.Compaction.cs|                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(pick, ordered))|                else if (sequence <= smallestSnapshot && (InternalKey.Kind(key) == ValueKind.PutWithExpiry \|\| IsBaseLevelForKey(pick, ordered)))|ModelTests"
 )
 
 field() { # field LINE N: the Nth |-separated field, with \| read as |

@@ -1,4 +1,4 @@
-using RingKV.Storage.Log;
+using RingKV.Storage;
 
 namespace RingKV.Bench;
 

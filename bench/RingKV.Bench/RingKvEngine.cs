@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Globalization;
 using RingKV.Core.Hashing;
 using RingKV.Storage;
-using RingKV.Storage.Compression;
 
 namespace RingKV.Bench;
 

@@ -1,7 +1,7 @@
 using System;
 using System.Globalization;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Log;
+using RingKV.Storage;
 using RocksDbSharp;
 
 namespace RingKV.Bench;

@@ -4,7 +4,8 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.IO;
-using RingKV.Storage.Log;
+
+using RingKV.Storage;
 
 namespace RingKV.Bench;
 

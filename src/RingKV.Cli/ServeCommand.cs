@@ -158,17 +158,9 @@ internal static class ServeCommand
             o.UseUtcTimestamp = true;
         }).SetMinimumLevel(LogLevel.Information));
         var logger = loggers.CreateLogger("ringkv");
-        RingKvNode node;
-        try
-        {
-            node = RingKvNode.Start(options, loggers);
-        }
-        catch (Exception e) when (e is Core.Errors.RingKVException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
-        {
-            Console.Error.WriteLine($"ringkv serve: cannot start: {e.Message}");
-            return 1;
-        }
 
+        // The handlers are in place before the node listens: a SIGTERM that arrives once clients can connect
+        // (during recovery included) stops the node gracefully instead of killing the process with the default action.
         using var stop = new ManualResetEventSlim();
         using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context =>
         {
@@ -180,6 +172,17 @@ internal static class ServeCommand
             context.Cancel = true;
             stop.Set();
         });
+        RingKvNode node;
+        try
+        {
+            node = RingKvNode.Start(options, loggers);
+        }
+        catch (Exception e) when (e is Core.Errors.RingKVException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"ringkv serve: cannot start: {e.Message}");
+            return 1;
+        }
+
         Console.Out.Flush();
         stop.Wait();
         node.StopAsync().GetAwaiter().GetResult();

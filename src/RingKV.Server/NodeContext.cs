@@ -2,7 +2,7 @@ using System;
 using System.Buffers;
 using System.Threading;
 using Microsoft.Extensions.ObjectPool;
-using RingKV.Server.Resp;
+using RingKV.Server.Clients;
 using RingKV.Server.Store;
 using RingKV.Storage;
 

@@ -4,8 +4,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
 using RingKV.Net.Resp;
+using RingKV.Server.Clients;
 using RingKV.Server.Commands;
-using RingKV.Server.Resp;
 using RingKV.Server.Store;
 using RingKV.Storage;
 

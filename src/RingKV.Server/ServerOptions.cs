@@ -3,8 +3,8 @@ using System.Globalization;
 using System.Net;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
-using RingKV.Storage.Compression;
-using RingKV.Storage.Log;
+
+using RingKV.Storage;
 
 namespace RingKV.Server;
 
@@ -150,14 +150,14 @@ internal sealed class ServerOptions
     }
 
     /// <summary>Parses <see cref="Sync"/>.</summary>
-    public SyncPolicy SyncPolicy() => Storage.Log.SyncPolicy.Parse(Sync);
+    public SyncPolicy SyncPolicy() => Storage.SyncPolicy.Parse(Sync);
 
     /// <summary>Parses <see cref="Compression"/>.</summary>
     public CompressionKind CompressionKind() => Compression.Trim().ToLowerInvariant() switch
     {
-        "lz4" => Storage.Compression.CompressionKind.Lz4,
-        "zstd" => Storage.Compression.CompressionKind.Zstd,
-        "none" => Storage.Compression.CompressionKind.None,
+        "lz4" => Storage.CompressionKind.Lz4,
+        "zstd" => Storage.CompressionKind.Zstd,
+        "none" => Storage.CompressionKind.None,
         _ => throw new FormatException($"invalid compression '{Compression}': expected lz4, zstd or none"),
     };
 

@@ -1,109 +1,21 @@
 using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
-using System.IO;
+using System.Diagnostics;
 using System.Threading;
-using RingKV.Core.Errors;
-using RingKV.Storage.Engine;
+using RingKV.Storage.Compaction;
 using RingKV.Storage.Keys;
-using RingKV.Storage.Stats;
 using RingKV.Storage.Tables;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 
 public sealed partial class StorageEngine
 {
-    /// <summary>
-    /// Picks the next compaction: leveled, as in LevelDB and RocksDB's default. Requires: _mutex.
-    /// </summary>
-    /// <remarks>
-    /// Leveled rather than size-tiered: RingKV's load is dominated by point reads of small values and by
-    /// token-range scans for repair and streaming. Leveled compaction keeps each key in at most one table
-    /// per sorted level (a read touches level 0 plus one table per level, each behind a bloom filter) and
-    /// bounds space amplification near 1.1x, which matters because a node holds a data set larger than
-    /// memory. Size-tiered writes less (about half the write amplification) but lets a key live in many
-    /// tables of a tier and needs up to 2x free disk during big merges; writes here are already cheap
-    /// (group-committed log plus memtable), so we spend the extra compaction I/O on reads and space.
-    /// Score: level 0 by table count over <see cref="StorageOptions.Level0CompactionTrigger"/>; level n
-    /// by bytes over its target. The highest score of at least 1 wins.
-    /// </remarks>
-    private CompactionPlan? PickCompactionLocked()
-    {
-        var version = _current;
-        var bestLevel = -1;
-        var bestScore = 1.0;
-        for (var level = 0; level < Version.LevelCount - 1; level++)
-        {
-            var score = level == 0
-                ? version.Levels[0].Length / (double)_options.Level0CompactionTrigger
-                : version.LevelBytes(level) / (double)LevelTargetBytes(level);
-            if (score >= bestScore)
-            {
-                bestScore = score;
-                bestLevel = level;
-            }
-        }
-
-        if (bestLevel < 0)
-        {
-            return null;
-        }
-
-        List<FileMeta> inputs;
-        if (bestLevel == 0)
-        {
-            inputs = [.. version.Levels[0]];
-        }
-        else
-        {
-            // Round-robin through the level so every key range gets its turn.
-            var files = version.Levels[bestLevel];
-            var pointer = _compactPointers[bestLevel];
-            var pick = files[0];
-            if (pointer is not null)
-            {
-                foreach (var file in files)
-                {
-                    if (InternalKey.Compare(file.Smallest, pointer) > 0)
-                    {
-                        pick = file;
-                        break;
-                    }
-                }
-            }
-
-            inputs = [pick];
-        }
-
-        return PlanLocked(version, bestLevel, inputs, manual: false);
-    }
-
-    /// <summary>Adds the overlapping tables of the next level to a plan. Requires: _mutex.</summary>
-    private static CompactionPlan PlanLocked(Version version, int level, List<FileMeta> inputs, bool manual)
-    {
-        byte[] smallest = inputs[0].Smallest, largest = inputs[0].Largest;
-        foreach (var file in inputs)
-        {
-            if (InternalKey.Compare(file.Smallest, smallest) < 0)
-            {
-                smallest = file.Smallest;
-            }
-
-            if (InternalKey.Compare(file.Largest, largest) > 0)
-            {
-                largest = file.Largest;
-            }
-        }
-
-        var next = version.Overlapping(level + 1, InternalKey.Ordered(smallest), InternalKey.Ordered(largest));
-        version.TryRef();
-        return new CompactionPlan(version, level, inputs, next, manual);
-    }
-
     private void MaybeScheduleCompactionLocked() => _compactionSignal.Set();
 
-    /// <summary>The compaction thread: runs picked compactions until none scores 1 or more.</summary>
+    /// <summary>The compaction thread: runs picked compactions while there is one to run.</summary>
     private void CompactionLoop()
     {
         if (_options.CompactionNice > 0)
@@ -112,45 +24,16 @@ public sealed partial class StorageEngine
             BackgroundPriority.TryLowerCurrentThread(_options.CompactionNice);
         }
 
-        while (true)
-        {
-            _compactionSignal.WaitOne();
-            lock (_mutex)
-            {
-                if (_closing || _backgroundError is not null)
-                {
-                    return;
-                }
-            }
-
-            try
-            {
-                while (RunOneBackgroundCompaction())
-                {
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return; // closing
-            }
-            catch (Exception e) when (e is IOException or RingKVException or UnauthorizedAccessException)
-            {
-                lock (_mutex)
-                {
-                    SetBackgroundErrorLocked(e);
-                }
-
-                return;
-            }
-        }
+        RunBackgroundLoop(_compactionSignal, RunOneBackgroundCompaction);
     }
 
+    /// <summary>Picks and runs one compaction; false when there is none to run. Requires: the compaction thread.</summary>
     private bool RunOneBackgroundCompaction()
     {
         _compactionGate.Wait();
         try
         {
-            CompactionPlan? plan;
+            CompactionPick? pick;
             lock (_mutex)
             {
                 if (_closing || _backgroundError is not null)
@@ -158,15 +41,15 @@ public sealed partial class StorageEngine
                     return false;
                 }
 
-                plan = PickCompactionLocked();
+                pick = PinLocked(_picker.Pick(_current, _compactPointers));
             }
 
-            if (plan is null)
+            if (pick is null)
             {
                 return false;
             }
 
-            RunCompaction(plan);
+            RunCompaction(pick);
             return true;
         }
         finally
@@ -195,37 +78,20 @@ public sealed partial class StorageEngine
                 }
             }
 
-            for (var level = 0; level < bottom; level++)
+            // Each level into the next, then the bottom level into itself, so tombstones and expired records there go too.
+            for (var level = 0; level <= bottom; level++)
             {
-                CompactionPlan? plan;
+                CompactionPick? pick;
                 lock (_mutex)
                 {
                     ThrowIfBackgroundErrorLocked();
-                    var files = _current.Levels[level];
-                    plan = files.Length == 0 ? null : PlanLocked(_current, level, [.. files], manual: true);
+                    pick = PinLocked(_picker.PickManual(_current, level, level < bottom ? level + 1 : bottom));
                 }
 
-                if (plan is not null)
+                if (pick is not null)
                 {
-                    RunCompaction(plan);
+                    RunCompaction(pick);
                 }
-            }
-
-            // Finally rewrite the bottom level itself, so tombstones and expired records there go too.
-            CompactionPlan? bottomPlan = null;
-            lock (_mutex)
-            {
-                var files = _current.Levels[bottom];
-                if (files.Length > 0)
-                {
-                    _current.TryRef();
-                    bottomPlan = new CompactionPlan(_current, bottom, [.. files], [], manual: true) { OutputLevel = bottom };
-                }
-            }
-
-            if (bottomPlan is not null)
-            {
-                RunCompaction(bottomPlan);
             }
         }
         finally
@@ -235,30 +101,42 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>Runs one compaction and installs its result. Requires: the compaction gate, not _mutex.</summary>
-    // Runs a few times a minute, each time for seconds: tiered JIT would run it as unoptimized code with
-    // on-stack replacement, measured as a tenth of the node's CPU under a write load.
+    // Runs a few times a minute, each time for seconds: entered too rarely for tiered JIT to promote it, it would run
+    // as unoptimized code with on-stack replacement.
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-    private void RunCompaction(CompactionPlan plan)
+    private void RunCompaction(CompactionPick pick)
     {
         try
         {
-            if (!plan.Manual && plan.Inputs.Count == 1 && plan.Next.Count == 0 && plan.Level > 0)
+            if (pick.IsTrivialMove)
             {
-                // Trivial move: nothing to merge with, so the table changes level without being rewritten.
-                Install(plan, [(plan.OutputLevel, plan.Inputs[0])], moved: true);
+                // Nothing to merge with, so the table changes level without being rewritten.
+                Install(pick, [(pick.OutputLevel, pick.Inputs[0])], moved: true);
                 return;
             }
 
-            var outputs = MergeInputs(plan);
-            Install(plan, outputs, moved: false);
+            var outputs = MergeInputs(pick);
+            Install(pick, outputs, moved: false);
         }
         finally
         {
-            plan.Version.Unref();
+            pick.Version.Unref();
         }
     }
 
-    private List<(int Level, FileMeta File)> MergeInputs(CompactionPlan plan)
+    /// <summary>Takes the reference on <paramref name="pick"/>'s version that <see cref="RunCompaction"/> drops. Requires: _mutex.</summary>
+    private static CompactionPick? PinLocked(CompactionPick? pick)
+    {
+        if (pick is not null)
+        {
+            var pinned = pick.Version.TryRef(); // the current version: the engine holds a reference to it
+            Debug.Assert(pinned);
+        }
+
+        return pick;
+    }
+
+    private List<(int Level, FileMeta File)> MergeInputs(CompactionPick pick)
     {
         ulong smallestSnapshot;
         lock (_mutex)
@@ -270,9 +148,9 @@ public sealed partial class StorageEngine
         var graceMs = (long)_options.TombstoneGrace.TotalMilliseconds;
         var children = new List<IInternalIterator>();
         long bytesRead = 0;
-        if (plan.Level == 0)
+        if (pick.Level == 0)
         {
-            foreach (var file in plan.Inputs)
+            foreach (var file in pick.Inputs)
             {
                 children.Add(file.Reader!.NewIterator(false));
                 bytesRead += file.Size;
@@ -280,17 +158,17 @@ public sealed partial class StorageEngine
         }
         else
         {
-            children.Add(new LevelIterator([.. plan.Inputs], fillCache: false));
-            foreach (var file in plan.Inputs)
+            children.Add(new LevelIterator(pick.Inputs, fillCache: false));
+            foreach (var file in pick.Inputs)
             {
                 bytesRead += file.Size;
             }
         }
 
-        if (plan.Next.Count > 0)
+        if (pick.Next.Length > 0)
         {
-            children.Add(new LevelIterator([.. plan.Next], fillCache: false));
-            foreach (var file in plan.Next)
+            children.Add(new LevelIterator(pick.Next, fillCache: false));
+            foreach (var file in pick.Next)
             {
                 bytesRead += file.Size;
             }
@@ -301,6 +179,7 @@ public sealed partial class StorageEngine
         var lastKeyLength = -1;
         var lastSequenceForKey = ulong.MaxValue;
         OutputTable? output = null;
+        var cutter = pick.NewOutputCutter();
         long checkedAt = 0;
         using var merged = new MergingIterator(children);
         try
@@ -327,11 +206,14 @@ public sealed partial class StorageEngine
                     lastKeyLength = ordered.Length;
                     lastSequenceForKey = ulong.MaxValue;
 
-                    // Cut output tables only between keys, so all versions of a key stay in one table.
-                    if (output is not null && output.Builder.EstimatedFileBytes >= _options.TargetFileBytes)
+                    // Cut output tables only between keys, so all versions of a key stay in one table: at the target
+                    // size, or where the output overlaps too much of the level below it.
+                    var overlapCut = cutter.ShouldCutBefore(ordered);
+                    if (output is not null && (overlapCut || output.Builder.EstimatedFileBytes >= _options.TargetFileBytes))
                     {
-                        outputs.Add((plan.OutputLevel, FinishOutput(output)));
+                        outputs.Add((pick.OutputLevel, FinishOutput(output)));
                         output = null;
+                        cutter.OutputFinished();
                     }
                 }
 
@@ -340,7 +222,7 @@ public sealed partial class StorageEngine
                 {
                     drop = true; // a newer version visible to every reader hides this one
                 }
-                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(plan, ordered))
+                else if (sequence <= smallestSnapshot && IsBaseLevelForKey(pick, ordered))
                 {
                     var kind = InternalKey.Kind(key);
                     if (kind == ValueKind.Delete && BinaryPrimitives.ReadInt64LittleEndian(merged.Value) + graceMs <= nowMs)
@@ -361,13 +243,18 @@ public sealed partial class StorageEngine
                     continue;
                 }
 
-                output ??= NewOutput(plan.OutputLevel);
+                if (output is null)
+                {
+                    output = NewOutput(pick.OutputLevel);
+                    cutter.OutputStarted();
+                }
+
                 output.Builder.Add(key, merged.Value);
             }
 
             if (output is not null)
             {
-                outputs.Add((plan.OutputLevel, FinishOutput(output)));
+                outputs.Add((pick.OutputLevel, FinishOutput(output)));
                 output = null;
             }
         }
@@ -388,11 +275,11 @@ public sealed partial class StorageEngine
     }
 
     /// <summary>True when no level below the output can hold the key, so a tombstone for it has nothing left to hide.</summary>
-    private static bool IsBaseLevelForKey(CompactionPlan plan, ReadOnlySpan<byte> ordered)
+    private static bool IsBaseLevelForKey(CompactionPick pick, ReadOnlySpan<byte> ordered)
     {
-        for (var level = plan.OutputLevel + 1; level < Version.LevelCount; level++)
+        for (var level = pick.OutputLevel + 1; level < Version.LevelCount; level++)
         {
-            if (plan.Version.FindFile(level, ordered) >= 0)
+            if (pick.Version.FindFile(level, ordered) >= 0)
             {
                 return false;
             }
@@ -415,17 +302,16 @@ public sealed partial class StorageEngine
         var props = output.Builder.Finish();
         output.File.Sync();
         output.File.Dispose();
-        var meta = new FileMeta(output.Number, props.FileBytes, props.SmallestKey, props.LargestKey, props.MinSequence, props.MaxSequence);
-        OpenReader(meta);
+        var meta = OpenTable(output.Number);
         StorageStatistics.Add(ref _stats._bytesCompactedWritten, props.FileBytes);
         return meta;
     }
 
-    private void Install(CompactionPlan plan, List<(int Level, FileMeta File)> outputs, bool moved)
+    private void Install(CompactionPick pick, List<(int Level, FileMeta File)> outputs, bool moved)
     {
         _fs.SyncDirectory(_directory); // the outputs' names, before a manifest lists them
-        var removed = new List<FileMeta>(plan.Inputs);
-        removed.AddRange(plan.Next);
+        var removed = new List<FileMeta>(pick.Inputs);
+        removed.AddRange(pick.Next);
         lock (_versionEdit)
         {
             var old = InstallVersion(
@@ -441,9 +327,9 @@ public sealed partial class StorageEngine
                         }
                     }
 
-                    if (plan.Level > 0)
+                    if (pick.Level > 0)
                     {
-                        _compactPointers[plan.Level] = plan.Inputs[^1].Largest;
+                        _compactPointers[pick.Level] = pick.Inputs[^1].Largest;
                     }
 
                     InstallSuperVersionLocked();
@@ -457,32 +343,15 @@ public sealed partial class StorageEngine
         }
     }
 
-    /// <summary>What one compaction reads: tables of a level and the overlapping tables of the next.</summary>
-    private sealed class CompactionPlan(Version version, int level, List<FileMeta> inputs, List<FileMeta> next, bool manual)
-    {
-        /// <summary>The version the plan was made from; the plan holds a reference.</summary>
-        public Version Version { get; } = version;
-
-        public int Level { get; } = level;
-
-        public int OutputLevel { get; init; } = level + 1;
-
-        public List<FileMeta> Inputs { get; } = inputs;
-
-        public List<FileMeta> Next { get; } = next;
-
-        public bool Manual { get; } = manual;
-    }
-
-    private sealed class OutputTable(long number, string path, Fs.IWritableFile file, TableBuilder builder)
+    private sealed class OutputTable(long number, string path, IWritableFile file, TableBuilder builder)
     {
         public long Number { get; } = number;
 
-        public Fs.IWritableFile File { get; } = file;
+        public IWritableFile File { get; } = file;
 
         public TableBuilder Builder { get; } = builder;
 
-        public void Abandon(Fs.IFileSystem fs)
+        public void Abandon(IFileSystem fs)
         {
             File.Dispose();
             fs.Delete(path);

@@ -5,9 +5,9 @@ using System.Collections.Generic;
 using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Engine;
 using RingKV.Storage.Keys;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 

@@ -5,12 +5,11 @@ using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Storage.Cache;
 using RingKV.Storage.Commit;
-using RingKV.Storage.Engine;
-using RingKV.Storage.Fs;
+using RingKV.Storage.Compaction;
 using RingKV.Storage.Log;
 using RingKV.Storage.Memtables;
-using RingKV.Storage.Stats;
-using Version = RingKV.Storage.Engine.Version;
+using RingKV.Storage.Versions;
+using Version = RingKV.Storage.Versions.Version;
 
 namespace RingKV.Storage;
 
@@ -20,9 +19,13 @@ namespace RingKV.Storage;
 /// (<see cref="CommitPipeline"/>): a leader takes the writes queued behind it as one group, appends the group to the
 /// commit log as one record (one fsync for all under <see cref="SyncMode.Always"/>), inserts it into the memtable
 /// and completes every writer of the group; <see cref="WriteAsync"/> never parks its caller. A full memtable is frozen and flushed to a level-0 table by a
-/// background thread; a second background thread compacts levels (see <see cref="PickCompactionLocked"/>).
+/// background thread; a second background thread compacts levels (what and why: <see cref="CompactionPicker"/>).
 /// Reads take no lock: they pin a <see cref="SuperVersion"/>.
 /// Lock order: the pipeline's queue lock is never held while taking <c>_mutex</c>, nor the reverse; no I/O under it except creating a log segment and writing the manifest.
+/// The partials follow concepts: Write (the write calls), Commit (the engine's side of the pipeline: room, encoding,
+/// merges), Memtables (inserting a group, switching memtables and log segments, stalls), Read, Flush, Compaction,
+/// Versions (installing a version and its manifest), Tables (opening and numbering table files), Recovery (opening
+/// from disk) and Background (the loop both background threads run, and the sticky error).
 /// </remarks>
 public sealed partial class StorageEngine : IDisposable
 {
@@ -41,6 +44,7 @@ public sealed partial class StorageEngine : IDisposable
     private readonly Thread _flushThread;
     private readonly Thread _compactionThread;
     private readonly SemaphoreSlim _compactionGate = new(1, 1);
+    private readonly CompactionPicker _picker;
 
     // Background threads wait on their own signals, not on _mutex, so the PulseAll that ends every write
     // group does not wake them.
@@ -89,6 +93,7 @@ public sealed partial class StorageEngine : IDisposable
         }
 
         _cache = new BlockCache(_cacheBudgetBytes ?? options.BlockCacheBytes);
+        _picker = CompactionPicker.For(options);
         _mem = null!;
         _current = null!;
         _log = null!;
@@ -189,7 +194,7 @@ public sealed partial class StorageEngine : IDisposable
         return engine;
     }
 
-    /// <summary>Files and bytes per level.</summary>
+    /// <summary>Files, bytes, entries and tombstones per level.</summary>
     public IReadOnlyList<LevelInfo> GetLevels()
     {
         lock (_mutex)
@@ -197,7 +202,15 @@ public sealed partial class StorageEngine : IDisposable
             var result = new LevelInfo[Version.LevelCount];
             for (var level = 0; level < Version.LevelCount; level++)
             {
-                result[level] = new LevelInfo(level, _current.Levels[level].Length, _current.LevelBytes(level), level == 0 ? 0 : LevelTargetBytes(level));
+                long entries = 0, tombstones = 0;
+                foreach (var file in _current.Levels[level])
+                {
+                    entries += file.EntryCount;
+                    tombstones += file.TombstoneCount;
+                }
+
+                var target = level == 0 ? 0 : _picker.LevelTargetBytes(level);
+                result[level] = new LevelInfo(level, _current.Levels[level].Length, _current.LevelBytes(level), target, entries, tombstones);
             }
 
             return result;
@@ -262,17 +275,6 @@ public sealed partial class StorageEngine : IDisposable
         Require(o.MaxValueBytes is >= 0 and <= (256 << 20) - (1 << 20), "MaxValueBytes must be between 0 and 255 MiB");
     }
 
-    private long LevelTargetBytes(int level)
-    {
-        var target = _options.Level1Bytes;
-        for (var i = 1; i < level; i++)
-        {
-            target *= _options.LevelSizeMultiplier;
-        }
-
-        return target;
-    }
-
     private static long MetadataBytes(Version version)
     {
         long total = 0;
@@ -335,16 +337,6 @@ public sealed partial class StorageEngine : IDisposable
         {
             _cache.CapacityBytes = Math.Max(budget / 8, budget - MetadataBytes(_current));
         }
-    }
-
-    /// <summary>Sets the sticky background error and wakes everyone. Requires: _mutex.</summary>
-    private void SetBackgroundErrorLocked(Exception error)
-    {
-        StorageStatistics.Increment(ref _stats._backgroundErrors);
-        _backgroundError ??= error;
-        Monitor.PulseAll(_mutex);
-        _flushSignal.Set();
-        _compactionSignal.Set();
     }
 
     private void ThrowIfBackgroundErrorLocked()

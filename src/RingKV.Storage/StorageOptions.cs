@@ -1,7 +1,4 @@
 using System;
-using RingKV.Storage.Compression;
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 
 namespace RingKV.Storage;
 

@@ -7,22 +7,29 @@ using RingKV.Core.Errors;
 
 namespace RingKV.Core.Versioning;
 
-/// <summary>Bytes of sibling sets (format version 1) and contexts (version 2, version 1 read); docs/formats/sibling-set.md is the spec.</summary>
+/// <summary>Bytes of sibling sets (format version 2, version 1 read) and contexts (version 2, version 1 read); docs/formats/sibling-set.md is the spec.</summary>
 /// <remarks>
 /// <code>
-/// sibling set: | version (1) = 1 | context body | sibling count (varint) | sibling × count |
-/// context:     | version (1) = 2 | key tag (4, LE) | context body |     (version 1: | 1 | context body |, no key tag)
+/// sibling set:  | version (1) = 2 | context body | floor | sibling count (varint) | sibling × count |
+/// context:      | version (1) = 2 | key tag (4, LE) | context body |     (version 1: | 1 | context body |, no key tag)
 /// context body: | entry count (varint) | truncated counter (varint) | entry × count |
 /// entry:        | actor (8, LE) | counter (varint) | last update, Unix ms (zigzag varint) |
-/// sibling:      | actor index (varint) | counter (varint) | flags (1) | timestamp, Unix ms (zigzag varint) | [value length (varint) | value] |
+/// floor:        | 0 | (none, or the last-writer-wins sibling's stamp)   or   | 1 | timestamp (zigzag varint) | actor (8, LE) | counter (varint) |
+/// sibling:      | actor index (varint) | counter (varint) | flags (1) | timestamp − counter (zigzag varint) | [value length (varint) | value] |
+/// version 1:    | 1 | context body | sibling count | sibling × count |, sibling: | index | counter | flags | Unix ms (zigzag varint) | [value] |
 /// </code>
-/// The decoder checks every count against a hard limit and against the bytes left before allocating, and
-/// checks the invariants of <see cref="VersionVector"/> and <see cref="SiblingSet"/>; it never throws on hostile bytes.
+/// A sibling's timestamp is stored as its distance from the dot's counter because a coordinator mints the counter from
+/// the same hybrid clock value (one byte instead of nine). The decoder checks every count against a hard limit and
+/// against the bytes left before allocating, and checks the invariants of <see cref="VersionVector"/> and
+/// <see cref="SiblingSet"/>; it never throws on hostile bytes.
 /// </remarks>
 internal static class SiblingSetCodec
 {
-    /// <summary>The sibling-set format version written and the only one read.</summary>
-    public const byte FormatVersion = 1;
+    /// <summary>The sibling-set format version written.</summary>
+    public const byte FormatVersion = 2;
+
+    /// <summary>The sibling-set format of releases before hybrid timestamps and last-writer-wins siblings; still read.</summary>
+    public const byte FormatVersion1 = 1;
 
     /// <summary>The context format version written: it names the key the context was read from.</summary>
     public const byte ContextFormatVersion = 2;
@@ -39,6 +46,15 @@ internal static class SiblingSetCodec
     /// <summary>Sibling flag: the sibling is a tombstone and has no value field.</summary>
     public const byte TombstoneFlag = 0x01;
 
+    /// <summary>Sibling flag (version 2): the sibling is a last-writer-wins write.</summary>
+    public const byte LwwFlag = 0x02;
+
+    /// <summary>Floor byte (version 2): none, or carried by the last-writer-wins sibling.</summary>
+    public const byte NoDetachedFloor = 0;
+
+    /// <summary>Floor byte (version 2): a detached floor follows.</summary>
+    public const byte DetachedFloor = 1;
+
     // Smallest encodings, to bound counts by the bytes left: actor 8 + counter 1 + time 1; index 1 + counter 1 + flags 1 + time 1.
     private const int MinEntryBytes = 10;
     private const int MinSiblingBytes = 4;
@@ -48,14 +64,28 @@ internal static class SiblingSetCodec
         ArgumentNullException.ThrowIfNull(writer);
         WriteByte(writer, FormatVersion);
         WriteContextBody(set.Context, writer);
+        if (set.HasDetachedFloor && set.LwwFloor is { } floor)
+        {
+            WriteByte(writer, DetachedFloor);
+            WriteVarint(writer, ZigZag(floor.Timestamp.Value));
+            var span = writer.GetSpan(sizeof(ulong));
+            BinaryPrimitives.WriteUInt64LittleEndian(span, floor.Dot.Actor);
+            writer.Advance(sizeof(ulong));
+            WriteVarint(writer, floor.Dot.Counter);
+        }
+        else
+        {
+            WriteByte(writer, NoDetachedFloor);
+        }
+
         WriteVarint(writer, (ulong)set.Count);
         var entries = set.Context.Entries;
         foreach (var sibling in set)
         {
             WriteVarint(writer, (ulong)IndexOfActor(entries, sibling.Dot.Actor));
             WriteVarint(writer, sibling.Dot.Counter);
-            WriteByte(writer, sibling.IsTombstone ? TombstoneFlag : (byte)0);
-            WriteVarint(writer, ZigZag(sibling.TimestampUnixMs));
+            WriteByte(writer, (byte)((sibling.IsTombstone ? TombstoneFlag : 0) | (sibling.IsLww ? LwwFlag : 0)));
+            WriteVarint(writer, ZigZag(TimestampDelta(sibling.Timestamp, sibling.Dot.Counter)));
             if (!sibling.IsTombstone)
             {
                 WriteVarint(writer, (ulong)sibling.Value.Length);
@@ -63,6 +93,12 @@ internal static class SiblingSetCodec
             }
         }
     }
+
+    /// <summary>What version 2 stores for a sibling's timestamp: its distance from the dot's counter, wrapping.</summary>
+    public static long TimestampDelta(HybridTimestamp timestamp, ulong counter) => unchecked(timestamp.Value - (long)counter);
+
+    /// <summary>The timestamp a version-2 sibling stores as <paramref name="delta"/> from <paramref name="counter"/>.</summary>
+    public static long TimestampFromDelta(long delta, ulong counter) => unchecked((long)counter + delta);
 
     public static void EncodeContext(VersionVector context, uint keyTag, IBufferWriter<byte> writer)
     {
@@ -78,7 +114,26 @@ internal static class SiblingSetCodec
     public static bool TryDecode(ReadOnlySpan<byte> source, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error)
     {
         set = null;
-        if (!TryReadVersion(source, out error) || !TryReadContextBody(source, 1, out var context, out var offset, out error))
+        if (source.IsEmpty)
+        {
+            error = "empty input";
+            return false;
+        }
+
+        var version = source[0];
+        if (version is not (FormatVersion or FormatVersion1))
+        {
+            error = FormattableString.Invariant($"unknown format version {version}");
+            return false;
+        }
+
+        if (!TryReadContextBody(source, 1, out var context, out var offset, out error))
+        {
+            return false;
+        }
+
+        WriteStamp? floor = null;
+        if (version == FormatVersion && !TryReadFloor(source, ref offset, out floor, out error))
         {
             return false;
         }
@@ -92,6 +147,7 @@ internal static class SiblingSetCodec
         var backing = count > 0 ? source.ToArray() : [];
         var entries = context.Entries;
         var siblings = new Sibling[count];
+        var knownFlags = version == FormatVersion ? TombstoneFlag | LwwFlag : TombstoneFlag;
         for (var i = 0; i < count; i++)
         {
             if (!TryReadVarint(source, ref offset, out var index) || !TryReadVarint(source, ref offset, out var counter))
@@ -113,7 +169,7 @@ internal static class SiblingSetCodec
             }
 
             var flags = source[offset++];
-            if ((flags & ~TombstoneFlag) != 0)
+            if ((flags & ~knownFlags) != 0)
             {
                 error = "sibling has unknown flags";
                 return false;
@@ -122,6 +178,17 @@ internal static class SiblingSetCodec
             if (!TryReadVarint(source, ref offset, out var time))
             {
                 error = "sibling timestamp is truncated";
+                return false;
+            }
+
+            HybridTimestamp timestamp;
+            if (version == FormatVersion)
+            {
+                timestamp = new HybridTimestamp(TimestampFromDelta(UnZigZag(time), counter));
+            }
+            else if (!HybridTimestamp.TryFromUnixMs(UnZigZag(time), out timestamp))
+            {
+                error = "sibling timestamp is outside what a hybrid timestamp holds";
                 return false;
             }
 
@@ -139,7 +206,7 @@ internal static class SiblingSetCodec
                 offset += (int)length;
             }
 
-            siblings[i] = new Sibling(new Dot(entries[(int)index].Actor, counter), UnZigZag(time), isTombstone, value);
+            siblings[i] = new Sibling(new Dot(entries[(int)index].Actor, counter), timestamp, isTombstone, value, (flags & LwwFlag) != 0);
         }
 
         if (offset != source.Length)
@@ -148,7 +215,7 @@ internal static class SiblingSetCodec
             return false;
         }
 
-        return SiblingSet.TryCreate(context, siblings, out set, out error);
+        return SiblingSet.TryCreate(context, siblings, floor, out set, out error);
     }
 
     public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, out uint? keyTag, [NotNullWhen(false)] out string? error)
@@ -196,20 +263,43 @@ internal static class SiblingSetCodec
         return true;
     }
 
-    private static bool TryReadVersion(ReadOnlySpan<byte> source, [NotNullWhen(false)] out string? error)
+    private static bool TryReadFloor(ReadOnlySpan<byte> source, ref int offset, out WriteStamp? floor, [NotNullWhen(false)] out string? error)
     {
-        if (source.IsEmpty)
+        floor = null;
+        if (offset >= source.Length)
         {
-            error = "empty input";
+            error = "floor is missing";
             return false;
         }
 
-        if (source[0] != FormatVersion)
+        var kind = source[offset++];
+        if (kind == NoDetachedFloor)
         {
-            error = FormattableString.Invariant($"unknown format version {source[0]}");
+            error = null;
+            return true;
+        }
+
+        if (kind != DetachedFloor)
+        {
+            error = "floor has an unknown kind";
             return false;
         }
 
+        if (!TryReadVarint(source, ref offset, out var time) || source.Length - offset < sizeof(ulong))
+        {
+            error = "floor is truncated";
+            return false;
+        }
+
+        var actor = BinaryPrimitives.ReadUInt64LittleEndian(source.Slice(offset, sizeof(ulong)));
+        offset += sizeof(ulong);
+        if (!TryReadVarint(source, ref offset, out var counter))
+        {
+            error = "floor is truncated";
+            return false;
+        }
+
+        floor = new WriteStamp(new HybridTimestamp(UnZigZag(time)), new Dot(actor, counter));
         error = null;
         return true;
     }

@@ -7,14 +7,15 @@ namespace RingKV.Core.Versioning;
 
 /// <summary>Allocation-free reads and rewrites of encoded sibling sets for plain GET and SET.</summary>
 /// <remarks>
-/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly, without building a
-/// <see cref="SiblingSet"/>. Each returns false when its input is outside what it handles (damaged bytes, or a
-/// blind put that would need truncation); callers then take the object path, which gives the same result
-/// (pinned by a property test).
+/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly (format version 2, and version 1 as input),
+/// without building a <see cref="SiblingSet"/>. Each returns false when its input is outside what it handles (damaged
+/// bytes, or a blind put that would need truncation); callers then take the object path, which gives the same result
+/// (pinned by property tests).
 /// </remarks>
 public static class SiblingSetFastPath
 {
     private const int MaxEntryBytes = 8 + Varint.MaxLength64 + Varint.MaxLength64;
+    private const int MaxFloorBytes = 1 + Varint.MaxLength64 + 8 + Varint.MaxLength64;
 
     /// <summary>Finds the winning sibling's value (highest timestamp, actor, counter) without decoding the set.</summary>
     /// <param name="encoded">An encoded sibling set.</param>
@@ -25,27 +26,9 @@ public static class SiblingSetFastPath
     {
         value = default;
         live = false;
-        if (encoded.IsEmpty || encoded[0] != SiblingSetCodec.FormatVersion)
-        {
-            return false;
-        }
-
-        var at = 1;
-        if (!TryVarint(encoded, ref at, out var entryCount) || !TryVarint(encoded, ref at, out _) || entryCount > (ulong)(encoded.Length - at))
-        {
-            return false;
-        }
-
-        for (ulong i = 0; i < entryCount; i++)
-        {
-            at += 8;
-            if (at > encoded.Length || !TryVarint(encoded, ref at, out _) || !TryVarint(encoded, ref at, out _))
-            {
-                return false;
-            }
-        }
-
-        if (!TryVarint(encoded, ref at, out var siblingCount))
+        if (!TrySkipHeader(encoded, out var version, out var at, out _, out var entryCount, out _)
+            || (version == SiblingSetCodec.FormatVersion && !TrySkipFloor(encoded, ref at))
+            || !TryVarint(encoded, ref at, out var siblingCount))
         {
             return false;
         }
@@ -55,32 +38,13 @@ public static class SiblingSetFastPath
         ulong bestIndex = 0, bestCounter = 0;
         for (ulong i = 0; i < siblingCount; i++)
         {
-            if (!TryVarint(encoded, ref at, out var index) || !TryVarint(encoded, ref at, out var counter) || at >= encoded.Length)
+            if (!TryReadSibling(encoded, version, entryCount, ref at, out var index, out var counter, out var flags, out var time, out var sibling))
             {
                 return false;
             }
 
-            var flags = encoded[at++];
-            if (!TryVarint(encoded, ref at, out var zigzag) || index >= entryCount)
-            {
-                return false;
-            }
-
-            var time = UnZigZag(zigzag);
-            var tombstone = (flags & SiblingSetCodec.TombstoneFlag) != 0;
-            ReadOnlySpan<byte> sibling = default;
-            if (!tombstone)
-            {
-                if (!TryVarint(encoded, ref at, out var length) || length > (ulong)(encoded.Length - at))
-                {
-                    return false;
-                }
-
-                sibling = encoded.Slice(at, (int)length);
-                at += (int)length;
-            }
-
-            // Entries are sorted by actor, so comparing actor indexes compares actors.
+            // Entries are sorted by actor, so comparing actor indexes compares actors. Every sibling of a set has the
+            // same version, so version-1 milliseconds compare as their hybrid timestamps would.
             if (!found || time > bestTime || (time == bestTime && (index > bestIndex || (index == bestIndex && counter > bestCounter))))
             {
                 found = true;
@@ -88,7 +52,7 @@ public static class SiblingSetFastPath
                 bestIndex = index;
                 bestCounter = counter;
                 value = sibling;
-                live = !tombstone;
+                live = (flags & SiblingSetCodec.TombstoneFlag) == 0;
             }
         }
 
@@ -101,48 +65,58 @@ public static class SiblingSetFastPath
     }
 
     /// <summary>
-    /// Writes the encoding of <c>existing.Put(existing.Context, value, actor, now, maxVectorEntries, minCounter)</c>: a
-    /// plain SET that supersedes every sibling. <paramref name="existing"/> empty means the key has no set.
+    /// Writes the encoding of <c>existing.Put(existing.Context, value, actor, nowUnixMs, maxVectorEntries, minCounter)</c>: a
+    /// write that supersedes every sibling, not flagged last-writer-wins (the single node's plain SET). <paramref name="existing"/>
+    /// empty means the key has no set.
     /// </summary>
     /// <returns>False (nothing written) when the bytes cannot be parsed or the context would need truncation.</returns>
     public static bool TryEncodeBlindPut(ReadOnlySpan<byte> existing, ReadOnlySpan<byte> value, ulong actor, long nowUnixMs, int maxVectorEntries, IBufferWriter<byte> writer, ulong minCounter = 0)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        return HybridTimestamp.TryFromUnixMs(nowUnixMs, out var timestamp)
+            && TryEncodeBlind(existing, value, actor, timestamp, isLww: false, maxVectorEntries, writer, minCounter);
+    }
+
+    /// <summary>
+    /// Writes the encoding of <c>existing.PutLww(value, actor, timestamp, maxVectorEntries, minCounter)</c>: a plain SET.
+    /// <paramref name="existing"/> empty means the key has no set (or the caller overwrites it without reading it).
+    /// </summary>
+    /// <returns>False (nothing written) when the bytes cannot be parsed or the context would need truncation.</returns>
+    public static bool TryEncodeBlindPutLww(ReadOnlySpan<byte> existing, ReadOnlySpan<byte> value, ulong actor, HybridTimestamp timestamp, int maxVectorEntries, IBufferWriter<byte> writer, ulong minCounter = 0)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        var counterFloor = timestamp.Value > 0 ? Math.Max(minCounter, (ulong)timestamp.Value) : minCounter;
+        return TryEncodeBlind(existing, value, actor, timestamp, isLww: true, maxVectorEntries, writer, counterFloor);
+    }
+
+    private static bool TryEncodeBlind(ReadOnlySpan<byte> existing, ReadOnlySpan<byte> value, ulong actor, HybridTimestamp timestamp, bool isLww, int maxVectorEntries, IBufferWriter<byte> writer, ulong minCounter)
+    {
         ulong entryCount = 0, truncated = 0;
         var at = 1;
-        var entriesStart = 0;
-        if (!existing.IsEmpty)
+        var entriesStart = 1;
+        var version = SiblingSetCodec.FormatVersion;
+        if (!existing.IsEmpty && !TrySkipHeader(existing, out version, out at, out entriesStart, out entryCount, out truncated))
         {
-            if (existing[0] != SiblingSetCodec.FormatVersion
-                || !TryVarint(existing, ref at, out entryCount)
-                || !TryVarint(existing, ref at, out truncated)
-                || entryCount > (ulong)maxVectorEntries)
-            {
-                return false;
-            }
+            return false;
+        }
 
-            entriesStart = at;
+        if (entryCount > (ulong)maxVectorEntries)
+        {
+            return false;
         }
 
         // Locate the actor's entry (entries are sorted by actor) and where the entries end.
+        at = entriesStart;
         var actorIndex = -1;
         var insertAt = (int)entryCount;
         ulong actorCounter = 0;
         long actorTime = 0;
         for (var i = 0; i < (int)entryCount; i++)
         {
-            if (at + 8 > existing.Length)
-            {
-                return false;
-            }
-
             var entryActor = BinaryPrimitives.ReadUInt64LittleEndian(existing[at..]);
             at += 8;
-            if (!TryVarint(existing, ref at, out var counter) || !TryVarint(existing, ref at, out var time))
-            {
-                return false;
-            }
-
+            TryVarint(existing, ref at, out var counter);
+            TryVarint(existing, ref at, out var time);
             if (entryActor == actor)
             {
                 actorIndex = i;
@@ -156,10 +130,29 @@ public static class SiblingSetFastPath
         }
 
         var entriesEnd = at;
+
+        // The old floor and latest timestamp: the new write is stamped above it, and a versioned write keeps the floor.
+        WriteStamp? floor = null;
+        var latest = HybridTimestamp.MinValue;
+        if (!existing.IsEmpty && !TryReadFloorAndLatest(existing, version, entriesStart, entryCount, ref at, out floor, out latest))
+        {
+            return false;
+        }
+
         var newCount = entryCount + (actorIndex < 0 ? 1UL : 0UL);
         if (newCount > (ulong)maxVectorEntries)
         {
             return false; // truncation: the object path decides what to drop
+        }
+
+        if (timestamp <= latest)
+        {
+            if (latest.Value == long.MaxValue)
+            {
+                return false;
+            }
+
+            timestamp = latest.Successor();
         }
 
         var counterNew = VersionVector.CounterBeforeNext(actorCounter, truncated, minCounter);
@@ -169,10 +162,11 @@ public static class SiblingSetFastPath
         }
 
         counterNew++;
-        var timeNew = Math.Max(actorIndex >= 0 ? actorTime : nowUnixMs, nowUnixMs);
+        var timeNew = Math.Max(actorIndex >= 0 ? actorTime : timestamp.UnixMs, timestamp.UnixMs);
         var index = actorIndex >= 0 ? actorIndex : insertAt;
+        var detached = isLww ? null : floor;
 
-        var size = 1 + (2 * Varint.MaxLength64) + (entriesEnd - entriesStart) + MaxEntryBytes + Varint.MaxLength64
+        var size = 1 + (2 * Varint.MaxLength64) + (entriesEnd - entriesStart) + MaxEntryBytes + MaxFloorBytes + Varint.MaxLength64
             + (4 * Varint.MaxLength64) + 1 + value.Length;
         var span = writer.GetSpan(size);
         var w = 0;
@@ -193,9 +187,7 @@ public static class SiblingSetFastPath
                 if (actorIndex >= 0)
                 {
                     // Skip the old entry of the actor.
-                    at += 8;
-                    TryVarint(existing, ref at, out _);
-                    TryVarint(existing, ref at, out _);
+                    SkipEntry(existing, ref at);
                     continue;
                 }
             }
@@ -206,23 +198,198 @@ public static class SiblingSetFastPath
             }
 
             var start = at;
-            at += 8;
-            TryVarint(existing, ref at, out _);
-            TryVarint(existing, ref at, out _);
+            SkipEntry(existing, ref at);
             existing[start..at].CopyTo(span[w..]);
             w += at - start;
+        }
+
+        if (detached is { } kept)
+        {
+            span[w++] = SiblingSetCodec.DetachedFloor;
+            w += Varint.Write(span[w..], ZigZag(kept.Timestamp.Value));
+            BinaryPrimitives.WriteUInt64LittleEndian(span[w..], kept.Dot.Actor);
+            w += 8;
+            w += Varint.Write(span[w..], kept.Dot.Counter);
+        }
+        else
+        {
+            span[w++] = SiblingSetCodec.NoDetachedFloor;
         }
 
         w += Varint.Write(span[w..], 1); // one sibling
         w += Varint.Write(span[w..], (ulong)index);
         w += Varint.Write(span[w..], counterNew);
-        span[w++] = 0; // flags: a value
-        w += Varint.Write(span[w..], ZigZag(nowUnixMs));
+        span[w++] = isLww ? SiblingSetCodec.LwwFlag : (byte)0; // a value
+        w += Varint.Write(span[w..], ZigZag(SiblingSetCodec.TimestampDelta(timestamp, counterNew)));
         w += Varint.Write(span[w..], (ulong)value.Length);
         value.CopyTo(span[w..]);
         w += value.Length;
         writer.Advance(w);
         return true;
+    }
+
+    /// <summary>Reads the version, the context counts and walks past the entries, checking each is complete.</summary>
+    private static bool TrySkipHeader(ReadOnlySpan<byte> encoded, out byte version, out int at, out int entriesStart, out ulong entryCount, out ulong truncated)
+    {
+        version = 0;
+        at = 1;
+        entriesStart = 1;
+        entryCount = 0;
+        truncated = 0;
+        if (encoded.IsEmpty || encoded[0] is not (SiblingSetCodec.FormatVersion or SiblingSetCodec.FormatVersion1))
+        {
+            return false;
+        }
+
+        version = encoded[0];
+        if (!TryVarint(encoded, ref at, out entryCount) || !TryVarint(encoded, ref at, out truncated) || entryCount > (ulong)(encoded.Length - at))
+        {
+            return false;
+        }
+
+        entriesStart = at;
+        for (ulong i = 0; i < entryCount; i++)
+        {
+            at += 8;
+            if (at > encoded.Length || !TryVarint(encoded, ref at, out _) || !TryVarint(encoded, ref at, out _))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static void SkipEntry(ReadOnlySpan<byte> encoded, ref int at)
+    {
+        at += 8;
+        TryVarint(encoded, ref at, out _);
+        TryVarint(encoded, ref at, out _);
+    }
+
+    private static bool TrySkipFloor(ReadOnlySpan<byte> encoded, ref int at) => TryReadFloor(encoded, ref at, out _);
+
+    /// <summary>Reads a version-2 floor field; <paramref name="floor"/> is null when none is detached.</summary>
+    private static bool TryReadFloor(ReadOnlySpan<byte> encoded, ref int at, out WriteStamp? floor)
+    {
+        floor = null;
+        if (at >= encoded.Length)
+        {
+            return false;
+        }
+
+        var kind = encoded[at++];
+        if (kind == SiblingSetCodec.NoDetachedFloor)
+        {
+            return true;
+        }
+
+        if (kind != SiblingSetCodec.DetachedFloor || !TryVarint(encoded, ref at, out var time) || encoded.Length - at < 8)
+        {
+            return false;
+        }
+
+        var actor = BinaryPrimitives.ReadUInt64LittleEndian(encoded[at..]);
+        at += 8;
+        if (!TryVarint(encoded, ref at, out var counter))
+        {
+            return false;
+        }
+
+        floor = new WriteStamp(new HybridTimestamp(UnZigZag(time)), new Dot(actor, counter));
+        return true;
+    }
+
+    /// <summary>Reads the floor (detached or the last-writer-wins sibling's stamp) and the latest timestamp of a whole set.</summary>
+    private static bool TryReadFloorAndLatest(ReadOnlySpan<byte> encoded, byte version, int entriesStart, ulong entryCount, ref int at, out WriteStamp? floor, out HybridTimestamp latest)
+    {
+        floor = null;
+        latest = HybridTimestamp.MinValue;
+        if (version == SiblingSetCodec.FormatVersion && !TryReadFloor(encoded, ref at, out floor))
+        {
+            return false;
+        }
+
+        if (!TryVarint(encoded, ref at, out var siblingCount))
+        {
+            return false;
+        }
+
+        for (ulong i = 0; i < siblingCount; i++)
+        {
+            if (!TryReadSibling(encoded, version, entryCount, ref at, out var index, out var counter, out var flags, out var time, out _))
+            {
+                return false;
+            }
+
+            HybridTimestamp timestamp;
+            if (version == SiblingSetCodec.FormatVersion)
+            {
+                timestamp = new HybridTimestamp(time);
+            }
+            else if (!HybridTimestamp.TryFromUnixMs(time, out timestamp))
+            {
+                return false;
+            }
+
+            latest = HybridTimestamp.Max(latest, timestamp);
+            if ((flags & SiblingSetCodec.LwwFlag) != 0)
+            {
+                floor = new WriteStamp(timestamp, new Dot(ActorAt(encoded, entriesStart, (int)index), counter));
+            }
+        }
+
+        if (floor is { } f)
+        {
+            latest = HybridTimestamp.Max(latest, f.Timestamp);
+        }
+
+        return at == encoded.Length;
+    }
+
+    /// <summary>Reads one sibling; <paramref name="time"/> is its timestamp (version 2) or its Unix ms (version 1).</summary>
+    private static bool TryReadSibling(ReadOnlySpan<byte> encoded, byte version, ulong entryCount, scoped ref int at, out ulong index, out ulong counter, out byte flags, out long time, out ReadOnlySpan<byte> value)
+    {
+        counter = 0;
+        flags = 0;
+        time = 0;
+        value = default;
+        if (!TryVarint(encoded, ref at, out index) || !TryVarint(encoded, ref at, out counter) || at >= encoded.Length)
+        {
+            return false;
+        }
+
+        flags = encoded[at++];
+        var known = version == SiblingSetCodec.FormatVersion ? SiblingSetCodec.TombstoneFlag | SiblingSetCodec.LwwFlag : SiblingSetCodec.TombstoneFlag;
+        if ((flags & ~known) != 0 || !TryVarint(encoded, ref at, out var zigzag) || index >= entryCount)
+        {
+            return false;
+        }
+
+        time = version == SiblingSetCodec.FormatVersion ? SiblingSetCodec.TimestampFromDelta(UnZigZag(zigzag), counter) : UnZigZag(zigzag);
+        if ((flags & SiblingSetCodec.TombstoneFlag) == 0)
+        {
+            if (!TryVarint(encoded, ref at, out var length) || length > (ulong)(encoded.Length - at))
+            {
+                return false;
+            }
+
+            value = encoded.Slice(at, (int)length);
+            at += (int)length;
+        }
+
+        return true;
+    }
+
+    private static ulong ActorAt(ReadOnlySpan<byte> encoded, int entriesStart, int index)
+    {
+        var at = entriesStart;
+        for (var i = 0; i < index; i++)
+        {
+            SkipEntry(encoded, ref at);
+        }
+
+        return BinaryPrimitives.ReadUInt64LittleEndian(encoded[at..]);
     }
 
     private static bool TryVarint(ReadOnlySpan<byte> source, ref int offset, out ulong value)

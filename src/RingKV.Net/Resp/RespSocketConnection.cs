@@ -13,7 +13,7 @@ namespace RingKV.Net.Resp;
 /// inline (<c>DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS=1</c>), commands run on the socket event threads, as
 /// Redis runs them on its event loop. Rejected alternative: <c>NetworkStream</c> with
 /// <c>StreamPipeReader</c>/<c>StreamPipeWriter</c>, the first transport; each read and each flush was a
-/// thread-pool work item, measured as the larger part of the kernel scheduler time under redis-benchmark.
+/// thread-pool work item, so every receive and every reply crossed threads.
 /// Replies of one receive are sent with one send, so pipelined commands share it. A protocol error is
 /// answered with "-ERR Protocol error: ..." and the connection closes. The loop returns on client EOF,
 /// on <see cref="RespAction.Close"/>, on a protocol error, on a memory limit (below), and when the socket's

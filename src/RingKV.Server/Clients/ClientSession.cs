@@ -1,5 +1,4 @@
 using RingKV.Core.Consistency;
-using RingKV.Server.Resp;
 
 namespace RingKV.Server.Clients;
 

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
-using RingKV.Storage.Log;
+using RingKV.Storage;
 
 namespace RingKV.Server.Commands;
 

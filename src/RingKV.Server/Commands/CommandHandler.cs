@@ -7,7 +7,6 @@ using System.Threading.Tasks;
 using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 using RingKV.Server.Clients;
-using RingKV.Server.Resp;
 
 namespace RingKV.Server.Commands;
 

@@ -2,21 +2,20 @@ using System;
 using System.Collections.Generic;
 using System.Numerics;
 using System.Threading;
-using RingKV.Storage.Tables;
 
 namespace RingKV.Storage.Cache;
 
 /// <summary>A sharded cache of decompressed table blocks with a byte budget, evicting least recently used with a second chance.</summary>
 /// <remarks>
 /// Thread-safe: each shard has its own <see cref="Lock"/> held only for a dictionary lookup (a hit) or a few pointer moves (an insert),
-/// never for I/O. A hit allocates nothing; an insert allocates one node. Blocks are immutable GC-managed arrays, so
-/// eviction only drops the cache's reference and readers holding a block keep using it safely.
-/// A block is charged <see cref="Block.ChargeBytes"/>; each shard keeps its usage under its share of the capacity,
+/// never for I/O. A hit allocates nothing; an insert allocates one node. The blocks are opaque (<see cref="ICacheable"/>)
+/// and immutable, so eviction only drops the cache's reference and readers holding a block keep using it safely.
+/// A block is charged its <see cref="ICacheable.ChargeBytes"/> at insert; each shard keeps its usage under its share of the capacity,
 /// so <see cref="UsageBytes"/> ≤ <see cref="CapacityBytes"/> at all times (a block larger than a shard's share is not cached).
 /// Eviction order: the list is in insertion order; a hit only sets the node's referenced flag, and eviction moves a
 /// referenced tail node to the front instead of dropping it (CLOCK's second chance on an LRU list). Strict LRU, which
-/// moved the node to the front on every hit, was rejected after profiling: those pointer writes under the shard lock
-/// were the costliest part of a cached read when two cores read at once.
+/// moved the node to the front on every hit, was rejected: it writes four list pointers under the shard lock on every
+/// read, so concurrent readers of a shard queue on the lock and pass its cache lines between cores.
 /// A reader may hand <see cref="Insert"/> a slot array of its own (one slot per block of its table): the cache
 /// keeps the slot pointing at the block's entry while it is cached and clears it when it evicts the entry, so
 /// the reader finds a cached block with one array read and no lock (<see cref="TryGetFromSlot"/>).
@@ -109,7 +108,7 @@ internal sealed class BlockCache
     }
 
     /// <summary>Finds the block of file <paramref name="fileNumber"/> at <paramref name="offset"/> and marks it recently used.</summary>
-    public bool TryGet(ulong fileNumber, long offset, out Block block)
+    public bool TryGet(ulong fileNumber, long offset, out ICacheable block)
     {
         var key = new CacheKey(fileNumber, offset);
         return ShardOf(key).TryGet(key, out block);
@@ -121,7 +120,7 @@ internal sealed class BlockCache
     /// <param name="block">The block.</param>
     /// <param name="slots">When given, <paramref name="slots"/>[<paramref name="slot"/>] points at the entry while it is cached.</param>
     /// <param name="slot">The block's index in <paramref name="slots"/>.</param>
-    public void Insert(ulong fileNumber, long offset, Block block, Entry?[]? slots = null, int slot = 0)
+    public void Insert(ulong fileNumber, long offset, ICacheable block, Entry?[]? slots = null, int slot = 0)
     {
         var key = new CacheKey(fileNumber, offset);
         ShardOf(key).Insert(key, block, slots, slot);
@@ -132,7 +131,7 @@ internal sealed class BlockCache
     /// Lock-free. A block evicted while this runs may still be returned: blocks are immutable and stay valid
     /// for whoever holds them, only the cache no longer counts it.
     /// </remarks>
-    public static Block? TryGetFromSlot(Entry?[] slots, int slot)
+    public static ICacheable? TryGetFromSlot(Entry?[] slots, int slot)
     {
         var entry = Volatile.Read(ref slots[slot]);
         if (entry is null)
@@ -176,15 +175,19 @@ internal sealed class BlockCache
     /// <summary>A cached block; opaque outside the cache except through <see cref="TryGetFromSlot"/>.</summary>
     internal sealed class Entry
     {
-        internal Entry(CacheKey key, Block block)
+        internal Entry(CacheKey key, ICacheable block)
         {
             Key = key;
             Block = block;
+            ChargeBytes = block.ChargeBytes;
         }
 
         internal CacheKey Key { get; }
 
-        internal Block Block { get; }
+        internal ICacheable Block { get; }
+
+        /// <summary>What the block was charged at insert (a value's charge may not change while it is cached).</summary>
+        internal int ChargeBytes { get; }
 
         internal Entry? Prev { get; set; }
 
@@ -212,14 +215,14 @@ internal sealed class BlockCache
         private Entry? _tail;
         private long _capacityBytes;
 
-        public bool TryGet(CacheKey key, out Block block)
+        public bool TryGet(CacheKey key, out ICacheable block)
         {
             lock (_lock)
             {
                 if (_map.TryGetValue(key, out var node))
                 {
-                    // A hit only marks the node (CLOCK-style second chance): moving it to the front on every
-                    // hit rewrote four list pointers under the lock, the costliest part of a cached read.
+                    // A hit only marks the node (CLOCK-style second chance): moving it to the front would
+                    // rewrite four list pointers under the lock on every read.
                     node.Referenced = true;
                     block = node.Block;
                     return true;
@@ -230,7 +233,7 @@ internal sealed class BlockCache
             return false;
         }
 
-        public void Insert(CacheKey key, Block block, Entry?[]? slots, int slot)
+        public void Insert(CacheKey key, ICacheable block, Entry?[]? slots, int slot)
         {
             lock (_lock)
             {
@@ -239,12 +242,12 @@ internal sealed class BlockCache
                     RemoveLocked(existing);
                 }
 
-                if (block.ChargeBytes > _capacityBytes)
+                var node = new Entry(key, block) { Slots = slots, Slot = slot };
+                if (node.ChargeBytes > _capacityBytes)
                 {
                     return;
                 }
 
-                var node = new Entry(key, block) { Slots = slots, Slot = slot };
                 _map.Add(key, node);
                 if (slots is not null)
                 {
@@ -259,7 +262,7 @@ internal sealed class BlockCache
 
                 _head = node;
                 _tail ??= node;
-                Volatile.Write(ref UsageBytes, UsageBytes + block.ChargeBytes);
+                Volatile.Write(ref UsageBytes, UsageBytes + node.ChargeBytes);
                 Volatile.Write(ref Count, Count + 1);
                 EvictLocked();
             }
@@ -317,7 +320,7 @@ internal sealed class BlockCache
 
             UnlinkLocked(node);
             _map.Remove(node.Key);
-            Volatile.Write(ref UsageBytes, UsageBytes - node.Block.ChargeBytes);
+            Volatile.Write(ref UsageBytes, UsageBytes - node.ChargeBytes);
             Volatile.Write(ref Count, Count - 1);
         }
 

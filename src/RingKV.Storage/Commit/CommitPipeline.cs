@@ -6,7 +6,6 @@ using System.Threading.Tasks;
 using Microsoft.Extensions.ObjectPool;
 using RingKV.Core.Errors;
 using RingKV.Storage.Log;
-using RingKV.Storage.Stats;
 
 namespace RingKV.Storage.Commit;
 

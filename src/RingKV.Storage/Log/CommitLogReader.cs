@@ -1,7 +1,6 @@
 using System;
 using System.Buffers.Binary;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Fs;
 
 namespace RingKV.Storage.Log;
 

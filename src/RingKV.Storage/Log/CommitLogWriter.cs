@@ -2,7 +2,6 @@ using System;
 using System.Buffers.Binary;
 using System.Threading;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Fs;
 
 namespace RingKV.Storage.Log;
 

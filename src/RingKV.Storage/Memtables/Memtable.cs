@@ -81,9 +81,8 @@ internal sealed class Memtable
 
         // About one bucket per 256 bytes of budget: one or two 100-byte entries each when full, so an insert
         // reads its bucket's heads and one or two nodes. Every node visited is a cache (and TLB) miss in a
-        // memtable of tens of MiB: with one bucket per 2 KiB (about ten entries, four or five nodes visited)
-        // the walk was 13.6% of the node's CPU under redis-benchmark SET -P 16. A bucket's heads are
-        // MaxHeight ints, 16 bytes, so its levels almost always share one cache line.
+        // memtable of tens of MiB: with one bucket per 2 KiB (about ten entries) an insert visited four or five
+        // nodes. A bucket's heads are MaxHeight ints, 16 bytes, so its levels almost always share one cache line.
         var bucketBits = 4;
         while (bucketBits < 20 && (256L << bucketBits) < budgetBytes)
         {

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Binary;
 using RingKV.Core.Errors;
+using RingKV.Storage.Cache;
 
 namespace RingKV.Storage.Tables;
 
@@ -9,7 +10,7 @@ namespace RingKV.Storage.Tables;
 /// Thread-safe (immutable); many iterators may read one block. The restart array is validated here, entries while
 /// iterating; damage throws <see cref="CorruptionException"/> naming <see cref="Path"/> and <see cref="Offset"/>.
 /// </remarks>
-internal sealed class Block
+internal sealed class Block : ICacheable
 {
     /// <summary>Parses the first <paramref name="length"/> bytes of <paramref name="data"/>, read from <paramref name="path"/> at <paramref name="offset"/>.</summary>
     public Block(byte[] data, int length, string path, long offset)

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using RingKV.Core.Encoding;
 using RingKV.Storage.Compression;
 using RingKV.Storage.Filters;
-using RingKV.Storage.Fs;
 using RingKV.Storage.Keys;
 
 namespace RingKV.Storage.Tables;

@@ -1,5 +1,4 @@
 using System;
-using RingKV.Storage.Compression;
 
 namespace RingKV.Storage.Tables;
 

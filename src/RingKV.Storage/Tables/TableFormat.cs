@@ -2,7 +2,6 @@ using System;
 using System.Buffers.Binary;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Compression;
 
 namespace RingKV.Storage.Tables;
 

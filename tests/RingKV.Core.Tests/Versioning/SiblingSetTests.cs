@@ -120,9 +120,11 @@ public sealed class SiblingSetTests
     [Fact]
     public void Winner_ConcurrentSiblings_PicksLatestTimestamp()
     {
-        var set = SiblingSet.Empty.Put(VersionVector.Empty, V("late"), NodeA, 2000, MaxEntries);
-        set = set.Put(VersionVector.Empty, V("early"), NodeB, 1000, MaxEntries);
+        var onA = SiblingSet.Empty.Put(VersionVector.Empty, V("late"), NodeA, 2000, MaxEntries);
+        var onB = SiblingSet.Empty.Put(VersionVector.Empty, V("early"), NodeB, 1000, MaxEntries);
+        var set = onB.Merge(onA);
 
+        Assert.Equal(2, set.Count);
         Assert.Equal("late", Text(set.Winner!.Value));
         Assert.True(set.TryGetWinnerValue(out var value));
         Assert.Equal("late", TextEncoding.UTF8.GetString(value.Span));
@@ -131,10 +133,24 @@ public sealed class SiblingSetTests
     [Fact]
     public void Winner_SameTimestamp_HigherActorWins()
     {
-        var set = SiblingSet.Empty.Put(VersionVector.Empty, V("b"), NodeB, 1000, MaxEntries);
-        set = set.Put(VersionVector.Empty, V("a"), NodeA, 1000, MaxEntries);
+        var onB = SiblingSet.Empty.Put(VersionVector.Empty, V("b"), NodeB, 1000, MaxEntries);
+        var onA = SiblingSet.Empty.Put(VersionVector.Empty, V("a"), NodeA, 1000, MaxEntries);
+        var set = onA.Merge(onB);
 
+        Assert.Equal(2, set.Count);
         Assert.Equal("b", Text(set.Winner!.Value));
+    }
+
+    [Fact]
+    public void Put_ClockBehindTheSet_IsStampedAfterWhatItHolds()
+    {
+        // A write applied to a set orders after everything the set holds, as a clock that observed the set would stamp it.
+        var set = SiblingSet.Empty.Put(VersionVector.Empty, V("old"), NodeA, 2000, MaxEntries);
+        set = set.Put(VersionVector.Empty, V("new"), NodeB, 1000, MaxEntries);
+
+        Assert.Equal(2, set.Count);
+        Assert.Equal("new", Text(set.Winner!.Value));
+        Assert.Equal(HybridTimestamp.FromUnixMs(2000).Successor(), set.Winner!.Value.Timestamp);
     }
 
     [Fact]
@@ -221,9 +237,9 @@ public sealed class SiblingSetTests
     [Fact]
     public void Sibling_Equality_ComparesValueBytes()
     {
-        var a = new Sibling(new Dot(1, 1), 5, false, new byte[] { 1, 2 });
-        var b = new Sibling(new Dot(1, 1), 5, false, new byte[] { 1, 2 });
-        var c = new Sibling(new Dot(1, 1), 5, false, new byte[] { 1, 3 });
+        var a = new Sibling(new Dot(1, 1), new HybridTimestamp(5), false, new byte[] { 1, 2 });
+        var b = new Sibling(new Dot(1, 1), new HybridTimestamp(5), false, new byte[] { 1, 2 });
+        var c = new Sibling(new Dot(1, 1), new HybridTimestamp(5), false, new byte[] { 1, 3 });
 
         Assert.Equal(a, b);
         Assert.NotEqual(a, c);

@@ -149,9 +149,9 @@ public sealed class BlockCacheTests
                 {
                     cache.Insert(file, offset, NewBlock(random.Next(100, 3000), tag));
                 }
-                else if (cache.TryGet(file, offset, out var block) && block.Data[^1] != tag)
+                else if (cache.TryGet(file, offset, out var block) && ((Block)block).Data[^1] != tag)
                 {
-                    throw new InvalidOperationException($"block of ({file}, {offset}) has tag {block.Data[^1]}, expected {tag}");
+                    throw new InvalidOperationException($"block of ({file}, {offset}) has tag {((Block)block).Data[^1]}, expected {tag}");
                 }
 
                 if (i % 10_000 == 0 && random.Next(2) == 0)

@@ -5,8 +5,6 @@ using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Core.Random;
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using Xunit;
 

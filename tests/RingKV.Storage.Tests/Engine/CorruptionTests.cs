@@ -5,7 +5,6 @@ using System.Linq;
 using System.Text;
 using RingKV.Core.Errors;
 using RingKV.Core.Random;
-using RingKV.Storage.Log;
 using RingKV.Testing.Support;
 using Xunit;
 

@@ -5,8 +5,6 @@ using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
 using RingKV.Core.Random;
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using Xunit;
 

@@ -4,9 +4,6 @@ using System.Text;
 using RingKV.Core.Errors;
 using RingKV.Core.Hashing;
 using RingKV.Core.Random;
-using RingKV.Storage.Compression;
-using RingKV.Storage.Fs;
-using RingKV.Storage.Log;
 using Xunit;
 
 namespace RingKV.Storage.Tests.Engine;

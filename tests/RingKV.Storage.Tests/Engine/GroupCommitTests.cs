@@ -4,7 +4,6 @@ using System.Collections.Generic;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Errors;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using RingKV.Testing.Support;
 using Xunit;

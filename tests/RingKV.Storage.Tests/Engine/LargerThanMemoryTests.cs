@@ -2,7 +2,6 @@ using System;
 using System.Text;
 using RingKV.Core.Hashing;
 using RingKV.Core.Random;
-using RingKV.Storage.Log;
 using RingKV.Storage.Tables;
 using RingKV.Testing.Support;
 using Xunit;

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using RingKV.Core.Random;
-using RingKV.Storage.Compression;
 using RingKV.Testing.Faults;
 using RingKV.Testing.Support;
 using Xunit;

@@ -5,7 +5,6 @@ using System.Text;
 using System.Threading;
 using RingKV.Core.Errors;
 using RingKV.Core.Random;
-using RingKV.Storage.Log;
 using RingKV.Testing.Faults;
 using RingKV.Testing.Support;
 using Xunit;

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using RingKV.Core.Hashing;
-using RingKV.Storage.Log;
 using RingKV.Testing.Support;
 using Xunit;
 

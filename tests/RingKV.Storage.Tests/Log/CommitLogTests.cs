@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using RingKV.Storage.Fs;
 using RingKV.Storage.Log;
 using RingKV.Testing.Support;
 using Xunit;

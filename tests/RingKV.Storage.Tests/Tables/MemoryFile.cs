@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using RingKV.Storage.Fs;
 
 namespace RingKV.Storage.Tests.Tables;
 

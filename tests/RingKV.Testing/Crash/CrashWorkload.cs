@@ -21,7 +21,7 @@ public static class CrashWorkload
     public static RingKV.Storage.StorageOptions EngineOptions(string directory) => new()
     {
         Directory = directory,
-        Sync = RingKV.Storage.Log.SyncPolicy.Always,
+        Sync = RingKV.Storage.SyncPolicy.Always,
         MemtableBytes = 256 << 10,
         BlockCacheBytes = 1 << 20,
         TargetFileBytes = 256 << 10,

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Threading;
 using RingKV.Core.Random;
-using RingKV.Storage.Fs;
+using RingKV.Storage;
 
 namespace RingKV.Testing.Faults;
 
