@@ -1,0 +1,330 @@
+using System;
+using System.Collections.Generic;
+using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Messages;
+using RingKV.Cluster.Ring;
+using RingKV.Core.Consistency;
+using RingKV.Core.Versioning;
+
+namespace RingKV.Cluster;
+
+/// <summary>The settings a node's coordinator runs with.</summary>
+internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, string Rack)
+{
+    /// <summary>Replicas per data center.</summary>
+    public ReplicationSettings Replication { get; init; } = ReplicationSettings.Default;
+
+    /// <summary>The level of plain reads that name none.</summary>
+    public ConsistencyLevel DefaultRead { get; init; } = ConsistencyLevel.Quorum;
+
+    /// <summary>The level of plain writes that name none.</summary>
+    public ConsistencyLevel DefaultWrite { get; init; } = ConsistencyLevel.Quorum;
+
+    /// <summary>How long a request may wait for its replicas before it answers TIMEOUT.</summary>
+    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Entries a key's version vector keeps (--max-version-entries).</summary>
+    public int MaxVersionEntries { get; init; } = 10;
+
+    /// <summary>Most client requests in flight on this coordinator; more are answered BUSY at once.</summary>
+    public int MaxInFlight { get; init; } = 100_000;
+
+    /// <summary>
+    /// The lowest hybrid-logical time this node may stamp, Unix ms: the host persists a floor above every stamp the node
+    /// issued, so a restarted node never reuses a dot (see <see cref="ClusterNode"/>).
+    /// </summary>
+    public long ClockFloorUnixMs { get; init; }
+}
+
+/// <summary>
+/// One node of the cluster as a state machine: it coordinates client requests over the key's replicas and serves its
+/// own replica's part of other coordinators' requests.
+/// </summary>
+/// <remarks>
+/// Not thread-safe, by design: the host calls it from one thread (production: the node's loop; tests: the simulator),
+/// with an event and the time, and it answers with effects on the outbox and requests to its replica store. It reads no
+/// clock, randomness, network or disk of its own, so the same code runs over TCP and in the deterministic simulator.
+/// Decisions iterate arrays in ring or id order, never hash containers.
+/// Invariants: (1) every <see cref="Submit"/> gets exactly one <see cref="IOutbox.Reply"/>, by its deadline at the
+/// latest; (2) a write is answered Ok only after as many replicas as its level asks acknowledged it; (3) dots this node
+/// mints never repeat: counters come from a hybrid-logical clock that only grows and starts above the host's floor.
+/// </remarks>
+internal sealed partial class ClusterNode
+{
+    private readonly ClusterNodeSettings _settings;
+    private readonly IReplicaStore _store;
+
+    // Requests this node coordinates, by internal id, and their deadlines in order.
+    private readonly Dictionary<ulong, Pending> _pending = [];
+    private readonly PriorityQueue<ulong, long> _deadlines = new();
+
+    // The local store's answers expected, by tag: for a coordinated request (its id and replica index) or for a peer's.
+    private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
+
+    private ulong _nextRequestId = 1;
+    private ulong _nextTag = 1;
+    private readonly HybridClock _clock;
+
+    private TokenRing _ring;
+    private Placement _placement;
+    private HashSet<NodeId> _down = [];
+
+    public ClusterNode(ClusterNodeSettings settings, IReplicaStore store, TokenRing ring)
+    {
+        _settings = settings;
+        _store = store;
+        _ring = ring;
+        _placement = Placement.Create(ring, settings.Replication);
+        _clock = new HybridClock(settings.ClockFloorUnixMs > 0 ? HybridTimestamp.FromUnixMs(settings.ClockFloorUnixMs) : HybridTimestamp.MinValue);
+    }
+
+    /// <summary>This node's id.</summary>
+    public NodeId Self => _settings.Self;
+
+    /// <summary>The ring the node routes by.</summary>
+    public TokenRing Ring => _ring;
+
+    /// <summary>The replica placement over <see cref="Ring"/>.</summary>
+    public Placement Placement => _placement;
+
+    /// <summary>Client requests in flight.</summary>
+    public int InFlight => _pending.Count;
+
+    /// <summary>The highest hybrid-logical time stamped so far, Unix ms: the host persists a floor above it.</summary>
+    public long ClockUnixMs => _clock.Last.UnixMs;
+
+    /// <summary>Nodes currently DOWN for the cluster.</summary>
+    public IReadOnlyCollection<NodeId> Down => _down;
+
+    /// <summary>Routes by a new ring and a new set of DOWN nodes (membership changed). Requests in flight keep their replicas.</summary>
+    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down)
+    {
+        if (!ReferenceEquals(ring, _ring))
+        {
+            _ring = ring;
+            _placement = Placement.Create(ring, _settings.Replication);
+        }
+
+        _down = [.. down];
+    }
+
+    /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
+    public bool IsAlive(NodeId node) => !_down.Contains(node);
+
+    /// <summary>Starts a client request; its reply comes through <paramref name="outbox"/>, now or later.</summary>
+    public void Submit(ClientRequest request, DateTimeOffset now, IOutbox outbox)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_pending.Count >= _settings.MaxInFlight)
+        {
+            outbox.Reply(request.Id, new ClientReply(ClientStatus.Busy, "BUSY too many requests in flight on this node"));
+            return;
+        }
+
+        switch (request.Operation)
+        {
+            case ClientOperation.Read:
+                StartRead(request, now, outbox);
+                break;
+            case ClientOperation.Write:
+                StartWrite(request, now, outbox);
+                break;
+            case ClientOperation.Scan:
+                StartScan(request, now, outbox);
+                break;
+            case ClientOperation.Count:
+                StartCount(request, now, outbox);
+                break;
+            default:
+                StartFlush(request, now, outbox);
+                break;
+        }
+    }
+
+    /// <summary>A message from a peer: a request for this node's replica, or a replica's reply to a request this node coordinates.</summary>
+    public void Handle(NodeId from, ClusterMessage message, DateTimeOffset now, IOutbox outbox)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        switch (message)
+        {
+            case ReplicaReadRequest m:
+                SubmitStorage(new StorageRequest(0, StorageOperation.Read, m.Key, default), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaRead));
+                break;
+            case ReplicaWriteRequest m:
+                SubmitStorage(new StorageRequest(0, StorageOperation.Merge, m.Key, m.Record), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaWrite));
+                break;
+            case ReplicaScanRequest m:
+                SubmitStorage(new StorageRequest(0, StorageOperation.Scan, [], default, m.First, m.Last, m.Limit), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaScan));
+                break;
+            case ReplicaCountRequest m:
+                SubmitStorage(new StorageRequest(0, StorageOperation.Count, [], default, Ranges: m.Ranges), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaCount));
+                break;
+            case ReplicaFlushRequest m:
+                SubmitStorage(new StorageRequest(0, StorageOperation.Flush, [], default), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaFlush));
+                break;
+            default:
+                OnReplicaReply(from, message, now, outbox);
+                break;
+        }
+    }
+
+    /// <summary>The local replica store finished a request.</summary>
+    public void OnStorage(in StorageDone done, DateTimeOffset now, IOutbox outbox)
+    {
+        if (!_storageWaits.Remove(done.Tag, out var wait))
+        {
+            return; // its request already ended (a deadline passed)
+        }
+
+        if (wait.Peer is { } peer)
+        {
+            outbox.Send(peer, ReplyToPeer(wait, done));
+            return;
+        }
+
+        if (_pending.TryGetValue(wait.RequestId, out var pending))
+        {
+            pending.OnReply(this, wait.ReplicaIndex, ReplyFromStorage(wait.Kind, wait.RequestId, done), now, outbox);
+        }
+    }
+
+    /// <summary>Answers TIMEOUT to every request whose deadline passed.</summary>
+    public void Tick(DateTimeOffset now, IOutbox outbox)
+    {
+        var ticks = now.UtcTicks;
+        while (_deadlines.TryPeek(out var id, out var deadline) && deadline <= ticks)
+        {
+            _deadlines.Dequeue();
+            if (_pending.TryGetValue(id, out var pending))
+            {
+                pending.OnDeadline(this, now, outbox);
+            }
+        }
+    }
+
+    /// <summary>The replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
+    private Replicas ReplicasOf(ulong token)
+    {
+        var nodes = _placement.For(new Core.Hashing.Token(token)).ToArray();
+        return Replicas.Of(this, nodes);
+    }
+
+    private ulong NewRequestId() => _nextRequestId++;
+
+    /// <summary>Registers a coordinated request with its deadline.</summary>
+    private void Track(Pending pending, DateTimeOffset now)
+    {
+        _pending[pending.Id] = pending;
+        _deadlines.Enqueue(pending.Id, (now + _settings.RequestTimeout).UtcTicks);
+    }
+
+    /// <summary>Ends a coordinated request: it is forgotten, and late replies to it are dropped.</summary>
+    private void Finish(Pending pending, ClientReply reply, IOutbox outbox)
+    {
+        if (_pending.Remove(pending.Id))
+        {
+            outbox.Reply(pending.ClientId, reply);
+        }
+    }
+
+    private void SubmitStorage(StorageRequest request, StorageWait wait)
+    {
+        var tag = _nextTag++;
+        _storageWaits[tag] = wait;
+        _store.Submit(request with { Tag = tag });
+    }
+
+    /// <summary>Sends a replica request to <paramref name="node"/>, or to the local store when it is this node.</summary>
+    private void SendToReplica(Pending pending, int replicaIndex, NodeId node, ClusterMessage message, StorageRequest local, IOutbox outbox)
+    {
+        if (node == Self)
+        {
+            SubmitStorage(local, StorageWait.ForRequest(pending.Id, replicaIndex, message.Kind));
+        }
+        else
+        {
+            outbox.Send(node, message);
+        }
+    }
+
+    private void OnReplicaReply(NodeId from, ClusterMessage message, DateTimeOffset now, IOutbox outbox)
+    {
+        if (_pending.TryGetValue(message.RequestId, out var pending))
+        {
+            var index = pending.IndexOf(from);
+            if (index >= 0)
+            {
+                pending.OnReply(this, index, message, now, outbox);
+            }
+        }
+    }
+
+    private static ClusterMessage ReplyToPeer(StorageWait wait, in StorageDone done) => wait.Kind switch
+    {
+        MessageKind.ReplicaRead => new ReplicaReadReply(wait.RequestId, done.Status, done.Record.Set is null ? ReplicaRecord.None : done.Record, done.Error),
+        MessageKind.ReplicaWrite => new ReplicaWriteReply(wait.RequestId, done.Status, done.Error),
+        MessageKind.ReplicaScan => new ReplicaScanReply(wait.RequestId, done.Status, done.Entries ?? [], done.Complete, done.Next, done.Error),
+        MessageKind.ReplicaCount => new ReplicaCountReply(wait.RequestId, done.Status, done.Keys, done.Expires, done.TtlSumMs, done.Error),
+        _ => new ReplicaFlushReply(wait.RequestId, done.Status, done.Error),
+    };
+
+    /// <summary>The local store's answer in the shape a peer's reply has, so coordination handles both alike.</summary>
+    private static ClusterMessage ReplyFromStorage(MessageKind kind, ulong requestId, in StorageDone done) =>
+        ReplyToPeer(new StorageWait(null, requestId, -1, kind), done);
+
+    /// <summary>What a storage tag waits for: a peer's request to answer, or a replica slot of a request this node coordinates.</summary>
+    private readonly record struct StorageWait(NodeId? Peer, ulong RequestId, int ReplicaIndex, MessageKind Kind)
+    {
+        public static StorageWait ForPeer(NodeId peer, ulong requestId, MessageKind kind) => new(peer, requestId, -1, kind);
+
+        public static StorageWait ForRequest(ulong requestId, int replicaIndex, MessageKind kind) => new(null, requestId, replicaIndex, kind);
+    }
+
+    /// <summary>A request's replicas: their ids, liveness and data centers, in preference order.</summary>
+    private sealed class Replicas
+    {
+        private Replicas(NodeId[] nodes, bool[] alive, string[] dataCenters)
+        {
+            Nodes = nodes;
+            Alive = alive;
+            DataCenters = dataCenters;
+        }
+
+        public NodeId[] Nodes { get; }
+
+        public bool[] Alive { get; }
+
+        public string[] DataCenters { get; }
+
+        public static Replicas Of(ClusterNode node, NodeId[] nodes)
+        {
+            var alive = new bool[nodes.Length];
+            var dataCenters = new string[nodes.Length];
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                alive[i] = node.IsAlive(nodes[i]);
+                dataCenters[i] = node._ring.TryGetMember(nodes[i], out var member) ? member.DataCenter : "";
+            }
+
+            return new Replicas(nodes, alive, dataCenters);
+        }
+    }
+
+    /// <summary>A request this node coordinates: what it waits for and how it ends.</summary>
+    private abstract class Pending(ulong id, ClientRequest request, NodeId[] replicas)
+    {
+        public ulong Id { get; } = id;
+
+        public ulong ClientId => Request.Id;
+
+        public ClientRequest Request { get; } = request;
+
+        public NodeId[] Nodes { get; } = replicas;
+
+        public int IndexOf(NodeId node) => Array.IndexOf(Nodes, node);
+
+        public abstract void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox);
+
+        public abstract void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox);
+    }
+}

@@ -1,0 +1,124 @@
+using System.Collections.Generic;
+using RingKV.Cluster.Messages;
+using RingKV.Core.Consistency;
+using RingKV.Core.Versioning;
+
+namespace RingKV.Cluster.Coordination;
+
+/// <summary>What a client asks the coordinator for.</summary>
+internal enum ClientOperation : byte
+{
+    /// <summary>Read one key from its replicas and merge what they hold.</summary>
+    Read,
+
+    /// <summary>Write one key to its replicas.</summary>
+    Write,
+
+    /// <summary>A page of the keys of the token ring, from a cursor.</summary>
+    Scan,
+
+    /// <summary>Count the live keys of the cluster (DBSIZE, INFO keyspace).</summary>
+    Count,
+
+    /// <summary>Remove every key on every node (FLUSHALL).</summary>
+    Flush,
+}
+
+/// <summary>What a write does; the coordinator stamps it.</summary>
+internal enum WriteOperation : byte
+{
+    /// <summary>A plain SET: last writer wins by hybrid-logical time; it supersedes every older sibling.</summary>
+    PlainPut,
+
+    /// <summary>A plain DEL: a last-writer-wins tombstone.</summary>
+    PlainDelete,
+
+    /// <summary>KV.PUT: supersedes what the context saw, concurrent with the rest (siblings).</summary>
+    VersionedPut,
+
+    /// <summary>KV.DEL: a tombstone superseding what the context saw.</summary>
+    VersionedDelete,
+}
+
+/// <summary>One client request handed to <see cref="ClusterNode.Submit"/>; answered exactly once through <see cref="IOutbox.Reply"/>.</summary>
+/// <param name="Id">The host's id for the reply; unique among the requests in flight.</param>
+/// <param name="Operation">What is asked.</param>
+/// <param name="Consistency">Replicas to wait for; default: the node's default for reads or writes.</param>
+internal sealed record ClientRequest(ulong Id, ClientOperation Operation, ConsistencyLevel Consistency)
+{
+    /// <summary>The key (Read, Write).</summary>
+    public byte[] Key { get; init; } = [];
+
+    /// <summary>The kind of write.</summary>
+    public WriteOperation Write { get; init; }
+
+    /// <summary>The value of a put.</summary>
+    public byte[] Value { get; init; } = [];
+
+    /// <summary>The expiry a put sets, Unix ms; 0 for none.</summary>
+    public long ExpiresAtUnixMs { get; init; }
+
+    /// <summary>What a versioned write saw (KV.PUT/KV.DEL with a context); empty when none.</summary>
+    public VersionVector Context { get; init; } = VersionVector.Empty;
+
+    /// <summary>Scan: the token to start at.</summary>
+    public ulong Cursor { get; init; }
+
+    /// <summary>Scan: about how many records to examine.</summary>
+    public int Count { get; init; } = 10;
+
+    /// <summary>A read request.</summary>
+    public static ClientRequest Read(ulong id, byte[] key, ConsistencyLevel consistency = default) =>
+        new(id, ClientOperation.Read, consistency) { Key = key };
+
+    /// <summary>A write request.</summary>
+    public static ClientRequest WriteOf(ulong id, byte[] key, WriteOperation write, byte[] value, long expiresAtUnixMs = 0, VersionVector? context = null, ConsistencyLevel consistency = default) =>
+        new(id, ClientOperation.Write, consistency) { Key = key, Write = write, Value = value, ExpiresAtUnixMs = expiresAtUnixMs, Context = context ?? VersionVector.Empty };
+}
+
+/// <summary>How a request ended.</summary>
+internal enum ClientStatus : byte
+{
+    /// <summary>Done at the level asked.</summary>
+    Ok,
+
+    /// <summary>Too few live replicas for the level; nothing was sent.</summary>
+    Unavailable,
+
+    /// <summary>The deadline passed before the level was met (a write may still have reached some replicas).</summary>
+    Timeout,
+
+    /// <summary>The node or a replica is overloaded.</summary>
+    Busy,
+
+    /// <summary>A replica failed the request.</summary>
+    Error,
+}
+
+/// <summary>The one answer to a <see cref="ClientRequest"/>.</summary>
+/// <param name="Status">How it ended.</param>
+/// <param name="Message">For a failure, the error text as the client sees it (after the dash), e.g. "UNAVAILABLE QUORUM needs 2, 1 alive".</param>
+internal sealed record ClientReply(ClientStatus Status, string Message = "")
+{
+    /// <summary>Read: the merged sibling set of the replies (null when no replica had the key).</summary>
+    public SiblingSet? Set { get; init; }
+
+    /// <summary>Read: the merged record's expiry, Unix ms; 0 for none.</summary>
+    public long ExpiresAtUnixMs { get; init; }
+
+    /// <summary>Scan: the records of the page (merged per key), in token order.</summary>
+    public IReadOnlyList<(byte[] Key, SiblingSet Set, long ExpiresAtUnixMs)> Entries { get; init; } = [];
+
+    /// <summary>Scan: where the next page starts; 0 when the scan is done.</summary>
+    public ulong NextCursor { get; init; }
+
+    /// <summary>Count: live keys, those with an expiry, and the sum of their time left in ms.</summary>
+    public (long Keys, long Expires, long TtlSumMs) Counts { get; init; }
+
+    /// <summary>A successful reply with nothing in it (a write).</summary>
+    public static ClientReply Done { get; } = new(ClientStatus.Ok);
+
+    /// <summary>The reply to an entry read from a replica record.</summary>
+    internal static (SiblingSet? Set, long Expiry) Decode(ReplicaRecord record) =>
+        record.Exists && SiblingSet.TryDecode(record.Set, out var set, out _) ? (set, record.ExpiresAtUnixMs) : (null, 0);
+}

@@ -1,0 +1,74 @@
+using System.Collections.Generic;
+using RingKV.Cluster.Messages;
+
+namespace RingKV.Cluster.Coordination;
+
+/// <summary>Where a <see cref="ClusterNode"/>'s effects go: messages to peers and the replies to clients.</summary>
+/// <remarks>
+/// Called on the node's owner thread only, while it handles an event. <see cref="Send"/> may be lost (the peer may be
+/// down, the network may drop it): nothing waits on it; the coordinator's deadline covers every loss.
+/// </remarks>
+internal interface IOutbox
+{
+    /// <summary>Sends a message to a peer.</summary>
+    void Send(NodeId to, ClusterMessage message);
+
+    /// <summary>Answers a client request; exactly once per <see cref="ClusterNode.Submit"/>.</summary>
+    void Reply(ulong clientRequestId, ClientReply reply);
+}
+
+/// <summary>What a node asks of its own replica store.</summary>
+internal enum StorageOperation : byte
+{
+    /// <summary>Read one key's record.</summary>
+    Read,
+
+    /// <summary>Merge a delta record into one key's record.</summary>
+    Merge,
+
+    /// <summary>Records of a token range.</summary>
+    Scan,
+
+    /// <summary>Count live keys in token ranges.</summary>
+    Count,
+
+    /// <summary>Remove every key.</summary>
+    Flush,
+}
+
+/// <summary>One request to the local replica store; answered by <see cref="ClusterNode.OnStorage"/> with the same <see cref="Tag"/>.</summary>
+internal readonly record struct StorageRequest(
+    ulong Tag,
+    StorageOperation Operation,
+    byte[] Key,
+    ReplicaRecord Record,
+    ulong First = 0,
+    ulong Last = 0,
+    int Limit = 0,
+    IReadOnlyList<(ulong First, ulong Last)>? Ranges = null);
+
+/// <summary>The local replica store's answer to a <see cref="StorageRequest"/>.</summary>
+internal readonly record struct StorageDone(
+    ulong Tag,
+    ReplicaStatus Status,
+    ReplicaRecord Record = default,
+    IReadOnlyList<ScanEntry>? Entries = null,
+    bool Complete = true,
+    ulong Next = 0,
+    long Keys = 0,
+    long Expires = 0,
+    long TtlSumMs = 0,
+    string Error = "");
+
+/// <summary>A node's own data, for the cluster: reads, merges, range scans, counts.</summary>
+/// <remarks>
+/// <see cref="Submit"/> never blocks and never calls back into the node from inside itself: the answer arrives later as
+/// an event (<see cref="ClusterNode.OnStorage"/>) on the node's owner thread. Merges of one key apply in the order they
+/// were submitted. The production store runs over the storage engine; the simulator's keeps a dictionary that a crash
+/// cuts back to what was synced.
+/// </remarks>
+internal interface IReplicaStore
+{
+    /// <summary>Starts a storage request.</summary>
+    void Submit(in StorageRequest request);
+}
