@@ -19,6 +19,13 @@ internal sealed partial class ClusterNode
             return;
         }
 
+        if (Math.Max(now.ToUnixTimeMilliseconds(), _clock.Last.UnixMs + 1) >= _clockLeaseUnixMs)
+        {
+            // Stamps above the lease could repeat after a crash (the host's persisted floor is the lease).
+            outbox.Reply(request.Id, new ClientReply(ClientStatus.Busy, "BUSY the node's clock lease is being renewed; retry"));
+            return;
+        }
+
         var record = Stamp(request, now);
         var pending = new WritePending(NewRequestId(), request, replicas, tracker, level, record);
         Track(pending, now);

@@ -64,6 +64,7 @@ internal sealed partial class ClusterNode
     private ulong _nextRequestId = 1;
     private ulong _nextTag = 1;
     private readonly HybridClock _clock;
+    private long _clockLeaseUnixMs = long.MaxValue;
 
     private TokenRing _ring;
     private Placement _placement;
@@ -92,6 +93,13 @@ internal sealed partial class ClusterNode
 
     /// <summary>The highest hybrid-logical time stamped so far, Unix ms: the host persists a floor above it.</summary>
     public long ClockUnixMs => _clock.Last.UnixMs;
+
+    /// <summary>
+    /// Lets the node stamp writes below <paramref name="unixMs"/>: the host has made a floor at least that high durable,
+    /// so a restart starts its clock above every stamp issued under this lease. Writes that would need a later stamp
+    /// answer BUSY until the host renews (it renews ahead, so a steady clock never meets the lease).
+    /// </summary>
+    public void SetClockLease(long unixMs) => _clockLeaseUnixMs = Math.Max(_clockLeaseUnixMs == long.MaxValue ? 0 : _clockLeaseUnixMs, unixMs);
 
     /// <summary>Nodes currently DOWN for the cluster.</summary>
     public IReadOnlyCollection<NodeId> Down => _down;

@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Membership;
+using RingKV.Cluster.Messages;
+using RingKV.Cluster.Ring;
+using RingKV.Core.Hashing;
+using RingKV.Core.Random;
+
+namespace RingKV.Cluster;
+
+/// <summary>Where a <see cref="NodeMachine"/>'s effects go: messages to peers by address, and replies to clients.</summary>
+/// <remarks>Called on the machine's owner thread only. Sends may be lost; nothing waits on them.</remarks>
+internal interface INodeOutbox
+{
+    /// <summary>Sends <paramref name="message"/> to the node whose peer port is <paramref name="peerAddress"/>.</summary>
+    /// <param name="peerAddress">"host:port" of the peer listener.</param>
+    /// <param name="node">The node believed to listen there; null for a seed not identified yet.</param>
+    /// <param name="message">The message; immutable.</param>
+    void Send(string peerAddress, NodeId? node, ClusterMessage message);
+
+    /// <summary>Answers a client request; exactly once per <see cref="NodeMachine.Submit"/>.</summary>
+    void Reply(ulong clientRequestId, ClientReply reply);
+}
+
+/// <summary>What a node starts with: its coordinator's settings, its gossip settings, its record and where it joins.</summary>
+/// <param name="Cluster">The coordinator's settings (id, data center, rack, replication, levels, timeouts).</param>
+/// <param name="Gossip">The gossip settings.</param>
+/// <param name="Generation">This run's incarnation: above every earlier run's (the host persists it).</param>
+/// <param name="ClientAddress">Where clients reach this node ("host:port").</param>
+/// <param name="PeerAddress">Where other nodes reach this node ("host:port").</param>
+/// <param name="Seeds">Peer addresses to join through; none: a cluster of one.</param>
+/// <param name="Capacity">Relative capacity: the node's share of virtual nodes.</param>
+/// <param name="Tokens">The tokens an earlier run of this node took (the host persists them); empty: choose them.</param>
+internal sealed record NodeMachineSettings(
+    ClusterNodeSettings Cluster,
+    GossipSettings Gossip,
+    ulong Generation,
+    string ClientAddress,
+    string PeerAddress,
+    IReadOnlyList<string> Seeds,
+    int Capacity,
+    ImmutableArray<ulong> Tokens)
+{
+    /// <summary>Virtual nodes per unit of capacity.</summary>
+    public int VnodesPerCapacity { get; init; } = TokenAllocator.DefaultVnodesPerCapacity;
+
+    /// <summary>How long a node with seeds waits to hear the cluster before it chooses tokens on its own view anyway.</summary>
+    public TimeSpan JoinWait { get; init; } = TimeSpan.FromSeconds(10);
+}
+
+/// <summary>
+/// One node as one state machine: its gossiper (membership, failure detection) and its coordinator (client requests,
+/// its replica's part of others'), glued so that the ring and the DOWN set the coordinator routes by always come from
+/// the gossiper's current view.
+/// </summary>
+/// <remarks>
+/// Not thread-safe: the host (the node's loop, or the simulator) calls it from one thread with an event and the time.
+/// It reads no clock, randomness, network or disk of its own.
+/// Joining: a node without tokens chooses them (capacity-weighted, <see cref="TokenAllocator.Allocate"/>) against the
+/// ring it sees, once a seed answered and every known member with tokens is in its view, or after
+/// <see cref="NodeMachineSettings.JoinWait"/>; it then turns NORMAL. Data is not streamed to a joining node (that is
+/// the elasticity issue's work): a node that joins a cluster already holding data serves its ranges from what reaches
+/// it afterwards and from the other replicas' answers.
+/// </remarks>
+internal sealed class NodeMachine
+{
+    private readonly NodeMachineSettings _settings;
+    private readonly Gossiper _gossiper;
+    private readonly ClusterNode _node;
+    private readonly Adapter _adapter;
+    private readonly ulong _seed;
+    private DateTimeOffset _startedAt = DateTimeOffset.MinValue;
+    private ulong _appliedEpoch;
+    private List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> _ringMembers = [];
+    private readonly Dictionary<NodeId, string> _peerAddresses = [];
+
+    public NodeMachine(NodeMachineSettings settings, IReplicaStore store, SplitMix64 random)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(random);
+        _settings = settings;
+        var self = settings.Cluster.Self;
+        var tokens = settings.Tokens.IsDefault ? [] : settings.Tokens;
+        var local = new NodeRecord(
+            self,
+            settings.Generation,
+            version: 1,
+            stateVersion: 1,
+            tokens.IsEmpty ? NodeState.Joining : NodeState.Normal,
+            tokens,
+            settings.Cluster.DataCenter,
+            settings.Cluster.Rack,
+            (uint)settings.Capacity,
+            settings.ClientAddress,
+            settings.PeerAddress,
+            default,
+            []);
+        _seed = random.NextUInt64();
+        _gossiper = new Gossiper(local, settings.Seeds, settings.Gossip, random);
+        _node = new ClusterNode(settings.Cluster, store, TokenRing.Empty);
+        _adapter = new Adapter(this);
+    }
+
+    /// <summary>This node's id.</summary>
+    public NodeId Self => _settings.Cluster.Self;
+
+    /// <summary>The coordinator.</summary>
+    public ClusterNode Node => _node;
+
+    /// <summary>The gossiper.</summary>
+    public Gossiper Gossiper => _gossiper;
+
+    /// <summary>The membership as of the last event.</summary>
+    public MembershipView View => _gossiper.View;
+
+    /// <summary>This node's state as it gossips it.</summary>
+    public NodeState State => _gossiper.LocalRecord.State;
+
+    /// <summary>This node's tokens (empty until it chose them): the host persists them.</summary>
+    public ImmutableArray<ulong> Tokens => _gossiper.LocalRecord.Tokens;
+
+    /// <summary>The peer address of <paramref name="node"/> as gossip knows it.</summary>
+    public bool TryGetPeerAddress(NodeId node, out string address) => _peerAddresses.TryGetValue(node, out address!);
+
+    /// <summary>Runs due work: gossip rounds, joining, request deadlines. The host calls it often (every 100 ms).</summary>
+    public void Tick(DateTimeOffset now, INodeOutbox outbox)
+    {
+        ArgumentNullException.ThrowIfNull(outbox);
+        if (_startedAt == DateTimeOffset.MinValue)
+        {
+            _startedAt = now;
+        }
+
+        _adapter.Outbox = outbox;
+        _gossiper.Tick(now, _adapter);
+        MaybeJoin(now);
+        ApplyView();
+        _node.Tick(now, _adapter);
+    }
+
+    /// <summary>A message from a peer (<paramref name="from"/>: the node the transport's handshake named).</summary>
+    public void Receive(NodeId from, ClusterMessage message, DateTimeOffset now, INodeOutbox outbox)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        _adapter.Outbox = outbox;
+        if (message is MembershipMessage membership)
+        {
+            if (GossipCodec.TryDecode(membership.Body, out var gossip, out _))
+            {
+                _gossiper.Handle(gossip, now, _adapter);
+                ApplyView();
+            }
+
+            return; // an undecodable gossip message is dropped: the sender's next round repeats what it said
+        }
+
+        _node.Handle(from, message, now, _adapter);
+    }
+
+    /// <summary>Starts a client request; answered through <paramref name="outbox"/>, now or later.</summary>
+    public void Submit(ClientRequest request, DateTimeOffset now, INodeOutbox outbox)
+    {
+        _adapter.Outbox = outbox;
+        if (_node.Ring.IsEmpty)
+        {
+            outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node has not joined a ring yet"));
+            return;
+        }
+
+        _node.Submit(request, now, _adapter);
+    }
+
+    /// <summary>The local replica store finished a request.</summary>
+    public void OnStorage(in StorageDone done, DateTimeOffset now, INodeOutbox outbox)
+    {
+        _adapter.Outbox = outbox;
+        _node.OnStorage(done, now, _adapter);
+    }
+
+    /// <summary>Chooses tokens and turns NORMAL once the node has heard enough of the cluster.</summary>
+    private void MaybeJoin(DateTimeOffset now)
+    {
+        if (!_gossiper.LocalRecord.Tokens.IsEmpty)
+        {
+            return;
+        }
+
+        var view = _gossiper.View;
+        var heard = _settings.Seeds.Count == 0 || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1);
+        if (!heard && now - _startedAt < _settings.JoinWait)
+        {
+            return;
+        }
+
+        var ring = BuildRing(view, includeSelf: false);
+        var member = new RingMember(Self, _settings.Cluster.DataCenter, _settings.Cluster.Rack, _settings.Capacity);
+        var tokens = TokenAllocator.Allocate(ring, member, _settings.VnodesPerCapacity, _seed);
+        _gossiper.SetLocalTokens([.. tokens.Select(t => t.Value).Order()]);
+        _gossiper.SetLocalState(NodeState.Normal);
+    }
+
+    /// <summary>Hands the coordinator the ring and DOWN set of a new view (only when they changed).</summary>
+    private void ApplyView()
+    {
+        var view = _gossiper.View;
+        if (view.Epoch == _appliedEpoch)
+        {
+            return;
+        }
+
+        _appliedEpoch = view.Epoch;
+        foreach (var member in view.Members)
+        {
+            _peerAddresses[member.Id] = member.Record.PeerAddress;
+        }
+
+        var members = RingMembers(view, includeSelf: true);
+        var ring = SameMembers(members, _ringMembers) ? _node.Ring : BuildRing(members);
+        _ringMembers = members;
+        var down = view.Members.Where(m => m.Down).Select(m => m.Id);
+        _node.ApplyMembership(ring, down);
+    }
+
+    private static TokenRing BuildRing(MembershipView view, bool includeSelf) => BuildRing(RingMembers(view, includeSelf));
+
+    private static TokenRing BuildRing(List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> members) =>
+        TokenRing.Create(members.Select(m => (
+            new RingMember(m.Id, m.Dc, m.Rack, (int)Math.Clamp(m.Capacity, 1u, (uint)RingMember.MaxCapacity)),
+            (IReadOnlyList<Token>)[.. m.Tokens.Select(t => new Token(t))])));
+
+    /// <summary>The members that own tokens (NORMAL or LEAVING with tokens), in id order.</summary>
+    private static List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> RingMembers(MembershipView view, bool includeSelf)
+    {
+        var members = new List<(NodeId, string, string, uint, ImmutableArray<ulong>)>();
+        foreach (var status in view.Members.OrderBy(m => m.Id))
+        {
+            var record = status.Record;
+            if ((!includeSelf && status.IsLocal) || record.Tokens.IsEmpty || record.State is not (NodeState.Normal or NodeState.Leaving))
+            {
+                continue;
+            }
+
+            members.Add((record.Id, string.IsNullOrEmpty(record.DataCenter) ? RingMember.DefaultName : record.DataCenter,
+                string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, record.Tokens));
+        }
+
+        return members;
+    }
+
+    private static bool SameMembers(
+        List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> a,
+        List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].Id != b[i].Id || a[i].Dc != b[i].Dc || a[i].Rack != b[i].Rack || a[i].Capacity != b[i].Capacity
+                || !a[i].Tokens.AsSpan().SequenceEqual(b[i].Tokens.AsSpan()))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>Turns the gossiper's and the coordinator's sends into sends by peer address.</summary>
+    private sealed class Adapter(NodeMachine machine) : IOutbox, IGossipOutbox
+    {
+        public INodeOutbox? Outbox { get; set; }
+
+        public void Send(NodeId to, ClusterMessage message)
+        {
+            if (machine._peerAddresses.TryGetValue(to, out var address))
+            {
+                Outbox!.Send(address, to, message);
+            }
+
+            // No address yet: lost, as the network may lose it; the request's deadline covers it.
+        }
+
+        public void Reply(ulong clientRequestId, ClientReply reply) => Outbox!.Reply(clientRequestId, reply);
+
+        public void Send(string peerAddress, NodeId? node, GossipMessage message) =>
+            Outbox!.Send(peerAddress, node, new MembershipMessage(GossipCodec.Encode(message)));
+    }
+}
