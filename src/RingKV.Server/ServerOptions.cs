@@ -272,6 +272,7 @@ internal sealed class ServerOptions
         _ = Level(Write, "write");
         if (IsClusterNode)
         {
+            Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");
             _ = PeerEndPoint();
             Require(PeerEndPoint().Port != ListenEndPoint().Port || !PeerEndPoint().Address.Equals(ListenEndPoint().Address), "peer-listen must differ from listen");
             foreach (var seed in SeedList())

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers.Text;
 using System.Threading.Tasks;
+using RingKV.Core.Consistency;
 using RingKV.Core.Versioning;
 using RingKV.Net.Resp;
 
@@ -12,12 +13,12 @@ internal sealed partial class CommandHandler
     /// <remarks>The context is base64 text so it can be copied from redis-cli into KV.PUT … CONTEXT.</remarks>
     internal async ValueTask<RespAction> KvGet(RespCommand c, RespWriter w)
     {
-        if (!CheckSizes(w, c[1]))
+        if (!CheckSizes(w, c[1]) || !TryOptions(c, 2, w, allowContext: false, out _, out _, out var level))
         {
             return RespAction.Continue;
         }
 
-        var read = await _node.Store.ReadVersionedAsync(c.GetMemory(1), _session.ReadConsistency).ConfigureAwait(false);
+        var read = await _node.Store.ReadVersionedAsync(c.GetMemory(1), level.IsDefault ? _session.ReadConsistency : level).ConfigureAwait(false);
         if (read is null)
         {
             w.WriteNullArray();
@@ -45,12 +46,12 @@ internal sealed partial class CommandHandler
     /// <summary>KV.PUT key value [CONTEXT ctx]: without a context the write is concurrent with what exists.</summary>
     internal async ValueTask<RespAction> KvPut(RespCommand c, RespWriter w)
     {
-        if (!CheckSizes(w, c[1], c[2].Length) || !TryContext(c, 3, w, out var context, out _))
+        if (!CheckSizes(w, c[1], c[2].Length) || !TryOptions(c, 3, w, allowContext: true, out var context, out _, out var level))
         {
             return RespAction.Continue;
         }
 
-        await _node.Store.PutVersionedAsync(c.GetMemory(1), c.GetMemory(2), context, _session.WriteConsistency).ConfigureAwait(false);
+        await _node.Store.PutVersionedAsync(c.GetMemory(1), c.GetMemory(2), context, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
@@ -58,13 +59,61 @@ internal sealed partial class CommandHandler
     /// <summary>KV.DEL key [CONTEXT ctx]: deletes what the context saw; without one, every sibling it sees now.</summary>
     internal async ValueTask<RespAction> KvDel(RespCommand c, RespWriter w)
     {
-        if (!CheckSizes(w, c[1]) || !TryContext(c, 2, w, out var context, out var given))
+        if (!CheckSizes(w, c[1]) || !TryOptions(c, 2, w, allowContext: true, out var context, out var given, out var level))
         {
             return RespAction.Continue;
         }
 
-        var existed = await _node.Store.DeleteVersionedAsync(c.GetMemory(1), given ? context : null, _session.WriteConsistency).ConfigureAwait(false);
+        var existed = await _node.Store.DeleteVersionedAsync(c.GetMemory(1), given ? context : null, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
         w.WriteInteger(given || existed ? 1 : 0);
+        return RespAction.Continue;
+    }
+
+    /// <summary>
+    /// KV.CONSISTENCY [READ level] [WRITE level]: sets this connection's levels for the plain commands (GET, SET, DEL, ...);
+    /// with no argument, answers the levels in force ([READ, level, WRITE, level]; DEFAULT: the node's --read/--write).
+    /// </summary>
+    internal RespAction KvConsistency(RespCommand c, RespWriter w)
+    {
+        ConsistencyLevel read = _session.ReadConsistency, write = _session.WriteConsistency;
+        for (var i = 1; i < c.Count; i += 2)
+        {
+            var isRead = c.ArgumentEquals(i, "READ"u8);
+            if ((!isRead && !c.ArgumentEquals(i, "WRITE"u8)) || i + 1 >= c.Count)
+            {
+                w.WriteError(RespErrors.Syntax);
+                return RespAction.Continue;
+            }
+
+            if (!ConsistencyLevel.TryParse(c[i + 1], out var level))
+            {
+                w.WriteError("ERR invalid consistency level: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas"u8);
+                return RespAction.Continue;
+            }
+
+            if (isRead)
+            {
+                read = level;
+            }
+            else
+            {
+                write = level;
+            }
+        }
+
+        if (c.Count == 1)
+        {
+            w.WriteArrayHeader(4);
+            w.WriteBulkString("READ"u8);
+            w.WriteBulkString(System.Text.Encoding.UTF8.GetBytes(read.IsDefault ? "DEFAULT" : read.ToString()));
+            w.WriteBulkString("WRITE"u8);
+            w.WriteBulkString(System.Text.Encoding.UTF8.GetBytes(write.IsDefault ? "DEFAULT" : write.ToString()));
+            return RespAction.Continue;
+        }
+
+        _session.ReadConsistency = read;
+        _session.WriteConsistency = write;
+        w.WriteOk();
         return RespAction.Continue;
     }
 
@@ -76,25 +125,55 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>
-    /// Reads the optional <c>CONTEXT ctx</c> at <paramref name="at"/>; writes the error when it is malformed, from before
-    /// contexts named their key, or names another key than the command's (c[1]).
+    /// Reads the optional <c>CONTEXT ctx</c> and <c>CONSISTENCY level</c> pairs from <paramref name="at"/> on, in either
+    /// order; writes the error when one is malformed, repeated or not allowed, or when a context is from before contexts
+    /// named their key or names another key than the command's (c[1]).
     /// </summary>
-    private static bool TryContext(RespCommand c, int at, RespWriter w, out VersionVector context, out bool given)
+    private static bool TryOptions(RespCommand c, int at, RespWriter w, bool allowContext, out VersionVector context, out bool given, out ConsistencyLevel level)
     {
         context = VersionVector.Empty;
         given = false;
-        if (c.Count == at)
+        level = default;
+        for (var i = at; i < c.Count; i += 2)
         {
-            return true;
+            if (i + 1 >= c.Count)
+            {
+                w.WriteError(RespErrors.Syntax);
+                return false;
+            }
+
+            if (c.ArgumentEquals(i, "CONSISTENCY"u8) && level.IsDefault)
+            {
+                if (!ConsistencyLevel.TryParse(c[i + 1], out level))
+                {
+                    w.WriteError("ERR invalid CONSISTENCY: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas"u8);
+                    return false;
+                }
+            }
+            else if (allowContext && !given && c.ArgumentEquals(i, "CONTEXT"u8))
+            {
+                if (!TryContext(c, i + 1, w, out context))
+                {
+                    return false;
+                }
+
+                given = true;
+            }
+            else
+            {
+                w.WriteError(RespErrors.Syntax);
+                return false;
+            }
         }
 
-        if (c.Count != at + 2 || !c.ArgumentEquals(at, "CONTEXT"u8))
-        {
-            w.WriteError(RespErrors.Syntax);
-            return false;
-        }
+        return true;
+    }
 
-        var text = c[at + 1];
+    /// <summary>Decodes the context argument at <paramref name="at"/>; writes the error when it is not one KV.GET gave for c[1].</summary>
+    private static bool TryContext(RespCommand c, int at, RespWriter w, out VersionVector context)
+    {
+        context = VersionVector.Empty;
+        var text = c[at];
         var bytes = new byte[Base64.GetMaxDecodedFromUtf8Length(text.Length)];
         if (Base64.DecodeFromUtf8(text, bytes, out _, out var length) != System.Buffers.OperationStatus.Done
             || !SiblingSet.TryDecodeContext(bytes.AsSpan(0, length), out var decoded, out var keyTag, out _))
@@ -117,7 +196,6 @@ internal sealed partial class CommandHandler
         }
 
         context = decoded;
-        given = true;
         return true;
     }
 }

@@ -1,0 +1,134 @@
+using System;
+using System.Linq;
+using System.Threading.Tasks;
+using RingKV.Server.Tests.Support;
+using StackExchange.Redis;
+using Xunit;
+
+namespace RingKV.Server.Tests.Cluster;
+
+/// <summary>Real <c>ringkv serve</c> processes forming a cluster on loopback (issue 11 §9).</summary>
+[Collection("cluster processes")]
+public sealed class ClusterProcessTests
+{
+    private static readonly TimeSpan DownDeadline = TimeSpan.FromSeconds(30);
+
+    [Fact]
+    public async Task ThreeNodes_WriteThroughOne_ReadThroughEveryOtherAtEveryLevel()
+    {
+        using var cluster = new LocalCluster(3);
+        var ring = LocalCluster.Ring(cluster.Nodes[1]);
+        Assert.Equal(3, ring.Count);
+        var ownership = ring.Values.Sum(n => double.Parse(n["ownership"], System.Globalization.CultureInfo.InvariantCulture));
+        Assert.InRange(ownership, 0.99, 1.01);
+
+        var writer = cluster.Db(0);
+        for (var i = 0; i < 200; i++)
+        {
+            Assert.True(await writer.StringSetAsync($"k{i}", $"v{i}"));
+        }
+
+        foreach (var level in new[] { "ONE", "TWO", "QUORUM", "ALL" })
+        {
+            for (var n = 1; n < 3; n++)
+            {
+                var reader = cluster.Db(n);
+                Assert.Equal("OK", (string?)await reader.ExecuteAsync("KV.CONSISTENCY", "READ", level));
+                for (var i = 0; i < 200; i += 17)
+                {
+                    Assert.Equal($"v{i}", (string?)await reader.StringGetAsync($"k{i}"));
+                }
+
+                var read = (RedisResult[])(await reader.ExecuteAsync("KV.GET", "k3", "CONSISTENCY", level))!;
+                Assert.Equal("v3", (string?)((RedisResult[])read[1]!)[0]);
+            }
+        }
+
+        // The whole keyspace through any node: DBSIZE counts each key once, a full SCAN returns each key once.
+        Assert.Equal(200L, (long)await cluster.Db(2).ExecuteAsync("DBSIZE"));
+        var keys = cluster.Nodes[1].Connect().GetServer(cluster.Nodes[1].EndPoint).Keys(pageSize: 50).Select(k => (string)k!).ToList();
+        Assert.Equal(200, keys.Count);
+        Assert.Equal(200, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task KillOne_MarkedDownQuorumWorksAllFailsClearly_RestartComesBackUp()
+    {
+        using var cluster = new LocalCluster(3);
+        var db = cluster.Db(0);
+        Assert.True(await db.StringSetAsync("before", "1"));
+
+        cluster.Nodes[2].Kill();
+        LocalCluster.WaitUntil(() => LocalCluster.StatusOf(cluster.Nodes[0], 2) == "DOWN" && LocalCluster.StatusOf(cluster.Nodes[1], 2) == "DOWN", DownDeadline, "node2 DOWN on node0 and node1");
+
+        Assert.True(await db.StringSetAsync("during", "2"));
+        Assert.Equal("1", (string?)await cluster.Db(1).StringGetAsync("before"));
+        var all = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.PUT", "k", "v", "CONSISTENCY", "ALL"));
+        Assert.Equal("UNAVAILABLE ALL needs 3, 2 alive", all.Message);
+        var read = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.GET", "before", "CONSISTENCY", "ALL"));
+        Assert.StartsWith("UNAVAILABLE ALL", read.Message, StringComparison.Ordinal);
+
+        cluster.Nodes[2].Restart();
+        LocalCluster.WaitUntil(() => LocalCluster.StatusOf(cluster.Nodes[0], 2) == "UP" && LocalCluster.UpNormal(cluster.Nodes[2]) == 3, DownDeadline, "node2 UP again");
+        Assert.Equal("2", (string?)await cluster.Db(2).StringGetAsync("during"));
+        var after = (RedisResult[])(await cluster.Db(2).ExecuteAsync("KV.GET", "before", "CONSISTENCY", "ALL"))!;
+        Assert.Equal("1", (string?)((RedisResult[])after[1]!)[0]);
+    }
+
+    [Fact]
+    public async Task ConcurrentPutsThroughTwoCoordinators_AreSiblings_ResolvedByAContextWrite()
+    {
+        using var cluster = new LocalCluster(3);
+        var a = cluster.Db(0);
+        var b = cluster.Db(1);
+        Assert.Equal("OK", (string?)await a.ExecuteAsync("KV.PUT", "cart", "apple"));
+        Assert.Equal("OK", (string?)await b.ExecuteAsync("KV.PUT", "cart", "pear"));
+
+        var read = (RedisResult[])(await cluster.Db(2).ExecuteAsync("KV.GET", "cart", "CONSISTENCY", "ALL"))!;
+        var siblings = ((RedisResult[])read[1]!).Select(v => (string?)v).Order(StringComparer.Ordinal).ToArray();
+        Assert.Equal(["apple", "pear"], siblings);
+
+        Assert.Equal("OK", (string?)await cluster.Db(2).ExecuteAsync("KV.PUT", "cart", "apple+pear", "CONTEXT", (string)read[0]!));
+        var resolved = (RedisResult[])(await a.ExecuteAsync("KV.GET", "cart", "CONSISTENCY", "ALL"))!;
+        Assert.Equal(["apple+pear"], ((RedisResult[])resolved[1]!).Select(v => (string?)v).ToArray());
+    }
+
+    [Fact]
+    public async Task PlainSetsThroughTwoCoordinators_OneWinnerOnEveryReplica_NoSiblings()
+    {
+        using var cluster = new LocalCluster(3);
+        await Task.WhenAll(cluster.Db(0).StringSetAsync("x", "from0"), cluster.Db(1).StringSetAsync("x", "from1"));
+
+        var seen = new string?[3];
+        for (var n = 0; n < 3; n++)
+        {
+            var read = (RedisResult[])(await cluster.Db(n).ExecuteAsync("KV.GET", "x", "CONSISTENCY", "ALL"))!;
+            var values = (RedisResult[])read[1]!;
+            Assert.Single(values);
+            seen[n] = (string?)values[0];
+        }
+
+        Assert.Single(seen.Distinct());
+    }
+
+    [Fact]
+    public void SingleNode_WithoutSeeds_ServesAsBeforeAndListsItselfInTheRing()
+    {
+        using var node = new ServerProcess();
+        using var raw = node.ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("SET", "a", "1"));
+        var ring = LocalCluster.Ring(node);
+        Assert.Equal("NORMAL", Assert.Single(ring.Values)["state"]);
+        Assert.Contains("ringkv_cluster:single", raw.CallText("INFO", "cluster"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ClusterNode_ListenPortZero_RefusedAtStart()
+    {
+        var error = Assert.ThrowsAny<Exception>(() => new ServerProcess("--seeds", "127.0.0.1:1"));
+        Assert.Contains("fixed listen port", error.Message, StringComparison.Ordinal);
+    }
+}
+
+[CollectionDefinition("cluster processes", DisableParallelization = true)]
+public sealed class ClusterProcessCollection;

@@ -1,0 +1,155 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Linq;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading;
+using RingKV.Server.Tests.Support;
+using StackExchange.Redis;
+using Xunit;
+
+namespace RingKV.Server.Tests.Cluster;
+
+/// <summary>K real <c>ringkv serve</c> processes on loopback forming one cluster: node 0 is the seed of the others.</summary>
+public sealed class LocalCluster : IDisposable
+{
+    private static readonly TimeSpan FormDeadline = TimeSpan.FromSeconds(60);
+    private readonly string[] _flags;
+
+    public LocalCluster(int nodes, params string[] flags)
+    {
+        _flags = flags;
+        var ports = FreePorts(nodes * 2);
+        ClientPorts = ports.Take(nodes).ToArray();
+        PeerPorts = ports.Skip(nodes).ToArray();
+        try
+        {
+            for (var i = 0; i < nodes; i++)
+            {
+                Nodes.Add(StartNode(i));
+            }
+
+            WaitUntil(() => Nodes.All(n => UpNormal(n) == nodes), FormDeadline, $"{nodes} nodes NORMAL and UP on every node");
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public List<ServerProcess> Nodes { get; } = [];
+
+    public int[] ClientPorts { get; }
+
+    public int[] PeerPorts { get; }
+
+    public string Logs => string.Join("\n", Nodes.Select((n, i) => $"--- node{i}\n{n.Log}"));
+
+    /// <summary>A StackExchange.Redis database on node <paramref name="i"/>.</summary>
+    public IDatabase Db(int i) => Nodes[i].Connect().GetDatabase();
+
+    /// <summary>KV.RING as <paramref name="node"/> sees it: one field map per node, by id.</summary>
+    public static Dictionary<string, Dictionary<string, string>> Ring(ServerProcess node)
+    {
+        using var raw = node.ConnectRaw();
+        var reply = (object?[])raw.Call("KV.RING")!;
+        var ring = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        foreach (object?[] entry in reply.Cast<object?[]>())
+        {
+            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var f = 0; f + 1 < entry.Length; f += 2)
+            {
+                fields[Text(entry[f])] = Text(entry[f + 1]);
+            }
+
+            ring[fields["id"]] = fields;
+        }
+
+        return ring;
+    }
+
+    /// <summary>Nodes node <paramref name="node"/> sees NORMAL and UP.</summary>
+    public static int UpNormal(ServerProcess node)
+    {
+        if (!node.IsRunning)
+        {
+            return -1;
+        }
+
+        try
+        {
+            return Ring(node).Values.Count(n => n["state"] == "NORMAL" && n["status"] == "UP");
+        }
+        catch (SocketException)
+        {
+            return -1;
+        }
+    }
+
+    /// <summary>Node <paramref name="observer"/>'s view of node <paramref name="subject"/>'s status (UP, DOWN, or absent).</summary>
+    public static string StatusOf(ServerProcess observer, int subject) =>
+        Ring(observer).TryGetValue($"node{subject}", out var fields) ? fields["status"] : "absent";
+
+    public static void WaitUntil(Func<bool> condition, TimeSpan deadline, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(clock.Elapsed < deadline, $"not within {deadline}: {what}");
+            Thread.Sleep(100);
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var node in Nodes)
+        {
+            node.Dispose();
+        }
+    }
+
+    private ServerProcess StartNode(int i)
+    {
+        var flags = new List<string>
+        {
+            "--node-id", $"node{i}",
+            "--peer-listen", $"127.0.0.1:{PeerPorts[i]}",
+            "--seeds", $"127.0.0.1:{PeerPorts[0]}",
+            "--sync", "always",
+        };
+        flags.AddRange(_flags);
+        return ServerProcess.Listening($"127.0.0.1:{ClientPorts[i]}", [.. flags]);
+    }
+
+    private static string Text(object? value) => value switch
+    {
+        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
+        null => "",
+        _ => value.ToString() ?? "",
+    };
+
+    private static int[] FreePorts(int count)
+    {
+        var listeners = new List<TcpListener>();
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                var listener = new TcpListener(IPAddress.Loopback, 0);
+                listener.Start();
+                listeners.Add(listener);
+            }
+
+            return [.. listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port)];
+        }
+        finally
+        {
+            foreach (var listener in listeners)
+            {
+                listener.Stop();
+            }
+        }
+    }
+}
