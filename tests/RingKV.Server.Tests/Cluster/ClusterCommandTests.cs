@@ -86,6 +86,28 @@ public sealed class ClusterCommandTests
     }
 
     [Fact]
+    public void Down_PidFileNamingAnotherProcess_LeavesItAlone()
+    {
+        using var directory = new ClusterDirectory();
+        using var other = Process.Start(new ProcessStartInfo("sleep", "60") { UseShellExecute = false })!;
+        try
+        {
+            File.WriteAllText(Path.Combine(directory.Path, "node1.pid"), $"{other.Id}\n"); // a stale pid the system gave to another process
+
+            var run = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
+
+            Assert.Equal(0, run.ExitCode);
+            Assert.Contains("no running nodes", run.Output, StringComparison.Ordinal);
+            Assert.False(other.HasExited, "cluster down signalled a process that is not a node of the directory");
+        }
+        finally
+        {
+            other.Kill();
+            other.WaitForExit();
+        }
+    }
+
+    [Fact]
     public void UpAndDown_NodeRunningFromAPidFile_UpRefusesDownStopsItThenIsANoOp()
     {
         using var directory = new ClusterDirectory();
