@@ -39,7 +39,16 @@ internal static class ServeCommand
             Text("--password", "password", nameof(ServerOptions.Password), "Require AUTH with this password. Default: none."),
             Switch("--enable-flushall", nameof(ServerOptions.EnableFlushAll), "Allow FLUSHALL and FLUSHDB to erase the data set. Off by default."),
             Text("--max-version-vector-entries", "count", nameof(ServerOptions.MaxVersionVectorEntries), "Entries a key's version vector keeps before the least recently updated are dropped. Default 10.", "--max-version-entries"),
-            Text("--node-id", "name", nameof(ServerOptions.NodeId), "This node's name (its actor in version vectors). Default: the host name."),
+            Text("--node-id", "name", nameof(ServerOptions.NodeId), "This node's name (its actor in version vectors). Default: the host name; in a cluster, the peer address."),
+            Text("--seeds", "host:port,...", nameof(ServerOptions.Seeds), "Peer addresses of nodes to join through (their --peer-listen). Without --seeds or --peer-listen the node is a single node."),
+            Text("--peer-listen", "host:port", nameof(ServerOptions.PeerListen), "Internode address. Default: the client port + 10000."),
+            Text("--dc", "name", nameof(ServerOptions.Dc), "This node's data center. Default dc1."),
+            Text("--rack", "name", nameof(ServerOptions.Rack), "This node's rack. Default rack1."),
+            Text("--capacity", "n", nameof(ServerOptions.Capacity), "Relative capacity (1-64): the node's share of the ring. Default 1."),
+            Text("--replication", "n|dc:n,...", nameof(ServerOptions.Replication), "Replicas per data center: 3, or dc1:3,dc2:2. Default 3 in a cluster."),
+            Text("--read", "level", nameof(ServerOptions.Read), "Consistency of plain reads: ONE, TWO, THREE, QUORUM (default), LOCAL_QUORUM, EACH_QUORUM, ALL."),
+            Text("--write", "level", nameof(ServerOptions.Write), "Consistency of plain writes: as --read. Default QUORUM."),
+            Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
         };
 
         var command = new Command("serve", "Run a RingKV node that serves the Redis protocol. Stops gracefully on SIGTERM or Ctrl-C.");

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using RingKV.Cluster.Coordination;
 using RingKV.Cluster.Messages;
+using RingKV.Cluster.Ring;
 using RingKV.Core.Consistency;
 using RingKV.Core.Hashing;
 using RingKV.Core.Versioning;
@@ -47,12 +49,29 @@ internal sealed partial class ClusterNode
     /// <summary>DBSIZE: every live node counts the keys of the ranges it is the first replica of; the sum is the cluster's.</summary>
     private void StartCount(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
-        var members = new List<NodeId>();
-        foreach (var member in _ring.Members)
+        // Each vnode's range is counted once, by the first live replica of its preference list: a key is counted on one
+        // replica (what that replica holds), whichever nodes are DOWN.
+        var byMember = new List<TokenRange>?[_ring.MemberCount];
+        for (var vnode = 0; vnode < _ring.VnodeCount; vnode++)
         {
-            if (IsAlive(member.Id))
+            foreach (var member in _placement.MemberIndexesForVnode(vnode))
             {
-                members.Add(member.Id);
+                if (IsAlive(_ring.MemberAt(member).Id))
+                {
+                    TokenRing.AddRingRange(byMember[member] ??= [], _ring.PreviousToken(vnode), _ring.TokenAt(vnode));
+                    break;
+                }
+            }
+        }
+
+        var members = new List<NodeId>();
+        var rangesOf = new List<List<(ulong, ulong)>>();
+        for (var m = 0; m < byMember.Length; m++)
+        {
+            if (byMember[m] is { } ranges)
+            {
+                members.Add(_ring.MemberAt(m).Id);
+                rangesOf.Add([.. TokenRing.SortAndMerge(ranges).Select(r => (r.First.Value, r.Last.Value))]);
             }
         }
 
@@ -60,12 +79,7 @@ internal sealed partial class ClusterNode
         Track(pending, now);
         for (var i = 0; i < pending.Nodes.Length; i++)
         {
-            var ranges = new List<(ulong, ulong)>();
-            foreach (var range in _placement.RangesOf(pending.Nodes[i]))
-            {
-                ranges.Add((range.First.Value, range.Last.Value));
-            }
-
+            var ranges = rangesOf[i];
             SendToReplica(pending, i, pending.Nodes[i], new ReplicaCountRequest(pending.Id, ranges), new StorageRequest(0, StorageOperation.Count, [], default, Ranges: ranges), outbox);
         }
 

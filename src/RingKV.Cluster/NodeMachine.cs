@@ -189,7 +189,11 @@ internal sealed class NodeMachine
         }
 
         var view = _gossiper.View;
-        var heard = _settings.Seeds.Count == 0 || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1);
+        // Heard: a seed answered, and no member with a smaller id is still choosing its tokens (two joiners choosing on
+        // one view would crowd the same gaps of the ring; the id order keeps two joiners from waiting on each other).
+        var heard = _settings.Seeds.Count == 0
+            || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1
+                && view.Members.All(m => m.IsLocal || m.Down || m.Record.State != NodeState.Joining || m.Id > Self));
         if (!heard && now - _startedAt < _settings.JoinWait)
         {
             return;

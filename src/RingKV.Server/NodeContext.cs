@@ -26,6 +26,9 @@ internal sealed class NodeContext(ServerOptions options, IKeyValueStore store, S
 
     public RespListener? Listener { get; set; }
 
+    /// <summary>The cluster node, when this node runs as one; null for a single node.</summary>
+    public Cluster.NodeHost? Cluster { get; init; }
+
     /// <summary>Buffers for values read by commands in flight, shared by every connection.</summary>
     public ObjectPool<ArrayBufferWriter<byte>> Buffers { get; } = new DefaultObjectPool<ArrayBufferWriter<byte>>(new BufferPolicy(), 1024);
 

@@ -3,8 +3,12 @@ using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.Extensions.Logging;
+using RingKV.Cluster;
+using RingKV.Cluster.Membership;
+using RingKV.Cluster.Ring;
 using RingKV.Net.Resp;
 using RingKV.Server.Clients;
+using RingKV.Server.Cluster;
 using RingKV.Server.Commands;
 using RingKV.Server.Store;
 using RingKV.Storage;
@@ -20,6 +24,7 @@ internal sealed class RingKvNode : IAsyncDisposable
 {
     private readonly RespListener _listener;
     private readonly IKeyValueStore _store;
+    private NodeHost? _cluster;
     private readonly StorageEngine _engine;
     private readonly MemoryTrimmer _trimmer;
     private readonly ILogger _logger;
@@ -69,8 +74,16 @@ internal sealed class RingKvNode : IAsyncDisposable
                 r.LogRecords, r.Operations, r.LogBytes, r.LogSegments, r.TablesWritten, r.TablesOpened, (long)r.Duration.TotalMilliseconds);
         }
 
-        var store = new LocalStore(engine, options.NodeId, options.MaxVersionVectorEntries, time);
-        var node = new NodeContext(options, store, engine, time);
+        var local = new LocalStore(engine, options.NodeId, options.MaxVersionVectorEntries, time);
+        NodeHost? cluster = null;
+        IKeyValueStore store = local;
+        if (options.IsClusterNode)
+        {
+            cluster = new NodeHost(ClusterSettings(options), engine, loggers, time);
+            store = new CoordinatedStore(cluster, time);
+        }
+
+        var node = new NodeContext(options, store, engine, time) { Cluster = cluster };
         var limits = RespLimits.Default with
         {
             MaxBulkBytes = Math.Max(options.MaxValueBytes, options.MaxKeyBytes) + (1 << 20),
@@ -83,20 +96,40 @@ internal sealed class RingKvNode : IAsyncDisposable
             listener = new RespListener(
                 options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger, options.EffectiveMaxRequestMemoryBytes());
             node.Listener = listener;
+            cluster?.Start();
             listener.Start();
         }
         catch
         {
+            cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             engine.Dispose();
             throw;
         }
 
-        var trimmer = new MemoryTrimmer(() => store.LargeBatchBytes, time, TimeSpan.FromSeconds(1));
+        var trimmer = new MemoryTrimmer(() => local.LargeBatchBytes, time, TimeSpan.FromSeconds(1));
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
         }
-        return new RingKvNode(listener, store, engine, trimmer, logger);
+        return new RingKvNode(listener, store, engine, trimmer, logger) { _cluster = cluster };
+    }
+
+    /// <summary>The cluster host's settings from the serve options.</summary>
+    private static NodeHostSettings ClusterSettings(ServerOptions options)
+    {
+        var seeds = options.SeedList();
+        var replication = options.Replication is { } text ? ReplicationSettings.Parse(text) : ReplicationSettings.Default;
+        var client = options.ListenEndPoint();
+        var peer = options.PeerEndPoint();
+        var cluster = new ClusterNodeSettings(new NodeId(options.ClusterNodeId()), options.Dc, options.Rack)
+        {
+            Replication = replication,
+            DefaultRead = ServerOptions.Level(options.Read, "read"),
+            DefaultWrite = ServerOptions.Level(options.Write, "write"),
+            MaxVersionEntries = options.MaxVersionVectorEntries,
+        };
+        var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), peer.ToString(), seeds, options.Capacity, []);
+        return new NodeHostSettings(machine, peer, options.DataDirectory, options.ClusterName);
     }
 
     /// <summary>Graceful shutdown; safe to call more than once.</summary>
@@ -109,6 +142,11 @@ internal sealed class RingKvNode : IAsyncDisposable
 
         _logger.LogInformation("shutting down: finishing in-flight requests");
         await _listener.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync().ConfigureAwait(false);
+        }
+
         _trimmer.Dispose();
         _engine.SyncLog();
         _store.Dispose();

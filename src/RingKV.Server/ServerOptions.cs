@@ -60,6 +60,64 @@ internal sealed class ServerOptions
     /// <summary>This node's name; its actor id in version vectors derives from it.</summary>
     public string NodeId { get; set; } = Environment.MachineName;
 
+    /// <summary>Peer addresses (host:port of their --peer-listen) to join through, comma-separated; none: a single node, unless --peer-listen is given.</summary>
+    public string Seeds { get; set; } = "";
+
+    /// <summary>Internode address, host:port; unset: the client port + 10000 on the client host. Setting it (or --seeds) makes the node a cluster node.</summary>
+    public string? PeerListen { get; set; }
+
+    /// <summary>This node's data center.</summary>
+    public string Dc { get; set; } = "dc1";
+
+    /// <summary>This node's rack.</summary>
+    public string Rack { get; set; } = "rack1";
+
+    /// <summary>Relative capacity: the node's share of the ring (virtual nodes in proportion).</summary>
+    public int Capacity { get; set; } = 1;
+
+    /// <summary>Replicas per data center: <c>3</c>, or <c>dc1:3,dc2:2</c>; unset: 3 in a cluster.</summary>
+    public string? Replication { get; set; }
+
+    /// <summary>Level of plain reads in a cluster.</summary>
+    public string Read { get; set; } = "quorum";
+
+    /// <summary>Level of plain writes in a cluster.</summary>
+    public string Write { get; set; } = "quorum";
+
+    /// <summary>The cluster's name: nodes of another cluster are refused at the handshake.</summary>
+    public string ClusterName { get; set; } = "ringkv";
+
+    /// <summary>Whether the node runs as a cluster node (it has seeds or an internode address).</summary>
+    public bool IsClusterNode => !string.IsNullOrWhiteSpace(Seeds) || !string.IsNullOrWhiteSpace(PeerListen);
+
+    /// <summary>The seed addresses.</summary>
+    public string[] SeedList() => Seeds.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    /// <summary>The internode address: <see cref="PeerListen"/>, or the client port + 10000 on the client host.</summary>
+    public IPEndPoint PeerEndPoint()
+    {
+        if (!string.IsNullOrWhiteSpace(PeerListen))
+        {
+            return IPEndPoint.TryParse(PeerListen.Replace("localhost:", "127.0.0.1:", StringComparison.OrdinalIgnoreCase), out var peer) && peer.Port != 0
+                ? peer
+                : throw new FormatException($"invalid peer-listen address '{PeerListen}': expected host:port, e.g. 127.0.0.1:17379");
+        }
+
+        var client = ListenEndPoint();
+        return client.Port + 10_000 <= 65_535
+            ? new IPEndPoint(client.Address, client.Port + 10_000)
+            : throw new FormatException($"the client port {client.Port} + 10000 is not a port: give --peer-listen");
+    }
+
+    /// <summary>The node's name in the cluster: --node-id when given, else its peer address (host names repeat across processes of one machine).</summary>
+    public string ClusterNodeId() => NodeId != Environment.MachineName ? NodeId : PeerEndPoint().ToString();
+
+    /// <summary>Parses a level setting.</summary>
+    public static Core.Consistency.ConsistencyLevel Level(string text, string setting) =>
+        Core.Consistency.ConsistencyLevel.TryParse(System.Text.Encoding.UTF8.GetBytes(text.Trim()), out var level)
+            ? level
+            : throw new FormatException($"invalid {setting} level '{text}': expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number");
+
     /// <summary>Builds options from configuration keys named like the properties (case-insensitive).</summary>
     /// <remarks>
     /// Converts each value itself rather than through the configuration binder, whose errors name .NET types
@@ -208,6 +266,19 @@ internal sealed class ServerOptions
             "max-reply-buffer-mb must be at least 1 and hold two replies of the largest value (max-value-bytes)");
         Require(!string.IsNullOrWhiteSpace(DataDirectory), "data-dir must not be empty");
         Require(!string.IsNullOrWhiteSpace(NodeId), "node-id must not be empty");
+        Require(Capacity is >= 1 and <= 64, "capacity must be between 1 and 64");
+        Require(!string.IsNullOrWhiteSpace(Dc) && !string.IsNullOrWhiteSpace(Rack), "dc and rack must not be empty");
+        _ = Level(Read, "read");
+        _ = Level(Write, "write");
+        if (IsClusterNode)
+        {
+            _ = PeerEndPoint();
+            Require(PeerEndPoint().Port != ListenEndPoint().Port || !PeerEndPoint().Address.Equals(ListenEndPoint().Address), "peer-listen must differ from listen");
+            foreach (var seed in SeedList())
+            {
+                Require(IPEndPoint.TryParse(seed, out _), $"invalid seed '{seed}': expected host:port of a node's peer-listen address");
+            }
+        }
     }
 
     private static void Require(bool ok, string message)

@@ -557,6 +557,11 @@ internal sealed partial class CommandHandler
             text.Append("\r\n");
         }
 
+        if (Want("cluster"))
+        {
+            await AppendClusterInfoAsync(text).ConfigureAwait(false);
+        }
+
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");

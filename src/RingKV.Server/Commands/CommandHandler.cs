@@ -140,7 +140,7 @@ internal sealed partial class CommandHandler : IRespHandler
     }
 
     private static void WriteStoreError(RespWriter w, RingKVException e) =>
-        w.WriteError(e.Code == ErrorCode.InvalidArgument ? "ERR " + e.Message : $"ERR {e.Code}: {e.Message}");
+        w.WriteError(e is Cluster.ClusterReplyException ? e.Message : e.Code == ErrorCode.InvalidArgument ? "ERR " + e.Message : $"ERR {e.Code}: {e.Message}");
 
     /// <summary>A command that did not complete at once, or started while others run, keeps its keys in flight.</summary>
     private ValueTask<RespAction> Track(CommandSpec? spec, RespCommand c, ValueTask<RespAction> pending)

@@ -54,6 +54,7 @@ internal static class CommandTable
         new("kv.get", 2, Read, 1, 1, 1, static (h, c, w) => h.KvGet(c, w)),
         new("kv.put", -3, Write | DenyOom, 1, 1, 1, static (h, c, w) => h.KvPut(c, w)),
         new("kv.del", -2, Write, 1, 1, 1, static (h, c, w) => h.KvDel(c, w)),
+        new("kv.ring", 1, Loading | Barrier, 0, 0, 0, static (h, c, w) => h.KvRing(w)),
     ];
 
     // Commands by name length; within one length, in table order (hot commands first).

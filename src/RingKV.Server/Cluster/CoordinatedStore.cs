@@ -1,0 +1,262 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Threading.Tasks;
+using RingKV.Cluster.Coordination;
+using RingKV.Core.Consistency;
+using RingKV.Core.Errors;
+using RingKV.Core.Versioning;
+using RingKV.Server.Store;
+
+namespace RingKV.Server.Cluster;
+
+/// <summary>A failure the cluster answers with, its text as the client sees it after the dash ("UNAVAILABLE QUORUM needs 2, 1 alive").</summary>
+internal sealed class ClusterReplyException : RingKVException
+{
+    public ClusterReplyException(string reply)
+        : base(ErrorCode.Internal, reply)
+    {
+    }
+
+    public ClusterReplyException()
+    {
+    }
+
+    public ClusterReplyException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+}
+
+/// <summary>The command layer's store on a cluster node: every request goes through this node's coordinator to the key's replicas.</summary>
+/// <remarks>
+/// Plain writes are last-writer-wins (the coordinator stamps them with its hybrid-logical clock). A plain SET without a
+/// condition, GET or KEEPTTL is one blind write at the write level; conditional and read-modify-write forms (SET NX/XX/GET,
+/// KEEPTTL, DEL's count, GETDEL, GETEX, EXPIRE and its conditions) read at the read level first and then write at the write
+/// level: under concurrency they are not atomic (docs/consistency.md).
+/// </remarks>
+internal sealed class CoordinatedStore : IKeyValueStore
+{
+    private readonly NodeHost _host;
+    private readonly TimeProvider _time;
+
+    /// <param name="host">The node.</param>
+    /// <param name="time">The clock expiry is judged by.</param>
+    public CoordinatedStore(NodeHost host, TimeProvider time)
+    {
+        _host = host;
+        _time = time;
+    }
+
+    public async ValueTask<ReadResult> ReadAsync(ReadRequest request)
+    {
+        var (set, expiry) = await ReadSetAsync(request.Key, request.Consistency).ConfigureAwait(false);
+        if (!Live(set, expiry, out var value))
+        {
+            return default;
+        }
+
+        request.Value?.Write(value.Span);
+        return new ReadResult(true, expiry);
+    }
+
+    public async ValueTask<WriteResult> WriteAsync(WriteRequest request)
+    {
+        if (request.Expiry.Mode == ExpiryMode.At && request.Expiry.AtUnixMs > LocalStore.MaxExpiryUnixMs)
+        {
+            ThrowHelper.InvalidArgument("invalid expire time");
+        }
+
+        var key = request.Key.ToArray();
+        if (request.Kind == WriteKind.Set && request.Condition == SetCondition.Always && request.Previous is null && request.Expiry.Mode != ExpiryMode.Keep)
+        {
+            await PutAsync(key, request.Value.ToArray(), request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0, request.Consistency).ConfigureAwait(false);
+            return new WriteResult(true, false);
+        }
+
+        var (set, currentExpiry) = await ReadSetAsync(request.Key, request.Consistency).ConfigureAwait(false);
+        var existed = Live(set, currentExpiry, out var winner);
+        if (existed)
+        {
+            request.Previous?.Write(winner.Span);
+        }
+
+        switch (request.Kind)
+        {
+            case WriteKind.Set:
+                if ((request.Condition == SetCondition.IfAbsent && existed) || (request.Condition == SetCondition.IfPresent && !existed))
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                var expiry = request.Expiry.Mode == ExpiryMode.Keep ? (existed ? currentExpiry : 0) : request.Expiry.Resolve(0);
+                await PutAsync(key, request.Value.ToArray(), expiry, request.Consistency).ConfigureAwait(false);
+                return new WriteResult(true, existed);
+
+            case WriteKind.Delete:
+                if (!existed)
+                {
+                    return new WriteResult(false, false);
+                }
+
+                await SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainDelete, [], consistency: request.Consistency)).ConfigureAwait(false);
+                return new WriteResult(true, true);
+
+            default:
+                if (!existed || request.Expiry.Mode == ExpiryMode.Keep || !request.Expiry.AppliesTo(currentExpiry))
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                var at = request.Expiry.Resolve(currentExpiry);
+                if (request.Expiry.Mode == ExpiryMode.At && at <= _time.GetUtcNow().ToUnixTimeMilliseconds())
+                {
+                    await SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainDelete, [], consistency: request.Consistency)).ConfigureAwait(false);
+                }
+                else
+                {
+                    // The value written again with the new expiry: a new last-writer-wins stamp carries it to every replica.
+                    await PutAsync(key, winner.ToArray(), at, request.Consistency).ConfigureAwait(false);
+                }
+
+                return new WriteResult(true, true);
+        }
+    }
+
+    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency)
+    {
+        if (onlyIfNoneExist)
+        {
+            if (_host.RingMembers > 1)
+            {
+                throw new ClusterReplyException("ERR MSETNX is not supported in a cluster of more than one node: its keys live on different replicas, so it cannot be atomic (use SET NX per key)");
+            }
+
+            foreach (var pair in pairs)
+            {
+                var (set, expiry) = await ReadSetAsync(pair.Key, consistency).ConfigureAwait(false);
+                if (Live(set, expiry, out _))
+                {
+                    return false;
+                }
+            }
+        }
+
+        // Not atomic across nodes: each key is its own quorum write; all are in flight at once.
+        var writes = new Task<ClientReply>[pairs.Count];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            writes[i] = _host.SubmitAsync(ClientRequest.WriteOf(0, pairs[i].Key.ToArray(), WriteOperation.PlainPut, pairs[i].Value.ToArray(), consistency: consistency));
+        }
+
+        foreach (var write in writes)
+        {
+            Check(await write.ConfigureAwait(false));
+        }
+
+        return true;
+    }
+
+    public async ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)
+    {
+        var (set, expiry) = await ReadSetAsync(key, consistency).ConfigureAwait(false);
+        if (set is null || (expiry != 0 && expiry <= _time.GetUtcNow().ToUnixTimeMilliseconds()))
+        {
+            return null;
+        }
+
+        var live = new List<Sibling>();
+        foreach (var sibling in set.Siblings)
+        {
+            if (!sibling.IsTombstone)
+            {
+                live.Add(sibling);
+            }
+        }
+
+        if (live.Count == 0)
+        {
+            return null;
+        }
+
+        var context = new ArrayBufferWriter<byte>(64);
+        SiblingSet.EncodeContext(set.Context, key.Span, context);
+        return new VersionedRead(context.WrittenSpan.ToArray(), live);
+    }
+
+    public async ValueTask PutVersionedAsync(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, VersionVector context, ConsistencyLevel consistency) =>
+        await SubmitAsync(ClientRequest.WriteOf(0, key.ToArray(), WriteOperation.VersionedPut, value.ToArray(), 0, context, consistency)).ConfigureAwait(false);
+
+    public async ValueTask<bool> DeleteVersionedAsync(ReadOnlyMemory<byte> key, VersionVector? context, ConsistencyLevel consistency)
+    {
+        var (set, expiry) = await ReadSetAsync(key, consistency).ConfigureAwait(false);
+        var existed = Live(set, expiry, out _);
+        if (set is null)
+        {
+            return false;
+        }
+
+        // Without a context the delete supersedes what the read saw.
+        await SubmitAsync(ClientRequest.WriteOf(0, key.ToArray(), WriteOperation.VersionedDelete, [], 0, context ?? set.Context, consistency)).ConfigureAwait(false);
+        return existed;
+    }
+
+    public async ValueTask<ulong> ScanAsync(ScanRequest request, List<byte[]> keys)
+    {
+        var reply = await SubmitAsync(new ClientRequest(0, ClientOperation.Scan, default) { Cursor = request.Cursor, Count = Math.Max(1, request.Count) }).ConfigureAwait(false);
+        if (request.MatchNothing)
+        {
+            return reply.NextCursor;
+        }
+
+        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
+        foreach (var (key, set, expiry) in reply.Entries)
+        {
+            if ((expiry == 0 || expiry > now) && set.TryGetWinnerValue(out _) && (request.Pattern is null || request.Pattern.IsMatch(key)))
+            {
+                keys.Add(key);
+            }
+        }
+
+        return reply.NextCursor;
+    }
+
+    public async ValueTask<KeyCounts> CountKeysAsync()
+    {
+        var reply = await SubmitAsync(new ClientRequest(0, ClientOperation.Count, default)).ConfigureAwait(false);
+        var (keys, expires, ttlSum) = reply.Counts;
+        return new KeyCounts(keys, expires, expires == 0 ? 0 : ttlSum / expires);
+    }
+
+    public async ValueTask FlushAllAsync() =>
+        await SubmitAsync(new ClientRequest(0, ClientOperation.Flush, ConsistencyLevel.All)).ConfigureAwait(false);
+
+    public void Dispose()
+    {
+    }
+
+    private async ValueTask<(SiblingSet? Set, long Expiry)> ReadSetAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)
+    {
+        var reply = await SubmitAsync(ClientRequest.Read(0, key.ToArray(), consistency)).ConfigureAwait(false);
+        return (reply.Set, reply.ExpiresAtUnixMs);
+    }
+
+    private async ValueTask PutAsync(byte[] key, byte[] value, long expiresAtUnixMs, ConsistencyLevel consistency) =>
+        await SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainPut, value, expiresAtUnixMs, consistency: consistency)).ConfigureAwait(false);
+
+    private async ValueTask<ClientReply> SubmitAsync(ClientRequest request) => Check(await _host.SubmitAsync(request).ConfigureAwait(false));
+
+    private static ClientReply Check(ClientReply reply) =>
+        reply.Status == ClientStatus.Ok ? reply : throw new ClusterReplyException(reply.Message);
+
+    private bool Live(SiblingSet? set, long expiry, out ReadOnlyMemory<byte> value)
+    {
+        value = default;
+        if (set is null || (expiry != 0 && expiry <= _time.GetUtcNow().ToUnixTimeMilliseconds()))
+        {
+            return false;
+        }
+
+        return set.TryGetWinnerValue(out value);
+    }
+}

@@ -1,0 +1,334 @@
+using System;
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Net;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.Extensions.Logging;
+using RingKV.Cluster;
+using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Messages;
+using RingKV.Core.Random;
+using RingKV.Net.Peers;
+using RingKV.Storage;
+
+namespace RingKV.Server.Cluster;
+
+/// <summary>
+/// Runs one <see cref="NodeMachine"/> for real: a loop thread that owns it, the internode listener and links, the
+/// replica store over the engine, and the persisted state a restart needs (generation, tokens, clock lease).
+/// </summary>
+/// <remarks>
+/// Every event (a client request, a peer's frames, a storage answer, a tick) is queued and handled on the loop thread,
+/// so the state machine needs no locks; I/O happens around it: sockets in <see cref="PeerListener"/>/<see cref="PeerLink"/>,
+/// the engine on the thread pool. Sends made while handling a batch of events leave in one flush per peer. Client
+/// requests complete their tasks asynchronously, never on the loop thread.
+/// </remarks>
+internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbox
+{
+    private static readonly TimeSpan TickInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LeaseLength = TimeSpan.FromSeconds(10);
+
+    private readonly NodeMachine _machine;
+    private readonly NodeStateFile _stateFile;
+    private readonly PeerListener _listener;
+    private readonly PeerHello _hello;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentQueue<Event> _events = new();
+    private readonly AutoResetEvent _wake = new(false);
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ClientReply>> _clients = new();
+    private readonly Dictionary<string, PeerLink> _links = new(StringComparer.Ordinal);
+    private readonly HashSet<PeerLink> _toFlush = [];
+    private readonly ArrayBufferWriter<byte> _encode = new(1024);
+    private readonly Thread _thread;
+    private readonly StorageEngine _engine;
+    private DateTimeOffset _nextLoadAt;
+    private readonly string _clusterName;
+    private ulong _nextClientId;
+    private int _ringMembers;
+    private long _leaseUnixMs;
+    private bool _leaseRenewing;
+    private volatile bool _stopping;
+    private System.Collections.Immutable.ImmutableArray<ulong> _persistedTokens;
+
+    public NodeHost(NodeHostSettings settings, StorageEngine engine, ILoggerFactory loggers, TimeProvider time)
+    {
+        _logger = loggers.CreateLogger("ringkv.cluster");
+        _engine = engine;
+        _time = time;
+        _clusterName = settings.ClusterName;
+        _stateFile = new NodeStateFile(settings.DataDirectory);
+        var persisted = _stateFile.Load();
+        var now = time.GetUtcNow();
+        var generation = Math.Max(persisted.Generation + 1, (ulong)now.ToUnixTimeSeconds());
+        _persistedTokens = persisted.Tokens;
+
+        // The clock starts above every stamp an earlier run could have issued (its lease), and the first lease is durable
+        // before any write is stamped.
+        var floor = Math.Max(persisted.ClockLeaseUnixMs, now.ToUnixTimeMilliseconds());
+        _leaseUnixMs = floor + (long)LeaseLength.TotalMilliseconds;
+        _stateFile.Save(persisted with { Generation = generation, ClockLeaseUnixMs = _leaseUnixMs });
+
+        var store = new EngineReplicaStore(engine, done => Post(new Event(EventKind.Storage, done)), time);
+        var machineSettings = settings.Machine with
+        {
+            Generation = generation,
+            Tokens = persisted.Tokens,
+            Cluster = settings.Machine.Cluster with { ClockFloorUnixMs = floor },
+        };
+        _machine = new NodeMachine(machineSettings, store, new SplitMix64((long)((ulong)now.UtcTicks ^ generation)));
+        _machine.Node.SetClockLease(_leaseUnixMs);
+        _hello = new PeerHello(settings.ClusterName, settings.Machine.Cluster.Self.Name, 1);
+        _listener = new PeerListener(settings.PeerEndPoint, new PeerListenerOptions(_hello), this, loggers.CreateLogger("ringkv.peers"));
+        _thread = new Thread(Run) { Name = "ringkv-node", IsBackground = true };
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer}, seeds [{Seeds}], tokens {Tokens}",
+                settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
+        }
+    }
+
+    /// <summary>The node's id.</summary>
+    public NodeId Self => _machine.Self;
+
+    /// <summary>Members of the ring as of the last tick (readable from any thread).</summary>
+    public int RingMembers => Volatile.Read(ref _ringMembers);
+
+    /// <summary>Starts listening for peers and running the loop.</summary>
+    public void Start()
+    {
+        _listener.Start();
+        _thread.Start();
+    }
+
+    /// <summary>Runs a client request through the coordinator; the task completes on the thread pool.</summary>
+    public Task<ClientReply> SubmitAsync(ClientRequest request)
+    {
+        var id = Interlocked.Increment(ref _nextClientId);
+        var completion = new TaskCompletionSource<ClientReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _clients[id] = completion;
+        Post(new Event(EventKind.Submit, request with { Id = id }));
+        return completion.Task;
+    }
+
+    /// <summary>Runs <paramref name="read"/> on the loop thread (for INFO, KV.RING) and returns its result.</summary>
+    public Task<T> InspectAsync<T>(Func<NodeMachine, T> read)
+    {
+        var completion = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(new Event(EventKind.Call, new Action<NodeMachine>(m =>
+        {
+            try
+            {
+                completion.SetResult(read(m));
+            }
+            catch (Exception e) when (e is InvalidOperationException or ArgumentException)
+            {
+                completion.SetException(e);
+            }
+        })));
+        return completion.Task;
+    }
+
+    public ValueTask OnBatchAsync(PeerFrameBatch batch)
+    {
+        try
+        {
+            var from = new NodeId(batch.RemoteNodeId);
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var frame = batch[i];
+                if (MessageCodec.TryDecode((MessageKind)frame.Kind, frame.Payload.Span, out var message, out var error))
+                {
+                    Post(new Event(EventKind.Receive, (from, message)));
+                }
+                else
+                {
+                    _logger.LogWarning("dropped a frame of kind {Kind} from {Peer}: {Error}", frame.Kind, from, error);
+                }
+            }
+        }
+        finally
+        {
+            batch.Release();
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    void INodeOutbox.Send(string peerAddress, NodeId? node, ClusterMessage message)
+    {
+        if (!_links.TryGetValue(peerAddress, out var link))
+        {
+            if (!IPEndPoint.TryParse(peerAddress, out var endPoint))
+            {
+                _logger.LogWarning("cannot reach peer address {Address}: not host:port", peerAddress);
+                return;
+            }
+
+            link = new PeerLink(endPoint, new PeerLinkOptions(_hello), observer: null, _logger);
+            link.Start();
+            _links[peerAddress] = link;
+        }
+
+        _encode.ResetWrittenCount();
+        MessageCodec.Encode(message, _encode);
+        if (link.Send((byte)message.Kind, message.RequestId, _encode.WrittenSpan) == PeerSendStatus.Queued)
+        {
+            _toFlush.Add(link);
+        }
+
+        // Not queued (down, busy, too large): lost as the network may lose it; the request's deadline answers for it.
+    }
+
+    void INodeOutbox.Reply(ulong clientRequestId, ClientReply reply)
+    {
+        if (_clients.TryRemove(clientRequestId, out var completion))
+        {
+            completion.TrySetResult(reply);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _stopping = true;
+        _wake.Set();
+        if (_thread.IsAlive)
+        {
+            await Task.Run(() => _thread.Join(TimeSpan.FromSeconds(5))).ConfigureAwait(false);
+        }
+
+        await _listener.DisposeAsync().ConfigureAwait(false);
+        foreach (var link in _links.Values)
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+        }
+
+        foreach (var pending in _clients.Values)
+        {
+            pending.TrySetResult(new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node is shutting down"));
+        }
+
+        _wake.Dispose();
+    }
+
+    private void Post(in Event e)
+    {
+        _events.Enqueue(e);
+        _wake.Set();
+    }
+
+    private void Run()
+    {
+        var nextTick = DateTimeOffset.MinValue;
+        while (!_stopping)
+        {
+            var now = _time.GetUtcNow();
+            if (now >= nextTick)
+            {
+                _machine.Tick(now, this);
+                AfterTick(now);
+                Volatile.Write(ref _ringMembers, _machine.Node.Ring.MemberCount);
+                nextTick = now + TickInterval;
+            }
+
+            while (_events.TryDequeue(out var e))
+            {
+                Handle(e, _time.GetUtcNow());
+            }
+
+            foreach (var link in _toFlush)
+            {
+                link.Flush();
+            }
+
+            _toFlush.Clear();
+            var wait = nextTick - _time.GetUtcNow();
+            if (_events.IsEmpty && wait > TimeSpan.Zero)
+            {
+                _wake.WaitOne(wait);
+            }
+        }
+    }
+
+    private void Handle(in Event e, DateTimeOffset now)
+    {
+        switch (e.Kind)
+        {
+            case EventKind.Submit:
+                _machine.Submit((ClientRequest)e.Payload!, now, this);
+                break;
+            case EventKind.Receive:
+                var (from, message) = ((NodeId, ClusterMessage))e.Payload!;
+                _machine.Receive(from, message, now, this);
+                break;
+            case EventKind.Storage:
+                _machine.OnStorage((StorageDone)e.Payload!, now, this);
+                break;
+            default:
+                ((Action<NodeMachine>)e.Payload!)(_machine);
+                break;
+        }
+    }
+
+    /// <summary>Persists new tokens and renews the clock lease ahead of the clock, off the loop thread.</summary>
+    private void AfterTick(DateTimeOffset now)
+    {
+        if (now >= _nextLoadAt)
+        {
+            _nextLoadAt = now + TimeSpan.FromSeconds(1);
+            long bytes = 0;
+            foreach (var level in _engine.GetLevels())
+            {
+                bytes += level.Bytes;
+            }
+
+            _machine.Gossiper.SetLoad(new RingKV.Cluster.Membership.LoadFigures((ulong)bytes, 0, 0));
+        }
+
+        var tokens = _machine.Tokens;
+        var tokensChanged = !tokens.IsEmpty && (_persistedTokens.IsDefaultOrEmpty || !tokens.AsSpan().SequenceEqual(_persistedTokens.AsSpan()));
+        var leaseDue = _leaseUnixMs - now.ToUnixTimeMilliseconds() < LeaseLength.TotalMilliseconds / 2;
+        if (_leaseRenewing || (!tokensChanged && !leaseDue))
+        {
+            return;
+        }
+
+        _leaseRenewing = true;
+        var lease = now.ToUnixTimeMilliseconds() + (long)LeaseLength.TotalMilliseconds;
+        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, tokens, Math.Max(lease, _leaseUnixMs));
+        _persistedTokens = tokens;
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                _stateFile.Save(state);
+                Post(new Event(EventKind.Call, new Action<NodeMachine>(m =>
+                {
+                    _leaseUnixMs = state.ClockLeaseUnixMs;
+                    m.Node.SetClockLease(_leaseUnixMs);
+                    _leaseRenewing = false;
+                })));
+            }
+            catch (System.IO.IOException ex)
+            {
+                _logger.LogError(ex, "cannot persist the node state to {Path}; writes stop when the clock lease ends", _stateFile.Path);
+                Post(new Event(EventKind.Call, new Action<NodeMachine>(_ => _leaseRenewing = false)));
+            }
+        });
+    }
+
+    private enum EventKind : byte
+    {
+        Submit,
+        Receive,
+        Storage,
+        Call,
+    }
+
+    private readonly record struct Event(EventKind Kind, object? Payload);
+}
+
+/// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings, where peers reach it, where it keeps its state.</summary>
+internal sealed record NodeHostSettings(NodeMachineSettings Machine, IPEndPoint PeerEndPoint, string DataDirectory, string ClusterName);

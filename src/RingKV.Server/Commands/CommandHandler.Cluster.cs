@@ -1,0 +1,93 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Threading.Tasks;
+using RingKV.Net.Resp;
+
+namespace RingKV.Server.Commands;
+
+internal sealed partial class CommandHandler
+{
+    /// <summary>
+    /// KV.RING → one element per known node, each a flat array of field/value pairs: id, address (client host:port), peer,
+    /// dc, rack, state (JOINING|NORMAL|LEAVING|LEFT), status (UP|DOWN), capacity, ownership (fraction of the ring),
+    /// tokens (count), load (bytes stored). For smart clients and <c>ringkv status</c>; a single node lists itself.
+    /// </summary>
+    internal async ValueTask<RespAction> KvRing(RespWriter w)
+    {
+        var nodes = await RingNodesAsync().ConfigureAwait(false);
+        w.WriteArrayHeader(nodes.Count);
+        foreach (var node in nodes)
+        {
+            w.WriteArrayHeader(node.Count * 2);
+            foreach (var (field, value) in node)
+            {
+                w.WriteBulkString(Encoding.UTF8.GetBytes(field));
+                w.WriteBulkString(Encoding.UTF8.GetBytes(value));
+            }
+        }
+
+        return RespAction.Continue;
+    }
+
+    /// <summary>The nodes KV.RING and INFO cluster describe, in id order.</summary>
+    private async Task<List<List<(string Field, string Value)>>> RingNodesAsync()
+    {
+        if (_node.Cluster is not { } cluster)
+        {
+            var o = _node.Options;
+            return
+            [
+                [("id", o.NodeId), ("address", _node.Listener?.LocalEndPoint.ToString() ?? o.Listen), ("peer", ""), ("dc", o.Dc), ("rack", o.Rack),
+                    ("state", "NORMAL"), ("status", "UP"), ("capacity", "1"), ("ownership", "1"), ("tokens", "0"),
+                    ("load", _node.Engine.GetLevels().Sum(l => l.Bytes).ToString(CultureInfo.InvariantCulture))],
+            ];
+        }
+
+        return await cluster.InspectAsync(static m =>
+        {
+            var ring = m.Node.Ring;
+            var list = new List<List<(string, string)>>();
+            foreach (var member in m.View.Members.OrderBy(s => s.Id))
+            {
+                var r = member.Record;
+                var ownership = ring.Contains(r.Id) ? ring.OwnershipOf(r.Id) : 0;
+                list.Add(
+                [
+                    ("id", r.Id.Name), ("address", r.ClientAddress), ("peer", r.PeerAddress), ("dc", r.DataCenter), ("rack", r.Rack),
+                    ("state", r.State.ToString().ToUpperInvariant()), ("status", member.Down ? "DOWN" : "UP"),
+                    ("capacity", r.Capacity.ToString(CultureInfo.InvariantCulture)),
+                    ("ownership", ownership.ToString("0.####", CultureInfo.InvariantCulture)),
+                    ("tokens", r.Tokens.Length.ToString(CultureInfo.InvariantCulture)),
+                    ("load", r.Load.StorageBytes.ToString(CultureInfo.InvariantCulture)),
+                ]);
+            }
+
+            return list;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>INFO's cluster section: ringkv_* names, so Redis clients (which read cluster_enabled) stay in standalone mode.</summary>
+    private async Task AppendClusterInfoAsync(StringBuilder text)
+    {
+        void Line(string name, object value) => text.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+        text.Append("# Cluster\r\n");
+        Line("cluster_enabled", 0);
+        var nodes = await RingNodesAsync().ConfigureAwait(false);
+        Line("ringkv_cluster", _node.Cluster is null ? "single" : _node.Options.ClusterName);
+        Line("ringkv_nodes", nodes.Count);
+        Line("ringkv_nodes_up", nodes.Count(n => n.Contains(("status", "UP"))));
+        Line("ringkv_nodes_normal", nodes.Count(n => n.Contains(("state", "NORMAL"))));
+        if (_node.Cluster is { } cluster)
+        {
+            Line("ringkv_node_id", cluster.Self.Name);
+            Line("ringkv_read_level", _node.Options.Read.ToUpperInvariant());
+            Line("ringkv_write_level", _node.Options.Write.ToUpperInvariant());
+            Line("ringkv_replication", _node.Options.Replication ?? "3");
+        }
+
+        text.Append("\r\n");
+    }
+}
