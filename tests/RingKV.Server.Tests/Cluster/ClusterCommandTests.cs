@@ -114,22 +114,33 @@ public sealed class ClusterCommandTests
         var node1 = Path.Combine(directory.Path, "node1");
         using var node = StartServe(node1);
         File.WriteAllText(Path.Combine(directory.Path, "node1.pid"), $"{node.Id}\n");
+        try
+        {
+            var up = RingKvRun.Start("cluster", "up", "--nodes", "1", "--base-port", $"{ClusterDirectory.FreeBasePort(1)}", "--data-dir", directory.Path);
+            Assert.Equal(1, up.ExitCode);
+            Assert.Contains($"already has running nodes: node1 (pid {node.Id})", up.Errors, StringComparison.Ordinal);
+            Assert.False(node.HasExited, "cluster up must not touch a running node");
 
-        var up = RingKvRun.Start("cluster", "up", "--nodes", "1", "--base-port", $"{ClusterDirectory.FreeBasePort(1)}", "--data-dir", directory.Path);
-        Assert.Equal(1, up.ExitCode);
-        Assert.Contains($"already has running nodes: node1 (pid {node.Id})", up.Errors, StringComparison.Ordinal);
-        Assert.False(node.HasExited, "cluster up must not touch a running node");
+            var down = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
+            Assert.Equal(0, down.ExitCode);
+            Assert.Contains($"node1 (pid {node.Id}) stopped", down.Output, StringComparison.Ordinal);
+            Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)), "the node did not exit after cluster down");
+            Assert.Equal(0, node.ExitCode); // SIGTERM: a graceful stop
+            Assert.Empty(directory.Pids());
 
-        var down = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
-        Assert.Equal(0, down.ExitCode);
-        Assert.Contains($"node1 (pid {node.Id}) stopped", down.Output, StringComparison.Ordinal);
-        Assert.True(node.WaitForExit(TimeSpan.FromSeconds(30)), "the node did not exit after cluster down");
-        Assert.Equal(0, node.ExitCode); // SIGTERM: a graceful stop
-        Assert.Empty(directory.Pids());
-
-        var again = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
-        Assert.Equal(0, again.ExitCode);
-        Assert.Contains("no running nodes", again.Output, StringComparison.Ordinal);
+            var again = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
+            Assert.Equal(0, again.ExitCode);
+            Assert.Contains("no running nodes", again.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // The pid file may be gone or overwritten when the commands misbehave: the test stops its own node itself.
+            if (!node.HasExited)
+            {
+                node.Kill();
+                node.WaitForExit();
+            }
+        }
     }
 
     /// <summary>A plain <c>ringkv serve</c> on an OS-chosen port over <paramref name="dataDirectory"/>, started as cluster up would leave one.</summary>
