@@ -12,6 +12,8 @@ internal static class Program
         var root = new RootCommand("RingKV: a Dynamo-style key-value store that speaks the Redis protocol.")
         {
             ServeCommand.Create(),
+            ClusterCommand.Create(),
+            StatusCommand.Create(),
         };
         foreach (var option in root.Options)
         {

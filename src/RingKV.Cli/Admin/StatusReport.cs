@@ -1,0 +1,172 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+
+namespace RingKV.Cli.Admin;
+
+/// <summary>Renders a ring view as <c>ringkv status</c> prints it: a table like <c>nodetool status</c>, or JSON.</summary>
+internal static class StatusReport
+{
+    private static readonly string[] Headers = ["--", "Address", "DC", "Rack", "Load", "Tokens", "Owns", "Id"];
+
+    /// <summary>The nodes in the order both renderings list them: by data center, then rack, then address (port as a number), then id.</summary>
+    public static List<RingMember> Sorted(IReadOnlyList<RingMember> members)
+    {
+        var sorted = new List<RingMember>(members);
+        sorted.Sort(static (a, b) =>
+        {
+            var order = string.CompareOrdinal(a.Dc, b.Dc);
+            if (order == 0)
+            {
+                order = string.CompareOrdinal(a.Rack, b.Rack);
+            }
+
+            if (order == 0)
+            {
+                var (hostA, portA) = SplitForSort(a.Address);
+                var (hostB, portB) = SplitForSort(b.Address);
+                order = string.CompareOrdinal(hostA, hostB);
+                if (order == 0)
+                {
+                    order = portA.CompareTo(portB);
+                }
+            }
+
+            return order != 0 ? order : string.CompareOrdinal(a.Id, b.Id);
+        });
+        return sorted;
+    }
+
+    /// <summary>
+    /// The two letters of a node's row: U (up) or D (down), then N (normal), J (joining), L (leaving) or X (left);
+    /// a state this version does not know shows as '?'.
+    /// </summary>
+    public static string StateCode(RingMember member)
+    {
+        var status = member.Status switch
+        {
+            "UP" => 'U',
+            "DOWN" => 'D',
+            _ => '?',
+        };
+        var state = member.State switch
+        {
+            "NORMAL" => 'N',
+            "JOINING" => 'J',
+            "LEAVING" => 'L',
+            "LEFT" => 'X',
+            _ => '?',
+        };
+        return $"{status}{state}";
+    }
+
+    /// <summary>The table: a legend, a header and one row per node, columns padded to their widest cell.</summary>
+    public static string Table(IReadOnlyList<RingMember> members)
+    {
+        var rows = new List<string[]> { Headers };
+        foreach (var member in Sorted(members))
+        {
+            rows.Add([
+                StateCode(member),
+                member.Address,
+                member.Dc,
+                member.Rack,
+                HumanBytes(member.LoadBytes),
+                member.Tokens.ToString(CultureInfo.InvariantCulture),
+                (member.Ownership * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%",
+                member.Id,
+            ]);
+        }
+
+        var widths = new int[Headers.Length];
+        foreach (var row in rows)
+        {
+            for (var column = 0; column < row.Length; column++)
+            {
+                widths[column] = Math.Max(widths[column], row[column].Length);
+            }
+        }
+
+        var text = new StringBuilder();
+        text.Append("Status=Up/Down\n");
+        text.Append("|/ State=Normal/Joining/Leaving/left (X)\n");
+        foreach (var row in rows)
+        {
+            for (var column = 0; column < row.Length; column++)
+            {
+                var last = column == row.Length - 1;
+                text.Append(last ? row[column] : row[column].PadRight(widths[column] + 2));
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// <c>{ "nodes": [ { "id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load" } ] }</c>,
+    /// indented; capacity, ownership, tokens and load (bytes) are numbers, the rest strings as KV.RING gave them.
+    /// </summary>
+    public static string Json(IReadOnlyList<RingMember> members)
+    {
+        using var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            json.WriteStartObject();
+            json.WriteStartArray("nodes");
+            foreach (var member in Sorted(members))
+            {
+                json.WriteStartObject();
+                json.WriteString("id", member.Id);
+                json.WriteString("address", member.Address);
+                json.WriteString("peer", member.Peer);
+                json.WriteString("dc", member.Dc);
+                json.WriteString("rack", member.Rack);
+                json.WriteString("state", member.State);
+                json.WriteString("status", member.Status);
+                json.WriteNumber("capacity", member.Capacity);
+                json.WriteNumber("ownership", member.Ownership);
+                json.WriteNumber("tokens", member.Tokens);
+                json.WriteNumber("load", member.LoadBytes);
+                json.WriteEndObject();
+            }
+
+            json.WriteEndArray();
+            json.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray()) + "\n";
+    }
+
+    /// <summary>Bytes in binary units with one decimal past KiB: <c>0 B</c>, <c>1023 B</c>, <c>1.5 KiB</c>, <c>2.0 GiB</c>.</summary>
+    public static string HumanBytes(long bytes)
+    {
+        string[] units = ["KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+        if (bytes < 1024)
+        {
+            return bytes.ToString(CultureInfo.InvariantCulture) + " B";
+        }
+
+        var value = (double)bytes;
+        var unit = -1;
+        while (value >= 1024 && unit < units.Length - 1)
+        {
+            value /= 1024;
+            unit++;
+        }
+
+        return value.ToString("0.0", CultureInfo.InvariantCulture) + " " + units[unit];
+    }
+
+    private static (string Host, int Port) SplitForSort(string address)
+    {
+        var colon = address.LastIndexOf(':');
+        return colon > 0 && int.TryParse(address.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var port)
+            ? (address[..colon], port)
+            : (address, 0);
+    }
+}

@@ -1,0 +1,73 @@
+using System;
+using System.Collections.Generic;
+using System.CommandLine;
+using RingKV.Cli.Admin;
+
+namespace RingKV.Cli;
+
+/// <summary><c>ringkv status</c>: asks one node for its view of the ring (KV.RING) and prints it like <c>nodetool status</c>.</summary>
+internal static class StatusCommand
+{
+    /// <summary>How long the node has to accept the connection, and then to answer each command.</summary>
+    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+
+    public static Command Create()
+    {
+        var host = new Option<string>("--host")
+        {
+            Description = "The node to ask, host:port of its RESP address. Default 127.0.0.1:7379.",
+            HelpName = "host:port",
+            DefaultValueFactory = _ => "127.0.0.1:7379",
+        };
+        var json = new Option<bool>("--json") { Description = "Print JSON: { \"nodes\": [ { \"id\", \"address\", \"peer\", \"dc\", \"rack\", \"state\", \"status\", \"capacity\", \"ownership\", \"tokens\", \"load\" } ] }." };
+        var password = new Option<string?>("--password") { Description = "AUTH with this password first (a node started with --password).", HelpName = "password" };
+        var command = new Command("status", "Print the cluster as one node sees it: per node UN/DN/UJ/UL (up or down; normal, joining or leaving), address, data center, rack, load, tokens, ownership and id.")
+        {
+            host,
+            json,
+            password,
+        };
+        command.SetAction(parse =>
+        {
+            var address = parse.GetValue(host)!;
+            IReadOnlyList<RingMember> members;
+            try
+            {
+                HostPort.Parse(address);
+            }
+            catch (RespClientException e)
+            {
+                Console.Error.WriteLine($"ringkv status: --host {e.Message}");
+                return 2;
+            }
+
+            try
+            {
+                members = AskRing(address, parse.GetValue(password), Timeout);
+            }
+            catch (Exception e) when (e is RespClientException or FormatException)
+            {
+                Console.Error.WriteLine($"ringkv status: {e.Message}");
+                return 1;
+            }
+
+            Console.Out.Write(parse.GetValue(json) ? StatusReport.Json(members) : StatusReport.Table(members));
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Connects to <paramref name="address"/>, authenticates when a password is given, and reads its KV.RING.</summary>
+    /// <exception cref="RespClientException">The node did not answer.</exception>
+    /// <exception cref="FormatException">The node refused AUTH or KV.RING, or its reply has another shape.</exception>
+    public static IReadOnlyList<RingMember> AskRing(string address, string? password, TimeSpan timeout)
+    {
+        using var client = RespClient.Connect(address, timeout);
+        if (password is not null && client.Call("AUTH", password) is { Kind: RespReplyKind.Error } refused)
+        {
+            throw new FormatException($"{address} refused AUTH: {refused.Text}");
+        }
+
+        return RingMember.DecodeRing(client.Call("KV.RING"), address);
+    }
+}
