@@ -48,6 +48,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly string _clusterName;
     private ulong _nextClientId;
     private int _ringMembers;
+    private int _sleeping;
     private long _leaseUnixMs;
     private bool _leaseRenewing;
     private volatile bool _stopping;
@@ -216,7 +217,12 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private void Post(in Event e)
     {
         _events.Enqueue(e);
-        _wake.Set();
+
+        // Only a sleeping loop needs the (system-call) wake; a running one finds the event when it drains the queue.
+        if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
+        {
+            _wake.Set();
+        }
     }
 
     private void Run()
@@ -245,9 +251,17 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
             _toFlush.Clear();
             var wait = nextTick - _time.GetUtcNow();
-            if (_events.IsEmpty && wait > TimeSpan.Zero)
+            if (wait > TimeSpan.Zero)
             {
-                _wake.WaitOne(wait);
+                // Announce the sleep, then look again: an event posted before the announcement is seen here, one posted
+                // after it wakes the wait.
+                Interlocked.Exchange(ref _sleeping, 1); // a full fence: the store is seen before the queue is read
+                if (_events.IsEmpty)
+                {
+                    _wake.WaitOne(wait);
+                }
+
+                Volatile.Write(ref _sleeping, 0);
             }
         }
     }
