@@ -73,6 +73,9 @@ internal sealed class NodeMachine
     private readonly Adapter _adapter;
     private readonly ulong _seed;
     private DateTimeOffset _startedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _viewSettlingSince = DateTimeOffset.MinValue;
+    private int _membersSeen;
+    private bool _ready;
     private ulong _appliedEpoch;
     private List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> _ringMembers = [];
     private readonly Dictionary<NodeId, string> _peerAddresses = [];
@@ -137,7 +140,7 @@ internal sealed class NodeMachine
         _adapter.Outbox = outbox;
         _gossiper.Tick(now, _adapter);
         MaybeJoin(now);
-        ApplyView();
+        ApplyView(now);
         _node.Tick(now, _adapter);
     }
 
@@ -151,7 +154,7 @@ internal sealed class NodeMachine
             if (GossipCodec.TryDecode(membership.Body, out var gossip, out _))
             {
                 _gossiper.Handle(gossip, now, _adapter);
-                ApplyView();
+                ApplyView(now);
             }
 
             return; // an undecodable gossip message is dropped: the sender's next round repeats what it said
@@ -167,6 +170,12 @@ internal sealed class NodeMachine
         if (_node.Ring.IsEmpty)
         {
             outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node has not joined a ring yet"));
+            return;
+        }
+
+        if (!IsReady(now))
+        {
+            outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node has not heard the cluster's membership yet"));
             return;
         }
 
@@ -202,14 +211,39 @@ internal sealed class NodeMachine
         _gossiper.SetLocalState(NodeState.Normal);
     }
 
+    /// <summary>Whether the node has heard enough of the cluster to coordinate client requests.</summary>
+    /// <remarks>
+    /// A node restarted with its tokens is NORMAL at once, but its ring holds only the members gossip has told it of:
+    /// coordinating on that ring would take a write at ALL with its own replica alone. So it waits until a seed answered
+    /// (or it has none) and the members it knows have not grown for two gossip intervals (a seed's answer carries every
+    /// member the seed knows); once ready it stays ready.
+    /// </remarks>
+    private bool IsReady(DateTimeOffset now)
+    {
+        if (!_ready && _viewSettlingSince != DateTimeOffset.MinValue && now - _viewSettlingSince >= _settings.Gossip.Interval * 2)
+        {
+            _ready = true;
+        }
+
+        return _ready;
+    }
+
     /// <summary>Hands the coordinator the ring and DOWN set of a new view (only when they changed).</summary>
-    private void ApplyView()
+    private void ApplyView(DateTimeOffset now)
     {
         var view = _gossiper.View;
         if (view.Epoch == _appliedEpoch)
         {
             return;
         }
+
+        var heard = _settings.Seeds.Count == 0 || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1);
+        if (heard && (_viewSettlingSince == DateTimeOffset.MinValue || view.Members.Length > _membersSeen))
+        {
+            _viewSettlingSince = now;
+        }
+
+        _membersSeen = Math.Max(_membersSeen, view.Members.Length);
 
         _appliedEpoch = view.Epoch;
         foreach (var member in view.Members)
@@ -232,9 +266,16 @@ internal sealed class NodeMachine
             (IReadOnlyList<Token>)[.. m.Tokens.Select(t => new Token(t))])));
 
     /// <summary>The members that own tokens (NORMAL or LEAVING with tokens), in id order.</summary>
+    /// <remarks>
+    /// A token two members claim (two nodes that joined at once against the same view choose the same tokens: the
+    /// allocator is deterministic over the ring it sees) goes to the lower id; the other member keeps the rest of its
+    /// tokens. Every node applies the same rule to the same records, so the rings agree, and a view never makes the
+    /// ring throw.
+    /// </remarks>
     private static List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> RingMembers(MembershipView view, bool includeSelf)
     {
         var members = new List<(NodeId, string, string, uint, ImmutableArray<ulong>)>();
+        var claimed = new HashSet<ulong>();
         foreach (var status in view.Members.OrderBy(m => m.Id))
         {
             var record = status.Record;
@@ -243,8 +284,20 @@ internal sealed class NodeMachine
                 continue;
             }
 
+            var tokens = record.Tokens;
+            if (tokens.Any(t => claimed.Contains(t)))
+            {
+                tokens = [.. tokens.Where(t => !claimed.Contains(t))];
+            }
+
+            claimed.UnionWith(tokens);
+            if (tokens.IsEmpty)
+            {
+                continue;
+            }
+
             members.Add((record.Id, string.IsNullOrEmpty(record.DataCenter) ? RingMember.DefaultName : record.DataCenter,
-                string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, record.Tokens));
+                string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, tokens));
         }
 
         return members;
