@@ -76,6 +76,8 @@ internal sealed class NodeMachine
     private DateTimeOffset _viewSettlingSince = DateTimeOffset.MinValue;
     private int _membersSeen;
     private bool _ready;
+    private int _joinersAhead;
+    private DateTimeOffset _joinQueueMovedAt;
     private ulong _appliedEpoch;
     private List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> _ringMembers = [];
     private readonly Dictionary<NodeId, string> _peerAddresses = [];
@@ -139,6 +141,7 @@ internal sealed class NodeMachine
 
         _adapter.Outbox = outbox;
         _gossiper.Tick(now, _adapter);
+        ApplyView(now);
         MaybeJoin(now);
         ApplyView(now);
         _node.Tick(now, _adapter);
@@ -197,9 +200,26 @@ internal sealed class NodeMachine
             return;
         }
 
+        // Heard: a seed answered and the members known held still for two gossip intervals (IsReady), so nodes joining
+        // at the same time through the same seeds have heard of each other.
         var view = _gossiper.View;
-        var heard = _settings.Seeds.Count == 0 || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1);
-        if (!heard && now - _startedAt < _settings.JoinWait)
+        if (_settings.Seeds.Count > 0 && !IsReady(now) && now - _startedAt < _settings.JoinWait)
+        {
+            return;
+        }
+
+        // Joins go one at a time, in id order: the allocator is deterministic over the ring it sees, so nodes choosing
+        // at once against the same view would choose the same tokens. A lower id still joining (not DOWN) goes first,
+        // unless it takes longer than the join wait.
+        // The join wait counts from the last change in who is ahead, so a long queue of joiners does not time out.
+        var earlier = view.Members.Count(m => !m.IsLocal && !m.Down && m.Id < Self && m.Record.State == NodeState.Joining && m.Record.Tokens.IsEmpty);
+        if (earlier != _joinersAhead)
+        {
+            _joinersAhead = earlier;
+            _joinQueueMovedAt = now;
+        }
+
+        if (earlier > 0 && now - _joinQueueMovedAt < _settings.JoinWait)
         {
             return;
         }

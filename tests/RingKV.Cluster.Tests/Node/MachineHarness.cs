@@ -54,7 +54,7 @@ internal sealed class MachineHarness
             seeds,
             1,
             tokens)
-        { VnodesPerCapacity = 4, JoinWait = TimeSpan.FromSeconds(2) };
+        { VnodesPerCapacity = 4 };
         member.Machine = new NodeMachine(settings, member.Store, new SplitMix64(name.GetHashCode(StringComparison.Ordinal)));
         if (index >= 0)
         {

@@ -48,4 +48,26 @@ public sealed class NodeMachineTests
         Assert.Equal(Coordination.ClientStatus.Unavailable, harness.Replies[1].Status);
         Assert.Null(harness["a"].Store.Get("k"));
     }
+
+    [Fact]
+    public void Tick_NodesJoinTogether_ChooseDistinctTokensOneAfterAnother()
+    {
+        // Nodes that join at once against the same view chose the same tokens (the allocator is deterministic over the
+        // ring it sees), so after the lower id kept the shared tokens the others had none left: a ring of 2 out of 5
+        // members (simulator seeds 1050688847, 1050688849).
+        var harness = new MachineHarness();
+        harness.Add("a", "r0", []);
+        harness.Add("b", "r1", []);
+        harness.Add("c", "r2", []);
+        harness.Add("d", "r0", []);
+
+        harness.Run(TimeSpan.FromSeconds(30));
+
+        foreach (var member in harness.Members)
+        {
+            var ring = member.Machine.Node.Ring;
+            Assert.True(4 == ring.MemberCount, string.Join("; ", harness.Members.Select(m => $"{m.Id} {m.Machine.State} [{string.Join(",", m.Machine.Tokens)}] sees {string.Join(",", m.Machine.View.Members.Select(v => $"{v.Id}:{v.Record.State}:{v.Record.Tokens.Length}"))}")));
+            Assert.All(harness.Members, m => Assert.Equal(4, ring.TokensOf(m.Id).Count));
+        }
+    }
 }
