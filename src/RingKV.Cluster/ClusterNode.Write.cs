@@ -10,6 +10,9 @@ namespace RingKV.Cluster;
 
 internal sealed partial class ClusterNode
 {
+    /// <summary>How far ahead of this node's clock a context's stamps may be and still be observed.</summary>
+    private static readonly TimeSpan MaxContextLead = TimeSpan.FromMinutes(10);
+
     private void StartWrite(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
         var level = request.Consistency.IsDefault ? _settings.DefaultWrite : request.Consistency;
@@ -43,6 +46,7 @@ internal sealed partial class ClusterNode
     /// </remarks>
     private ReplicaRecord Stamp(ClientRequest request, DateTimeOffset now)
     {
+        ObserveContext(request.Context, now);
         var stamp = _clock.Next(now.ToUnixTimeMilliseconds());
         var actor = Self.Actor;
         var max = _settings.MaxVersionEntries;
@@ -62,6 +66,25 @@ internal sealed partial class ClusterNode
         var buffer = new ArrayBufferWriter<byte>(request.Value.Length + 64);
         set.Encode(buffer);
         return new ReplicaRecord(buffer.WrittenSpan.ToArray(), request.Write == WriteOperation.PlainPut ? request.ExpiresAtUnixMs : 0);
+    }
+
+    /// <summary>
+    /// Raises the clock above the stamps of the writes a versioned write's context saw. Their dots' counters are at least
+    /// their packed stamps (SiblingSet's rule), so the largest counter bounds them. A write stamped below what it
+    /// supersedes would be dropped by the replicas' last-writer-wins floor together with what it superseded (found by
+    /// simulator seed 630153849, with clock skew between two coordinators). Counters implausibly far ahead of this
+    /// node's clock (a forged context) are ignored rather than let them push the clock, and the lease, away.
+    /// </summary>
+    private void ObserveContext(VersionVector context, DateTimeOffset now)
+    {
+        var limit = HybridTimestamp.FromUnixMs(Math.Min(HybridTimestamp.MaxUnixMs, now.ToUnixTimeMilliseconds() + (long)MaxContextLead.TotalMilliseconds)).Value;
+        foreach (var entry in context.Entries)
+        {
+            if (entry.Counter <= (ulong)limit)
+            {
+                _clock.Observe(new HybridTimestamp((long)entry.Counter));
+            }
+        }
     }
 
     /// <summary>A write: sent to every live replica at once; answered after as many acknowledgements as the level asks.</summary>

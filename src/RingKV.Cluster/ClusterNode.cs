@@ -29,6 +29,9 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// <summary>Most client requests in flight on this coordinator; more are answered BUSY at once.</summary>
     public int MaxInFlight { get; init; } = 100_000;
 
+    /// <summary>The first id this run gives the requests it coordinates (the host derives it from the generation, so runs never reuse ids).</summary>
+    public ulong FirstRequestId { get; init; } = 1;
+
     /// <summary>
     /// The lowest hybrid-logical time this node may stamp, Unix ms: the host persists a floor above every stamp the node
     /// issued, so a restarted node never reuses a dot (see <see cref="ClusterNode"/>).
@@ -61,7 +64,7 @@ internal sealed partial class ClusterNode
     // The local store's answers expected, by tag: for a coordinated request (its id and replica index) or for a peer's.
     private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
 
-    private ulong _nextRequestId = 1;
+    private ulong _nextRequestId;
     private ulong _nextTag = 1;
     private readonly HybridClock _clock;
     private long _clockLeaseUnixMs = long.MaxValue;
@@ -76,6 +79,8 @@ internal sealed partial class ClusterNode
         _store = store;
         _ring = ring;
         _placement = Placement.Create(ring, settings.Replication);
+        // Ids are unique across incarnations too: a late reply to an earlier run's request must not match a new one.
+        _nextRequestId = settings.FirstRequestId;
         _clock = new HybridClock(settings.ClockFloorUnixMs > 0 ? HybridTimestamp.FromUnixMs(settings.ClockFloorUnixMs) : HybridTimestamp.MinValue);
     }
 

@@ -47,9 +47,18 @@ internal sealed record NodeMachineSettings(
     /// <summary>Virtual nodes per unit of capacity.</summary>
     public int VnodesPerCapacity { get; init; } = TokenAllocator.DefaultVnodesPerCapacity;
 
+    /// <summary>
+    /// The ring members an earlier run of this node knew (<see cref="NodeMachine.KnownMembers"/>, persisted by the host):
+    /// a restarted node routes by them until gossip tells it better, and contacts them as seeds.
+    /// </summary>
+    public IReadOnlyList<KnownMember> KnownMembers { get; init; } = [];
+
     /// <summary>How long a node with seeds waits to hear the cluster before it chooses tokens on its own view anyway.</summary>
     public TimeSpan JoinWait { get; init; } = TimeSpan.FromSeconds(10);
 }
+
+/// <summary>A ring member as a node remembers it across restarts: who, where its peers reach it, its placement and tokens.</summary>
+internal sealed record KnownMember(NodeId Id, string PeerAddress, string DataCenter, string Rack, uint Capacity, ImmutableArray<ulong> Tokens);
 
 /// <summary>
 /// One node as one state machine: its gossiper (membership, failure detection) and its coordinator (client requests,
@@ -104,8 +113,13 @@ internal sealed class NodeMachine
             default,
             []);
         _seed = random.NextUInt64();
-        _gossiper = new Gossiper(local, settings.Seeds, settings.Gossip, random);
-        _node = new ClusterNode(settings.Cluster, store, TokenRing.Empty);
+        var seeds = settings.Seeds.Concat(settings.KnownMembers.Where(m => m.Id != self).Select(m => m.PeerAddress)).Distinct(StringComparer.Ordinal);
+        _gossiper = new Gossiper(local, seeds, settings.Gossip, random);
+        foreach (var member in settings.KnownMembers)
+        {
+            _peerAddresses[member.Id] = member.PeerAddress;
+        }
+        _node = new ClusterNode(settings.Cluster with { FirstRequestId = (settings.Generation << 32) | 1 }, store, TokenRing.Empty);
         _adapter = new Adapter(this);
     }
 
@@ -126,6 +140,11 @@ internal sealed class NodeMachine
 
     /// <summary>This node's tokens (empty until it chose them): the host persists them.</summary>
     public ImmutableArray<ulong> Tokens => _gossiper.LocalRecord.Tokens;
+
+    /// <summary>The ring members this node routes by, with their peer addresses: the host persists them (see <see cref="NodeMachineSettings.KnownMembers"/>).</summary>
+    public IReadOnlyList<KnownMember> KnownMembers =>
+        [.. _ringMembers.Select(m => new KnownMember(m.Id, _peerAddresses.TryGetValue(m.Id, out var a) ? a : "", m.Dc, m.Rack, m.Capacity, m.Tokens))
+            .Where(m => m.PeerAddress.Length > 0)];
 
     /// <summary>The peer address of <paramref name="node"/> as gossip knows it.</summary>
     public bool TryGetPeerAddress(NodeId node, out string address) => _peerAddresses.TryGetValue(node, out address!);
@@ -240,6 +259,12 @@ internal sealed class NodeMachine
     /// </remarks>
     private bool IsReady(DateTimeOffset now)
     {
+        // A node that remembers the ring routes by it (members gossip has not confirmed count as alive): ready at once.
+        if (!_ready && _settings.KnownMembers.Count > 1)
+        {
+            _ready = true;
+        }
+
         if (!_ready && _viewSettlingSince != DateTimeOffset.MinValue && now - _viewSettlingSince >= _settings.Gossip.Interval * 2)
         {
             _ready = true;
@@ -272,10 +297,49 @@ internal sealed class NodeMachine
         }
 
         var members = RingMembers(view, includeSelf: true);
+        AddKnownMembers(members);
         var ring = SameMembers(members, _ringMembers) ? _node.Ring : BuildRing(members);
         _ringMembers = members;
         var down = view.Members.Where(m => m.Down).Select(m => m.Id);
         _node.ApplyMembership(ring, down);
+    }
+
+    /// <summary>
+    /// Adds the remembered members gossip has not shown yet (a restarted node's view starts with itself alone; without
+    /// them it would coordinate on a ring of whoever answered first, and a partition can keep that ring small). A token
+    /// gossip already gave to a member stays with it.
+    /// </summary>
+    private void AddKnownMembers(List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> members)
+    {
+        if (_settings.KnownMembers.Count == 0)
+        {
+            return;
+        }
+
+        var claimed = new HashSet<ulong>(members.SelectMany(m => m.Tokens));
+        var added = false;
+        foreach (var known in _settings.KnownMembers.OrderBy(m => m.Id))
+        {
+            if (members.Any(m => m.Id == known.Id) || _gossiper.View.TryGet(known.Id, out _))
+            {
+                continue; // gossip knows this member: its record, joining or left included, decides
+            }
+
+            var tokens = known.Tokens.Where(t => !claimed.Contains(t)).ToImmutableArray();
+            if (tokens.IsEmpty)
+            {
+                continue;
+            }
+
+            claimed.UnionWith(tokens);
+            members.Add((known.Id, known.DataCenter, known.Rack, known.Capacity, tokens));
+            added = true;
+        }
+
+        if (added)
+        {
+            members.Sort((a, b) => a.Id.CompareTo(b.Id));
+        }
     }
 
     private static TokenRing BuildRing(MembershipView view, bool includeSelf) => BuildRing(RingMembers(view, includeSelf));

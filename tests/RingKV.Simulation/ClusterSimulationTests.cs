@@ -13,9 +13,7 @@ namespace RingKV.Simulation;
 /// </remarks>
 public sealed class ClusterSimulationTests(ITestOutputHelper output)
 {
-    // Explicit until the two open bugs it finds (invariant 3 on seed 630153849, invariant 2 on seed 630154003; about
-    // 1 seed in 100) are fixed: run it with --filter-method or RINGKV_SEED.
-    [Fact(Explicit = true)]
+    [Fact]
     public void Cluster_RandomWorkloadWithFaults_KeepsEveryInvariant()
     {
         var replay = Environment.GetEnvironmentVariable("RINGKV_SEED") is { Length: > 0 } r ? r : null;

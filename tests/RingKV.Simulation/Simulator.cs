@@ -126,6 +126,7 @@ internal sealed class Simulator
         node.Up = false;
         node.Store.Crash();
         node.PersistedTokens = node.Machine.Tokens;
+        node.PersistedMembers = node.Machine.KnownMembers;
         // The host persists a floor above every stamp it issued (sync-always: the lease is the last stamp).
         node.ClockFloorUnixMs = Math.Max(node.ClockFloorUnixMs, node.Machine.Node.ClockUnixMs + 1);
         OnLoss?.Invoke(node.Index);
@@ -138,7 +139,7 @@ internal sealed class Simulator
             return;
         }
 
-        Boot(node, node.Generation + 1, node.PersistedTokens, node.ClockFloorUnixMs);
+        Boot(node, node.Generation + 1, node.PersistedTokens, node.ClockFloorUnixMs, node.PersistedMembers);
         OnLoss?.Invoke(node.Index);
     }
 
@@ -165,13 +166,14 @@ internal sealed class Simulator
         }
     }
 
-    private void Boot(SimNode node, ulong generation, ImmutableArray<ulong> tokens, long clockFloorUnixMs)
+    private void Boot(SimNode node, ulong generation, ImmutableArray<ulong> tokens, long clockFloorUnixMs, IReadOnlyList<KnownMember>? known = null)
     {
         var settings = SettingsOf(node.Index);
         settings = settings with
         {
             Generation = generation,
             Tokens = tokens,
+            KnownMembers = known ?? [],
             Cluster = settings.Cluster with { ClockFloorUnixMs = clockFloorUnixMs },
         };
         node.Generation = generation;
@@ -288,6 +290,8 @@ internal sealed class Simulator
         public long LastClock { get; set; } = long.MinValue;
 
         public ImmutableArray<ulong> PersistedTokens { get; set; } = [];
+
+        public IReadOnlyList<KnownMember> PersistedMembers { get; set; } = [];
 
         public long ClockFloorUnixMs { get; set; }
     }

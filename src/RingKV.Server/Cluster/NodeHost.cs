@@ -53,6 +53,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private bool _leaseRenewing;
     private volatile bool _stopping;
     private System.Collections.Immutable.ImmutableArray<ulong> _persistedTokens;
+    private IReadOnlyList<KnownMember> _persistedMembers = [];
 
     public NodeHost(NodeHostSettings settings, StorageEngine engine, ILoggerFactory loggers, TimeProvider time)
     {
@@ -65,6 +66,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         var now = time.GetUtcNow();
         var generation = Math.Max(persisted.Generation + 1, (ulong)now.ToUnixTimeSeconds());
         _persistedTokens = persisted.Tokens;
+        _persistedMembers = persisted.Members;
 
         // The clock starts above every stamp an earlier run could have issued (its lease), and the first lease is durable
         // before any write is stamped.
@@ -77,6 +79,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         {
             Generation = generation,
             Tokens = persisted.Tokens,
+            KnownMembers = persisted.Members,
             Cluster = settings.Machine.Cluster with { ClockFloorUnixMs = floor },
         };
         _machine = new NodeMachine(machineSettings, store, new SplitMix64((long)((ulong)now.UtcTicks ^ generation)));
@@ -302,7 +305,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         }
 
         var tokens = _machine.Tokens;
-        var tokensChanged = !tokens.IsEmpty && (_persistedTokens.IsDefaultOrEmpty || !tokens.AsSpan().SequenceEqual(_persistedTokens.AsSpan()));
+        var members = _machine.KnownMembers;
+        var membersChanged = !MembersEqual(members, _persistedMembers);
+        var tokensChanged = membersChanged || (!tokens.IsEmpty && (_persistedTokens.IsDefaultOrEmpty || !tokens.AsSpan().SequenceEqual(_persistedTokens.AsSpan())));
         var leaseDue = _leaseUnixMs - now.ToUnixTimeMilliseconds() < LeaseLength.TotalMilliseconds / 2;
         if (_leaseRenewing || (!tokensChanged && !leaseDue))
         {
@@ -311,8 +316,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
         _leaseRenewing = true;
         var lease = now.ToUnixTimeMilliseconds() + (long)LeaseLength.TotalMilliseconds;
-        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, tokens, Math.Max(lease, _leaseUnixMs));
+        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, tokens, Math.Max(lease, _leaseUnixMs), members);
         _persistedTokens = tokens;
+        _persistedMembers = members;
         _ = Task.Run(() =>
         {
             try
@@ -331,6 +337,25 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 Post(new Event(EventKind.Call, new Action<NodeMachine>(_ => _leaseRenewing = false)));
             }
         });
+    }
+
+    private static bool MembersEqual(IReadOnlyList<KnownMember> a, IReadOnlyList<KnownMember> b)
+    {
+        if (a.Count != b.Count)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < a.Count; i++)
+        {
+            if (a[i].Id != b[i].Id || a[i].PeerAddress != b[i].PeerAddress || a[i].DataCenter != b[i].DataCenter || a[i].Rack != b[i].Rack
+                || a[i].Capacity != b[i].Capacity || !a[i].Tokens.AsSpan().SequenceEqual(b[i].Tokens.AsSpan()))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private enum EventKind : byte

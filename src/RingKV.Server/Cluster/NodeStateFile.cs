@@ -1,6 +1,9 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
+using RingKV.Cluster;
 using RingKV.Core.Errors;
 
 namespace RingKV.Server.Cluster;
@@ -9,9 +12,10 @@ namespace RingKV.Server.Cluster;
 /// <param name="Generation">The last run's incarnation; the next run takes a higher one.</param>
 /// <param name="Tokens">The node's tokens on the ring (empty before it first joined).</param>
 /// <param name="ClockLeaseUnixMs">No stamp the node issued is at or above this: a restart starts its clock here.</param>
-internal sealed record PersistedNodeState(ulong Generation, ImmutableArray<ulong> Tokens, long ClockLeaseUnixMs)
+/// <param name="Members">The ring members the node routed by (a restarted node routes by them until gossip tells it better).</param>
+internal sealed record PersistedNodeState(ulong Generation, ImmutableArray<ulong> Tokens, long ClockLeaseUnixMs, IReadOnlyList<KnownMember> Members)
 {
-    public static PersistedNodeState None { get; } = new(0, [], 0);
+    public static PersistedNodeState None { get; } = new(0, [], 0, []);
 }
 
 /// <summary><c>cluster-state.json</c> in the data directory, replaced whole (write, fsync, rename, fsync the directory).</summary>
@@ -29,7 +33,8 @@ internal sealed class NodeStateFile(string directory)
         try
         {
             var file = JsonSerializer.Deserialize<StateJson>(File.ReadAllText(Path)) ?? throw new JsonException("empty");
-            return new PersistedNodeState(file.Generation, [.. file.Tokens ?? []], file.ClockLeaseUnixMs);
+            var members = (file.Members ?? []).Select(m => new KnownMember(new NodeId(m.Id), m.Peer, m.Dc, m.Rack, m.Capacity, [.. m.Tokens ?? []])).ToList();
+            return new PersistedNodeState(file.Generation, [.. file.Tokens ?? []], file.ClockLeaseUnixMs, members);
         }
         catch (JsonException e)
         {
@@ -40,7 +45,13 @@ internal sealed class NodeStateFile(string directory)
     public void Save(PersistedNodeState state)
     {
         var temp = Path + ".tmp";
-        var json = JsonSerializer.SerializeToUtf8Bytes(new StateJson { Generation = state.Generation, Tokens = [.. state.Tokens.IsDefault ? [] : state.Tokens], ClockLeaseUnixMs = state.ClockLeaseUnixMs });
+        var json = JsonSerializer.SerializeToUtf8Bytes(new StateJson
+        {
+            Generation = state.Generation,
+            Tokens = [.. state.Tokens.IsDefault ? [] : state.Tokens],
+            ClockLeaseUnixMs = state.ClockLeaseUnixMs,
+            Members = [.. state.Members.Select(m => new MemberJson { Id = m.Id.Name, Peer = m.PeerAddress, Dc = m.DataCenter, Rack = m.Rack, Capacity = m.Capacity, Tokens = [.. m.Tokens] })],
+        });
         using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
         {
             stream.Write(json);
@@ -58,5 +69,22 @@ internal sealed class NodeStateFile(string directory)
         public ulong[]? Tokens { get; set; }
 
         public long ClockLeaseUnixMs { get; set; }
+
+        public MemberJson[]? Members { get; set; }
+    }
+
+    private sealed class MemberJson
+    {
+        public string Id { get; set; } = "";
+
+        public string Peer { get; set; } = "";
+
+        public string Dc { get; set; } = "";
+
+        public string Rack { get; set; } = "";
+
+        public uint Capacity { get; set; } = 1;
+
+        public ulong[]? Tokens { get; set; }
     }
 }
