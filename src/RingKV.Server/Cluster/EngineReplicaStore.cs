@@ -16,8 +16,8 @@ namespace RingKV.Server.Cluster;
 
 /// <summary>A cluster node's own replica over its storage engine: the records <see cref="LocalStore"/> keeps (an encoded sibling set per key, the expiry on the engine record).</summary>
 /// <remarks>
-/// <see cref="Submit"/> runs on the node loop and returns at once; the work runs on the thread pool and its answer goes
-/// to the callback, which hands it back to the loop. A merge reads, merges and writes the key under the key's stripe
+/// <see cref="Submit"/> runs on the node loop and returns at once; reads run inline, other work on the thread pool, and
+/// every answer goes to the callback, which queues it for the loop (never calling the node back from inside Submit). A merge reads, merges and writes the key under the key's stripe
 /// lock, so two merges of one key never lose each other; their order does not matter, as sibling-set merges commute.
 /// An acknowledged merge is as durable as the engine's sync policy makes a write.
 /// </remarks>
@@ -38,6 +38,33 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
     public void Submit(in StorageRequest request)
     {
+        if (request.Operation == StorageOperation.Read)
+        {
+            // A point read is a memtable or block-cache lookup, or one pread on a miss (as the single node's GET on its
+            // socket thread): done on the caller's thread, its answer queued behind the current event rather than sent
+            // through the thread pool, which cost two thread switches per read.
+            StorageDone done;
+            try
+            {
+                done = Read(request);
+            }
+            catch (Exception e) when (e is RingKVException or System.IO.IOException or ObjectDisposedException)
+            {
+                done = new StorageDone(request.Tag, ReplicaStatus.Error, Error: e.Message);
+            }
+
+            _done(done);
+            return;
+        }
+
+        if (request.Operation == StorageOperation.Merge)
+        {
+            // Started here: the stripe lock and the engine's write complete at once unless they must wait (a held
+            // stripe, an fsync, a stall), and then the rest runs where the wait ends, never parking this thread.
+            _ = RunAsync(request);
+            return;
+        }
+
         var copy = request;
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Store.RunAsync(state.Request), (Store: this, Request: copy), preferLocal: false);
     }
