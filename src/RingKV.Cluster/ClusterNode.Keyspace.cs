@@ -111,58 +111,16 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>A scan page: R replicas asked, their pages merged per key and cut where the slowest stopped.</summary>
-    private sealed class ScanPending : Pending
+    private sealed class ScanPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, ulong first, ulong last)
+        : ReplicaReplyPending(id, request, replicas, tracker, level)
     {
-        private readonly Replicas _replicas;
-        private readonly QuorumTracker _tracker;
-        private readonly ConsistencyLevel _level;
-        private readonly ulong _first;
-        private readonly ulong _last;
-        private readonly bool[] _sent;
         private readonly List<ReplicaScanReply> _pages = [];
 
-        public ScanPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, ulong first, ulong last)
-            : base(id, request, replicas.Nodes)
-        {
-            _replicas = replicas;
-            _tracker = tracker;
-            _level = level;
-            _first = first;
-            _last = last;
-            _sent = new bool[replicas.Nodes.Length];
-        }
-
-        public void Start(ClusterNode node, IOutbox outbox)
-        {
-            var wanted = _level.Kind is ConsistencyKind.LocalQuorum or ConsistencyKind.EachQuorum ? Nodes.Length : _tracker.Required;
-            for (var i = 0; i < Nodes.Length; i++)
-            {
-                if (!_replicas.Alive[i])
-                {
-                    _tracker.Record(i, success: false);
-                }
-            }
-
-            var self = IndexOf(node.Self);
-            if (self >= 0 && _replicas.Alive[self])
-            {
-                SendTo(node, self, outbox);
-                wanted--;
-            }
-
-            for (var i = 0; i < Nodes.Length && wanted > 0; i++)
-            {
-                if (!_sent[i] && _replicas.Alive[i])
-                {
-                    SendTo(node, i, outbox);
-                    wanted--;
-                }
-            }
-        }
+        protected override string What => "scan";
 
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
-            if (_tracker.HasReplied(replicaIndex) || reply is not ReplicaScanReply page)
+            if (Tracker.HasReplied(replicaIndex) || reply is not ReplicaScanReply page)
             {
                 return;
             }
@@ -173,36 +131,15 @@ internal sealed partial class ClusterNode
                 _pages.Add(page);
             }
 
-            var state = _tracker.Record(replicaIndex, ok);
-            if (state == QuorumState.Succeeded)
-            {
-                node.Finish(this, Merge(), outbox);
-            }
-            else if (state == QuorumState.Failed)
-            {
-                node.Finish(this, new ClientReply(ClientStatus.Error, $"ERR scan failed at {_level}: {page.Error}"), outbox);
-            }
-            else if (!ok)
-            {
-                for (var i = 0; i < Nodes.Length; i++)
-                {
-                    if (!_sent[i] && _replicas.Alive[i])
-                    {
-                        SendTo(node, i, outbox);
-                        break;
-                    }
-                }
-            }
+            Count(node, replicaIndex, ok, page.Error, outbox);
         }
 
-        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox) =>
-            node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {_level} replied {_tracker.Succeeded} of {_tracker.Required}"), outbox);
+        protected override ClientReply Result() => Merge();
 
-        private void SendTo(ClusterNode node, int index, IOutbox outbox)
+        protected override void SendTo(ClusterNode node, int index, IOutbox outbox)
         {
-            _sent[index] = true;
             var limit = Math.Max(1, Request.Count);
-            node.SendToReplica(this, index, Nodes[index], new ReplicaScanRequest(Id, _first, _last, limit), new StorageRequest(0, StorageOperation.Scan, [], default, _first, _last, limit), outbox);
+            node.SendToReplica(this, index, Nodes[index], new ReplicaScanRequest(Id, first, last, limit), new StorageRequest(0, StorageOperation.Scan, [], default, first, last, limit), outbox);
         }
 
         /// <summary>The page every asked replica covered in full: up to the lowest point where one stopped; keys merged in token order.</summary>
@@ -247,7 +184,7 @@ internal sealed partial class ClusterNode
                 }
             }
 
-            var next = complete ? (_last == ulong.MaxValue ? 0UL : _last + 1) : cut;
+            var next = complete ? (last == ulong.MaxValue ? 0UL : last + 1) : cut;
             return new ClientReply(ClientStatus.Ok) { Entries = entries, NextCursor = next };
         }
     }

@@ -54,58 +54,115 @@ internal sealed partial class ClusterNode
         }
     }
 
-    /// <summary>A read: replicas are asked as many at a time as the level needs (this node first), the next one when one fails.</summary>
-    private sealed class ReadPending : Pending
+    /// <summary>
+    /// A request answered by R replicas' replies (a read, a scan page): they are asked as many at a time as the level
+    /// needs (this node first), and one more each time one fails.
+    /// </summary>
+    private abstract class ReplicaReplyPending : Pending
     {
-        private readonly Replicas _replicas;
-        private readonly QuorumTracker _tracker;
-        private readonly ConsistencyLevel _level;
         private readonly bool[] _sent;
-        private SiblingSet? _merged;
-        private long _expiry;
-        private Sibling? _winner;
 
-        public ReadPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level)
+        protected ReplicaReplyPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level)
             : base(id, request, replicas.Nodes)
         {
-            _replicas = replicas;
-            _tracker = tracker;
-            _level = level;
+            Replicas = replicas;
+            Tracker = tracker;
+            Level = level;
             _sent = new bool[replicas.Nodes.Length];
         }
+
+        protected Replicas Replicas { get; }
+
+        protected QuorumTracker Tracker { get; }
+
+        protected ConsistencyLevel Level { get; }
 
         public void Start(ClusterNode node, IOutbox outbox)
         {
             // One requirement over all replicas: ask just that many. Per-DC requirements: ask every live replica.
-            var wanted = _level.Kind is ConsistencyKind.LocalQuorum or ConsistencyKind.EachQuorum ? Nodes.Length : _tracker.Required;
+            var wanted = Level.Kind is ConsistencyKind.LocalQuorum or ConsistencyKind.EachQuorum ? Nodes.Length : Tracker.Required;
             for (var i = 0; i < Nodes.Length; i++)
             {
-                if (!_replicas.Alive[i])
+                if (!Replicas.Alive[i])
                 {
-                    _tracker.Record(i, success: false); // a DOWN replica is not asked: it counts as failed at once
+                    Tracker.Record(i, success: false); // a DOWN replica is not asked: it counts as failed at once
                 }
             }
 
             var self = IndexOf(node.Self);
-            if (self >= 0 && _replicas.Alive[self])
+            if (self >= 0 && Replicas.Alive[self])
             {
-                SendTo(node, self, outbox);
+                Ask(node, self, outbox);
                 wanted--;
             }
 
             for (var i = 0; i < Nodes.Length && wanted > 0; i++)
             {
-                if (!_sent[i] && _replicas.Alive[i])
+                if (!_sent[i] && Replicas.Alive[i])
                 {
-                    SendTo(node, i, outbox);
+                    Ask(node, i, outbox);
                     wanted--;
                 }
             }
         }
 
+        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox) =>
+            node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {Level} replied {Tracker.Succeeded} of {Tracker.Required}"), outbox);
+
+        /// <summary>Counts one replica's reply; answers when the level is met or cannot be, asks one more when it failed.</summary>
+        protected void Count(ClusterNode node, int replicaIndex, bool ok, string error, IOutbox outbox)
+        {
+            var state = Tracker.Record(replicaIndex, ok);
+            if (state == QuorumState.Succeeded)
+            {
+                node.Finish(this, Result(), outbox);
+            }
+            else if (state == QuorumState.Failed)
+            {
+                node.Finish(this, new ClientReply(ClientStatus.Error, $"ERR {What} failed at {Level}: {error}"), outbox);
+            }
+            else if (!ok)
+            {
+                for (var i = 0; i < Nodes.Length; i++)
+                {
+                    if (!_sent[i] && Replicas.Alive[i])
+                    {
+                        Ask(node, i, outbox);
+                        break;
+                    }
+                }
+            }
+        }
+
+        /// <summary>"read" or "scan", for error texts.</summary>
+        protected abstract string What { get; }
+
+        /// <summary>The answer once enough replicas replied.</summary>
+        protected abstract ClientReply Result();
+
+        /// <summary>Sends the replica request to replica <paramref name="index"/>.</summary>
+        protected abstract void SendTo(ClusterNode node, int index, IOutbox outbox);
+
+        private void Ask(ClusterNode node, int index, IOutbox outbox)
+        {
+            _sent[index] = true;
+            SendTo(node, index, outbox);
+        }
+    }
+
+    /// <summary>A read: the replicas' records merged (sibling sets merge; the expiry follows the winning sibling's record).</summary>
+    private sealed class ReadPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level)
+        : ReplicaReplyPending(id, request, replicas, tracker, level)
+    {
+        private SiblingSet? _merged;
+        private long _expiry;
+        private Sibling? _winner;
+
+        protected override string What => "read";
+
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
-            if (_tracker.HasReplied(replicaIndex) || reply is not ReplicaReadReply read)
+            if (Tracker.HasReplied(replicaIndex) || reply is not ReplicaReadReply read)
             {
                 return;
             }
@@ -116,36 +173,12 @@ internal sealed partial class ClusterNode
                 MergeRecord(ref _merged, ref _expiry, ref _winner, read.Record);
             }
 
-            var state = _tracker.Record(replicaIndex, ok);
-            if (state == QuorumState.Succeeded)
-            {
-                node.Finish(this, new ClientReply(ClientStatus.Ok) { Set = _merged, ExpiresAtUnixMs = _expiry }, outbox);
-            }
-            else if (state == QuorumState.Failed)
-            {
-                node.Finish(this, new ClientReply(ClientStatus.Error, $"ERR read failed at {_level}: {read.Error}"), outbox);
-            }
-            else if (!ok)
-            {
-                // A replica failed: ask one more that has not been asked, if any is alive.
-                for (var i = 0; i < Nodes.Length; i++)
-                {
-                    if (!_sent[i] && _replicas.Alive[i])
-                    {
-                        SendTo(node, i, outbox);
-                        break;
-                    }
-                }
-            }
+            Count(node, replicaIndex, ok, read.Error, outbox);
         }
 
-        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox) =>
-            node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {_level} replied {_tracker.Succeeded} of {_tracker.Required}"), outbox);
+        protected override ClientReply Result() => new(ClientStatus.Ok) { Set = _merged, ExpiresAtUnixMs = _expiry };
 
-        private void SendTo(ClusterNode node, int index, IOutbox outbox)
-        {
-            _sent[index] = true;
+        protected override void SendTo(ClusterNode node, int index, IOutbox outbox) =>
             node.SendToReplica(this, index, Nodes[index], new ReplicaReadRequest(Id, Request.Key), new StorageRequest(0, StorageOperation.Read, Request.Key, default), outbox);
-        }
     }
 }

@@ -16,7 +16,7 @@ namespace RingKV.Server.Cluster;
 
 /// <summary>A cluster node's own replica over its storage engine: the records <see cref="LocalStore"/> keeps (an encoded sibling set per key, the expiry on the engine record).</summary>
 /// <remarks>
-/// <see cref="Submit"/> runs on the node loop and returns at once; reads run inline, other work on the thread pool, and
+/// <see cref="Submit"/> runs on the node loop and returns at once; point reads run inline, other work on the thread pool, and
 /// every answer goes to the callback, which queues it for the loop (never calling the node back from inside Submit). A merge reads, merges and writes the key under the key's stripe
 /// lock, so two merges of one key never lose each other; their order does not matter, as sibling-set merges commute.
 /// An acknowledged merge is as durable as the engine's sync policy makes a write.
@@ -57,14 +57,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
             return;
         }
 
-        if (request.Operation == StorageOperation.Merge)
-        {
-            // Started here: the stripe lock and the engine's write complete at once unless they must wait (a held
-            // stripe, an fsync, a stall), and then the rest runs where the wait ends, never parking this thread.
-            _ = RunAsync(request);
-            return;
-        }
-
+        // Merges (decode, merge, encode, the engine's write) run on the thread pool: done on the loop they made it the
+        // bottleneck once every node coordinates (cluster-peers.sh splits the clients over the nodes).
         var copy = request;
         ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Store.RunAsync(state.Request), (Store: this, Request: copy), preferLocal: false);
     }
@@ -201,27 +195,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
     private async ValueTask<StorageDone> FlushAsync(StorageRequest request)
     {
-        var keys = new List<byte[]>();
-        using (var it = _engine.NewIterator(TokenRange.All))
-        {
-            while (it.MoveNext())
-            {
-                keys.Add(it.Key.ToArray());
-            }
-        }
-
-        var batch = new WriteBatch();
-        foreach (var key in keys)
-        {
-            batch.Delete(key);
-            if (batch.Count >= 1000)
-            {
-                await _engine.WriteAsync(batch).ConfigureAwait(false);
-                batch.Clear();
-            }
-        }
-
-        await _engine.WriteAsync(batch).ConfigureAwait(false);
+        await LocalStore.DeleteEveryKeyAsync(_engine).ConfigureAwait(false);
         return new StorageDone(request.Tag, ReplicaStatus.Ok);
     }
 

@@ -277,10 +277,13 @@ internal sealed class LocalStore : IKeyValueStore
         return new ValueTask<KeyCounts>(new KeyCounts(count, expires, expires == 0 ? 0 : ttlSum / expires));
     }
 
-    public async ValueTask FlushAllAsync()
+    public ValueTask FlushAllAsync() => DeleteEveryKeyAsync(_engine);
+
+    /// <summary>Deletes every key of <paramref name="engine"/>, a thousand per write batch (FLUSHALL; a cluster replica's flush).</summary>
+    internal static async ValueTask DeleteEveryKeyAsync(StorageEngine engine)
     {
         var keys = new List<byte[]>();
-        using (var it = _engine.NewIterator(TokenRange.All))
+        using (var it = engine.NewIterator(TokenRange.All))
         {
             while (it.MoveNext())
             {
@@ -294,12 +297,12 @@ internal sealed class LocalStore : IKeyValueStore
             batch.Delete(key);
             if (batch.Count >= 1000)
             {
-                await _engine.WriteAsync(batch).ConfigureAwait(false);
+                await engine.WriteAsync(batch).ConfigureAwait(false);
                 batch.Clear();
             }
         }
 
-        await _engine.WriteAsync(batch).ConfigureAwait(false);
+        await engine.WriteAsync(batch).ConfigureAwait(false);
     }
 
     public void Dispose() => _engine.Dispose();
