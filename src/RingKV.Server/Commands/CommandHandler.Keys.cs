@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
+using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
 
@@ -313,6 +314,11 @@ internal sealed partial class CommandHandler
         }
 
         var count = c.Count - 1;
+        if (_node.Cluster is not null && count > 1)
+        {
+            return await MGetFanOut(c, w, count).ConfigureAwait(false);
+        }
+
         w.WriteArrayHeader(count);
         var value = RentBuffer();
         try
@@ -334,6 +340,52 @@ internal sealed partial class CommandHandler
         finally
         {
             ReturnBuffer(value);
+        }
+
+        return RespAction.Continue;
+    }
+
+    /// <summary>MGET on a cluster node: every key's read is in flight at once (each is a round trip to its replicas); replies in key order.</summary>
+    private async ValueTask<RespAction> MGetFanOut(RespCommand c, RespWriter w, int count)
+    {
+        var values = new ArrayBufferWriter<byte>[count];
+        var reads = new Task<ReadResult>[count];
+        for (var i = 0; i < count; i++)
+        {
+            values[i] = new ArrayBufferWriter<byte>();
+            reads[i] = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i + 1), values[i], _session.ReadConsistency)).AsTask();
+        }
+
+        // Every read ends before the reply is written, failed or not, so no read writes into a buffer after its use.
+        try
+        {
+            await Task.WhenAll(reads).ConfigureAwait(false);
+        }
+        catch (RingKVException)
+        {
+            // rethrown below, before any of the reply is written: the first failed key's error answers the command
+        }
+
+        foreach (var read in reads)
+        {
+            if (read.IsFaulted)
+            {
+                await read.ConfigureAwait(false);
+            }
+        }
+
+        w.WriteArrayHeader(count);
+        for (var i = 0; i < count; i++)
+        {
+            var read = await reads[i].ConfigureAwait(false);
+            if (read.Found)
+            {
+                w.WriteBulkString(values[i].WrittenSpan);
+            }
+            else
+            {
+                w.WriteNull();
+            }
         }
 
         return RespAction.Continue;

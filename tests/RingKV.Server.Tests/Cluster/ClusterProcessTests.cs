@@ -44,6 +44,10 @@ public sealed class ClusterProcessTests
             }
         }
 
+        // MGET through a node fans out: every key's value in key order, nil for a missing one.
+        var many = await cluster.Db(2).StringGetAsync([.. Enumerable.Range(0, 50).Select(i => (RedisKey)$"k{i * 4}"), "missing"]);
+        Assert.Equal([.. Enumerable.Range(0, 50).Select(i => $"v{i * 4}"), null], many.Select(v => (string?)v).ToArray());
+
         // The whole keyspace through any node: DBSIZE counts each key once, a full SCAN returns each key once.
         Assert.Equal(200L, (long)await cluster.Db(2).ExecuteAsync("DBSIZE"));
         var keys = cluster.Nodes[1].Connect().GetServer(cluster.Nodes[1].EndPoint).Keys(pageSize: 50).Select(k => (string)k!).ToList();
