@@ -131,7 +131,7 @@ internal sealed partial class ClusterNode
                 _pages.Add(page);
             }
 
-            Count(node, replicaIndex, ok, page.Error, outbox);
+            Count(node, replicaIndex, page.Status, page.Error, outbox);
         }
 
         protected override ClientReply Result() => Merge();

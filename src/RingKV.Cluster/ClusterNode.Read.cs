@@ -110,8 +110,9 @@ internal sealed partial class ClusterNode
             node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {Level} replied {Tracker.Succeeded} of {Tracker.Required}"), outbox);
 
         /// <summary>Counts one replica's reply; answers when the level is met or cannot be, asks one more when it failed.</summary>
-        protected void Count(ClusterNode node, int replicaIndex, bool ok, string error, IOutbox outbox)
+        protected void Count(ClusterNode node, int replicaIndex, ReplicaStatus status, string error, IOutbox outbox)
         {
+            var ok = status == ReplicaStatus.Ok;
             var state = Tracker.Record(replicaIndex, ok);
             if (state == QuorumState.Succeeded)
             {
@@ -119,7 +120,9 @@ internal sealed partial class ClusterNode
             }
             else if (state == QuorumState.Failed)
             {
-                node.Finish(this, new ClientReply(ClientStatus.Error, $"ERR {What} failed at {Level}: {error}"), outbox);
+                node.Finish(this, status == ReplicaStatus.Busy
+                    ? new ClientReply(ClientStatus.Busy, $"BUSY {Level} replied {Tracker.Succeeded} of {Tracker.Required}: {error}")
+                    : new ClientReply(ClientStatus.Error, $"ERR {What} failed at {Level}: {error}"), outbox);
             }
             else if (!ok)
             {
@@ -173,7 +176,7 @@ internal sealed partial class ClusterNode
                 MergeRecord(ref _merged, ref _expiry, ref _winner, read.Record);
             }
 
-            Count(node, replicaIndex, ok, read.Error, outbox);
+            Count(node, replicaIndex, read.Status, read.Error, outbox);
         }
 
         protected override ClientReply Result() => new(ClientStatus.Ok) { Set = _merged, ExpiresAtUnixMs = _expiry };

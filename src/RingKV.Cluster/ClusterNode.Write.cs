@@ -135,7 +135,10 @@ internal sealed partial class ClusterNode
             }
             else if (state == QuorumState.Failed)
             {
-                node.Finish(this, new ClientReply(ClientStatus.Error, $"ERR write failed at {_level}: acked {_tracker.Succeeded} of {_tracker.Required}; {written.Error}"), outbox);
+                // An overloaded replica (its queue, or the link to it, full) is BUSY for the client: retry later.
+                node.Finish(this, written.Status == ReplicaStatus.Busy
+                    ? new ClientReply(ClientStatus.Busy, $"BUSY {_level} acked {_tracker.Succeeded} of {_tracker.Required}: {written.Error}")
+                    : new ClientReply(ClientStatus.Error, $"ERR write failed at {_level}: acked {_tracker.Succeeded} of {_tracker.Required}; {written.Error}"), outbox);
             }
         }
 

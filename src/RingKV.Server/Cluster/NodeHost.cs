@@ -178,12 +178,35 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
         _encode.ResetWrittenCount();
         MessageCodec.Encode(message, _encode);
-        if (link.Send((byte)message.Kind, message.RequestId, _encode.WrittenSpan) == PeerSendStatus.Queued)
+        var status = link.Send((byte)message.Kind, message.RequestId, _encode.WrittenSpan);
+        if (status == PeerSendStatus.Queued)
         {
             _toFlush.Add(link);
+            return;
         }
 
-        // Not queued (down, busy, too large): lost as the network may lose it; the request's deadline answers for it.
+        // Not sent: a replica request is answered for the peer at once (after the current event), so the coordinator
+        // asks another replica or answers now instead of at its deadline; BUSY when the link's queue is full.
+        if (node is { } peer && FailedReply(message, status, peerAddress) is { } failed)
+        {
+            Post(new Event(EventKind.Receive, (peer, failed)));
+        }
+    }
+
+    /// <summary>The reply a replica request gets when it could not be sent; null for other messages (replies, gossip).</summary>
+    private static ClusterMessage? FailedReply(ClusterMessage message, PeerSendStatus status, string peerAddress)
+    {
+        var replica = status == PeerSendStatus.Busy ? ReplicaStatus.Busy : ReplicaStatus.Error;
+        var why = status == PeerSendStatus.Busy ? $"the link to {peerAddress} is full" : $"{peerAddress} is not reachable ({status})";
+        return message switch
+        {
+            ReplicaReadRequest m => new ReplicaReadReply(m.RequestId, replica, ReplicaRecord.None, why),
+            ReplicaWriteRequest m => new ReplicaWriteReply(m.RequestId, replica, why),
+            ReplicaScanRequest m => new ReplicaScanReply(m.RequestId, replica, [], false, 0, why),
+            ReplicaCountRequest m => new ReplicaCountReply(m.RequestId, replica, 0, 0, 0, why),
+            ReplicaFlushRequest m => new ReplicaFlushReply(m.RequestId, replica, why),
+            _ => null,
+        };
     }
 
     void INodeOutbox.Reply(ulong clientRequestId, ClientReply reply)

@@ -70,4 +70,41 @@ public sealed class NodeMachineTests
             Assert.All(harness.Members, m => Assert.Equal(4, ring.TokensOf(m.Id).Count));
         }
     }
+
+    [Fact]
+    public void Submit_ReplicasAnswerBusy_ClientGetsBusyAtOnce()
+    {
+        // A replica whose link or queue is full answers BUSY (the host answers for a peer it could not send to): the
+        // client hears BUSY when the level can no longer be met, not TIMEOUT at the deadline.
+        var harness = new MachineHarness();
+        harness.Add("a", "r0", [100, 200, 300]);
+        harness.Add("b", "r1", [150, 250, 350]);
+        harness.Add("c", "r2", [180, 280, 380]);
+        harness.Run(TimeSpan.FromSeconds(10));
+        var held = new System.Collections.Generic.List<(NodeId To, Messages.ReplicaWriteRequest Request)>();
+        harness.Filter = (from, to, message) =>
+        {
+            if (message is Messages.ReplicaWriteRequest write)
+            {
+                held.Add((to, write));
+                return false;
+            }
+
+            return true;
+        };
+
+        var a = harness["a"];
+        a.Submit(Coordination.ClientRequest.WriteOf(7, "k"u8.ToArray(), Coordination.WriteOperation.PlainPut, "v"u8.ToArray(), consistency: Core.Consistency.ConsistencyLevel.Quorum));
+        harness.Pump();
+        Assert.Equal(2, held.Count);
+        Assert.False(harness.Replies.ContainsKey(7));
+        foreach (var (to, request) in held)
+        {
+            a.Machine.Receive(to, new Messages.ReplicaWriteReply(request.RequestId, Messages.ReplicaStatus.Busy, "queue full"), harness.Now, a);
+        }
+
+        var reply = harness.Replies[7];
+        Assert.Equal(Coordination.ClientStatus.Busy, reply.Status);
+        Assert.StartsWith("BUSY QUORUM acked 1 of 2", reply.Message, StringComparison.Ordinal);
+    }
 }

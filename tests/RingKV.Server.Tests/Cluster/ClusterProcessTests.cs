@@ -74,9 +74,27 @@ public sealed class ClusterProcessTests
 
         cluster.Nodes[2].Restart();
         LocalCluster.WaitUntil(() => LocalCluster.StatusOf(cluster.Nodes[0], 2) == "UP" && LocalCluster.UpNormal(cluster.Nodes[2]) == 3, DownDeadline, "node2 UP again");
+
+        // UP is gossip's verdict; the restarted node's links to its peers may still be connecting (a send before its
+        // link is up fails at once), so the first requests at ALL through it can fail until they are: wait for one.
+        var restarted = cluster.Db(2);
+        LocalCluster.WaitUntil(() => ReadsAtAll(restarted, "before"), DownDeadline, "a read at ALL through the restarted node");
         Assert.Equal("2", (string?)await cluster.Db(2).StringGetAsync("during"));
         var after = (RedisResult[])(await cluster.Db(2).ExecuteAsync("KV.GET", "before", "CONSISTENCY", "ALL"))!;
         Assert.Equal("1", (string?)((RedisResult[])after[1]!)[0]);
+    }
+
+    private static bool ReadsAtAll(IDatabase db, string key)
+    {
+        try
+        {
+            db.Execute("KV.GET", key, "CONSISTENCY", "ALL");
+            return true;
+        }
+        catch (RedisServerException e) when (e.Message.StartsWith("TIMEOUT", StringComparison.Ordinal) || e.Message.StartsWith("ERR read failed", StringComparison.Ordinal))
+        {
+            return false;
+        }
     }
 
     [Fact]
