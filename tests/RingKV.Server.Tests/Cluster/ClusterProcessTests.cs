@@ -84,6 +84,30 @@ public sealed class ClusterProcessTests
         Assert.Equal("1", (string?)((RedisResult[])after[1]!)[0]);
     }
 
+    [Fact]
+    public async Task FiveNodes_KillOne_DownOnEveryObserverAndEveryKeyStillReadsAtQuorum()
+    {
+        using var cluster = new LocalCluster(5);
+        for (var i = 0; i < 100; i++)
+        {
+            Assert.True(await cluster.Db(i % 5).StringSetAsync($"five:{i}", $"v{i}"));
+        }
+
+        cluster.Nodes[3].Kill();
+        LocalCluster.WaitUntil(
+            () => new[] { 0, 1, 2, 4 }.All(n => LocalCluster.StatusOf(cluster.Nodes[n], 3) == "DOWN"), DownDeadline, "node3 DOWN on all four others");
+
+        // N=3: every key keeps at least two live replicas, so QUORUM reads and writes go on through any node.
+        for (var i = 0; i < 100; i++)
+        {
+            var db = cluster.Db(new[] { 0, 1, 2, 4 }[i % 4]);
+            Assert.Equal($"v{i}", (string?)await db.StringGetAsync($"five:{i}"));
+            Assert.True(await db.StringSetAsync($"five:{i}", $"w{i}"));
+        }
+
+        Assert.Equal(100L, (long)await cluster.Db(4).ExecuteAsync("DBSIZE"));
+    }
+
     private static bool ReadsAtAll(IDatabase db, string key)
     {
         try
