@@ -441,6 +441,28 @@ internal sealed partial class CommandHandler
         }
 
         long deleted = 0;
+        if (_node.Cluster is not null && c.Count > 2)
+        {
+            // Every key's delete in flight at once; a key named twice is deleted (and counted) once, as in Redis.
+            var keys = new HashSet<string>(StringComparer.Ordinal);
+            var deletes = new List<Task<WriteResult>>();
+            for (var i = 1; i < c.Count; i++)
+            {
+                if (keys.Add(Convert.ToHexString(c[i])))
+                {
+                    deletes.Add(_node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).AsTask());
+                }
+            }
+
+            foreach (var result in await Task.WhenAll(deletes).ConfigureAwait(false))
+            {
+                deleted += result.Applied ? 1 : 0;
+            }
+
+            w.WriteInteger(deleted);
+            return RespAction.Continue;
+        }
+
         for (var i = 1; i < c.Count; i++)
         {
             var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
@@ -460,6 +482,24 @@ internal sealed partial class CommandHandler
         }
 
         long found = 0;
+        if (_node.Cluster is not null && c.Count > 2)
+        {
+            // Every key's read in flight at once; a key named twice counts twice, as in Redis.
+            var reads = new Task<ReadResult>[c.Count - 1];
+            for (var i = 1; i < c.Count; i++)
+            {
+                reads[i - 1] = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).AsTask();
+            }
+
+            foreach (var read in await Task.WhenAll(reads).ConfigureAwait(false))
+            {
+                found += read.Found ? 1 : 0;
+            }
+
+            w.WriteInteger(found);
+            return RespAction.Continue;
+        }
+
         for (var i = 1; i < c.Count; i++)
         {
             var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);

@@ -48,6 +48,13 @@ public sealed class ClusterProcessTests
         var many = await cluster.Db(2).StringGetAsync([.. Enumerable.Range(0, 50).Select(i => (RedisKey)$"k{i * 4}"), "missing"]);
         Assert.Equal([.. Enumerable.Range(0, 50).Select(i => $"v{i * 4}"), null], many.Select(v => (string?)v).ToArray());
 
+        // EXISTS and DEL of several keys fan out too: duplicates count twice for EXISTS, once for DEL, as in Redis.
+        Assert.Equal(3L, (long)await cluster.Db(1).ExecuteAsync("EXISTS", "k1", "k1", "k2", "nope"));
+        Assert.Equal(2L, (long)await cluster.Db(1).ExecuteAsync("DEL", "k1", "k1", "k2", "nope"));
+        Assert.Equal(0L, (long)await cluster.Db(2).ExecuteAsync("EXISTS", "k1", "k2"));
+        Assert.True(await writer.StringSetAsync("k1", "v1"));
+        Assert.True(await writer.StringSetAsync("k2", "v2"));
+
         // The whole keyspace through any node: DBSIZE counts each key once, a full SCAN returns each key once.
         Assert.Equal(200L, (long)await cluster.Db(2).ExecuteAsync("DBSIZE"));
         var keys = cluster.Nodes[1].Connect().GetServer(cluster.Nodes[1].EndPoint).Keys(pageSize: 50).Select(k => (string)k!).ToList();
