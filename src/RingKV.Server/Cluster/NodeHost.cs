@@ -45,28 +45,23 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly Thread _thread;
     private readonly StorageEngine _engine;
     private DateTimeOffset _nextLoadAt;
-    private readonly string _clusterName;
     private ulong _nextClientId;
     private int _ringMembers;
     private int _sleeping;
     private long _leaseUnixMs;
     private bool _leaseRenewing;
     private volatile bool _stopping;
-    private System.Collections.Immutable.ImmutableArray<ulong> _persistedTokens;
-    private IReadOnlyList<KnownMember> _persistedMembers = [];
+    private RingKV.Cluster.Ring.TokenRing? _persistedRing;
 
     public NodeHost(NodeHostSettings settings, StorageEngine engine, ILoggerFactory loggers, TimeProvider time)
     {
         _logger = loggers.CreateLogger("ringkv.cluster");
         _engine = engine;
         _time = time;
-        _clusterName = settings.ClusterName;
         _stateFile = new NodeStateFile(settings.DataDirectory);
         var persisted = _stateFile.Load();
         var now = time.GetUtcNow();
         var generation = Math.Max(persisted.Generation + 1, (ulong)now.ToUnixTimeSeconds());
-        _persistedTokens = persisted.Tokens;
-        _persistedMembers = persisted.Members;
 
         // The clock starts above every stamp an earlier run could have issued (its lease), and the first lease is durable
         // before any write is stamped.
@@ -327,21 +322,20 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
             _machine.Gossiper.SetLoad(new RingKV.Cluster.Membership.LoadFigures((ulong)bytes, 0, 0));
         }
 
-        var tokens = _machine.Tokens;
-        var members = _machine.KnownMembers;
-        var membersChanged = !MembersEqual(members, _persistedMembers);
-        var tokensChanged = membersChanged || (!tokens.IsEmpty && (_persistedTokens.IsDefaultOrEmpty || !tokens.AsSpan().SequenceEqual(_persistedTokens.AsSpan())));
+        // The ring is rebuilt (a new instance) exactly when a member, its placement or its tokens change, this node's own
+        // tokens included once it chose them: that is when the members and tokens are saved again.
+        var ring = _machine.Node.Ring;
+        var ringChanged = !ring.IsEmpty && !ReferenceEquals(ring, _persistedRing);
         var leaseDue = _leaseUnixMs - now.ToUnixTimeMilliseconds() < LeaseLength.TotalMilliseconds / 2;
-        if (_leaseRenewing || (!tokensChanged && !leaseDue))
+        if (_leaseRenewing || (!ringChanged && !leaseDue))
         {
             return;
         }
 
         _leaseRenewing = true;
         var lease = now.ToUnixTimeMilliseconds() + (long)LeaseLength.TotalMilliseconds;
-        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, tokens, Math.Max(lease, _leaseUnixMs), members);
-        _persistedTokens = tokens;
-        _persistedMembers = members;
+        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, _machine.Tokens, Math.Max(lease, _leaseUnixMs), _machine.KnownMembers);
+        _persistedRing = ring;
         _ = Task.Run(() =>
         {
             try
@@ -360,25 +354,6 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 Post(new Event(EventKind.Call, new Action<NodeMachine>(_ => _leaseRenewing = false)));
             }
         });
-    }
-
-    private static bool MembersEqual(IReadOnlyList<KnownMember> a, IReadOnlyList<KnownMember> b)
-    {
-        if (a.Count != b.Count)
-        {
-            return false;
-        }
-
-        for (var i = 0; i < a.Count; i++)
-        {
-            if (a[i].Id != b[i].Id || a[i].PeerAddress != b[i].PeerAddress || a[i].DataCenter != b[i].DataCenter || a[i].Rack != b[i].Rack
-                || a[i].Capacity != b[i].Capacity || !a[i].Tokens.AsSpan().SequenceEqual(b[i].Tokens.AsSpan()))
-            {
-                return false;
-            }
-        }
-
-        return true;
     }
 
     private enum EventKind : byte

@@ -559,7 +559,7 @@ internal sealed partial class CommandHandler
 
         if (Want("cluster"))
         {
-            await AppendClusterInfoAsync(text).ConfigureAwait(false);
+            await AppendClusterInfoAsync(text, Line).ConfigureAwait(false);
         }
 
         if (Want("keyspace"))

@@ -70,22 +70,21 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>INFO's cluster section: ringkv_* names, so Redis clients (which read cluster_enabled) stay in standalone mode.</summary>
-    private async Task AppendClusterInfoAsync(StringBuilder text)
+    private async Task AppendClusterInfoAsync(StringBuilder text, Action<string, object> line)
     {
-        void Line(string name, object value) => text.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
         text.Append("# Cluster\r\n");
-        Line("cluster_enabled", 0);
+        line("cluster_enabled", 0);
         var nodes = await RingNodesAsync().ConfigureAwait(false);
-        Line("ringkv_cluster", _node.Cluster is null ? "single" : _node.Options.ClusterName);
-        Line("ringkv_nodes", nodes.Count);
-        Line("ringkv_nodes_up", nodes.Count(n => n.Contains(("status", "UP"))));
-        Line("ringkv_nodes_normal", nodes.Count(n => n.Contains(("state", "NORMAL"))));
+        line("ringkv_cluster", _node.Cluster is null ? "single" : _node.Options.ClusterName);
+        line("ringkv_nodes", nodes.Count);
+        line("ringkv_nodes_up", nodes.Count(n => n.Contains(("status", "UP"))));
+        line("ringkv_nodes_normal", nodes.Count(n => n.Contains(("state", "NORMAL"))));
         if (_node.Cluster is { } cluster)
         {
-            Line("ringkv_node_id", cluster.Self.Name);
-            Line("ringkv_read_level", _node.Options.Read.ToUpperInvariant());
-            Line("ringkv_write_level", _node.Options.Write.ToUpperInvariant());
-            Line("ringkv_replication", _node.Options.Replication ?? "3");
+            line("ringkv_node_id", cluster.Self.Name);
+            line("ringkv_read_level", _node.Options.Read.ToUpperInvariant());
+            line("ringkv_write_level", _node.Options.Write.ToUpperInvariant());
+            line("ringkv_replication", _node.Options.Replication ?? "3");
         }
 
         text.Append("\r\n");

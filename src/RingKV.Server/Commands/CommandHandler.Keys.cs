@@ -3,7 +3,6 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
-using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
 
@@ -356,29 +355,12 @@ internal sealed partial class CommandHandler
             reads[i] = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i + 1), values[i], _session.ReadConsistency)).AsTask();
         }
 
-        // Every read ends before the reply is written, failed or not, so no read writes into a buffer after its use.
-        try
-        {
-            await Task.WhenAll(reads).ConfigureAwait(false);
-        }
-        catch (RingKVException)
-        {
-            // rethrown below, before any of the reply is written: the first failed key's error answers the command
-        }
-
-        foreach (var read in reads)
-        {
-            if (read.IsFaulted)
-            {
-                await read.ConfigureAwait(false);
-            }
-        }
-
+        // WhenAll ends once every read has, and throws the first failed key's error: then nothing of the reply is written.
+        var results = await Task.WhenAll(reads).ConfigureAwait(false);
         w.WriteArrayHeader(count);
         for (var i = 0; i < count; i++)
         {
-            var read = await reads[i].ConfigureAwait(false);
-            if (read.Found)
+            if (results[i].Found)
             {
                 w.WriteBulkString(values[i].WrittenSpan);
             }

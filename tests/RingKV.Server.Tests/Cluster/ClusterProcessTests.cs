@@ -69,6 +69,10 @@ public sealed class ClusterProcessTests
         var db = cluster.Db(0);
         Assert.True(await db.StringSetAsync("before", "1"));
 
+        // What the restart will route by before gossip tells it anything: the ring members, in cluster-state.json.
+        var stateFile = System.IO.Path.Combine(cluster.Nodes[2].DataDirectory, "cluster-state.json");
+        LocalCluster.WaitUntil(() => PersistedMembers(stateFile) == 3, DownDeadline, "node2's cluster-state.json lists the 3 ring members");
+
         cluster.Nodes[2].Kill();
         LocalCluster.WaitUntil(() => LocalCluster.StatusOf(cluster.Nodes[0], 2) == "DOWN" && LocalCluster.StatusOf(cluster.Nodes[1], 2) == "DOWN", DownDeadline, "node2 DOWN on node0 and node1");
 
@@ -113,6 +117,19 @@ public sealed class ClusterProcessTests
         }
 
         Assert.Equal(100L, (long)await cluster.Db(4).ExecuteAsync("DBSIZE"));
+    }
+
+    private static int PersistedMembers(string path)
+    {
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(path));
+            return json.RootElement.TryGetProperty("Members", out var members) ? members.GetArrayLength() : 0;
+        }
+        catch (Exception e) when (e is System.IO.IOException or System.Text.Json.JsonException)
+        {
+            return -1; // being replaced
+        }
     }
 
     private static bool ReadsAtAll(IDatabase db, string key)
