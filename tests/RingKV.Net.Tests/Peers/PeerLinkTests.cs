@@ -236,6 +236,27 @@ public sealed class PeerLinkTests
             await Task.Yield();
         }
 
+        // The writer may still move a few frames into the kernel after the first refusal; once the kernel's buffers are
+        // full too, the link refuses every further frame, with its queue at the bound and never past it.
+        var refusedInARow = 0;
+        while (refusedInARow < 20)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the link kept taking frames past its bound");
+            Assert.InRange(link.QueuedBytes, 0, options.MaxQueuedBytes);
+            if (link.Send(16, (ulong)accepted, payload) == PeerSendStatus.Queued)
+            {
+                accepted++;
+                link.Flush();
+                refusedInARow = 0;
+            }
+            else
+            {
+                refusedInARow++;
+            }
+
+            await Task.Yield();
+        }
+
         Assert.InRange(link.QueuedBytes, options.MaxQueuedBytes - payload.Length - PeerFrameCodec.OverheadBytes + 1, options.MaxQueuedBytes);
         Assert.Equal(PeerSendStatus.Busy, link.Send(16, 999_999, payload));
         Assert.Equal(PeerLinkState.Connected, link.State);
