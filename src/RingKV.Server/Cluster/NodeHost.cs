@@ -44,6 +44,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly ArrayBufferWriter<byte> _encode = new(1024);
     private readonly Thread _thread;
     private readonly StorageEngine _engine;
+    private readonly EngineReplicaStore _store;
     private DateTimeOffset _nextLoadAt;
     private ulong _nextClientId;
     private int _ringMembers;
@@ -70,6 +71,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _stateFile.Save(persisted with { Generation = generation, ClockLeaseUnixMs = _leaseUnixMs });
 
         var store = new EngineReplicaStore(engine, done => Post(new Event(EventKind.Storage, done)), time);
+        _store = store;
         var machineSettings = settings.Machine with
         {
             Generation = generation,
@@ -265,6 +267,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 Handle(e, _time.GetUtcNow());
             }
 
+            _store.DispatchMerges();
             foreach (var link in _toFlush)
             {
                 link.Flush();
