@@ -62,6 +62,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
             {
                 StorageOperation.Read => Read(request),
                 StorageOperation.Merge => await MergeAsync(request).ConfigureAwait(false),
+                StorageOperation.Update => await UpdateAsync(request).ConfigureAwait(false),
                 StorageOperation.Scan => Scan(request),
                 StorageOperation.Count => Count(request),
                 _ => await FlushAsync(request).ConfigureAwait(false),
@@ -126,6 +127,39 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
             await _engine.WriteAsync(batch).ConfigureAwait(false);
             return new StorageDone(request.Tag, ReplicaStatus.Ok);
+        }
+        finally
+        {
+            _stripes.Release(stripe);
+        }
+    }
+
+    /// <summary>
+    /// A versioned write at its coordinating replica: reads the stored set, applies the write and stores the result under the
+    /// key's stripe lock (as a merge), so concurrent updates of one key each see the other's dot; answers the new record.
+    /// </summary>
+    private async ValueTask<StorageDone> UpdateAsync(StorageRequest request)
+    {
+        var stripe = (int)(XxHash64.HashToUInt64(request.Key) % StripeCount);
+        await _stripes.AcquireAsync(stripe).ConfigureAwait(false);
+        try
+        {
+            var buffer = new ArrayBufferWriter<byte>(256);
+            var stored = SiblingSet.Empty;
+            if (_engine.TryGet(request.Key, buffer, out _) && !SiblingSet.TryDecode(buffer.WrittenSpan, out stored, out var error))
+            {
+                // Writing over it would drop whatever it held; a plain write (which does not read it) replaces it.
+                return new StorageDone(request.Tag, ReplicaStatus.Error, Error: $"the stored record does not decode: {error}");
+            }
+
+            // The new sibling wins (it is stamped above the set), so the record's expiry is the versioned write's: none.
+            var result = request.Update!.ApplyTo(stored);
+            var encoded = new ArrayBufferWriter<byte>(request.Update.Value.Length + buffer.WrittenCount + 64);
+            result.Encode(encoded);
+            var batch = new WriteBatch();
+            batch.Put(request.Key, encoded.WrittenSpan);
+            await _engine.WriteAsync(batch).ConfigureAwait(false);
+            return new StorageDone(request.Tag, ReplicaStatus.Ok, new ReplicaRecord(encoded.WrittenSpan.ToArray(), 0));
         }
         finally
         {
