@@ -24,7 +24,7 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>The tracker for a request over <paramref name="replicas"/>; false (UNAVAILABLE answered) when too few are alive.</summary>
-    private bool TryQuorum(ConsistencyLevel level, Replicas replicas, ulong clientId, IOutbox outbox, out QuorumTracker tracker)
+    private bool TryQuorum(ConsistencyLevel level, Replicas replicas, ulong clientId, IOutbox outbox, out QuorumTracker tracker, Origin? origin = null)
     {
         tracker = QuorumTracker.Create(level, replicas.DataCenters, _settings.DataCenter);
         if (replicas.Nodes.Length > 0 && tracker.CanSucceed(replicas.Alive, out _, out _))
@@ -33,7 +33,7 @@ internal sealed partial class ClusterNode
         }
 
         tracker.CanSucceed(replicas.Alive, out var needed, out var alive);
-        outbox.Reply(clientId, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {level} needs {needed}, {alive} alive"));
+        Answer(origin, clientId, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {level} needs {needed}, {alive} alive"), outbox);
         return false;
     }
 

@@ -22,10 +22,24 @@ internal sealed partial class ClusterNode
             return;
         }
 
-        if (Math.Max(now.ToUnixTimeMilliseconds(), _clock.Last.UnixMs + 1) >= _clockLeaseUnixMs)
+        if (request.Write is WriteOperation.VersionedPut or WriteOperation.VersionedDelete)
         {
-            // Stamps above the lease could repeat after a crash (the host's persisted floor is the lease).
-            outbox.Reply(request.Id, new ClientReply(ClientStatus.Busy, "BUSY the node's clock lease is being renewed; retry"));
+            var self = Array.IndexOf(replicas.Nodes, Self);
+            if (self >= 0 && replicas.Alive[self])
+            {
+                StartVersionedWrite(request, null, replicas, tracker, level, self, now, outbox);
+            }
+            else
+            {
+                Forward(request, replicas, level, now, outbox);
+            }
+
+            return;
+        }
+
+        if (!HasClockLease(now))
+        {
+            outbox.Reply(request.Id, ClockLeaseBusy);
             return;
         }
 
@@ -35,37 +49,64 @@ internal sealed partial class ClusterNode
         pending.Start(this, outbox);
     }
 
+    private static ClientReply ClockLeaseBusy => new(ClientStatus.Busy, "BUSY the node's clock lease is being renewed; retry");
+
+    /// <summary>Whether the next stamp is below the clock lease (stamps above it could repeat after a crash: the host's persisted floor is the lease).</summary>
+    private bool HasClockLease(DateTimeOffset now) => Math.Max(now.ToUnixTimeMilliseconds(), _clock.Last.UnixMs + 1) < _clockLeaseUnixMs;
+
     /// <summary>
-    /// The write as a delta record every replica merges: one sibling whose dot is (this node, a fresh counter) and whose
-    /// time is the node's next hybrid-logical stamp, and the context the write supersedes.
+    /// A plain write as a delta record every replica merges: one last-writer-wins sibling whose dot is (this node, a fresh
+    /// counter) and whose time is the node's next hybrid-logical stamp.
     /// </summary>
     /// <remarks>
     /// The dot's counter is at least the stamp's packed value (SiblingSet's rule), and stamps grow strictly on this node
-    /// across restarts (invariant 3), so no context can have seen the dot before. Plain writes supersede by stamp (last
-    /// writer wins), versioned writes by context.
+    /// across restarts (invariant 3), so no context can have seen the dot before. A delta from the empty set is right for a
+    /// plain write, wherever it is stamped: it supersedes by stamp, and the earlier dots of this node its context claims are
+    /// stamped below it (the clock observed them), so last-writer-wins drops them anyway. Not so for a versioned write
+    /// (see <see cref="StartVersionedWrite"/>).
     /// </remarks>
     private ReplicaRecord Stamp(ClientRequest request, DateTimeOffset now)
     {
-        ObserveContext(request.Context, now);
         var stamp = _clock.Next(now.ToUnixTimeMilliseconds());
         var actor = Self.Actor;
         var max = _settings.MaxVersionEntries;
-        var set = request.Write switch
-        {
-            WriteOperation.PlainPut => SiblingSet.Empty.PutLww(request.Value, actor, stamp, max),
-            WriteOperation.PlainDelete => SiblingSet.Empty.DeleteLww(actor, stamp, max),
-            WriteOperation.VersionedPut => SiblingSet.Empty.Put(request.Context, request.Value, actor, stamp, max),
-            _ => SiblingSet.Empty.Delete(request.Context, actor, stamp, max),
-        };
-
-        foreach (var sibling in set.Siblings)
-        {
-            _clock.Observe(sibling);
-        }
+        var set = request.Write == WriteOperation.PlainPut
+            ? SiblingSet.Empty.PutLww(request.Value, actor, stamp, max)
+            : SiblingSet.Empty.DeleteLww(actor, stamp, max);
+        _clock.Observe(set[0]);
 
         var buffer = new ArrayBufferWriter<byte>(request.Value.Length + 64);
         set.Encode(buffer);
         return new ReplicaRecord(buffer.WrittenSpan.ToArray(), request.Write == WriteOperation.PlainPut ? request.ExpiresAtUnixMs : 0);
+    }
+
+    /// <summary>
+    /// Coordinates a versioned write at this node, a live replica of the key (replica <paramref name="self"/>): its store
+    /// applies the write to the set it holds, then the resulting set goes to the other replicas to merge.
+    /// </summary>
+    /// <remarks>
+    /// Why here and not as a delta from the empty set stamped wherever the client asked: the new context claims every
+    /// counter of the dot's actor up to the new one (SiblingSet.Put's Requires), so a delta minted by a node that does not
+    /// hold the actor's earlier dots of the key makes every replica drop them: two concurrent KV.PUTs through one node
+    /// lost the first. The coordinating replica's store applies each write to its stored set as one read-modify-write
+    /// (<see cref="StorageOperation.Update"/>), so it holds every dot this node minted for the key, as Riak's put FSM runs
+    /// at a vnode of the preference list. The whole resulting set is what the others merge: always a correct join input
+    /// (a delta would have to carry every sibling of this actor the result keeps). The local store counts as one ack.
+    /// </remarks>
+    private void StartVersionedWrite(ClientRequest request, Origin? origin, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, int self, DateTimeOffset now, IOutbox outbox)
+    {
+        if (!HasClockLease(now))
+        {
+            Answer(origin, request.Id, ClockLeaseBusy, outbox);
+            return;
+        }
+
+        ObserveContext(request.Context, now);
+        var stamp = _clock.Next(now.ToUnixTimeMilliseconds());
+        var update = new VersionedUpdate(request.Context, request.Value, request.Write == WriteOperation.VersionedDelete, Self.Actor, stamp, _settings.MaxVersionEntries);
+        var pending = new VersionedWritePending(NewRequestId(), request, replicas, tracker, level, self) { ReplyTo = origin };
+        Track(pending, now);
+        pending.Start(this, update);
     }
 
     /// <summary>
@@ -87,48 +128,44 @@ internal sealed partial class ClusterNode
         }
     }
 
-    /// <summary>A write: sent to every live replica at once; answered after as many acknowledgements as the level asks.</summary>
-    private sealed class WritePending : Pending
+    /// <summary>A write counted against its level: the replicas' acknowledgements, the answer, the deadline.</summary>
+    private abstract class WriteQuorumPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level)
+        : Pending(id, request, replicas.Nodes)
     {
-        private readonly Replicas _replicas;
-        private readonly QuorumTracker _tracker;
-        private readonly ConsistencyLevel _level;
-        private readonly ReplicaRecord _record;
+        protected Replicas Replicas { get; } = replicas;
 
-        public WritePending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, ReplicaRecord record)
-            : base(id, request, replicas.Nodes)
-        {
-            _replicas = replicas;
-            _tracker = tracker;
-            _level = level;
-            _record = record;
-        }
+        protected QuorumTracker Tracker { get; } = tracker;
 
-        public void Start(ClusterNode node, IOutbox outbox)
-        {
-            var message = new ReplicaWriteRequest(Id, Request.Key, _record);
-            var local = new StorageRequest(0, StorageOperation.Merge, Request.Key, _record);
-            for (var i = 0; i < Nodes.Length; i++)
-            {
-                if (_replicas.Alive[i])
-                {
-                    node.SendToReplica(this, i, Nodes[i], message, local, outbox);
-                }
-                else
-                {
-                    _tracker.Record(i, success: false); // DOWN: not sent (hinted handoff keeps it for later, see the failures issue)
-                }
-            }
-        }
+        protected ConsistencyLevel Level { get; } = level;
 
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
-            if (_tracker.HasReplied(replicaIndex) || reply is not ReplicaWriteReply written)
+            if (Tracker.HasReplied(replicaIndex) || reply is not ReplicaWriteReply written)
             {
                 return;
             }
 
-            var state = _tracker.Record(replicaIndex, written.Status == ReplicaStatus.Ok);
+            Count(node, replicaIndex, written.Status, written.Error, outbox);
+        }
+
+        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox) =>
+            node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {Level} acked {Tracker.Succeeded} of {Tracker.Required}"), outbox);
+
+        /// <summary>Records that DOWN replicas were not sent the write.</summary>
+        protected void SkipDown()
+        {
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (!Replicas.Alive[i])
+                {
+                    Tracker.Record(i, success: false); // DOWN: not sent (hinted handoff keeps it for later, see the failures issue)
+                }
+            }
+        }
+
+        protected void Count(ClusterNode node, int replicaIndex, ReplicaStatus status, string error, IOutbox outbox)
+        {
+            var state = Tracker.Record(replicaIndex, status == ReplicaStatus.Ok);
             if (state == QuorumState.Succeeded)
             {
                 node.Finish(this, ClientReply.Done, outbox);
@@ -136,13 +173,78 @@ internal sealed partial class ClusterNode
             else if (state == QuorumState.Failed)
             {
                 // An overloaded replica (its queue, or the link to it, full) is BUSY for the client: retry later.
-                node.Finish(this, written.Status == ReplicaStatus.Busy
-                    ? new ClientReply(ClientStatus.Busy, $"BUSY {_level} acked {_tracker.Succeeded} of {_tracker.Required}: {written.Error}")
-                    : new ClientReply(ClientStatus.Error, $"ERR write failed at {_level}: acked {_tracker.Succeeded} of {_tracker.Required}; {written.Error}"), outbox);
+                node.Finish(this, status == ReplicaStatus.Busy
+                    ? new ClientReply(ClientStatus.Busy, $"BUSY {Level} acked {Tracker.Succeeded} of {Tracker.Required}: {error}")
+                    : new ClientReply(ClientStatus.Error, $"ERR write failed at {Level}: acked {Tracker.Succeeded} of {Tracker.Required}; {error}"), outbox);
             }
         }
+    }
 
-        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox) =>
-            node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {_level} acked {_tracker.Succeeded} of {_tracker.Required}"), outbox);
+    /// <summary>A plain write: its delta sent to every live replica at once; answered after as many acknowledgements as the level asks.</summary>
+    private sealed class WritePending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, ReplicaRecord record)
+        : WriteQuorumPending(id, request, replicas, tracker, level)
+    {
+        public void Start(ClusterNode node, IOutbox outbox)
+        {
+            SkipDown();
+            var message = new ReplicaWriteRequest(Id, Request.Key, record);
+            var local = new StorageRequest(0, StorageOperation.Merge, Request.Key, record);
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (Replicas.Alive[i])
+                {
+                    node.SendToReplica(this, i, Nodes[i], message, local, outbox);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A versioned write at its coordinating replica: first this node's store applies it; then the resulting set goes to
+    /// the other live replicas; answered after as many acknowledgements (the local store's included) as the level asks.
+    /// </summary>
+    private sealed class VersionedWritePending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, int self)
+        : WriteQuorumPending(id, request, replicas, tracker, level)
+    {
+        public void Start(ClusterNode node, VersionedUpdate update)
+        {
+            SkipDown();
+            node.SubmitStorage(
+                new StorageRequest(0, StorageOperation.Update, Request.Key, default, Update: update),
+                StorageWait.ForRequest(Id, self, MessageKind.ReplicaWrite));
+        }
+
+        public override void OnStorage(ClusterNode node, int replicaIndex, MessageKind kind, in StorageDone done, DateTimeOffset now, IOutbox outbox)
+        {
+            if (Tracker.HasReplied(self))
+            {
+                return;
+            }
+
+            if (done.Status != ReplicaStatus.Ok)
+            {
+                // Nothing was written anywhere: the other replicas only ever merge the coordinating replica's result.
+                node.Finish(this, done.Status == ReplicaStatus.Busy
+                    ? new ClientReply(ClientStatus.Busy, $"BUSY {Level}: the coordinating replica {node.Self} is overloaded: {done.Error}")
+                    : new ClientReply(ClientStatus.Error, $"ERR write failed at {Level}: the coordinating replica {node.Self} failed: {done.Error}"), outbox);
+                return;
+            }
+
+            if (SiblingSet.TryDecode(done.Record.Set, out var written, out _) && written.Winner is { } minted)
+            {
+                node._clock.Observe(minted); // the new sibling: stamped above the set, so it is the winner
+            }
+
+            var message = new ReplicaWriteRequest(Id, Request.Key, done.Record);
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (i != self && Replicas.Alive[i])
+                {
+                    outbox.Send(Nodes[i], message);
+                }
+            }
+
+            Count(node, self, ReplicaStatus.Ok, "", outbox);
+        }
     }
 }

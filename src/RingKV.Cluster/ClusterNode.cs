@@ -47,7 +47,9 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
 /// Not thread-safe, by design: the host calls it from one thread (production: the node's loop; tests: the simulator),
 /// with an event and the time, and it answers with effects on the outbox and requests to its replica store. It reads no
 /// clock, randomness, network or disk of its own, so the same code runs over TCP and in the deterministic simulator.
-/// Decisions iterate arrays in ring or id order, never hash containers.
+/// Decisions iterate arrays in ring or id order, never hash containers. Plain writes are stamped here and sent to every
+/// replica; a versioned write is coordinated at a replica of its key, forwarded to one when this node is not (see
+/// <see cref="StartVersionedWrite"/>).
 /// Invariants: (1) every <see cref="Submit"/> gets exactly one <see cref="IOutbox.Reply"/>, by its deadline at the
 /// latest; (2) a write is answered Ok only after as many replicas as its level asks acknowledged it; (3) dots this node
 /// mints never repeat: counters come from a hybrid-logical clock that only grows and starts above the host's floor.
@@ -175,6 +177,9 @@ internal sealed partial class ClusterNode
             case ReplicaFlushRequest m:
                 SubmitStorage(new StorageRequest(0, StorageOperation.Flush, [], default), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaFlush));
                 break;
+            case CoordinateWriteRequest m:
+                OnCoordinateWrite(from, m, now, outbox);
+                break;
             default:
                 OnReplicaReply(from, message, now, outbox);
                 break;
@@ -197,7 +202,7 @@ internal sealed partial class ClusterNode
 
         if (_pending.TryGetValue(wait.RequestId, out var pending))
         {
-            pending.OnReply(this, wait.ReplicaIndex, ReplyFromStorage(wait.Kind, wait.RequestId, done), now, outbox);
+            pending.OnStorage(this, wait.ReplicaIndex, wait.Kind, done, now, outbox);
         }
     }
 
@@ -213,6 +218,8 @@ internal sealed partial class ClusterNode
                 pending.OnDeadline(this, now, outbox);
             }
         }
+
+        ForgetForwards(ticks);
     }
 
     /// <summary>The replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
@@ -236,7 +243,20 @@ internal sealed partial class ClusterNode
     {
         if (_pending.Remove(pending.Id))
         {
-            outbox.Reply(pending.ClientId, reply);
+            Answer(pending.ReplyTo, pending.ClientId, reply, outbox);
+        }
+    }
+
+    /// <summary>Answers a request: its client's, or the node that forwarded it to this one.</summary>
+    private static void Answer(Origin? origin, ulong clientId, ClientReply reply, IOutbox outbox)
+    {
+        if (origin is { } forwarder)
+        {
+            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, reply.Message));
+        }
+        else
+        {
+            outbox.Reply(clientId, reply);
         }
     }
 
@@ -334,7 +354,14 @@ internal sealed partial class ClusterNode
 
         public NodeId[] Nodes { get; } = replicas;
 
+        /// <summary>The node that forwarded this request, which gets the answer instead of a client; null for a client's.</summary>
+        public Origin? ReplyTo { get; init; }
+
         public int IndexOf(NodeId node) => Array.IndexOf(Nodes, node);
+
+        /// <summary>The local store answered for replica <paramref name="replicaIndex"/>: by default, as that replica's reply.</summary>
+        public virtual void OnStorage(ClusterNode node, int replicaIndex, MessageKind kind, in StorageDone done, DateTimeOffset now, IOutbox outbox) =>
+            OnReply(node, replicaIndex, ReplyFromStorage(kind, Id, done), now, outbox);
 
         public abstract void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox);
 

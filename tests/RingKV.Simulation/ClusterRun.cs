@@ -28,7 +28,10 @@ namespace RingKV.Simulation;
 /// replicas covers every acknowledged write's dot, and its winner's stamp is at least the highest acknowledged write's;
 /// (4) membership converges: every node sees every node NORMAL and none DOWN, with the full ring; (5) a read at ALL
 /// through a coordinator returns the merge of the replicas' stores; (6) the replicas of a key converge when every write
-/// of it reached every replica.
+/// of it reached every replica; (7) after the heal no acknowledged KV.PUT is lost without being superseded: its value
+/// is a sibling in the merge of the key's replicas, or a write whose context saw it (a versioned write whose client
+/// context covers its dot), or a later last-writer-wins write (the merge's floor is above its stamp), superseded it. Two
+/// KV.PUTs through one coordinator at once, with one context, are part of the workload: they must stay siblings.
 /// Deferred: replicas of a key whose writes reached only some replicas are not required to converge, nor a read at R
 /// to repair them: there is no anti-entropy, hinted handoff or read repair yet (the next issue).
 /// </remarks>
@@ -44,6 +47,7 @@ internal sealed class ClusterRun
     private readonly Simulator _sim;
     private readonly Dictionary<ulong, Op> _ops = [];
     private readonly Dictionary<Dot, Op> _byDot = [];
+    private readonly Dictionary<string, Op> _byValue = new(StringComparer.Ordinal);
     private readonly Dictionary<string, VersionVector> _lastContext = new(StringComparer.Ordinal);
     private readonly Queue<string> _recent = new();
     private readonly List<string> _keys = [.. Enumerable.Range(0, 6).Select(i => $"k{i}")];
@@ -60,6 +64,7 @@ internal sealed class ClusterRun
         foreach (var node in _sim.Nodes)
         {
             node.Store.OnMerged = OnMerged;
+            node.Store.OnUpdated = OnUpdated;
         }
     }
 
@@ -154,9 +159,23 @@ internal sealed class ClusterRun
 
         var node = up[_sim.Random.Next(up.Count)];
         var key = _keys[_sim.Random.Next(_keys.Count)];
+        var roll = _sim.Random.Next(100);
+        if (roll >= 90)
+        {
+            // Two clients that read the same context write through the same coordinator at once: concurrent siblings.
+            SubmitOne(node, key, 80);
+            SubmitOne(node, key, 80);
+        }
+        else
+        {
+            SubmitOne(node, key, roll);
+        }
+    }
+
+    private void SubmitOne(Simulator.SimNode node, string key, int roll)
+    {
         var level = Levels[_sim.Random.Next(Levels.Length)];
         var id = _nextClientId++;
-        var roll = _sim.Random.Next(100);
         ClientRequest request;
         var op = new Op(id, key, level, node.Index, _sim.Now);
         if (roll < 40)
@@ -173,6 +192,7 @@ internal sealed class ClusterRun
                 < 80 => (WriteOperation.PlainDelete, OpKind.PlainDelete),
                 _ => (WriteOperation.VersionedPut, OpKind.VersionedPut),
             };
+            _byValue[op.Value] = op;
             op.Kind = kind;
             var context = write == WriteOperation.VersionedPut && _lastContext.TryGetValue(key, out var seen) ? seen : VersionVector.Empty;
             op.Context = context;
@@ -199,7 +219,12 @@ internal sealed class ClusterRun
             throw Fail($"#{op.Id}'s replica write is not one sibling: {error ?? set!.ToString()}");
         }
 
-        var sibling = set[0];
+        Stamped(op, set[0]);
+    }
+
+    /// <summary>The write <paramref name="op"/> became <paramref name="sibling"/> (sent as a delta, or applied by its coordinating replica).</summary>
+    private void Stamped(Op op, Sibling sibling)
+    {
         if (op.Dot is { } dot && dot != sibling.Dot)
         {
             throw Fail($"#{op.Id} was sent with two dots: {dot} and {sibling.Dot}");
@@ -331,6 +356,32 @@ internal sealed class ClusterRun
         }
     }
 
+    /// <summary>A coordinating replica applied a versioned write: the sibling it added is the write (found by its unique value).</summary>
+    private void OnUpdated(int node, string key, SiblingSet before, SiblingSet after)
+    {
+        var added = after.Siblings.ToArray().Where(s => !before.Siblings.ToArray().Any(b => b.Dot == s.Dot)).ToList();
+        if (added.Count != 1)
+        {
+            throw Fail($"an update at n{node} of {key} added {added.Count} siblings: {Describe(before)} became {Describe(after)}");
+        }
+
+        var value = added[0].IsTombstone ? "" : Encoding.UTF8.GetString(added[0].Value.Span);
+        if (!_byValue.TryGetValue(value, out var op) || op.Key != key)
+        {
+            throw Fail($"an update at n{node} of {key} added a sibling no client request wrote: {added[0]}");
+        }
+
+        Log($"n{node} coordinates #{op.Id}: dot {added[0].Dot}");
+        Stamped(op, added[0]);
+        foreach (var sibling in after.Siblings)
+        {
+            if (_byDot.TryGetValue(sibling.Dot, out var held))
+            {
+                held.MergedAt.Add(node);
+            }
+        }
+    }
+
     private void CheckReplies()
     {
         foreach (var op in _ops.Values.OrderBy(o => o.Id))
@@ -393,6 +444,21 @@ internal sealed class ClusterRun
                 if (union!.Winner is not { } winner || winner.Stamp < last.Stamp!.Value)
                 {
                     throw Fail($"invariant 3: {key}'s acknowledged last-writer-wins winner #{last.Id} ({last.Kind}, stamp {last.Stamp}) is superseded by nothing the replicas hold: {Describe(union)}");
+                }
+            }
+
+            // Invariant 7: an acknowledged KV.PUT is a sibling, or a write that saw it (or a later plain write) superseded it.
+            foreach (var write in acked.Where(w => w.Kind == OpKind.VersionedPut))
+            {
+                var dot = write.Dot!.Value;
+                if (union!.Siblings.ToArray().Any(s => s.Dot == dot) || (union.LwwFloor is { } floor && write.Stamp!.Value < floor))
+                {
+                    continue;
+                }
+
+                if (writes.FirstOrDefault(w => w != write && w.Dot is not null && w.Context.Covers(dot)) is null)
+                {
+                    throw Fail($"invariant 7: acknowledged KV.PUT #{write.Id} of {key} (dot {dot}, context {write.Context}, via n{write.Coordinator}) is gone though no write saw it: the replicas hold {Describe(union)}");
                 }
             }
 

@@ -35,6 +35,9 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     /// <summary>Called with (key, delta) for every merge applied, for the checker's bookkeeping.</summary>
     public Action<int, string, ReplicaRecord>? OnMerged { get; set; }
 
+    /// <summary>Called with (node, key, the set before, the set after) for every versioned update applied.</summary>
+    public Action<int, string, SiblingSet, SiblingSet>? OnUpdated { get; set; }
+
     public void Submit(in StorageRequest request)
     {
         if (sim.CaptureWrites is { } capture && request.Operation == StorageOperation.Merge)
@@ -107,6 +110,31 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
 
                     OnMerged?.Invoke(node, key, request.Record);
                     return new StorageDone(request.Tag, ReplicaStatus.Ok);
+                }
+
+            case StorageOperation.Update:
+                {
+                    // Read, apply and write in one step: nothing else runs between (the simulator is one thread).
+                    var key = Key(request.Key);
+                    var stored = SiblingSet.Empty;
+                    var record = Get(key);
+                    if (record.Exists && !SiblingSet.TryDecode(record.Set, out stored, out var error))
+                    {
+                        return new StorageDone(request.Tag, ReplicaStatus.Error, Error: "stored record does not decode: " + error);
+                    }
+
+                    var result = request.Update!.ApplyTo(stored);
+                    var buffer = new ArrayBufferWriter<byte>();
+                    result.Encode(buffer);
+                    var written = new ReplicaRecord(buffer.WrittenSpan.ToArray(), 0);
+                    Put(key, written);
+                    if (SyncEveryMerge)
+                    {
+                        Sync();
+                    }
+
+                    OnUpdated?.Invoke(node, key, stored, result);
+                    return new StorageDone(request.Tag, ReplicaStatus.Ok, written);
                 }
 
             case StorageOperation.Scan:

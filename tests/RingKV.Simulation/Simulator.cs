@@ -75,7 +75,10 @@ internal sealed class Simulator
     /// <summary>Called whenever a message to or from a node is lost (drop, partition, down): (node, time).</summary>
     public Action<int>? OnLoss { get; set; }
 
-    /// <summary>While set, sees the record of every replica write a node starts (sent or merged locally): the checker learns a write's dot.</summary>
+    /// <summary>
+    /// While set, sees the record of every replica write a node starts (sent or merged locally): the checker learns a plain
+    /// write's dot. A versioned write's dot is minted later, by its coordinating replica's store (SimStore.OnUpdated).
+    /// </summary>
     public Action<ReplicaRecord>? CaptureWrites { get; set; }
 
     public long Sent { get; private set; }

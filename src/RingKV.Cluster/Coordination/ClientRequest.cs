@@ -25,19 +25,20 @@ internal enum ClientOperation : byte
 }
 
 /// <summary>What a write does; the coordinator stamps it.</summary>
+/// <remarks>On the wire (a forwarded versioned write): never renumber.</remarks>
 internal enum WriteOperation : byte
 {
     /// <summary>A plain SET: last writer wins by hybrid-logical time; it supersedes every older sibling.</summary>
-    PlainPut,
+    PlainPut = 0,
 
     /// <summary>A plain DEL: a last-writer-wins tombstone.</summary>
-    PlainDelete,
+    PlainDelete = 1,
 
     /// <summary>KV.PUT: supersedes what the context saw, concurrent with the rest (siblings).</summary>
-    VersionedPut,
+    VersionedPut = 2,
 
     /// <summary>KV.DEL: a tombstone superseding what the context saw.</summary>
-    VersionedDelete,
+    VersionedDelete = 3,
 }
 
 /// <summary>One client request handed to <see cref="ClusterNode.Submit"/>; answered exactly once through <see cref="IOutbox.Reply"/>.</summary>
@@ -77,22 +78,23 @@ internal sealed record ClientRequest(ulong Id, ClientOperation Operation, Consis
 }
 
 /// <summary>How a request ended.</summary>
+/// <remarks>On the wire (the reply to a forwarded versioned write): never renumber.</remarks>
 internal enum ClientStatus : byte
 {
     /// <summary>Done at the level asked.</summary>
-    Ok,
+    Ok = 0,
 
     /// <summary>Too few live replicas for the level; nothing was sent.</summary>
-    Unavailable,
+    Unavailable = 1,
 
     /// <summary>The deadline passed before the level was met (a write may still have reached some replicas).</summary>
-    Timeout,
+    Timeout = 2,
 
     /// <summary>The node or a replica is overloaded.</summary>
-    Busy,
+    Busy = 3,
 
     /// <summary>A replica failed the request.</summary>
-    Error,
+    Error = 4,
 }
 
 /// <summary>The one answer to a <see cref="ClientRequest"/>.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using RingKV.Cluster.Messages;
+using RingKV.Core.Versioning;
 
 namespace RingKV.Cluster.Coordination;
 
@@ -34,6 +35,31 @@ internal enum StorageOperation : byte
 
     /// <summary>Remove every key.</summary>
     Flush,
+
+    /// <summary>
+    /// Apply a versioned write (<see cref="StorageRequest.Update"/>) to one key's stored set as one read-modify-write,
+    /// and answer the resulting record: the coordinating replica's step of a KV.PUT or KV.DEL.
+    /// </summary>
+    Update,
+}
+
+/// <summary>A versioned write (KV.PUT, KV.DEL) as the coordinating replica applies it to its stored set.</summary>
+/// <param name="Context">What the client saw.</param>
+/// <param name="Value">The value of a put (empty for a delete); the store keeps it, so the caller does not reuse the array.</param>
+/// <param name="IsDelete">A tombstone (KV.DEL) rather than a value.</param>
+/// <param name="Actor">The coordinating replica's actor: it mints the dot.</param>
+/// <param name="Timestamp">The coordinator's hybrid-logical stamp; the set raises it above what it holds.</param>
+/// <param name="MaxVersionEntries">Entries the resulting context keeps.</param>
+internal sealed record VersionedUpdate(VersionVector Context, byte[] Value, bool IsDelete, ulong Actor, HybridTimestamp Timestamp, int MaxVersionEntries)
+{
+    /// <summary>The stored set with this write applied (<paramref name="stored"/>: the key's set, <see cref="SiblingSet.Empty"/> when none).</summary>
+    /// <remarks>
+    /// Requires: <paramref name="stored"/> is what the store holds at this moment, read under the same per-key exclusion as
+    /// the write of the result: SiblingSet's Put requires the set to hold every dot the actor minted for the key before.
+    /// </remarks>
+    public SiblingSet ApplyTo(SiblingSet stored) => IsDelete
+        ? stored.Delete(Context, Actor, Timestamp, MaxVersionEntries)
+        : stored.Put(Context, Value, Actor, Timestamp, MaxVersionEntries);
 }
 
 /// <summary>One request to the local replica store; answered by <see cref="ClusterNode.OnStorage"/> with the same <see cref="Tag"/>.</summary>
@@ -45,9 +71,11 @@ internal readonly record struct StorageRequest(
     ulong First = 0,
     ulong Last = 0,
     int Limit = 0,
-    IReadOnlyList<(ulong First, ulong Last)>? Ranges = null);
+    IReadOnlyList<(ulong First, ulong Last)>? Ranges = null,
+    VersionedUpdate? Update = null);
 
 /// <summary>The local replica store's answer to a <see cref="StorageRequest"/>.</summary>
+/// <remarks><see cref="Record"/>: the key's record for Read, the record it now holds for Update.</remarks>
 internal readonly record struct StorageDone(
     ulong Tag,
     ReplicaStatus Status,
@@ -63,8 +91,9 @@ internal readonly record struct StorageDone(
 /// <summary>A node's own data, for the cluster: reads, merges, range scans, counts.</summary>
 /// <remarks>
 /// <see cref="Submit"/> never blocks and never calls back into the node from inside itself: the answer arrives later as
-/// an event (<see cref="ClusterNode.OnStorage"/>) on the node's owner thread. Merges of one key apply in the order they
-/// were submitted. The production store runs over the storage engine; the simulator's keeps a dictionary that a crash
+/// an event (<see cref="ClusterNode.OnStorage"/>) on the node's owner thread. Merges and updates of one key apply in the
+/// order they were submitted, and each is atomic: an update's read, change and write of the key never interleave with
+/// another merge or update of the key. The production store runs over the storage engine; the simulator's keeps a dictionary that a crash
 /// cuts back to what was synced.
 /// </remarks>
 internal interface IReplicaStore

@@ -4,6 +4,9 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using RingKV.Cluster.Coordination;
+using RingKV.Core.Consistency;
+using RingKV.Core.Versioning;
 
 namespace RingKV.Cluster.Messages;
 
@@ -80,6 +83,20 @@ internal static class MessageCodec
                 w.Byte((byte)m.Status);
                 w.Text(m.Error);
                 break;
+            case CoordinateWriteRequest m:
+                w.Bytes(m.Key);
+                w.Byte((byte)m.Write);
+                w.Bytes(m.Value);
+                var context = new ArrayBufferWriter<byte>(64);
+                SiblingSet.EncodeContext(m.Context, m.Key, context);
+                w.Bytes(context.WrittenSpan);
+                w.Byte((byte)m.Consistency.Kind);
+                w.Varint((ulong)m.Consistency.Count);
+                break;
+            case CoordinateWriteReply m:
+                w.Byte((byte)m.Status);
+                w.Text(m.Message);
+                break;
             case MembershipMessage m:
                 w.Bytes(m.Body);
                 break;
@@ -150,6 +167,16 @@ internal static class MessageCodec
             case MessageKind.ReplicaFlushReply when r.Status(out var status) && r.Text(out var text):
                 message = new ReplicaFlushReply(id, status, text);
                 break;
+            case MessageKind.CoordinateWrite:
+                if (!TryDecodeCoordinateWrite(ref r, id, out message, out error))
+                {
+                    return false;
+                }
+
+                break;
+            case MessageKind.CoordinateWriteReply when r.Byte(out var status) && status <= (byte)ClientStatus.Error && r.Text(out var text):
+                message = new CoordinateWriteReply(id, (ClientStatus)status, text);
+                break;
             case MessageKind.Membership when r.Bytes(out var membership):
                 message = new MembershipMessage(membership);
                 break;
@@ -167,6 +194,71 @@ internal static class MessageCodec
 
         error = null;
         return true;
+    }
+
+    private static bool TryDecodeCoordinateWrite(ref Reader r, ulong id, [NotNullWhen(true)] out ClusterMessage? message, [NotNullWhen(false)] out string? error)
+    {
+        message = null;
+        if (!r.Bytes(out var key) || !r.Byte(out var write) || !r.Bytes(out var value) || !r.Bytes(out var encodedContext)
+            || !r.Byte(out var kind) || !r.Varint(out var count))
+        {
+            error = "CoordinateWrite body cut short";
+            return false;
+        }
+
+        if (write is not ((byte)WriteOperation.VersionedPut or (byte)WriteOperation.VersionedDelete))
+        {
+            error = $"CoordinateWrite of write operation {write}: only versioned writes are forwarded";
+            return false;
+        }
+
+        if (!SiblingSet.TryDecodeContext(encodedContext, out var context, out var keyTag, out var contextError))
+        {
+            error = $"CoordinateWrite context: {contextError}";
+            return false;
+        }
+
+        if (keyTag is { } tag && tag != SiblingSet.ContextKeyTag(key))
+        {
+            error = "CoordinateWrite context names another key";
+            return false;
+        }
+
+        if (!TryLevel(kind, count, out var level))
+        {
+            error = $"CoordinateWrite consistency level ({kind}, {count}) is not one";
+            return false;
+        }
+
+        message = new CoordinateWriteRequest(id, key, (WriteOperation)write, value, context, level);
+        error = null;
+        return true;
+    }
+
+    /// <summary>A consistency level from its kind and count as encoded; (Count, 0) is the default level.</summary>
+    private static bool TryLevel(byte kind, ulong count, out ConsistencyLevel level)
+    {
+        level = default;
+        switch ((ConsistencyKind)kind)
+        {
+            case ConsistencyKind.Count when count <= int.MaxValue:
+                level = count == 0 ? default : ConsistencyLevel.OfCount((int)count);
+                return true;
+            case ConsistencyKind.Quorum when count == 0:
+                level = ConsistencyLevel.Quorum;
+                return true;
+            case ConsistencyKind.LocalQuorum when count == 0:
+                level = ConsistencyLevel.LocalQuorum;
+                return true;
+            case ConsistencyKind.EachQuorum when count == 0:
+                level = ConsistencyLevel.EachQuorum;
+                return true;
+            case ConsistencyKind.All when count == 0:
+                level = ConsistencyLevel.All;
+                return true;
+            default:
+                return false;
+        }
     }
 
     private static bool TryDecodeScanReply(ref Reader r, ulong id, [NotNullWhen(true)] out ClusterMessage? message)

@@ -34,6 +34,12 @@ internal enum MessageKind : byte
     /// <summary>A replica flushed.</summary>
     ReplicaFlushReply = 25,
 
+    /// <summary>Coordinate a versioned write at a replica of its key (sent by a node that is not one).</summary>
+    CoordinateWrite = 26,
+
+    /// <summary>How a forwarded versioned write ended.</summary>
+    CoordinateWriteReply = 27,
+
     /// <summary>Membership: gossip and heartbeats (the body says which; see Membership).</summary>
     Membership = 32,
 }

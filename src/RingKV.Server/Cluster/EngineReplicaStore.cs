@@ -17,31 +17,29 @@ namespace RingKV.Server.Cluster;
 
 /// <summary>A cluster node's own replica over its storage engine: the records <see cref="LocalStore"/> keeps (an encoded sibling set per key, the expiry on the engine record).</summary>
 /// <remarks>
-/// <see cref="Submit"/> runs on the node loop and returns at once; point reads run inline, merges wait for
-/// <see cref="DispatchMerges"/> and run as one batch on the thread pool, other work runs on the thread pool; every answer
-/// goes to the callback, which queues it for the loop (never calling the node back from inside Submit). A merge reads,
-/// merges and writes the key under the key's stripe lock, so two merges of one key never lose each other; their order
-/// does not matter, as sibling-set merges commute.
-/// An acknowledged merge is as durable as the engine's sync policy makes a write.
+/// <see cref="Submit"/> runs on the node loop and returns at once; point reads run inline; merges and updates (the writes)
+/// wait for <see cref="DispatchWrites"/> and run as one batch on the thread pool; scans, counts and flushes run on the
+/// thread pool; every answer goes to the callback, which queues it for the loop (never calling the node back from inside
+/// Submit). A write reads, merges and writes its key under the key's stripe lock, and a batch takes its stripes when it
+/// is dispatched, behind the batches dispatched before it: writes of one key apply in the order they were submitted
+/// (an update must see every dot its node minted before: see <see cref="VersionedUpdate.ApplyTo"/>), and two batches
+/// never wait on each other in a cycle.
+/// An acknowledged write is as durable as the engine's sync policy makes it.
 /// </remarks>
 internal sealed class EngineReplicaStore : IReplicaStore
 {
-    /// <summary>A merged set and its record's expiry (0: none).</summary>
-    private readonly record struct Merged(SiblingSet Set, long ExpiresAtUnixMs);
-
     private const int StripeCount = 4096;
+    private const int MaxBatch = 256;
+    private const int MaxBatchBytes = 1 << 20;
     private readonly StorageEngine _engine;
     private readonly Action<StorageDone> _done;
     private readonly TimeProvider _time;
-    private const int MaxMergeBatch = 256;
-    private const int MaxMergeBatchBytes = 1 << 20;
     private readonly StripeLocks _stripes = new(StripeCount);
-    private readonly ConcurrentQueue<List<StorageRequest>> _spareBatches = new();
+    private readonly ConcurrentQueue<WriteRound> _spareRounds = new();
 
-    // Merges submitted in the loop's current round (loop thread only), and the last batch's size to presize the next.
-    private List<StorageRequest> _merges = new(MaxMergeBatch);
-    private int _mergeBytes;
-    private int _mergeBatchHint;
+    // Writes submitted in the loop's current round (loop thread only), and the last batch's size to presize the next.
+    private WriteRound _round = new();
+    private int _batchHint;
 
     public EngineReplicaStore(StorageEngine engine, Action<StorageDone> done, TimeProvider time)
     {
@@ -61,14 +59,14 @@ internal sealed class EngineReplicaStore : IReplicaStore
             return;
         }
 
-        if (request.Operation == StorageOperation.Merge)
+        if (request.Operation is StorageOperation.Merge or StorageOperation.Update)
         {
-            // Merges wait for the end of the loop's round of events (DispatchMerges) and go to the engine as one batch.
-            _merges.Add(request);
-            _mergeBytes += request.Key.Length + request.Record.Set.Length;
-            if (_merges.Count >= MaxMergeBatch || _mergeBytes >= MaxMergeBatchBytes)
+            // Writes wait for the end of the loop's round of events (DispatchWrites) and go to the engine as one batch.
+            _round.Requests.Add(request);
+            _round.Bytes += request.Key.Length + (request.Record.Set?.Length ?? 0) + (request.Update?.Value.Length ?? 0);
+            if (_round.Requests.Count >= MaxBatch || _round.Bytes >= MaxBatchBytes)
             {
-                DispatchMerges();
+                DispatchWrites();
             }
 
             return;
@@ -79,24 +77,26 @@ internal sealed class EngineReplicaStore : IReplicaStore
     }
 
     /// <summary>
-    /// Sends the merges submitted since the last call to the thread pool as one batch. The host calls it after each round
-    /// of events it handled (Submit also does once a batch is full), from the thread that calls Submit.
+    /// Sends the writes submitted since the last call to the thread pool as one batch, its keys' stripes requested now.
+    /// The host calls it after each round of events it handled (Submit also does once a batch is full), from the thread
+    /// that calls Submit.
     /// </summary>
     /// <remarks>
-    /// One batch is one work item, one acquisition of its keys' stripes, one engine write and one commit group: per merge
-    /// the work items, commit-pipeline groups and thread switches were the cluster's write cost at -P 16.
+    /// One batch is one work item, one engine write and one commit group: per merge, the work items, commit-pipeline groups
+    /// and thread switches were the cluster's write cost at -P 16. The stripes are requested here, on the submitting
+    /// thread, so each stripe grants its batches in dispatch order (first come, first served).
     /// </remarks>
-    public void DispatchMerges()
+    public void DispatchWrites()
     {
-        if (_merges.Count == 0)
+        var round = _round;
+        if (round.Requests.Count == 0)
         {
             return;
         }
 
-        var batch = _merges;
-        _merges = _spareBatches.TryDequeue(out var spare) ? spare : new List<StorageRequest>(MaxMergeBatch);
-        _mergeBytes = 0;
-        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Store.MergeBatchAsync(state.Batch), (Store: this, Batch: batch), preferLocal: false);
+        _round = _spareRounds.TryDequeue(out var spare) ? spare : new WriteRound();
+        round.Acquire(_stripes);
+        ThreadPool.UnsafeQueueUserWorkItem(static state => _ = state.Store.WriteBatchAsync(state.Round), (Store: this, Round: round), preferLocal: false);
     }
 
     private async Task RunAsync(StorageRequest request)
@@ -132,61 +132,39 @@ internal sealed class EngineReplicaStore : IReplicaStore
     }
 
     /// <summary>
-    /// Merges a batch of deltas into the stored records: the keys' stripes are taken (in stripe order, so two batches
-    /// never wait on each other in a cycle), each stored set is read, merged and encoded into one write batch, and one
-    /// engine write makes them all durable; then every merge is answered. A key twice in the batch merges its second delta
-    /// into the first's result. When the engine refuses the batch as a whole (a key or value over its limits), each merge
-    /// is written alone so only the offending ones fail.
+    /// Applies a round's writes: once its stripes are granted, each key's stored set is read, the delta merged into it (or
+    /// the versioned update applied to it) and the result encoded into one write batch; one engine write makes them all
+    /// durable; then every write is answered. A key twice in the round sees the first's result. When the engine refuses
+    /// the batch as a whole (a key or value over its limits), each write is stored alone so only the offending ones fail.
     /// </summary>
-    private async Task MergeBatchAsync(List<StorageRequest> requests)
+    private async Task WriteBatchAsync(WriteRound round)
     {
+        var requests = round.Requests;
         var count = requests.Count;
-        var stripes = ArrayPool<int>.Shared.Rent(count);
-        var held = ArrayPool<int>.Shared.Rent(count);
-        var results = ArrayPool<Merged?>.Shared.Rent(count);
-        var heldCount = 0;
-        var merging = 0; // requests before it are answered or have a result
+        var results = ArrayPool<Written?>.Shared.Rent(count);
+        var applying = 0; // requests before it are answered or have a result
         try
         {
-            for (var i = 0; i < count; i++)
-            {
-                stripes[i] = StripeOf(requests[i].Key);
-                held[i] = stripes[i];
-            }
-
-            Array.Sort(held, 0, count);
-            for (var i = 0; i < count; i++)
-            {
-                if (heldCount == 0 || held[heldCount - 1] != held[i])
-                {
-                    held[heldCount++] = held[i];
-                }
-            }
-
-            for (var i = 0; i < heldCount; i++)
-            {
-                await _stripes.AcquireAsync(held[i]).ConfigureAwait(false);
-            }
-
-            var batch = new WriteBatch(Math.Max(256, _mergeBatchHint));
+            await round.WaitForStripesAsync().ConfigureAwait(false);
+            var batch = new WriteBatch(Math.Max(256, _batchHint));
             var read = new ArrayBufferWriter<byte>(256);
             var encoded = new ArrayBufferWriter<byte>(256);
-            for (; merging < count; merging++)
+            for (; applying < count; applying++)
             {
-                var i = merging;
+                var i = applying;
                 string error;
                 try
                 {
-                    results[i] = MergeOne(requests, stripes, results, i, read, encoded, out error);
+                    results[i] = Apply(round, results, i, read, encoded, out error);
                 }
                 catch (RingKVException e)
                 {
                     error = e.Message; // this key only (e.g. longer than the engine takes)
                 }
 
-                if (results[i] is { } merged)
+                if (results[i] is { } written)
                 {
-                    Put(batch, requests[i].Key, encoded.WrittenSpan, merged.ExpiresAtUnixMs);
+                    Put(batch, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
                 }
                 else
                 {
@@ -194,7 +172,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 }
             }
 
-            _mergeBatchHint = batch.ByteSize;
+            _batchHint = batch.ByteSize;
             try
             {
                 await _engine.WriteAsync(batch).ConfigureAwait(false);
@@ -207,71 +185,79 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
         catch (Exception e) when (e is RingKVException or System.IO.IOException or ObjectDisposedException)
         {
-            Answer(requests, results, merging, e.Message);
-            for (var i = merging; i < count; i++)
+            Answer(requests, results, applying, e.Message);
+            for (var i = applying; i < count; i++)
             {
                 _done(new StorageDone(requests[i].Tag, ReplicaStatus.Error, Error: e.Message));
             }
         }
         finally
         {
-            for (var i = 0; i < heldCount; i++)
-            {
-                _stripes.Release(held[i]);
-            }
-
-            ArrayPool<int>.Shared.Return(stripes);
-            ArrayPool<int>.Shared.Return(held);
-            ArrayPool<Merged?>.Shared.Return(results, clearArray: true);
-            requests.Clear();
-            _spareBatches.Enqueue(requests);
+            round.Release(_stripes);
+            ArrayPool<Written?>.Shared.Return(results, clearArray: true);
+            _spareRounds.Enqueue(round);
         }
     }
 
-    /// <summary>Decodes request <paramref name="i"/>'s delta and merges it into the key's current set; null (and why) when the delta is undecodable.</summary>
-    /// <remarks>Leaves the merged set's encoding in <paramref name="encoded"/>.</remarks>
-    private Merged? MergeOne(List<StorageRequest> requests, int[] stripes, Merged?[] results, int i, ArrayBufferWriter<byte> read, ArrayBufferWriter<byte> encoded, out string error)
+    /// <summary>
+    /// Applies request <paramref name="i"/> to its key's current set (an earlier result in this round, else the stored
+    /// record); null (and why) when its delta, or for an update the stored record, does not decode.
+    /// </summary>
+    /// <remarks>Leaves the new set's encoding in <paramref name="encoded"/>.</remarks>
+    private Written? Apply(WriteRound round, Written?[] results, int i, ArrayBufferWriter<byte> read, ArrayBufferWriter<byte> encoded, out string error)
     {
-        var request = requests[i];
-        if (!SiblingSet.TryDecode(request.Record.Set, out var delta, out var decodeError))
-        {
-            error = $"undecodable write: {decodeError}";
-            return null;
-        }
-
+        var request = round.Requests[i];
         error = "";
-        var merged = delta;
-        var expiry = request.Record.ExpiresAtUnixMs;
-        if (EarlierInBatch(requests, stripes, results, i) is { } earlier)
+        SiblingSet? current = null;
+        long currentExpiry = 0;
+        if (round.EarlierResult(results, i) is { } earlier)
         {
-            merged = Merge(earlier.Set, earlier.ExpiresAtUnixMs, delta, ref expiry);
+            (current, currentExpiry) = (earlier.Set, earlier.ExpiresAtUnixMs);
         }
         else
         {
             read.ResetWrittenCount();
-            if (_engine.TryGet(request.Key, read, out var storedExpiry) && SiblingSet.TryDecode(read.WrittenSpan, out var stored, out _))
+            if (_engine.TryGet(request.Key, read, out var storedExpiry))
             {
-                merged = Merge(stored, storedExpiry?.ToUnixTimeMilliseconds() ?? 0, delta, ref expiry);
+                if (!SiblingSet.TryDecode(read.WrittenSpan, out var stored, out var storedError))
+                {
+                    if (request.Operation == StorageOperation.Update)
+                    {
+                        // Writing over it would drop whatever it held; a plain write (a merge of a last-writer-wins delta) replaces it.
+                        error = $"the stored record does not decode: {storedError}";
+                        return null;
+                    }
+                }
+                else
+                {
+                    (current, currentExpiry) = (stored, storedExpiry?.ToUnixTimeMilliseconds() ?? 0);
+                }
             }
+        }
+
+        SiblingSet result;
+        long expiry;
+        if (request.Operation == StorageOperation.Update)
+        {
+            // The new sibling wins (it is stamped above the set), so the record's expiry is the versioned write's: none.
+            result = request.Update!.ApplyTo(current ?? SiblingSet.Empty);
+            expiry = 0;
+        }
+        else
+        {
+            if (!SiblingSet.TryDecode(request.Record.Set, out var delta, out var decodeError))
+            {
+                error = $"undecodable write: {decodeError}";
+                return null;
+            }
+
+            expiry = request.Record.ExpiresAtUnixMs;
+            result = current is null ? delta : Merge(current, currentExpiry, delta, ref expiry);
         }
 
         encoded.ResetWrittenCount();
-        merged.Encode(encoded);
-        return new Merged(merged, expiry);
-    }
-
-    /// <summary>The result of the last earlier merge of the same key in this batch, if any.</summary>
-    private static Merged? EarlierInBatch(List<StorageRequest> requests, int[] stripes, Merged?[] results, int i)
-    {
-        for (var j = i - 1; j >= 0; j--)
-        {
-            if (stripes[j] == stripes[i] && results[j] is { } earlier && requests[j].Key.AsSpan().SequenceEqual(requests[i].Key))
-            {
-                return earlier;
-            }
-        }
-
-        return null;
+        result.Encode(encoded);
+        return new Written(result, expiry, request.Operation == StorageOperation.Update ? encoded.WrittenSpan.ToArray() : null);
     }
 
     /// <summary>The stored set merged with a delta; the record's expiry belongs to the write whose sibling wins (a later SET without EX clears it).</summary>
@@ -298,13 +284,13 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
     }
 
-    /// <summary>The fallback when the engine refused a whole batch: each merged record written alone, each answered by its own outcome.</summary>
-    private async Task WriteOneByOneAsync(List<StorageRequest> requests, Merged?[] results, int count)
+    /// <summary>The fallback when the engine refused a whole batch: each new record written alone, each answered by its own outcome.</summary>
+    private async Task WriteOneByOneAsync(List<StorageRequest> requests, Written?[] results, int count)
     {
         var encoded = new ArrayBufferWriter<byte>(256);
         for (var i = 0; i < count; i++)
         {
-            if (results[i] is not { } merged)
+            if (results[i] is not { } written)
             {
                 continue;
             }
@@ -312,32 +298,36 @@ internal sealed class EngineReplicaStore : IReplicaStore
             try
             {
                 encoded.ResetWrittenCount();
-                merged.Set.Encode(encoded);
+                written.Set.Encode(encoded);
                 var one = new WriteBatch(encoded.WrittenCount + requests[i].Key.Length + 32);
-                Put(one, requests[i].Key, encoded.WrittenSpan, merged.ExpiresAtUnixMs);
+                Put(one, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
                 await _engine.WriteAsync(one).ConfigureAwait(false);
-                _done(new StorageDone(requests[i].Tag, ReplicaStatus.Ok));
+                _done(Done(requests[i], written, error: null));
             }
             catch (RingKVException e)
             {
-                _done(new StorageDone(requests[i].Tag, ReplicaStatus.Error, Error: e.Message));
+                _done(Done(requests[i], written, e.Message));
             }
         }
     }
 
-    /// <summary>Answers every merge of the batch that was not answered already (undecodable ones were): Ok, or the error.</summary>
-    private void Answer(List<StorageRequest> requests, Merged?[] results, int count, string? error)
+    /// <summary>Answers the first <paramref name="count"/> writes that have a result (the others were answered already): Ok, or the error.</summary>
+    private void Answer(List<StorageRequest> requests, Written?[] results, int count, string? error)
     {
         for (var i = 0; i < count; i++)
         {
-            if (results[i] is not null)
+            if (results[i] is { } written)
             {
-                _done(error is null ? new StorageDone(requests[i].Tag, ReplicaStatus.Ok) : new StorageDone(requests[i].Tag, ReplicaStatus.Error, Error: error));
+                _done(Done(requests[i], written, error));
             }
         }
     }
 
-    private static int StripeOf(byte[] key) => (int)(XxHash64.HashToUInt64(key) % StripeCount);
+    /// <summary>A write's answer: an update's carries the record the key now holds.</summary>
+    private static StorageDone Done(in StorageRequest request, Written written, string? error) =>
+        error is not null ? new StorageDone(request.Tag, ReplicaStatus.Error, Error: error)
+        : written.Answer is { } record ? new StorageDone(request.Tag, ReplicaStatus.Ok, new ReplicaRecord(record, 0))
+        : new StorageDone(request.Tag, ReplicaStatus.Ok);
 
     /// <summary>Records with tokens in [First, Last] in token order; stops after about Limit, never inside one token's records.</summary>
     private StorageDone Scan(in StorageRequest request)
@@ -403,5 +393,95 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
 
         return SiblingSet.TryDecode(encoded, out var set, out _) && set.TryGetWinnerValue(out _);
+    }
+
+    /// <summary>A write's new set, its record's expiry (0: none), and for an update the encoded record it answers with.</summary>
+    private readonly record struct Written(SiblingSet Set, long ExpiresAtUnixMs, byte[]? Answer);
+
+    /// <summary>The writes of one loop round and the stripes their keys hold; reused once answered.</summary>
+    private sealed class WriteRound
+    {
+        private int[] _stripeOf = new int[MaxBatch];
+        private int[] _held = new int[MaxBatch];
+        private ValueTask[] _grants = new ValueTask[MaxBatch];
+        private int _heldCount;
+
+        public List<StorageRequest> Requests { get; } = new(MaxBatch);
+
+        public int Bytes { get; set; }
+
+        /// <summary>Requests each distinct stripe of the round's keys, in stripe order; granted in order behind earlier rounds.</summary>
+        public void Acquire(StripeLocks stripes)
+        {
+            var count = Requests.Count;
+            if (_stripeOf.Length < count)
+            {
+                _stripeOf = new int[count];
+                _held = new int[count];
+                _grants = new ValueTask[count];
+            }
+
+            for (var i = 0; i < count; i++)
+            {
+                _stripeOf[i] = StripeOf(Requests[i].Key);
+                _held[i] = _stripeOf[i];
+            }
+
+            Array.Sort(_held, 0, count);
+            _heldCount = 0;
+            for (var i = 0; i < count; i++)
+            {
+                if (_heldCount == 0 || _held[_heldCount - 1] != _held[i])
+                {
+                    _held[_heldCount++] = _held[i];
+                }
+            }
+
+            for (var i = 0; i < _heldCount; i++)
+            {
+                // Stored, then awaited exactly once by WaitForStripesAsync: the request must be queued now, in dispatch order.
+#pragma warning disable CA2012
+                _grants[i] = stripes.AcquireAsync(_held[i]);
+#pragma warning restore CA2012
+            }
+        }
+
+        public async ValueTask WaitForStripesAsync()
+        {
+            for (var i = 0; i < _heldCount; i++)
+            {
+                await _grants[i].ConfigureAwait(false);
+                _grants[i] = default;
+            }
+        }
+
+        /// <summary>Gives the stripes up and empties the round for reuse.</summary>
+        public void Release(StripeLocks stripes)
+        {
+            for (var i = 0; i < _heldCount; i++)
+            {
+                stripes.Release(_held[i]);
+            }
+
+            _heldCount = 0;
+            Requests.Clear();
+            Bytes = 0;
+        }
+
+        /// <summary>The result of the last earlier write of the same key in this round, if any.</summary>
+        public Written? EarlierResult(Written?[] results, int i)
+        {
+            for (var j = i - 1; j >= 0; j--)
+            {
+                if (_stripeOf[j] == _stripeOf[i] && results[j] is { } earlier && Requests[j].Key.AsSpan().SequenceEqual(Requests[i].Key))
+                {
+                    return earlier;
+                }
+            }
+
+            return null;
+        }
+
+        private static int StripeOf(byte[] key) => (int)(XxHash64.HashToUInt64(key) % StripeCount);
     }
 }

@@ -202,6 +202,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
             ReplicaScanRequest m => new ReplicaScanReply(m.RequestId, replica, [], false, 0, why),
             ReplicaCountRequest m => new ReplicaCountReply(m.RequestId, replica, 0, 0, 0, why),
             ReplicaFlushRequest m => new ReplicaFlushReply(m.RequestId, replica, why),
+            CoordinateWriteRequest m => new CoordinateWriteReply(m.RequestId, status == PeerSendStatus.Busy ? ClientStatus.Busy : ClientStatus.Unavailable,
+                status == PeerSendStatus.Busy ? $"BUSY {why}" : $"UNAVAILABLE the write's coordinating replica: {why}"),
             _ => null,
         };
     }
@@ -267,7 +269,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 Handle(e, _time.GetUtcNow());
             }
 
-            _store.DispatchMerges();
+            _store.DispatchWrites();
             foreach (var link in _toFlush)
             {
                 link.Flush();

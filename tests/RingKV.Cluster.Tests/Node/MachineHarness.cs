@@ -155,7 +155,7 @@ internal sealed class MachineHarness
         }
     }
 
-    /// <summary>A node's records in memory; every merge is durable at once (sync always).</summary>
+    /// <summary>A node's records in memory; every merge and update is applied whole, in submission order, and durable at once (sync always).</summary>
     internal sealed class MemoryStore(MachineHarness harness) : IReplicaStore
     {
         public Dictionary<string, ReplicaRecord> Records { get; } = new(StringComparer.Ordinal);
@@ -178,6 +178,13 @@ internal sealed class MachineHarness
                     merged.Encode(buffer);
                     Records[key] = new ReplicaRecord(buffer.WrittenSpan.ToArray(), 0);
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok);
+                    break;
+                case StorageOperation.Update:
+                    var result = request.Update!.ApplyTo(Get(key) ?? SiblingSet.Empty);
+                    var written = new ArrayBufferWriter<byte>();
+                    result.Encode(written);
+                    Records[key] = new ReplicaRecord(written.WrittenSpan.ToArray(), 0);
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Records[key]);
                     break;
                 default:
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: [], Complete: true);

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using RingKV.Cluster.Messages;
 using Xunit;
 
 namespace RingKV.Cluster.Tests.Node;
@@ -81,10 +82,10 @@ public sealed class NodeMachineTests
         harness.Add("b", "r1", [150, 250, 350]);
         harness.Add("c", "r2", [180, 280, 380]);
         harness.Run(TimeSpan.FromSeconds(10));
-        var held = new System.Collections.Generic.List<(NodeId To, Messages.ReplicaWriteRequest Request)>();
+        var held = new System.Collections.Generic.List<(NodeId To, ReplicaWriteRequest Request)>();
         harness.Filter = (from, to, message) =>
         {
-            if (message is Messages.ReplicaWriteRequest write)
+            if (message is ReplicaWriteRequest write)
             {
                 held.Add((to, write));
                 return false;
@@ -100,7 +101,7 @@ public sealed class NodeMachineTests
         Assert.False(harness.Replies.ContainsKey(7));
         foreach (var (to, request) in held)
         {
-            a.Machine.Receive(to, new Messages.ReplicaWriteReply(request.RequestId, Messages.ReplicaStatus.Busy, "queue full"), harness.Now, a);
+            a.Machine.Receive(to, new ReplicaWriteReply(request.RequestId, ReplicaStatus.Busy, "queue full"), harness.Now, a);
         }
 
         var reply = harness.Replies[7];

@@ -63,6 +63,31 @@ public sealed class ClusterProcessTests
     }
 
     [Fact]
+    public async Task FourNodes_TwoKvPutsAtOnceThroughOneNode_BothStaySiblings()
+    {
+        // Two clients' KV.PUTs without context through one node are concurrent: both values stay (Riak's allow_mult).
+        // N=3 of 4 nodes: each node is a replica of about three keys in four (it coordinates their KV.PUTs) and forwards
+        // the others' to a replica; 24 keys over the 4 nodes take both paths.
+        using var cluster = new LocalCluster(4);
+        var dbs = Enumerable.Range(0, 4).Select(cluster.Db).ToArray();
+        for (var i = 0; i < 24; i++)
+        {
+            var db = dbs[i % 4];
+            var first = db.ExecuteAsync("KV.PUT", $"siblings:{i}", "x");
+            var second = db.ExecuteAsync("KV.PUT", $"siblings:{i}", "y");
+            Assert.Equal("OK", (string?)await first);
+            Assert.Equal("OK", (string?)await second);
+        }
+
+        for (var i = 0; i < 24; i++)
+        {
+            var read = (RedisResult[])(await dbs[(i + 1) % 4].ExecuteAsync("KV.GET", $"siblings:{i}", "CONSISTENCY", "ALL"))!;
+            var values = ((RedisResult[])read[1]!).Select(v => (string?)v).Order(StringComparer.Ordinal).ToArray();
+            Assert.True(values.SequenceEqual(["x", "y"]), $"siblings:{i} through node{i % 4}: [{string.Join(", ", values)}]");
+        }
+    }
+
+    [Fact]
     public async Task KillOne_MarkedDownQuorumWorksAllFailsClearly_RestartComesBackUp()
     {
         using var cluster = new LocalCluster(3);
