@@ -361,6 +361,13 @@ internal sealed class PeerLink : IAsyncDisposable
         try
         {
             PeerSockets.Configure(socket);
+            if (_options.LocalAddress is { } local && RemoteEndPoint is IPEndPoint remote && local.AddressFamily == remote.AddressFamily
+                && !local.Equals(IPAddress.Any) && !local.Equals(IPAddress.IPv6Any))
+            {
+                // Port 0: the OS picks an ephemeral port of that address.
+                socket.Bind(new IPEndPoint(local, 0));
+            }
+
             if (_stopping.IsCancellationRequested)
             {
                 return new Outcome("the link is closed", null, false);

@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using RingKV.Core.Errors;
 
 namespace RingKV.Net.Peers;
@@ -21,6 +22,15 @@ internal sealed record PeerLinkOptions
 
     /// <summary>Longest payload a frame may carry; it must match the peer listener's limit.</summary>
     public int MaxPayloadBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>The source address of the link's connections: the node's own internode address; null lets the OS choose.</summary>
+    /// <remarks>
+    /// As Cassandra binds its outgoing internode connections to listen_address: on a host with several addresses, a
+    /// peer (and a firewall rule, or a test that cuts one pair of nodes) sees the node's own address, not whichever the
+    /// routing table picks. Ignored when it is a wildcard (<see cref="IPAddress.Any"/>, <see cref="IPAddress.IPv6Any"/>) or of
+    /// another address family than the peer's. The port is left to the OS.
+    /// </remarks>
+    public IPAddress? LocalAddress { get; init; }
 
     /// <summary>How long a TCP connect may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);

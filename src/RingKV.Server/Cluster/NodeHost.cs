@@ -34,6 +34,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly NodeStateFile _stateFile;
     private readonly PeerListener _listener;
     private readonly PeerHello _hello;
+    private readonly PeerLinkOptions _linkOptions;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Event> _events = new();
@@ -80,12 +81,15 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _machine = new NodeMachine(machineSettings, store, new SplitMix64((long)((ulong)now.UtcTicks ^ generation)));
         _machine.Node.SetClockLease(_leaseUnixMs);
         _hello = new PeerHello(settings.ClusterName, settings.Machine.Cluster.Self.Name, 1);
+
+        // Outgoing connections leave from the listen address's IP, so peers see this node's own address (docs/membership.md).
+        _linkOptions = new PeerLinkOptions(_hello) { LocalAddress = settings.PeerEndPoint.Address };
         _listener = new PeerListener(settings.PeerEndPoint, new PeerListenerOptions(_hello), this, loggers.CreateLogger("ringkv.peers"));
         _thread = new Thread(Run) { Name = "ringkv-node", IsBackground = true };
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer}, seeds [{Seeds}], tokens {Tokens}",
-                settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
+            _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer} (advertised {Advertised}), seeds [{Seeds}], tokens {Tokens}",
+                settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, settings.Machine.PeerAddress, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
         }
     }
 
@@ -166,7 +170,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 return;
             }
 
-            link = new PeerLink(endPoint, new PeerLinkOptions(_hello), observer: null, _logger);
+            link = new PeerLink(endPoint, _linkOptions, observer: null, _logger);
             link.Start();
             _links[peerAddress] = link;
         }
@@ -367,5 +371,5 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly record struct Event(EventKind Kind, object? Payload);
 }
 
-/// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings, where peers reach it, where it keeps its state.</summary>
+/// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings (with the advertised peer address), where it listens for peers, where it keeps its state.</summary>
 internal sealed record NodeHostSettings(NodeMachineSettings Machine, IPEndPoint PeerEndPoint, string DataDirectory, string ClusterName);
