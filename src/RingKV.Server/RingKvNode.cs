@@ -128,7 +128,8 @@ internal sealed class RingKvNode : IAsyncDisposable
             DefaultWrite = ServerOptions.Level(options.Write, "write"),
             MaxVersionEntries = options.MaxVersionVectorEntries,
         };
-        var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), peer.ToString(), seeds, options.Capacity, []);
+        var advertised = options.PeerAdvertiseEndPoint();
+        var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);
         return new NodeHostSettings(machine, peer, options.DataDirectory, options.ClusterName);
     }
 

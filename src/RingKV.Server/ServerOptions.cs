@@ -66,6 +66,10 @@ internal sealed class ServerOptions
     /// <summary>Internode address, host:port; unset: the client port + 10000 on the client host. Setting it (or --seeds) makes the node a cluster node.</summary>
     public string? PeerListen { get; set; }
 
+    /// <summary>The internode address other nodes are told to reach this node at, host:port (Cassandra's broadcast_address); unset: the peer-listen address.</summary>
+    /// <remarks>For a node behind NAT, a port forward or a proxy, and for a node listening on a wildcard address (0.0.0.0), which is no address to give others.</remarks>
+    public string? PeerAdvertise { get; set; }
+
     /// <summary>This node's data center.</summary>
     public string Dc { get; set; } = "dc1";
 
@@ -109,8 +113,26 @@ internal sealed class ServerOptions
             : throw new FormatException($"the client port {client.Port} + 10000 is not a port: give --peer-listen");
     }
 
-    /// <summary>The node's name in the cluster: --node-id when given, else its peer address (host names repeat across processes of one machine).</summary>
-    public string ClusterNodeId() => NodeId != Environment.MachineName ? NodeId : PeerEndPoint().ToString();
+    /// <summary>The internode address gossiped to other nodes: <see cref="PeerAdvertise"/>, or <see cref="PeerEndPoint"/>.</summary>
+    public IPEndPoint PeerAdvertiseEndPoint()
+    {
+        if (string.IsNullOrWhiteSpace(PeerAdvertise))
+        {
+            return PeerEndPoint();
+        }
+
+        if (!IPEndPoint.TryParse(PeerAdvertise.Replace("localhost:", "127.0.0.1:", StringComparison.OrdinalIgnoreCase), out var advertised) || advertised.Port == 0)
+        {
+            throw new FormatException($"invalid peer-advertise address '{PeerAdvertise}': expected host:port where other nodes reach this one, e.g. 10.0.0.5:17379");
+        }
+
+        return advertised.Address.Equals(IPAddress.Any) || advertised.Address.Equals(IPAddress.IPv6Any)
+            ? throw new FormatException($"invalid peer-advertise address '{PeerAdvertise}': a wildcard address is not one other nodes can reach; give this node's own address")
+            : advertised;
+    }
+
+    /// <summary>The node's name in the cluster: --node-id when given, else its advertised peer address (host names repeat across processes of one machine).</summary>
+    public string ClusterNodeId() => NodeId != Environment.MachineName ? NodeId : PeerAdvertiseEndPoint().ToString();
 
     /// <summary>Parses a level setting.</summary>
     public static Core.Consistency.ConsistencyLevel Level(string text, string setting) =>
@@ -274,6 +296,7 @@ internal sealed class ServerOptions
         {
             Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");
             _ = PeerEndPoint();
+            _ = PeerAdvertiseEndPoint();
             Require(PeerEndPoint().Port != ListenEndPoint().Port || !PeerEndPoint().Address.Equals(ListenEndPoint().Address), "peer-listen must differ from listen");
             foreach (var seed in SeedList())
             {

@@ -22,10 +22,16 @@ namespace RingKV.Net.Peers;
 /// and 16 syscalls per replica), or a timer that batches (adds latency to every message).
 /// Bound: the bytes queued and being sent never pass <see cref="PeerLinkOptions.MaxQueuedBytes"/>; past it
 /// <see cref="Send"/> returns <see cref="PeerSendStatus.Busy"/> and the caller answers -BUSY. Nothing queues without bound.
-/// Not sent, told at once: while the link has no accepted connection (connecting, backing off, refused),
-/// <see cref="Send"/> returns <see cref="PeerSendStatus.NotConnected"/> and queues nothing, so the caller counts the
-/// replica as failed in the same step instead of waiting for a timeout. Rejected alternative: queue frames for the next
-/// connection (a peer down for seconds would hold requests whose coordinator has long given up on them).
+/// Held while connecting: during the first connect attempt after <see cref="Start"/>, and during the first reconnect
+/// after a working connection broke (its backoff included), <see cref="Send"/> queues up to
+/// <see cref="PeerLinkOptions.MaxHeldBytes"/>; they leave once the handshake is accepted, or are failed back through
+/// <see cref="IPeerLinkObserver.OnFramesFailed"/> when that attempt fails. So the first requests after a node (or its
+/// peer) starts wait a few milliseconds for the connection instead of failing. Past the bound, and at any other time the
+/// link has no accepted connection (backing off after a failed attempt, refused), <see cref="Send"/> returns
+/// <see cref="PeerSendStatus.NotConnected"/> and queues nothing, so the caller counts the replica as failed in the same
+/// step instead of waiting for a timeout. Rejected alternative: queue frames for every later attempt (a peer down for
+/// seconds would hold requests whose coordinator has long given up on them); one attempt lasts at most
+/// <see cref="PeerLinkOptions.ConnectTimeout"/> plus <see cref="PeerLinkOptions.HandshakeTimeout"/>.
 /// Failure: when a connection breaks, every frame queued on it and not known to be sent is failed back through
 /// <see cref="IPeerLinkObserver.OnFramesFailed"/>; then the link waits <see cref="ReconnectBackoff"/> and tries again,
 /// until disposed. A send that makes no progress for <see cref="PeerLinkOptions.SendTimeout"/> breaks the connection.
@@ -51,6 +57,7 @@ internal sealed class PeerLink : IAsyncDisposable
     private long _queuedBytes;
     private bool _flushRequested;
     private bool _connected; // a handshaken connection's send loop takes frames
+    private bool _holding; // not connected, but Send queues up to MaxHeldBytes: the first attempt, or a reconnect after a break
     private bool _closed;
 
     // Owned by the connect loop, and by the send loop while it runs.
@@ -133,6 +140,7 @@ internal sealed class PeerLink : IAsyncDisposable
             }
 
             _state = PeerLinkState.Connecting;
+            _holding = true;
             _run = RunAsync();
         }
     }
@@ -161,7 +169,7 @@ internal sealed class PeerLink : IAsyncDisposable
                 {
                     status = PeerSendStatus.Closed;
                 }
-                else if (!_connected)
+                else if (!_connected && !(_holding && _queuedBytes + frameBytes <= _options.MaxHeldBytes))
                 {
                     status = PeerSendStatus.NotConnected;
                 }
@@ -283,6 +291,12 @@ internal sealed class PeerLink : IAsyncDisposable
                 outcome = new Outcome(e.Message, null, false);
             }
 
+            // What the attempt held, or the broken connection had queued, is failed back; nothing joins it meanwhile.
+            lock (_lock)
+            {
+                _holding = false;
+            }
+
             FailQueued();
             if (_stopping.IsCancellationRequested)
             {
@@ -291,6 +305,13 @@ internal sealed class PeerLink : IAsyncDisposable
 
             if (outcome.WasConnected)
             {
+                // A broken connection's first reconnect holds frames again (a peer that restarted is back in
+                // milliseconds); a failed attempt's next one does not.
+                lock (_lock)
+                {
+                    _holding = !_closed;
+                }
+
                 attempt = 0;
             }
 
@@ -361,6 +382,13 @@ internal sealed class PeerLink : IAsyncDisposable
         try
         {
             PeerSockets.Configure(socket);
+            if (_options.LocalAddress is { } local && RemoteEndPoint is IPEndPoint remote && local.AddressFamily == remote.AddressFamily
+                && !local.Equals(IPAddress.Any) && !local.Equals(IPAddress.IPv6Any))
+            {
+                // Port 0: the OS picks an ephemeral port of that address.
+                socket.Bind(new IPEndPoint(local, 0));
+            }
+
             if (_stopping.IsCancellationRequested)
             {
                 return new Outcome("the link is closed", null, false);
@@ -383,8 +411,9 @@ internal sealed class PeerLink : IAsyncDisposable
             _stalled = false;
             lock (_lock)
             {
-                // From here Send queues; before the observer hears of it, so its callback may send.
+                // From here Send queues; before the observer hears of it, so its callback may send. Held frames leave first.
                 _connected = true;
+                _holding = false;
                 _state = PeerLinkState.Connected;
             }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Net;
 using RingKV.Core.Errors;
 
 namespace RingKV.Net.Peers;
@@ -19,8 +20,21 @@ internal sealed record PeerLinkOptions
     /// <summary>Most encoded bytes queued and being sent; a frame that would pass it is refused (the caller answers -BUSY).</summary>
     public int MaxQueuedBytes { get; init; } = 8 * 1024 * 1024;
 
+    /// <summary>Most encoded bytes <see cref="PeerLink.Send"/> holds while the link makes its first connection (or its first reconnect after a break); past it, not connected.</summary>
+    /// <remarks>Small: it only spares the first requests after a start a needless failure; a peer that cannot be reached fails them when the attempt does.</remarks>
+    public int MaxHeldBytes { get; init; } = 256 * 1024;
+
     /// <summary>Longest payload a frame may carry; it must match the peer listener's limit.</summary>
     public int MaxPayloadBytes { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>The source address of the link's connections: the node's own internode address; null lets the OS choose.</summary>
+    /// <remarks>
+    /// As Cassandra binds its outgoing internode connections to listen_address: on a host with several addresses, a
+    /// peer (and a firewall rule, or a test that cuts one pair of nodes) sees the node's own address, not whichever the
+    /// routing table picks. Ignored when it is a wildcard (<see cref="IPAddress.Any"/>, <see cref="IPAddress.IPv6Any"/>) or of
+    /// another address family than the peer's. The port is left to the OS.
+    /// </remarks>
+    public IPAddress? LocalAddress { get; init; }
 
     /// <summary>How long a TCP connect may take.</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -55,6 +69,11 @@ internal sealed record PeerLinkOptions
         if (MaxQueuedBytes < PeerFrameCodec.OverheadBytes + MaxPayloadBytes)
         {
             ThrowHelper.InvalidArgument("PeerLinkOptions.MaxQueuedBytes must hold a frame of the largest payload");
+        }
+
+        if (MaxHeldBytes < 0 || MaxHeldBytes > MaxQueuedBytes)
+        {
+            ThrowHelper.InvalidArgument("PeerLinkOptions.MaxHeldBytes must be between 0 and MaxQueuedBytes");
         }
 
         if (ConnectTimeout <= TimeSpan.Zero || HandshakeTimeout <= TimeSpan.Zero || SendTimeout <= TimeSpan.Zero)

@@ -6,7 +6,7 @@ internal enum PeerSendStatus : byte
     /// <summary>Queued; it leaves at the next <see cref="PeerLink.Flush"/>, or is failed back through <see cref="IPeerLinkObserver.OnFramesFailed"/>.</summary>
     Queued = 0,
 
-    /// <summary>The link has no accepted connection now (connecting, backing off, or refused): the peer counts as down.</summary>
+    /// <summary>The link has no accepted connection now (backing off, refused, or connecting with its held frames at <see cref="PeerLinkOptions.MaxHeldBytes"/>): the peer counts as down.</summary>
     NotConnected = 1,
 
     /// <summary>Queuing it would pass <see cref="PeerLinkOptions.MaxQueuedBytes"/>: the peer is slow; the caller answers -BUSY.</summary>

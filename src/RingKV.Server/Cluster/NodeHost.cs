@@ -34,12 +34,13 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly NodeStateFile _stateFile;
     private readonly PeerListener _listener;
     private readonly PeerHello _hello;
+    private readonly PeerLinkOptions _linkOptions;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Event> _events = new();
     private readonly AutoResetEvent _wake = new(false);
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ClientReply>> _clients = new();
-    private readonly Dictionary<string, PeerLink> _links = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Peer> _links = new(StringComparer.Ordinal);
     private readonly HashSet<PeerLink> _toFlush = [];
     private readonly ArrayBufferWriter<byte> _encode = new(1024);
     private readonly Thread _thread;
@@ -82,12 +83,15 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _machine = new NodeMachine(machineSettings, store, new SplitMix64((long)((ulong)now.UtcTicks ^ generation)));
         _machine.Node.SetClockLease(_leaseUnixMs);
         _hello = new PeerHello(settings.ClusterName, settings.Machine.Cluster.Self.Name, 1);
+
+        // Outgoing connections leave from the listen address's IP, so peers see this node's own address (docs/membership.md).
+        _linkOptions = new PeerLinkOptions(_hello) { LocalAddress = settings.PeerEndPoint.Address };
         _listener = new PeerListener(settings.PeerEndPoint, new PeerListenerOptions(_hello), this, loggers.CreateLogger("ringkv.peers"));
         _thread = new Thread(Run) { Name = "ringkv-node", IsBackground = true };
         if (_logger.IsEnabled(LogLevel.Information))
         {
-            _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer}, seeds [{Seeds}], tokens {Tokens}",
-                settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
+            _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer} (advertised {Advertised}), seeds [{Seeds}], tokens {Tokens}",
+                settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, settings.Machine.PeerAddress, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
         }
     }
 
@@ -160,7 +164,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
     void INodeOutbox.Send(string peerAddress, NodeId? node, ClusterMessage message)
     {
-        if (!_links.TryGetValue(peerAddress, out var link))
+        if (!_links.TryGetValue(peerAddress, out var entry))
         {
             if (!IPEndPoint.TryParse(peerAddress, out var endPoint))
             {
@@ -168,11 +172,18 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 return;
             }
 
-            link = new PeerLink(endPoint, new PeerLinkOptions(_hello), observer: null, _logger);
-            link.Start();
-            _links[peerAddress] = link;
+            entry = new Peer(this, peerAddress);
+            entry.Link = new PeerLink(endPoint, _linkOptions, entry, _logger);
+            entry.Link.Start();
+            _links[peerAddress] = entry;
         }
 
+        if (node is { } known)
+        {
+            entry.Node = known;
+        }
+
+        var link = entry.Link;
         _encode.ResetWrittenCount();
         MessageCodec.Encode(message, _encode);
         var status = link.Send((byte)message.Kind, message.RequestId, _encode.WrittenSpan);
@@ -184,28 +195,70 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
         // Not sent: a replica request is answered for the peer at once (after the current event), so the coordinator
         // asks another replica or answers now instead of at its deadline; BUSY when the link's queue is full.
-        if (node is { } peer && FailedReply(message, status, peerAddress) is { } failed)
+        if (node is { } peer && IsReplicaRequest(message.Kind))
         {
-            Post(new Event(EventKind.Receive, (peer, failed)));
+            var busy = status == PeerSendStatus.Busy;
+            var why = busy ? $"the link to {peerAddress} is full" : $"{peerAddress} is not reachable ({status})";
+            Post(new Event(EventKind.Receive, (peer, FailedReply(message.Kind, message.RequestId, busy ? ReplicaStatus.Busy : ReplicaStatus.Error, why))));
         }
     }
 
-    /// <summary>The reply a replica request gets when it could not be sent; null for other messages (replies, gossip).</summary>
-    private static ClusterMessage? FailedReply(ClusterMessage message, PeerSendStatus status, string peerAddress)
+    private static bool IsReplicaRequest(MessageKind kind) =>
+        kind is MessageKind.ReplicaRead or MessageKind.ReplicaWrite or MessageKind.ReplicaScan or MessageKind.ReplicaCount or MessageKind.ReplicaFlush
+        or MessageKind.CoordinateWrite;
+
+    /// <summary>The reply a replica request of <paramref name="kind"/> gets when it could not be delivered. Requires: <see cref="IsReplicaRequest"/>.</summary>
+    private static ClusterMessage FailedReply(MessageKind kind, ulong requestId, ReplicaStatus status, string why) => kind switch
     {
-        var replica = status == PeerSendStatus.Busy ? ReplicaStatus.Busy : ReplicaStatus.Error;
-        var why = status == PeerSendStatus.Busy ? $"the link to {peerAddress} is full" : $"{peerAddress} is not reachable ({status})";
-        return message switch
+        MessageKind.ReplicaRead => new ReplicaReadReply(requestId, status, ReplicaRecord.None, why),
+        MessageKind.ReplicaWrite => new ReplicaWriteReply(requestId, status, why),
+        MessageKind.ReplicaScan => new ReplicaScanReply(requestId, status, [], false, 0, why),
+        MessageKind.ReplicaCount => new ReplicaCountReply(requestId, status, 0, 0, 0, why),
+        MessageKind.CoordinateWrite => new CoordinateWriteReply(requestId, status == ReplicaStatus.Busy ? ClientStatus.Busy : ClientStatus.Unavailable,
+            status == ReplicaStatus.Busy ? $"BUSY {why}" : $"UNAVAILABLE the write's coordinating replica: {why}"),
+        _ => new ReplicaFlushReply(requestId, status, why),
+    };
+
+    /// <summary>
+    /// Replica requests a link gave up on (held while it connected and the attempt failed, or queued on a connection
+    /// that broke) are answered for the peer on the loop thread, as a refused send is, so the coordinator asks another
+    /// replica or answers now instead of at its deadline. The frame may still have been delivered; a later real reply
+    /// from that replica is then ignored (the coordinator counts one reply per replica).
+    /// </summary>
+    private void OnFramesFailed(Peer entry, ReadOnlySpan<PeerFrameId> frames)
+    {
+        if (_stopping)
         {
-            ReplicaReadRequest m => new ReplicaReadReply(m.RequestId, replica, ReplicaRecord.None, why),
-            ReplicaWriteRequest m => new ReplicaWriteReply(m.RequestId, replica, why),
-            ReplicaScanRequest m => new ReplicaScanReply(m.RequestId, replica, [], false, 0, why),
-            ReplicaCountRequest m => new ReplicaCountReply(m.RequestId, replica, 0, 0, 0, why),
-            ReplicaFlushRequest m => new ReplicaFlushReply(m.RequestId, replica, why),
-            CoordinateWriteRequest m => new CoordinateWriteReply(m.RequestId, status == PeerSendStatus.Busy ? ClientStatus.Busy : ClientStatus.Unavailable,
-                status == PeerSendStatus.Busy ? $"BUSY {why}" : $"UNAVAILABLE the write's coordinating replica: {why}"),
-            _ => null,
-        };
+            return; // the loop has ended; pending clients are answered by DisposeAsync
+        }
+
+        List<PeerFrameId>? requests = null;
+        foreach (var frame in frames)
+        {
+            if (IsReplicaRequest((MessageKind)frame.Kind))
+            {
+                (requests ??= []).Add(frame);
+            }
+        }
+
+        if (requests is null)
+        {
+            return;
+        }
+
+        Post(new Event(EventKind.Call, new Action<NodeMachine>(m =>
+        {
+            if (entry.Node is not { } node)
+            {
+                return;
+            }
+
+            var why = $"{entry.Address} is not reachable (the connection failed before the request left)";
+            foreach (var frame in requests)
+            {
+                m.Receive(node, FailedReply((MessageKind)frame.Kind, frame.RequestId, ReplicaStatus.Error, why), _time.GetUtcNow(), this);
+            }
+        })));
     }
 
     void INodeOutbox.Reply(ulong clientRequestId, ClientReply reply)
@@ -226,9 +279,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         }
 
         await _listener.DisposeAsync().ConfigureAwait(false);
-        foreach (var link in _links.Values)
+        foreach (var entry in _links.Values)
         {
-            await link.DisposeAsync().ConfigureAwait(false);
+            await entry.Link.DisposeAsync().ConfigureAwait(false);
         }
 
         foreach (var pending in _clients.Values)
@@ -361,6 +414,19 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         });
     }
 
+    /// <summary>The link to one peer address, and the node last addressed there (both owned by the loop thread once created).</summary>
+    private sealed class Peer(NodeHost host, string address) : IPeerLinkObserver
+    {
+        public string Address { get; } = address;
+
+        public PeerLink Link { get; set; } = null!;
+
+        public NodeId? Node { get; set; }
+
+        // From the link's connect loop: NodeHost posts to its own loop.
+        public void OnFramesFailed(PeerLink link, ReadOnlySpan<PeerFrameId> frames) => host.OnFramesFailed(this, frames);
+    }
+
     private enum EventKind : byte
     {
         Submit,
@@ -372,5 +438,5 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly record struct Event(EventKind Kind, object? Payload);
 }
 
-/// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings, where peers reach it, where it keeps its state.</summary>
+/// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings (with the advertised peer address), where it listens for peers, where it keeps its state.</summary>
 internal sealed record NodeHostSettings(NodeMachineSettings Machine, IPEndPoint PeerEndPoint, string DataDirectory, string ClusterName);

@@ -13,7 +13,10 @@ internal sealed partial class CommandHandler
     /// <summary>
     /// KV.RING → one element per known node, each a flat array of field/value pairs: id, address (client host:port), peer,
     /// dc, rack, state (JOINING|NORMAL|LEAVING|LEFT), status (UP|DOWN), capacity, ownership (fraction of the ring),
-    /// tokens (count), load (bytes stored). For smart clients and <c>ringkv status</c>; a single node lists itself.
+    /// tokens (count), load (bytes stored), suspected (1 when this node's own detector suspects it, else 0), observers
+    /// (nodes whose current reports suspect it, this one included: DOWN needs two), heartbeat (its heartbeat version as
+    /// this node holds it; a node's own rises once a gossip round). For smart clients and <c>ringkv status</c>; a single
+    /// node lists itself.
     /// </summary>
     internal async ValueTask<RespAction> KvRing(RespWriter w)
     {
@@ -42,7 +45,8 @@ internal sealed partial class CommandHandler
             [
                 [("id", o.NodeId), ("address", _node.Listener?.LocalEndPoint.ToString() ?? o.Listen), ("peer", ""), ("dc", o.Dc), ("rack", o.Rack),
                     ("state", "NORMAL"), ("status", "UP"), ("capacity", "1"), ("ownership", "1"), ("tokens", "0"),
-                    ("load", _node.Engine.GetLevels().Sum(l => l.Bytes).ToString(CultureInfo.InvariantCulture))],
+                    ("load", _node.Engine.GetLevels().Sum(l => l.Bytes).ToString(CultureInfo.InvariantCulture)),
+                    ("suspected", "0"), ("observers", "0"), ("heartbeat", "0")],
             ];
         }
 
@@ -62,6 +66,9 @@ internal sealed partial class CommandHandler
                     ("ownership", ownership.ToString("0.####", CultureInfo.InvariantCulture)),
                     ("tokens", r.Tokens.Length.ToString(CultureInfo.InvariantCulture)),
                     ("load", r.Load.StorageBytes.ToString(CultureInfo.InvariantCulture)),
+                    ("suspected", member.SuspectedLocally ? "1" : "0"),
+                    ("observers", member.Observers.ToString(CultureInfo.InvariantCulture)),
+                    ("heartbeat", r.Version.ToString(CultureInfo.InvariantCulture)),
                 ]);
             }
 
