@@ -1,7 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
 using System.Net;
 using System.Text.Json;
+using RingKV.Server.Tests.EndToEnd;
 using RingKV.Server.Tests.Support;
 using Xunit;
 
@@ -61,6 +64,18 @@ public sealed class ClusterUpTests
         {
             Assert.Equal("hello", node3.CallText("GET", "greeting"));
         }
+
+        // The stock tools, unchanged, through any node: redis-cli writes through node 2 and reads through node 1, lists
+        // the key with SCAN and counts it; redis-benchmark runs SET and GET through node 3.
+        var cli = RedisCliTests.Tool("redis-cli");
+        var ports = new[] { basePort, basePort + 1, basePort + 2 }.Select(p => p.ToString(CultureInfo.InvariantCulture)).ToArray();
+        Assert.Equal("OK", RedisCliTests.Run(cli, "-p", ports[1], "SET", "cli:key", "from redis-cli").Trim());
+        Assert.Equal("from redis-cli", RedisCliTests.Run(cli, "-p", ports[0], "GET", "cli:key").Trim());
+        Assert.Contains("cli:key", RedisCliTests.Run(cli, "-p", ports[2], "--scan", "--pattern", "cli:*").Split('\n').Select(l => l.Trim()));
+        Assert.Equal("2", RedisCliTests.Run(cli, "-p", ports[2], "DBSIZE").Trim()); // greeting and cli:key
+        var bench = RedisCliTests.Run(RedisCliTests.Tool("redis-benchmark"), "-p", ports[2], "-t", "set,get", "-n", "2000", "-c", "4", "-q", "-r", "100", "--csv");
+        Assert.Contains("\"SET\"", bench, StringComparison.Ordinal);
+        Assert.Contains("\"GET\"", bench, StringComparison.Ordinal);
 
         var down = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
         Assert.True(down.ExitCode == 0, $"cluster down exited with {down.ExitCode}; stdout: {down.Output}; stderr: {down.Errors}");

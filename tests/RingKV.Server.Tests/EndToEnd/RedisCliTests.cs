@@ -49,7 +49,7 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
     [GeneratedRegex(@"(?:^|[\r\n])GET: [0-9.]+ requests per second")]
     private static partial Regex GetLine();
 
-    private static string Tool(string name)
+    internal static string Tool(string name)
     {
         foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {
@@ -73,7 +73,7 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
     }
 
     /// <summary>Runs a tool to its end with a deadline; asserts exit code 0 and returns stdout.</summary>
-    private static string Run(string tool, params string[] arguments)
+    internal static string Run(string tool, params string[] arguments)
     {
         var start = new ProcessStartInfo(tool)
         {
