@@ -49,7 +49,8 @@ internal static partial class ClusterCommand
         var serveOptions = new Argument<string[]>("serve-options")
         {
             Description = "After --: flags for every node's `ringkv serve` (e.g. -- --sync always --replication 2). "
-                + "Without --replication each node gets --replication min(3, nodes). --listen, --peer-listen, --data-dir, --node-id and --seeds are set by cluster up.",
+                + "Without --replication each node gets --replication min(3, nodes). --listen, --peer-listen, --data-dir, --node-id and --seeds are set by cluster up; "
+                + "--peer-advertise is refused (every node would advertise the same address).",
             Arity = ArgumentArity.ZeroOrMore,
         };
         var command = new Command("up", "Start a cluster of local nodes in the background; returns once every node sees all of them NORMAL and UP.")

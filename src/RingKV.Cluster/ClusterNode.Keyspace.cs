@@ -43,7 +43,7 @@ internal sealed partial class ClusterNode
 
         var pending = new ScanPending(NewRequestId(), request, replicas, tracker, level, start, last);
         Track(pending, now);
-        pending.Start(this, outbox);
+        pending.Start(this, now, outbox);
     }
 
     /// <summary>DBSIZE: every live node counts the keys of the ranges it is the first replica of; the sum is the cluster's.</summary>

@@ -20,7 +20,7 @@ internal sealed partial class ClusterNode
 
         var pending = new ReadPending(NewRequestId(), request, replicas, tracker, level);
         Track(pending, now);
-        pending.Start(this, outbox);
+        pending.Start(this, now, outbox);
     }
 
     /// <summary>The tracker for a request over <paramref name="replicas"/>; false (UNAVAILABLE answered) when too few are alive.</summary>
@@ -56,8 +56,14 @@ internal sealed partial class ClusterNode
 
     /// <summary>
     /// A request answered by R replicas' replies (a read, a scan page): they are asked as many at a time as the level
-    /// needs (this node first), and one more each time one fails.
+    /// needs, this node first, then replicas this node does not suspect, in preference order; one more is asked each
+    /// time one fails, and each time <see cref="ClusterNodeSettings.SpeculativeRetry"/> passes without the answer
+    /// (speculative retry), while replicas are left. Replicas this node suspects are asked only after every other.
     /// </summary>
+    /// <remarks>
+    /// Why: a replica can be UP for the cluster (fewer than two observers suspect it) and still silent for this node,
+    /// when only the link between the two is cut. Asking it first would make the read wait for the deadline.
+    /// </remarks>
     private abstract class ReplicaReplyPending : Pending
     {
         private readonly bool[] _sent;
@@ -77,7 +83,7 @@ internal sealed partial class ClusterNode
 
         protected ConsistencyLevel Level { get; }
 
-        public void Start(ClusterNode node, IOutbox outbox)
+        public void Start(ClusterNode node, DateTimeOffset now, IOutbox outbox)
         {
             // One requirement over all replicas: ask just that many. Per-DC requirements: ask every live replica.
             var wanted = Level.Kind is ConsistencyKind.LocalQuorum or ConsistencyKind.EachQuorum ? Nodes.Length : Tracker.Required;
@@ -96,13 +102,23 @@ internal sealed partial class ClusterNode
                 wanted--;
             }
 
-            for (var i = 0; i < Nodes.Length && wanted > 0; i++)
+            for (var next = NextToAsk(node); wanted > 0 && next >= 0; next = NextToAsk(node))
             {
-                if (!_sent[i] && Replicas.Alive[i])
-                {
-                    Ask(node, i, outbox);
-                    wanted--;
-                }
+                Ask(node, next, outbox);
+                wanted--;
+            }
+
+            ScheduleSpeculation(node, now);
+        }
+
+        /// <summary>The retry delay passed without the answer: asks the next replica not asked yet, if any.</summary>
+        public void Speculate(ClusterNode node, DateTimeOffset now, IOutbox outbox)
+        {
+            var next = NextToAsk(node);
+            if (next >= 0)
+            {
+                Ask(node, next, outbox);
+                ScheduleSpeculation(node, now);
             }
         }
 
@@ -124,16 +140,9 @@ internal sealed partial class ClusterNode
                     ? new ClientReply(ClientStatus.Busy, $"BUSY {Level} replied {Tracker.Succeeded} of {Tracker.Required}: {error}")
                     : new ClientReply(ClientStatus.Error, $"ERR {What} failed at {Level}: {error}"), outbox);
             }
-            else if (!ok)
+            else if (!ok && NextToAsk(node) is var next and >= 0)
             {
-                for (var i = 0; i < Nodes.Length; i++)
-                {
-                    if (!_sent[i] && Replicas.Alive[i])
-                    {
-                        Ask(node, i, outbox);
-                        break;
-                    }
-                }
+                Ask(node, next, outbox);
             }
         }
 
@@ -150,6 +159,41 @@ internal sealed partial class ClusterNode
         {
             _sent[index] = true;
             SendTo(node, index, outbox);
+        }
+
+        /// <summary>The replica to ask next: the first alive one not asked yet that this node does not suspect, else the first suspected one; -1 when none is left.</summary>
+        private int NextToAsk(ClusterNode node)
+        {
+            var suspected = -1;
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (_sent[i] || !Replicas.Alive[i])
+                {
+                    continue;
+                }
+
+                if (!node.IsSuspected(Nodes[i]))
+                {
+                    return i;
+                }
+
+                if (suspected < 0)
+                {
+                    suspected = i;
+                }
+            }
+
+            return suspected;
+        }
+
+        /// <summary>Asks one more replica after the retry delay, when one is left to ask.</summary>
+        private void ScheduleSpeculation(ClusterNode node, DateTimeOffset now)
+        {
+            var delay = node._settings.SpeculativeRetry;
+            if (delay > TimeSpan.Zero && NextToAsk(node) >= 0)
+            {
+                node._speculations.Enqueue(Id, (now + delay).UtcTicks);
+            }
         }
     }
 

@@ -23,6 +23,18 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// <summary>How long a request may wait for its replicas before it answers TIMEOUT.</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How long a read or scan page waits for the replicas it asked before it asks one more (speculative retry), again
+    /// after each such delay while replicas are left; zero or less: never. Checked on each tick, so the extra replica is
+    /// asked up to one tick later than this.
+    /// </summary>
+    /// <remarks>
+    /// Far above a healthy replica's answer time (well under a millisecond on loopback, a few ms on a LAN under load),
+    /// so a healthy cluster almost never sends the extra read, and far below <see cref="RequestTimeout"/>, so a silent
+    /// replica the local failure detector does not suspect yet costs a read about one delay, not a TIMEOUT.
+    /// </remarks>
+    public TimeSpan SpeculativeRetry { get; init; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>Entries a key's version vector keeps (--max-version-entries).</summary>
     public int MaxVersionEntries { get; init; } = 10;
 
@@ -63,6 +75,9 @@ internal sealed partial class ClusterNode
     private readonly Dictionary<ulong, Pending> _pending = [];
     private readonly PriorityQueue<ulong, long> _deadlines = new();
 
+    // When reads and scan pages in flight ask one more replica (speculative retry), by id; an entry whose request ended is skipped.
+    private readonly PriorityQueue<ulong, long> _speculations = new();
+
     // The local store's answers expected, by tag: for a coordinated request (its id and replica index) or for a peer's.
     private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
 
@@ -74,6 +89,7 @@ internal sealed partial class ClusterNode
     private TokenRing _ring;
     private Placement _placement;
     private HashSet<NodeId> _down = [];
+    private HashSet<NodeId> _suspected = [];
 
     public ClusterNode(ClusterNodeSettings settings, IReplicaStore store, TokenRing ring)
     {
@@ -111,8 +127,15 @@ internal sealed partial class ClusterNode
     /// <summary>Nodes currently DOWN for the cluster.</summary>
     public IReadOnlyCollection<NodeId> Down => _down;
 
-    /// <summary>Routes by a new ring and a new set of DOWN nodes (membership changed). Requests in flight keep their replicas.</summary>
-    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down)
+    /// <summary>Nodes this node's own failure detector suspects (phi over the threshold), DOWN or not.</summary>
+    public IReadOnlyCollection<NodeId> Suspected => _suspected;
+
+    /// <summary>
+    /// Routes by a new ring, a new set of DOWN nodes and a new set of nodes this node suspects itself (membership
+    /// changed). Requests in flight keep their replicas. A suspected node that is not DOWN still counts as alive (writes
+    /// go to it, it counts for the levels), but reads ask it only when the others they ask are not enough.
+    /// </summary>
+    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null)
     {
         if (!ReferenceEquals(ring, _ring))
         {
@@ -121,10 +144,14 @@ internal sealed partial class ClusterNode
         }
 
         _down = [.. down];
+        _suspected = suspected is null ? [] : [.. suspected];
     }
 
     /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
     public bool IsAlive(NodeId node) => !_down.Contains(node);
+
+    /// <summary>Whether this node's own failure detector suspects <paramref name="node"/>.</summary>
+    public bool IsSuspected(NodeId node) => _suspected.Contains(node);
 
     /// <summary>Starts a client request; its reply comes through <paramref name="outbox"/>, now or later.</summary>
     public void Submit(ClientRequest request, DateTimeOffset now, IOutbox outbox)
@@ -206,7 +233,7 @@ internal sealed partial class ClusterNode
         }
     }
 
-    /// <summary>Answers TIMEOUT to every request whose deadline passed.</summary>
+    /// <summary>Answers TIMEOUT to every request whose deadline passed; reads still waiting past their retry delay ask one more replica.</summary>
     public void Tick(DateTimeOffset now, IOutbox outbox)
     {
         var ticks = now.UtcTicks;
@@ -216,6 +243,16 @@ internal sealed partial class ClusterNode
             if (_pending.TryGetValue(id, out var pending))
             {
                 pending.OnDeadline(this, now, outbox);
+            }
+        }
+
+        // After the deadlines: a request that just timed out is not worth another replica request.
+        while (_speculations.TryPeek(out var id, out var due) && due <= ticks)
+        {
+            _speculations.Dequeue();
+            if (_pending.TryGetValue(id, out var pending) && pending is ReplicaReplyPending reads)
+            {
+                reads.Speculate(this, now, outbox);
             }
         }
 

@@ -62,8 +62,8 @@ internal sealed record KnownMember(NodeId Id, string PeerAddress, string DataCen
 
 /// <summary>
 /// One node as one state machine: its gossiper (membership, failure detection) and its coordinator (client requests,
-/// its replica's part of others'), glued so that the ring and the DOWN set the coordinator routes by always come from
-/// the gossiper's current view.
+/// its replica's part of others'), glued so that the ring, the DOWN set and the locally suspected set the coordinator
+/// routes by always come from the gossiper's current view.
 /// </summary>
 /// <remarks>
 /// Not thread-safe: the host (the node's loop, or the simulator) calls it from one thread with an event and the time.
@@ -273,7 +273,7 @@ internal sealed class NodeMachine
         return _ready;
     }
 
-    /// <summary>Hands the coordinator the ring and DOWN set of a new view (only when they changed).</summary>
+    /// <summary>Hands the coordinator the ring, DOWN set and locally suspected set of a new view (only when the view changed).</summary>
     private void ApplyView(DateTimeOffset now)
     {
         var view = _gossiper.View;
@@ -301,7 +301,8 @@ internal sealed class NodeMachine
         var ring = SameMembers(members, _ringMembers) ? _node.Ring : BuildRing(members);
         _ringMembers = members;
         var down = view.Members.Where(m => m.Down).Select(m => m.Id);
-        _node.ApplyMembership(ring, down);
+        var suspected = view.Members.Where(m => m.SuspectedLocally).Select(m => m.Id);
+        _node.ApplyMembership(ring, down, suspected);
     }
 
     /// <summary>

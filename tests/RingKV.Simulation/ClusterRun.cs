@@ -126,6 +126,47 @@ internal sealed class ClusterRun
         CheckStores();
     }
 
+    /// <summary>
+    /// A one-sided cut: the cluster settles, only the link between n0 and one other node is cut (both stay UP: one
+    /// observer each), and n0 coordinates QUORUM reads of many keys for 5 s, nothing else failing.
+    /// </summary>
+    /// <returns>The reads answered OK, and all the reads (every one is answered: invariant 1 is checked).</returns>
+    public (int Ok, int Total) RunOneSidedCut()
+    {
+        if (!_sim.RunUntil(_sim.Converged, Ticks(40)))
+        {
+            throw Fail("gossip did not settle in 40 s: " + Views());
+        }
+
+        var other = 1 + _sim.Random.Next(NodeCount - 1);
+        _sim.CutLinks.Add((0, other));
+        Log($"cut n0 <-> n{other}");
+        var coordinator = _sim.Nodes[0];
+        var end = _sim.Now + Ticks(5);
+        var reads = new List<Op>();
+        for (var at = _sim.Now + Ms(10); at < end; at += Ms(20))
+        {
+            _sim.Schedule(at, () =>
+            {
+                var id = _nextClientId++;
+                var key = $"c{_sim.Random.Next(100)}";
+                var op = new Op(id, key, ConsistencyLevel.Quorum, 0, _sim.Now) { Kind = OpKind.Read };
+                _ops[id] = op;
+                reads.Add(op);
+                _sim.Submit(coordinator, ClientRequest.Read(id, SimStore.Bytes(key), ConsistencyLevel.Quorum));
+            });
+        }
+
+        _sim.RunUntil(end + RequestTimeout.Ticks + Ticks(1));
+        CheckReplies();
+        if (_sim.Nodes.Any(n => n.Machine.View.Members.Any(m => m.Down)))
+        {
+            throw Fail($"a one-sided cut made a node DOWN: {Views()}");
+        }
+
+        return (reads.Count(r => r.Reply!.Status == ClientStatus.Ok), reads.Count);
+    }
+
     private NodeMachineSettings Settings(int index)
     {
         var id = new NodeId($"n{index}");

@@ -63,6 +63,9 @@ internal sealed class Simulator
 
     public int DropPercent { get; set; }
 
+    /// <summary>Node pairs (lower index first) whose link is cut both ways, whatever <see cref="Partition"/> says.</summary>
+    public HashSet<(int, int)> CutLinks { get; } = [];
+
     public int DuplicatePercent { get; set; }
 
     public long MinDelay { get; set; } = TimeSpan.FromMilliseconds(1).Ticks;
@@ -248,7 +251,8 @@ internal sealed class Simulator
         to.Machine.Receive(fromId, message, ClockOf(to), to.Outbox);
     }
 
-    private bool Cut(SimNode a, SimNode b) => Partition is { } p && p[a.Index] != p[b.Index];
+    private bool Cut(SimNode a, SimNode b) =>
+        (Partition is { } p && p[a.Index] != p[b.Index]) || CutLinks.Contains((Math.Min(a.Index, b.Index), Math.Max(a.Index, b.Index)));
 
     private void Lost(SimNode from, SimNode to)
     {

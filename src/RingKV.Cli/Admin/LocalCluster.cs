@@ -29,12 +29,18 @@ internal static partial class LocalCluster
     /// <summary>Serve flags <c>cluster up</c> sets itself for each node, so they may not follow <c>--</c>.</summary>
     private static readonly string[] OwnFlags = ["--listen", "--data-dir", "--node-id", "--seeds", "--peer-listen"];
 
+    /// <summary>Serve flags that name one node's own address: after <c>--</c> every node would get the same one.</summary>
+    private static readonly string[] PerNodeFlags = ["--peer-advertise"];
+
     /// <summary>
     /// The nodes of a cluster of <paramref name="nodes"/> from <paramref name="basePort"/> under <paramref name="directory"/>;
     /// <paramref name="serveOptions"/> go to every node after the flags set here, and unless they hold <c>--replication</c>
     /// each node gets <c>--replication min(3, nodes)</c>.
     /// </summary>
-    /// <exception cref="ArgumentException">A count or port out of range, or a serve option that <c>cluster up</c> sets itself.</exception>
+    /// <exception cref="ArgumentException">
+    /// A count or port out of range, a serve option that <c>cluster up</c> sets itself, or one that names a single node's
+    /// address (<c>--peer-advertise</c>).
+    /// </exception>
     public static List<LocalNode> Plan(int nodes, int basePort, string directory, IReadOnlyList<string> serveOptions)
     {
         if (nodes is < 1 or > MaxNodes)
@@ -56,6 +62,13 @@ internal static partial class LocalCluster
             if (Array.IndexOf(OwnFlags, name) >= 0)
             {
                 throw new ArgumentException($"cluster up sets {name} for each node itself; remove it from the serve options after --");
+            }
+
+            if (Array.IndexOf(PerNodeFlags, name) >= 0)
+            {
+                throw new ArgumentException(
+                    $"{name} after -- would give every node the same address, so peers could not tell them apart; remove it "
+                    + "(cluster up nodes advertise their own --peer-listen address), or start the nodes one by one with ringkv serve");
             }
 
             replicationGiven |= name == "--replication";

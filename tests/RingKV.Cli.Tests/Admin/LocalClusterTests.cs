@@ -66,6 +66,17 @@ public sealed class LocalClusterTests
     }
 
     [Theory]
+    [InlineData("--peer-advertise")]
+    [InlineData("--peer-advertise=127.0.0.1:9000")]
+    public void Plan_PeerAdvertise_IsRefusedAsTheSameAddressForEveryNode(string flag)
+    {
+        var e = Assert.Throws<ArgumentException>(() => LocalCluster.Plan(3, 7379, "/tmp/c", ["--sync", "always", flag, "127.0.0.1:9000"]));
+
+        Assert.Contains("--peer-advertise", e.Message, StringComparison.Ordinal);
+        Assert.Contains("same address", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(0, 7379)]
     [InlineData(65, 7379)]
     [InlineData(2, 0)]

@@ -186,6 +186,18 @@ internal sealed class MachineHarness
                     Records[key] = new ReplicaRecord(written.WrittenSpan.ToArray(), 0);
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Records[key]);
                     break;
+                case StorageOperation.Scan:
+                    // Every key of the range at once, in token order (the limit is a hint a store may exceed).
+                    var (first, last) = (request.First, request.Last);
+                    var entries = Records
+                        .Select(r => (Key: System.Text.Encoding.UTF8.GetBytes(r.Key), r.Value))
+                        .Select(e => (Token: Core.Hashing.Token.Of(e.Key).Value, e.Key, e.Value))
+                        .Where(e => e.Token >= first && e.Token <= last)
+                        .OrderBy(e => e.Token)
+                        .Select(e => new ScanEntry(e.Key, e.Value))
+                        .ToList();
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: true);
+                    break;
                 default:
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: [], Complete: true);
                     break;
