@@ -49,6 +49,11 @@ public static class Varint
         for (int i = 0, shift = 0; i < source.Length && i < MaxLength64; i++, shift += 7)
         {
             ulong b = source[i];
+            if (shift == 63 && b > 1)
+            {
+                break; // more than 64 bits: refused rather than read with the high bits dropped
+            }
+
             result |= (b & 0x7F) << shift;
             if (b < 0x80)
             {

@@ -42,4 +42,21 @@ public sealed class VarintTests
         Array.Fill(bytes, (byte)0x80);
         Assert.False(Varint.TryRead(bytes, out _, out _));
     }
+
+    [Fact]
+    public void TryRead_TenthByteBeyond64Bits_ReturnsFalse()
+    {
+        // ulong.MaxValue is nine 0xFF bytes and a final 0x01; a larger final byte would need more than 64 bits and was
+        // read with its high bits dropped (a different value, no error).
+        byte[] max = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01];
+        Assert.True(Varint.TryRead(max, out var value, out var length));
+        Assert.Equal(ulong.MaxValue, value);
+        Assert.Equal(10, length);
+
+        for (byte last = 0x02; last < 0x80; last++)
+        {
+            byte[] bytes = [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, last];
+            Assert.False(Varint.TryRead(bytes, out _, out _), $"final byte 0x{last:X2}");
+        }
+    }
 }
