@@ -164,7 +164,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
                 if (results[i] is { } written)
                 {
-                    Put(batch, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
+                    LocalStore.Put(batch, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
                 }
                 else
                 {
@@ -272,18 +272,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
         return stored.Merge(delta);
     }
 
-    private static void Put(WriteBatch batch, byte[] key, ReadOnlySpan<byte> encoded, long expiry)
-    {
-        if (expiry > 0)
-        {
-            batch.Put(key, encoded, DateTimeOffset.FromUnixTimeMilliseconds(expiry));
-        }
-        else
-        {
-            batch.Put(key, encoded);
-        }
-    }
-
     /// <summary>The fallback when the engine refused a whole batch: each new record written alone, each answered by its own outcome.</summary>
     private async Task WriteOneByOneAsync(List<StorageRequest> requests, Written?[] results, int count)
     {
@@ -300,7 +288,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 encoded.ResetWrittenCount();
                 written.Set.Encode(encoded);
                 var one = new WriteBatch(encoded.WrittenCount + requests[i].Key.Length + 32);
-                Put(one, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
+                LocalStore.Put(one, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
                 await _engine.WriteAsync(one).ConfigureAwait(false);
                 _done(Done(requests[i], written, error: null));
             }

@@ -528,7 +528,8 @@ internal sealed class LocalStore : IKeyValueStore
         Put(batch, key, buffer.WrittenSpan, expiresAtUnixMs);
     }
 
-    private static void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> encoded, long expiresAtUnixMs)
+    /// <summary>Stages a record with its expiry (Unix ms; 0 for none); the cluster's replica store writes the same records.</summary>
+    internal static void Put(WriteBatch batch, ReadOnlySpan<byte> key, ReadOnlySpan<byte> encoded, long expiresAtUnixMs)
     {
         if (expiresAtUnixMs > 0)
         {
