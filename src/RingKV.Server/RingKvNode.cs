@@ -82,6 +82,11 @@ internal sealed class RingKvNode : IAsyncDisposable
             cluster = new NodeHost(ClusterSettings(options), engine, loggers, time);
             store = new CoordinatedStore(cluster, time);
         }
+        else
+        {
+            // The single node writes without tracking the replica's stamp bounds: a later cluster run rebuilds them.
+            StoredStamps.Forget(options.DataDirectory);
+        }
 
         var node = new NodeContext(options, store, engine, time) { Cluster = cluster };
         var limits = RespLimits.Default with

@@ -65,6 +65,63 @@ public static class SiblingSetFastPath
     }
 
     /// <summary>
+    /// Reads the latest timestamp an encoded set holds (<see cref="SiblingSet.MaxTimestamp"/>) and whether it is purely
+    /// last-writer-wins: format version 2, no detached floor, every sibling flagged last-writer-wins (what plain SETs and
+    /// DELs, and merges of them only, produce).
+    /// </summary>
+    /// <returns>False when the bytes cannot be parsed.</returns>
+    public static bool TryReadStamps(ReadOnlySpan<byte> encoded, out HybridTimestamp latest, out bool lastWriterWinsOnly)
+    {
+        latest = HybridTimestamp.MinValue;
+        lastWriterWinsOnly = false;
+        if (!TrySkipHeader(encoded, out var version, out var at, out _, out var entryCount, out _))
+        {
+            return false;
+        }
+
+        WriteStamp? detached = null;
+        if (version == SiblingSetCodec.FormatVersion && !TryReadFloor(encoded, ref at, out detached))
+        {
+            return false;
+        }
+
+        if (!TryVarint(encoded, ref at, out var siblingCount))
+        {
+            return false;
+        }
+
+        var onlyLww = version == SiblingSetCodec.FormatVersion && detached is null;
+        for (ulong i = 0; i < siblingCount; i++)
+        {
+            if (!TryReadSibling(encoded, version, entryCount, ref at, out _, out _, out var flags, out var time, out _))
+            {
+                return false;
+            }
+
+            HybridTimestamp timestamp;
+            if (version == SiblingSetCodec.FormatVersion)
+            {
+                timestamp = new HybridTimestamp(time);
+            }
+            else if (!HybridTimestamp.TryFromUnixMs(time, out timestamp))
+            {
+                return false;
+            }
+
+            latest = HybridTimestamp.Max(latest, timestamp);
+            onlyLww &= (flags & SiblingSetCodec.LwwFlag) != 0;
+        }
+
+        if (detached is { } floor)
+        {
+            latest = HybridTimestamp.Max(latest, floor.Timestamp);
+        }
+
+        lastWriterWinsOnly = onlyLww;
+        return at == encoded.Length;
+    }
+
+    /// <summary>
     /// Writes the encoding of <c>existing.Put(existing.Context, value, actor, nowUnixMs, maxVectorEntries, minCounter)</c>: a
     /// write that supersedes every sibling, not flagged last-writer-wins (the single node's plain SET). <paramref name="existing"/>
     /// empty means the key has no set.

@@ -35,15 +35,21 @@ internal sealed class EngineReplicaStore : IReplicaStore
     private readonly Action<StorageDone> _done;
     private readonly TimeProvider _time;
     private readonly StripeLocks _stripes = new(StripeCount);
+    private readonly StoredStamps _stamps;
     private readonly ConcurrentQueue<WriteRound> _spareRounds = new();
 
     // Writes submitted in the loop's current round (loop thread only), and the last batch's size to presize the next.
     private WriteRound _round = new();
     private int _batchHint;
 
-    public EngineReplicaStore(StorageEngine engine, Action<StorageDone> done, TimeProvider time)
+    /// <param name="engine">The node's engine.</param>
+    /// <param name="stamps">Bounds on the stamps the engine holds (see <see cref="StoredStamps"/>); this store is their only writer.</param>
+    /// <param name="done">Where answers go.</param>
+    /// <param name="time">The clock expiry is judged by.</param>
+    public EngineReplicaStore(StorageEngine engine, StoredStamps stamps, Action<StorageDone> done, TimeProvider time)
     {
         _engine = engine;
+        _stamps = stamps;
         _done = done;
         _time = time;
     }
@@ -133,9 +139,11 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
     /// <summary>
     /// Applies a round's writes: once its stripes are granted, each key's stored set is read, the delta merged into it (or
-    /// the versioned update applied to it) and the result encoded into one write batch; one engine write makes them all
-    /// durable; then every write is answered. A key twice in the round sees the first's result. When the engine refuses
-    /// the batch as a whole (a key or value over its limits), each write is stored alone so only the offending ones fail.
+    /// the versioned update applied to it) and the result encoded into one write batch, except a plain write stamped above
+    /// everything its bucket stored, which goes in as it came (<see cref="StoredStamps"/>); one engine write makes them all
+    /// durable, once the durable stamp bound covers them; then every write is answered. A key twice in the round sees the
+    /// first's result. When the engine refuses the batch as a whole (a key or value over its limits), each write is stored
+    /// alone so only the offending ones fail.
     /// </summary>
     private async Task WriteBatchAsync(WriteRound round)
     {
@@ -149,6 +157,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
             var batch = new WriteBatch(Math.Max(256, _batchHint));
             var read = new ArrayBufferWriter<byte>(256);
             var encoded = new ArrayBufferWriter<byte>(256);
+            long latest = long.MinValue;
+            var versioned = false;
             for (; applying < count; applying++)
             {
                 var i = applying;
@@ -164,7 +174,9 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
                 if (results[i] is { } written)
                 {
-                    LocalStore.Put(batch, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
+                    LocalStore.Put(batch, requests[i].Key, written.Blind ?? encoded.WrittenSpan, written.ExpiresAtUnixMs);
+                    latest = Math.Max(latest, written.Latest);
+                    versioned |= !written.LastWriterWinsOnly;
                 }
                 else
                 {
@@ -173,6 +185,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
             }
 
             _batchHint = batch.ByteSize;
+            _stamps.EnsureDurable(latest, versioned);
             try
             {
                 await _engine.WriteAsync(batch).ConfigureAwait(false);
@@ -208,11 +221,24 @@ internal sealed class EngineReplicaStore : IReplicaStore
     {
         var request = round.Requests[i];
         error = "";
+        var bucket = round.BucketOf(i);
+        if (request.Operation == StorageOperation.Merge
+            && SiblingSetFastPath.TryReadStamps(request.Record.Set, out var stamp, out var lwwOnly) && lwwOnly && _stamps.IsAbove(bucket, stamp.Value))
+        {
+            // A plain write above everything the key can hold supersedes it: stored as it came, unread.
+            _stamps.Stored(bucket, stamp.Value, lastWriterWinsOnly: true);
+            Interlocked.Increment(ref _stamps.BlindWrites);
+            return new Written(null, request.Record.ExpiresAtUnixMs, null, request.Record.Set, stamp.Value, LastWriterWinsOnly: true);
+        }
+
+        Interlocked.Increment(ref _stamps.ReadWrites);
         SiblingSet? current = null;
         long currentExpiry = 0;
         if (round.EarlierResult(results, i) is { } earlier)
         {
-            (current, currentExpiry) = (earlier.Set, earlier.ExpiresAtUnixMs);
+            // A blind earlier write's bytes parsed as a set; should they not decode, a plain write replaces them as a damaged record.
+            current = earlier.Set ?? (SiblingSet.TryDecode(earlier.Blind, out var blind, out _) ? blind : null);
+            currentExpiry = earlier.ExpiresAtUnixMs;
         }
         else
         {
@@ -257,7 +283,10 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
         encoded.ResetWrittenCount();
         result.Encode(encoded);
-        return new Written(result, expiry, request.Operation == StorageOperation.Update ? encoded.WrittenSpan.ToArray() : null);
+        var resultLatest = result.MaxTimestamp.Value;
+        var resultLwwOnly = SiblingSetFastPath.TryReadStamps(encoded.WrittenSpan, out _, out var onlyLww) && onlyLww;
+        _stamps.Stored(bucket, resultLatest, resultLwwOnly);
+        return new Written(result, expiry, request.Operation == StorageOperation.Update ? encoded.WrittenSpan.ToArray() : null, null, resultLatest, resultLwwOnly);
     }
 
     /// <summary>The stored set merged with a delta; the record's expiry belongs to the write whose sibling wins (a later SET without EX clears it).</summary>
@@ -286,9 +315,10 @@ internal sealed class EngineReplicaStore : IReplicaStore
             try
             {
                 encoded.ResetWrittenCount();
-                written.Set.Encode(encoded);
-                var one = new WriteBatch(encoded.WrittenCount + requests[i].Key.Length + 32);
-                LocalStore.Put(one, requests[i].Key, encoded.WrittenSpan, written.ExpiresAtUnixMs);
+                written.Set?.Encode(encoded);
+                var record = written.Blind ?? encoded.WrittenSpan;
+                var one = new WriteBatch(record.Length + requests[i].Key.Length + 32);
+                LocalStore.Put(one, requests[i].Key, record, written.ExpiresAtUnixMs);
                 await _engine.WriteAsync(one).ConfigureAwait(false);
                 _done(Done(requests[i], written, error: null));
             }
@@ -383,13 +413,17 @@ internal sealed class EngineReplicaStore : IReplicaStore
         return SiblingSet.TryDecode(encoded, out var set, out _) && set.TryGetWinnerValue(out _);
     }
 
-    /// <summary>A write's new set, its record's expiry (0: none), and for an update the encoded record it answers with.</summary>
-    private readonly record struct Written(SiblingSet Set, long ExpiresAtUnixMs, byte[]? Answer);
+    /// <summary>
+    /// A write's new set (null when it went blind: then <paramref name="Blind"/> is the record as it came), its record's
+    /// expiry (0: none), for an update the encoded record it answers with, and the record's latest stamp and kind.
+    /// </summary>
+    private readonly record struct Written(SiblingSet? Set, long ExpiresAtUnixMs, byte[]? Answer, byte[]? Blind, long Latest, bool LastWriterWinsOnly);
 
     /// <summary>The writes of one loop round and the stripes their keys hold; reused once answered.</summary>
     private sealed class WriteRound
     {
         private int[] _stripeOf = new int[MaxBatch];
+        private int[] _bucketOf = new int[MaxBatch];
         private int[] _held = new int[MaxBatch];
         private ValueTask[] _grants = new ValueTask[MaxBatch];
         private int _heldCount;
@@ -405,13 +439,16 @@ internal sealed class EngineReplicaStore : IReplicaStore
             if (_stripeOf.Length < count)
             {
                 _stripeOf = new int[count];
+                _bucketOf = new int[count];
                 _held = new int[count];
                 _grants = new ValueTask[count];
             }
 
             for (var i = 0; i < count; i++)
             {
-                _stripeOf[i] = StripeOf(Requests[i].Key);
+                var hash = XxHash64.HashToUInt64(Requests[i].Key);
+                _bucketOf[i] = StoredStamps.BucketOf(hash);
+                _stripeOf[i] = (int)(hash % StripeCount); // the bucket's stripe: StripeCount divides BucketCount
                 _held[i] = _stripeOf[i];
             }
 
@@ -456,6 +493,9 @@ internal sealed class EngineReplicaStore : IReplicaStore
             Bytes = 0;
         }
 
+        /// <summary>The stamp bucket of request <paramref name="i"/>'s key.</summary>
+        public int BucketOf(int i) => _bucketOf[i];
+
         /// <summary>The result of the last earlier write of the same key in this round, if any.</summary>
         public Written? EarlierResult(Written?[] results, int i)
         {
@@ -469,7 +509,5 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
             return null;
         }
-
-        private static int StripeOf(byte[] key) => (int)(XxHash64.HashToUInt64(key) % StripeCount);
     }
 }

@@ -71,7 +71,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _leaseUnixMs = floor + (long)LeaseLength.TotalMilliseconds;
         _stateFile.Save(persisted with { Generation = generation, ClockLeaseUnixMs = _leaseUnixMs });
 
-        var store = new EngineReplicaStore(engine, done => Post(new Event(EventKind.Storage, done)), time);
+        Stamps = StoredStamps.Open(settings.DataDirectory, engine, _logger);
+        var store = new EngineReplicaStore(engine, Stamps, done => Post(new Event(EventKind.Storage, done)), time);
         _store = store;
         var machineSettings = settings.Machine with
         {
@@ -94,6 +95,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, settings.Machine.PeerAddress, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
         }
     }
+
+    /// <summary>Bounds on the stamps the replica stored, and how many writes went blind.</summary>
+    public StoredStamps Stamps { get; }
 
     /// <summary>The node's id.</summary>
     public NodeId Self => _machine.Self;

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
 
@@ -92,6 +93,8 @@ internal sealed partial class CommandHandler
             line("ringkv_read_level", _node.Options.Read.ToUpperInvariant());
             line("ringkv_write_level", _node.Options.Write.ToUpperInvariant());
             line("ringkv_replication", _node.Options.Replication ?? "3");
+            line("ringkv_replica_blind_writes", Interlocked.Read(ref cluster.Stamps.BlindWrites));
+            line("ringkv_replica_read_writes", Interlocked.Read(ref cluster.Stamps.ReadWrites));
         }
 
         text.Append("\r\n");
