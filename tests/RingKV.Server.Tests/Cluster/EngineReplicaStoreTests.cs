@@ -3,12 +3,12 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Linq;
 using System.Text;
+using CsCheck;
 using RingKV.Cluster.Coordination;
 using RingKV.Cluster.Messages;
 using RingKV.Core.Versioning;
 using RingKV.Server.Cluster;
 using RingKV.Storage;
-using CsCheck;
 using RingKV.Testing.Support;
 using Xunit;
 
