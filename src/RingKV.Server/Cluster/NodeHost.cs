@@ -22,8 +22,9 @@ namespace RingKV.Server.Cluster;
 /// <remarks>
 /// Every event (a client request, a peer's frames, a storage answer, a tick) is queued and handled on the loop thread,
 /// so the state machine needs no locks; I/O happens around it: sockets in <see cref="PeerListener"/>/<see cref="PeerLink"/>,
-/// the engine on the thread pool. Sends made while handling a batch of events leave in one flush per peer. Client
-/// requests complete their tasks asynchronously, never on the loop thread.
+/// the engine's reads and writes on the loop until a write would wait, its scans on the thread pool. Sends made while
+/// handling a batch of events leave in one flush per peer. Client requests complete their tasks asynchronously, never on
+/// the loop thread.
 /// </remarks>
 internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbox
 {
