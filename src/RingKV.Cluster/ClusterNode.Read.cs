@@ -205,6 +205,10 @@ internal sealed partial class ClusterNode
         private long _expiry;
         private Sibling? _winner;
 
+        // The one record every replica so far answered, while they agree (replicas in sync: merging equal sets is a no-op).
+        private ReplicaRecord? _agreed;
+        private bool _disagreed;
+
         protected override string What => "read";
 
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
@@ -215,15 +219,39 @@ internal sealed partial class ClusterNode
             }
 
             var ok = read.Status == ReplicaStatus.Ok;
-            if (ok)
+            if (ok && read.Record.Exists)
             {
-                MergeRecord(ref _merged, ref _expiry, ref _winner, read.Record);
+                Add(read.Record);
             }
 
             Count(node, replicaIndex, read.Status, read.Error, outbox);
         }
 
-        protected override ClientReply Result() => new(ClientStatus.Ok) { Set = _merged, ExpiresAtUnixMs = _expiry };
+        protected override ClientReply Result() => _agreed is { } record && !_disagreed
+            ? new(ClientStatus.Ok) { Record = record, ExpiresAtUnixMs = record.ExpiresAtUnixMs }
+            : new(ClientStatus.Ok) { Set = _merged, ExpiresAtUnixMs = _expiry };
+
+        private void Add(ReplicaRecord record)
+        {
+            if (!_disagreed)
+            {
+                if (_agreed is not { } agreed)
+                {
+                    _agreed = record;
+                    return;
+                }
+
+                if (agreed.ExpiresAtUnixMs == record.ExpiresAtUnixMs && agreed.Set.AsSpan().SequenceEqual(record.Set))
+                {
+                    return;
+                }
+
+                _disagreed = true;
+                MergeRecord(ref _merged, ref _expiry, ref _winner, agreed);
+            }
+
+            MergeRecord(ref _merged, ref _expiry, ref _winner, record);
+        }
 
         protected override void SendTo(ClusterNode node, int index, IOutbox outbox) =>
             node.SendToReplica(this, index, Nodes[index], new ReplicaReadRequest(Id, Request.Key), new StorageRequest(0, StorageOperation.Read, Request.Key, default), outbox);

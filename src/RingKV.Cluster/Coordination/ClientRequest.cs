@@ -102,8 +102,21 @@ internal enum ClientStatus : byte
 /// <param name="Message">For a failure, the error text as the client sees it (after the dash), e.g. "UNAVAILABLE QUORUM needs 2, 1 alive".</param>
 internal sealed record ClientReply(ClientStatus Status, string Message = "")
 {
+    private readonly SiblingSet? _set;
+
     /// <summary>Read: the merged sibling set of the replies (null when no replica had the key).</summary>
-    public SiblingSet? Set { get; init; }
+    /// <remarks>Decoded from <see cref="Record"/> on first use when the replicas agreed.</remarks>
+    public SiblingSet? Set
+    {
+        get => _set ?? (Record is { } record ? Decode(record).Set : null);
+        init => _set = value;
+    }
+
+    /// <summary>
+    /// Read: when every replica that had the key answered the same record (the same bytes and expiry), that record
+    /// undecoded, so a plain GET finds its winner without building the set; null otherwise.
+    /// </summary>
+    public ReplicaRecord? Record { get; init; }
 
     /// <summary>Read: the merged record's expiry, Unix ms; 0 for none.</summary>
     public long ExpiresAtUnixMs { get; init; }

@@ -50,8 +50,22 @@ internal sealed class CoordinatedStore : IKeyValueStore
 
     public async ValueTask<ReadResult> ReadAsync(ReadRequest request)
     {
-        var (set, expiry) = await ReadSetAsync(request.Key, request.Consistency).ConfigureAwait(false);
-        if (!Live(set, expiry, out var value))
+        // One await on the node (no nested async helpers: each would box its own state machine per GET).
+        var reply = Check(await _host.SubmitAsync(ClientRequest.Read(0, request.Key.ToArray(), request.Consistency)).ConfigureAwait(false));
+        var expiry = reply.ExpiresAtUnixMs;
+        if (reply.Record is { } record && SiblingSetFastPath.TryGetWinner(record.Set, out var winner, out var live))
+        {
+            // The replicas agreed: the winner read from the record's bytes, as the single node's GET does.
+            if (!live || Expired(expiry))
+            {
+                return default;
+            }
+
+            request.Value?.Write(winner);
+            return new ReadResult(true, expiry);
+        }
+
+        if (!Live(reply.Set, expiry, out var value))
         {
             return default;
         }
@@ -70,7 +84,8 @@ internal sealed class CoordinatedStore : IKeyValueStore
         var key = request.Key.ToArray();
         if (request.Kind == WriteKind.Set && request.Condition == SetCondition.Always && request.Previous is null && request.Expiry.Mode != ExpiryMode.Keep)
         {
-            await PutAsync(key, request.Value.ToArray(), request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0, request.Consistency).ConfigureAwait(false);
+            var expiresAt = request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0;
+            Check(await _host.SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainPut, request.Value.ToArray(), expiresAt, consistency: request.Consistency)).ConfigureAwait(false));
             return new WriteResult(true, false);
         }
 
@@ -252,11 +267,13 @@ internal sealed class CoordinatedStore : IKeyValueStore
     private bool Live(SiblingSet? set, long expiry, out ReadOnlyMemory<byte> value)
     {
         value = default;
-        if (set is null || (expiry != 0 && expiry <= _time.GetUtcNow().ToUnixTimeMilliseconds()))
+        if (set is null || Expired(expiry))
         {
             return false;
         }
 
         return set.TryGetWinnerValue(out value);
     }
+
+    private bool Expired(long expiry) => expiry != 0 && expiry <= _time.GetUtcNow().ToUnixTimeMilliseconds();
 }

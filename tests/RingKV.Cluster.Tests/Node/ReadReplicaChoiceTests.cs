@@ -9,7 +9,7 @@ using Xunit;
 namespace RingKV.Cluster.Tests.Node;
 
 /// <summary>
-/// Which replicas a QUORUM read asks, and when it asks one more: a replica that is UP for the cluster but silent for
+/// Which replicas a QUORUM read asks, how their answers combine, and when it asks one more: a replica that is UP for the cluster but silent for
 /// the coordinator (only the link between the two is cut) must not make reads time out (found by CutTests: 11 to 16 of
 /// 20 reads through node0 answered TIMEOUT while node0 was cut from node2 alone).
 /// </summary>
@@ -144,6 +144,38 @@ public sealed class ReadReplicaChoiceTests
         while (cursor != 0);
 
         Assert.Equal(Keys, keys.Count);
+    }
+
+    [Fact]
+    public void Read_ReplicasAgreeOrNot_AgreeingRecordPassedUndecodedDifferingOnesMerged()
+    {
+        var harness = Cluster();
+        var a = harness["a"];
+        Write(harness, a);
+
+        // Every replica holds the same record: the reply carries it as it came, and its set is that record's.
+        a.Submit(ClientRequest.Read(200, Key(0), ConsistencyLevel.All));
+        harness.Pump();
+        var agreed = harness.Replies[200];
+        Assert.Equal(ClientStatus.Ok, agreed.Status);
+        Assert.NotNull(agreed.Record);
+        Assert.Equal(a.Store.Records["k0"].Set, agreed.Record!.Value.Set);
+        Assert.Equal(Value(0), agreed.Set!.Winner!.Value.Value.ToArray());
+
+        // One replica holds a later plain write the others missed: the reply is the merge, the later write wins.
+        var later = RingKV.Core.Versioning.SiblingSet.Empty.PutLww(
+            System.Text.Encoding.UTF8.GetBytes("later"), 99, RingKV.Core.Versioning.HybridTimestamp.FromUnixMs(harness.Now.ToUnixTimeMilliseconds() + 60_000), 10);
+        var merged = RingKV.Core.Versioning.SiblingSet.TryDecode(harness["c"].Store.Records["k0"].Set, out var stored, out _) ? stored.Merge(later) : later;
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        merged.Encode(buffer);
+        harness["c"].Store.Records["k0"] = new ReplicaRecord(buffer.WrittenSpan.ToArray(), 0);
+
+        a.Submit(ClientRequest.Read(201, Key(0), ConsistencyLevel.All));
+        harness.Pump();
+        var differed = harness.Replies[201];
+        Assert.Equal(ClientStatus.Ok, differed.Status);
+        Assert.Null(differed.Record);
+        Assert.Equal("later", System.Text.Encoding.UTF8.GetString(differed.Set!.Winner!.Value.Value.Span));
     }
 
     private static MachineHarness Cluster()
