@@ -26,7 +26,7 @@ internal sealed partial class ClusterNode
     /// <summary>The tracker for a request over <paramref name="replicas"/>; false (UNAVAILABLE answered) when too few are alive.</summary>
     private bool TryQuorum(ConsistencyLevel level, Replicas replicas, ulong clientId, IOutbox outbox, out QuorumTracker tracker, Origin? origin = null)
     {
-        tracker = QuorumTracker.Create(level, replicas.DataCenters, _settings.DataCenter);
+        tracker = new QuorumTracker(replicas.PlanFor(level, _settings.DataCenter));
         if (replicas.Nodes.Length > 0 && tracker.CanSucceed(replicas.Alive, out _, out _))
         {
             return true;

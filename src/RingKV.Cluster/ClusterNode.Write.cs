@@ -13,6 +13,9 @@ internal sealed partial class ClusterNode
     /// <summary>How far ahead of this node's clock a context's stamps may be and still be observed.</summary>
     private static readonly TimeSpan MaxContextLead = TimeSpan.FromMinutes(10);
 
+    // Where a write's record is encoded before it is copied out (one per node: the node is single-threaded).
+    private readonly ArrayBufferWriter<byte> _encodeBuffer = new(256);
+
     private void StartWrite(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
         var level = request.Consistency.IsDefault ? _settings.DefaultWrite : request.Consistency;
@@ -75,9 +78,9 @@ internal sealed partial class ClusterNode
             : SiblingSet.Empty.DeleteLww(actor, stamp, max);
         _clock.Observe(set[0]);
 
-        var buffer = new ArrayBufferWriter<byte>(request.Value.Length + 64);
-        set.Encode(buffer);
-        return new ReplicaRecord(buffer.WrittenSpan.ToArray(), request.Write == WriteOperation.PlainPut ? request.ExpiresAtUnixMs : 0);
+        _encodeBuffer.ResetWrittenCount();
+        set.Encode(_encodeBuffer);
+        return new ReplicaRecord(_encodeBuffer.WrittenSpan.ToArray(), request.Write == WriteOperation.PlainPut ? request.ExpiresAtUnixMs : 0);
     }
 
     /// <summary>

@@ -91,6 +91,9 @@ internal sealed partial class ClusterNode
     private HashSet<NodeId> _down = [];
     private HashSet<NodeId> _suspected = [];
 
+    // ReplicasOf's answers per vnode of the current ring and DOWN set (immutable; forgotten when either changes).
+    private Replicas?[] _replicasByVnode = [];
+
     public ClusterNode(ClusterNodeSettings settings, IReplicaStore store, TokenRing ring)
     {
         _settings = settings;
@@ -145,6 +148,7 @@ internal sealed partial class ClusterNode
 
         _down = [.. down];
         _suspected = suspected is null ? [] : [.. suspected];
+        _replicasByVnode = new Replicas?[_ring.IsEmpty ? 0 : _ring.VnodeCount];
     }
 
     /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
@@ -260,10 +264,21 @@ internal sealed partial class ClusterNode
     }
 
     /// <summary>The replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
+    /// <remarks>Kept per vnode until the membership changes: building it was five objects per request.</remarks>
     private Replicas ReplicasOf(ulong token)
     {
-        var nodes = _placement.For(new Core.Hashing.Token(token)).ToArray();
-        return Replicas.Of(this, nodes);
+        if (_ring.IsEmpty)
+        {
+            return Replicas.Of(this, []);
+        }
+
+        var vnode = _ring.VnodeIndexOf(new Core.Hashing.Token(token));
+        if (vnode >= _replicasByVnode.Length)
+        {
+            _replicasByVnode = new Replicas?[_ring.VnodeCount]; // the ring the node was built with, before any membership
+        }
+
+        return _replicasByVnode[vnode] ??= Replicas.Of(this, _placement.ForVnode(vnode).ToArray());
     }
 
     private ulong NewRequestId() => _nextRequestId++;
@@ -350,7 +365,7 @@ internal sealed partial class ClusterNode
         public static StorageWait ForRequest(ulong requestId, int replicaIndex, MessageKind kind) => new(null, requestId, replicaIndex, kind);
     }
 
-    /// <summary>A request's replicas: their ids, liveness and data centers, in preference order.</summary>
+    /// <summary>A request's replicas: their ids, liveness and data centers, in preference order. Immutable: shared by requests.</summary>
     private sealed class Replicas
     {
         private Replicas(NodeId[] nodes, bool[] alive, string[] dataCenters)
@@ -365,6 +380,22 @@ internal sealed partial class ClusterNode
         public bool[] Alive { get; }
 
         public string[] DataCenters { get; }
+
+        // The last level's plan (most requests use the node's default levels): a memo, not state.
+        private (ConsistencyLevel Level, QuorumPlan Plan)? _lastPlan;
+
+        /// <summary>The quorum plan of <paramref name="level"/> over these replicas, the coordinator being in <paramref name="localDataCenter"/> (always the node's).</summary>
+        public QuorumPlan PlanFor(ConsistencyLevel level, string localDataCenter)
+        {
+            if (_lastPlan is { } last && last.Level == level)
+            {
+                return last.Plan;
+            }
+
+            var plan = QuorumPlan.Create(level, DataCenters, localDataCenter);
+            _lastPlan = (level, plan);
+            return plan;
+        }
 
         public static Replicas Of(ClusterNode node, NodeId[] nodes)
         {

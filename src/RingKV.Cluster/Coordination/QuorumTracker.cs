@@ -25,47 +25,23 @@ internal enum QuorumState : byte
 /// </remarks>
 internal sealed class QuorumTracker
 {
-    private readonly int[] _groupOf;      // per replica: its group, or -1 when it counts toward none
-    private readonly int[] _required;     // per group
-    private readonly int[] _members;      // per group
-    private readonly int[] _succeeded;    // per group
-    private readonly int[] _failed;       // per group
-    private readonly byte[] _replied;     // per replica: 0 none, 1 success, 2 failure
+    private readonly QuorumPlan _plan;
 
-    private QuorumTracker(int[] groupOf, int[] required)
+    // [0, groups): successes per group; [groups, 2 groups): failures per group; then per replica 0 none, 1 success, 2 failure.
+    private readonly int[] _counts;
+
+    /// <summary>A tracker over <paramref name="plan"/>'s groups, nothing replied yet.</summary>
+    public QuorumTracker(QuorumPlan plan)
     {
-        _groupOf = groupOf;
-        _required = required;
-        _members = new int[required.Length];
-        _succeeded = new int[required.Length];
-        _failed = new int[required.Length];
-        _replied = new byte[groupOf.Length];
-        foreach (var group in groupOf)
-        {
-            if (group >= 0)
-            {
-                _members[group]++;
-            }
-        }
+        _plan = plan;
+        _counts = new int[(2 * plan.Groups) + plan.Replicas];
     }
 
     /// <summary>The replicas this tracker counts.</summary>
-    public int Replicas => _groupOf.Length;
+    public int Replicas => _plan.Replicas;
 
     /// <summary>Successes needed in all, over every group.</summary>
-    public int Required
-    {
-        get
-        {
-            var total = 0;
-            foreach (var r in _required)
-            {
-                total += r;
-            }
-
-            return total;
-        }
-    }
+    public int Required => _plan.TotalRequired;
 
     /// <summary>Successes so far, over every group.</summary>
     public int Succeeded
@@ -73,9 +49,9 @@ internal sealed class QuorumTracker
         get
         {
             var total = 0;
-            foreach (var s in _succeeded)
+            for (var g = 0; g < _plan.Groups; g++)
             {
-                total += s;
+                total += _counts[g];
             }
 
             return total;
@@ -88,25 +64,105 @@ internal sealed class QuorumTracker
         get
         {
             var done = true;
-            for (var g = 0; g < _required.Length; g++)
+            var groups = _plan.Groups;
+            for (var g = 0; g < groups; g++)
             {
-                if (_members[g] - _failed[g] < _required[g])
+                var required = _plan.RequiredOf(g);
+                if (_plan.MembersOf(g) - _counts[groups + g] < required)
                 {
                     return QuorumState.Failed;
                 }
 
-                done &= _succeeded[g] >= _required[g];
+                done &= _counts[g] >= required;
             }
 
             return done ? QuorumState.Succeeded : QuorumState.Pending;
         }
     }
 
+    /// <summary>A tracker for <paramref name="level"/>: see <see cref="QuorumPlan.Create"/>.</summary>
+    public static QuorumTracker Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter) =>
+        new(QuorumPlan.Create(level, replicaDataCenters, localDataCenter));
+
     /// <summary>
-    /// A tracker for <paramref name="level"/> over <paramref name="replicaDataCenters"/> (each replica's data center, in
+    /// Whether the level can be met by the replicas <paramref name="isAlive"/> says are up; when not, how many it needs and how
+    /// many are alive (over the groups that fall short), for the UNAVAILABLE reply.
+    /// </summary>
+    public bool CanSucceed(ReadOnlySpan<bool> isAlive, out int needed, out int alive) => _plan.CanSucceed(isAlive, out needed, out alive);
+
+    /// <summary>Records replica <paramref name="index"/>'s reply; a second reply from it is ignored. Returns the new state.</summary>
+    public QuorumState Record(int index, bool success)
+    {
+        var groups = _plan.Groups;
+        ref var replied = ref _counts[(2 * groups) + index];
+        if (replied == 0)
+        {
+            replied = success ? 1 : 2;
+            if (_plan.GroupOf(index) is var g and >= 0)
+            {
+                _counts[success ? g : groups + g]++;
+            }
+        }
+
+        return State;
+    }
+
+    /// <summary>Whether replica <paramref name="index"/> has replied.</summary>
+    public bool HasReplied(int index) => _counts[(2 * _plan.Groups) + index] != 0;
+}
+
+/// <summary>
+/// A consistency level over one preference list, as requirements on groups of its replicas: immutable, so requests to the
+/// same replicas at the same level share one (a <see cref="QuorumTracker"/> adds only its counts).
+/// </summary>
+internal sealed class QuorumPlan
+{
+    private readonly int[] _groupOf;      // per replica: its group, or -1 when it counts toward none
+    private readonly int[] _required;     // per group
+    private readonly int[] _members;      // per group
+
+    private QuorumPlan(int[] groupOf, int[] required)
+    {
+        _groupOf = groupOf;
+        _required = required;
+        _members = new int[required.Length];
+        foreach (var group in groupOf)
+        {
+            if (group >= 0)
+            {
+                _members[group]++;
+            }
+        }
+
+        foreach (var r in required)
+        {
+            TotalRequired += r;
+        }
+    }
+
+    /// <summary>Replicas in the list.</summary>
+    public int Replicas => _groupOf.Length;
+
+    /// <summary>Groups with a requirement.</summary>
+    public int Groups => _required.Length;
+
+    /// <summary>Successes needed in all, over every group.</summary>
+    public int TotalRequired { get; }
+
+    /// <summary>Replica <paramref name="index"/>'s group; -1 when it counts toward none.</summary>
+    public int GroupOf(int index) => _groupOf[index];
+
+    /// <summary>Successes group <paramref name="group"/> needs.</summary>
+    public int RequiredOf(int group) => _required[group];
+
+    /// <summary>Replicas in group <paramref name="group"/>.</summary>
+    public int MembersOf(int group) => _members[group];
+
+    /// <summary>
+    /// The plan for <paramref name="level"/> over <paramref name="replicaDataCenters"/> (each replica's data center, in
     /// preference-list order), the coordinator being in <paramref name="localDataCenter"/>.
     /// </summary>
-    public static QuorumTracker Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter)
+    public static QuorumPlan Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter)
     {
         var n = replicaDataCenters.Length;
         var groupOf = new int[n];
@@ -139,7 +195,7 @@ internal sealed class QuorumTracker
                 required[g] = (counts[g] / 2) + 1;
             }
 
-            return new QuorumTracker(groupOf, required);
+            return new QuorumPlan(groupOf, required);
         }
 
         if (level.Kind == ConsistencyKind.LocalQuorum)
@@ -152,10 +208,10 @@ internal sealed class QuorumTracker
                 local += isLocal ? 1 : 0;
             }
 
-            return new QuorumTracker(groupOf, [level.Required(n, local)]);
+            return new QuorumPlan(groupOf, [level.Required(n, local)]);
         }
 
-        return new QuorumTracker(groupOf, [level.Required(n, n)]);
+        return new QuorumPlan(groupOf, [level.Required(n, n)]);
     }
 
     /// <summary>
@@ -198,29 +254,4 @@ internal sealed class QuorumTracker
 
         return false;
     }
-
-    /// <summary>Records replica <paramref name="index"/>'s reply; a second reply from it is ignored. Returns the new state.</summary>
-    public QuorumState Record(int index, bool success)
-    {
-        if (_replied[index] == 0)
-        {
-            _replied[index] = success ? (byte)1 : (byte)2;
-            if (_groupOf[index] is var g and >= 0)
-            {
-                if (success)
-                {
-                    _succeeded[g]++;
-                }
-                else
-                {
-                    _failed[g]++;
-                }
-            }
-        }
-
-        return State;
-    }
-
-    /// <summary>Whether replica <paramref name="index"/> has replied.</summary>
-    public bool HasReplied(int index) => _replied[index] != 0;
 }

@@ -51,7 +51,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
     public async ValueTask<ReadResult> ReadAsync(ReadRequest request)
     {
         // One await on the node (no nested async helpers: each would box its own state machine per GET).
-        var reply = Check(await _host.SubmitAsync(ClientRequest.Read(0, request.Key.ToArray(), request.Consistency)).ConfigureAwait(false));
+        var reply = Check(await _host.SubmitAsync(ClientRequest.Read(_host.NewClientId(), request.Key.ToArray(), request.Consistency)).ConfigureAwait(false));
         var expiry = reply.ExpiresAtUnixMs;
         if (reply.Record is { } record && SiblingSetFastPath.TryGetWinner(record.Set, out var winner, out var live))
         {
@@ -85,7 +85,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
         if (request.Kind == WriteKind.Set && request.Condition == SetCondition.Always && request.Previous is null && request.Expiry.Mode != ExpiryMode.Keep)
         {
             var expiresAt = request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0;
-            Check(await _host.SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainPut, request.Value.ToArray(), expiresAt, consistency: request.Consistency)).ConfigureAwait(false));
+            Check(await _host.SubmitAsync(ClientRequest.WriteOf(_host.NewClientId(), key, WriteOperation.PlainPut, request.Value.ToArray(), expiresAt, consistency: request.Consistency)).ConfigureAwait(false));
             return new WriteResult(true, false);
         }
 
@@ -158,10 +158,13 @@ internal sealed class CoordinatedStore : IKeyValueStore
         }
 
         // Not atomic across nodes: each key is its own quorum write; all are in flight at once.
-        var writes = new Task<ClientReply>[pairs.Count];
+        var writes = new ValueTask<ClientReply>[pairs.Count];
         for (var i = 0; i < pairs.Count; i++)
         {
-            writes[i] = _host.SubmitAsync(ClientRequest.WriteOf(0, pairs[i].Key.ToArray(), WriteOperation.PlainPut, pairs[i].Value.ToArray(), consistency: consistency));
+            // Stored, then awaited exactly once below: every write must be in flight before the first is awaited.
+#pragma warning disable CA2012
+            writes[i] = _host.SubmitAsync(ClientRequest.WriteOf(_host.NewClientId(), pairs[i].Key.ToArray(), WriteOperation.PlainPut, pairs[i].Value.ToArray(), consistency: consistency));
+#pragma warning restore CA2012
         }
 
         foreach (var write in writes)

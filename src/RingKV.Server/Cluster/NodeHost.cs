@@ -5,6 +5,7 @@ using System.Collections.Generic;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
+using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Logging;
 using RingKV.Cluster;
 using RingKV.Cluster.Coordination;
@@ -40,7 +41,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Event> _events = new();
     private readonly AutoResetEvent _wake = new(false);
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<ClientReply>> _clients = new();
+    private readonly Dictionary<ulong, ClientCompletion> _clients = []; // loop thread only
+    private readonly ConcurrentQueue<ClientCompletion> _spareCompletions = new();
     private readonly Dictionary<string, Peer> _links = new(StringComparer.Ordinal);
     private readonly HashSet<PeerLink> _toFlush = [];
     private readonly ArrayBufferWriter<byte> _encode = new(1024);
@@ -113,14 +115,22 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _thread.Start();
     }
 
-    /// <summary>Runs a client request through the coordinator; the task completes on the thread pool.</summary>
-    public Task<ClientReply> SubmitAsync(ClientRequest request)
+    /// <summary>A fresh client request id (for <see cref="SubmitAsync"/>, so the request need not be copied to get one).</summary>
+    public ulong NewClientId() => Interlocked.Increment(ref _nextClientId);
+
+    /// <summary>Runs a client request through the coordinator; the task completes on the thread pool. Await it exactly once.</summary>
+    /// <param name="request">The request; its id from <see cref="NewClientId"/>, or 0 to have one given.</param>
+    public ValueTask<ClientReply> SubmitAsync(ClientRequest request)
     {
-        var id = Interlocked.Increment(ref _nextClientId);
-        var completion = new TaskCompletionSource<ClientReply>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _clients[id] = completion;
-        Post(new Event(EventKind.Submit, request with { Id = id }));
-        return completion.Task;
+        if (request.Id == 0)
+        {
+            request = request with { Id = NewClientId() };
+        }
+
+        var completion = _spareCompletions.TryDequeue(out var spare) ? spare : new ClientCompletion(_spareCompletions);
+        var task = completion.Prepare(request);
+        Post(new Event(EventKind.Submit, completion));
+        return task;
     }
 
     /// <summary>Runs <paramref name="read"/> on the loop thread (for INFO, KV.RING) and returns its result.</summary>
@@ -151,7 +161,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 var frame = batch[i];
                 if (MessageCodec.TryDecode((MessageKind)frame.Kind, frame.Payload.Span, out var message, out var error))
                 {
-                    Post(new Event(EventKind.Receive, (from, message)));
+                    Post(new Event(EventKind.Receive, message, from));
                 }
                 else
                 {
@@ -204,7 +214,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         {
             var busy = status == PeerSendStatus.Busy;
             var why = busy ? $"the link to {peerAddress} is full" : $"{peerAddress} is not reachable ({status})";
-            Post(new Event(EventKind.Receive, (peer, FailedReply(message.Kind, message.RequestId, busy ? ReplicaStatus.Busy : ReplicaStatus.Error, why))));
+            Post(new Event(EventKind.Receive, FailedReply(message.Kind, message.RequestId, busy ? ReplicaStatus.Busy : ReplicaStatus.Error, why), peer));
         }
     }
 
@@ -268,9 +278,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
     void INodeOutbox.Reply(ulong clientRequestId, ClientReply reply)
     {
-        if (_clients.TryRemove(clientRequestId, out var completion))
+        if (_clients.Remove(clientRequestId, out var completion))
         {
-            completion.TrySetResult(reply);
+            completion.SetResult(reply);
         }
     }
 
@@ -289,9 +299,20 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
             await entry.Link.DisposeAsync().ConfigureAwait(false);
         }
 
-        foreach (var pending in _clients.Values)
+        // The loop has ended (or is stuck past the join: then leave its state alone): answer what it held and what it never took.
+        if (!_thread.IsAlive)
         {
-            pending.TrySetResult(new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node is shutting down"));
+            var shuttingDown = new ClientReply(ClientStatus.Unavailable, "UNAVAILABLE the node is shutting down");
+            foreach (var pending in _clients.Values)
+            {
+                pending.SetResult(shuttingDown);
+            }
+
+            _clients.Clear();
+            while (_events.TryDequeue(out var e))
+            {
+                (e.Payload as ClientCompletion)?.SetResult(shuttingDown);
+            }
         }
 
         _wake.Dispose();
@@ -355,11 +376,13 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         switch (e.Kind)
         {
             case EventKind.Submit:
-                _machine.Submit((ClientRequest)e.Payload!, now, this);
+                var completion = (ClientCompletion)e.Payload!;
+                var request = completion.Request!;
+                _clients.Add(request.Id, completion);
+                _machine.Submit(request, now, this);
                 break;
             case EventKind.Receive:
-                var (from, message) = ((NodeId, ClusterMessage))e.Payload!;
-                _machine.Receive(from, message, now, this);
+                _machine.Receive(e.From, (ClusterMessage)e.Payload!, now, this);
                 break;
             case EventKind.Storage:
                 _machine.OnStorage((StorageDone)e.Payload!, now, this);
@@ -440,7 +463,47 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         Call,
     }
 
-    private readonly record struct Event(EventKind Kind, object? Payload);
+    /// <summary>An event for the loop; <paramref name="From"/> is the sender of a received message (a field, so no tuple is boxed per message).</summary>
+    private readonly record struct Event(EventKind Kind, object? Payload, NodeId From = default);
+
+    /// <summary>
+    /// A client request's completion, reused: the submitter awaits it exactly once, and the await's end returns it to the
+    /// pool. Continuations run on the thread pool, never on the loop thread. Rejected: a TaskCompletionSource and a
+    /// concurrent map of them per request (three objects and a lock-striped insert and removal on every GET and SET).
+    /// </summary>
+    private sealed class ClientCompletion(ConcurrentQueue<ClientCompletion> pool) : IValueTaskSource<ClientReply>
+    {
+        private ManualResetValueTaskSourceCore<ClientReply> _core = new() { RunContinuationsAsynchronously = true };
+
+        public ClientRequest? Request { get; private set; }
+
+        public ValueTask<ClientReply> Prepare(ClientRequest request)
+        {
+            Request = request;
+            return new ValueTask<ClientReply>(this, _core.Version);
+        }
+
+        public void SetResult(ClientReply reply) => _core.SetResult(reply);
+
+        public ClientReply GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                Request = null;
+                _core.Reset();
+                pool.Enqueue(this);
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+    }
 }
 
 /// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings (with the advertised peer address), where it listens for peers, where it keeps its state.</summary>
