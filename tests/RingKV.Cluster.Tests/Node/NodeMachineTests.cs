@@ -108,4 +108,29 @@ public sealed class NodeMachineTests
         Assert.Equal(Coordination.ClientStatus.Busy, reply.Status);
         Assert.StartsWith("BUSY QUORUM acked 1 of 2", reply.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Submit_OneKeyAtSeveralLevelsInTurn_EachCountsItsOwnLevel()
+    {
+        // Requests to one key's replicas share their quorum plan per level: an ALL after a QUORUM (and the other way) must
+        // each need its own count. c drops the writes sent to it, so QUORUM succeeds and ALL times out.
+        var harness = new MachineHarness();
+        harness.Add("a", "r0", [100, 200, 300]);
+        harness.Add("b", "r1", [150, 250, 350]);
+        harness.Add("c", "r2", [180, 280, 380]);
+        harness.Run(TimeSpan.FromSeconds(10));
+        var c = harness["c"].Id;
+        harness.Filter = (from, to, message) => !(message is ReplicaWriteRequest && to == c);
+        var a = harness["a"];
+        var levels = new[] { Core.Consistency.ConsistencyLevel.Quorum, Core.Consistency.ConsistencyLevel.All, Core.Consistency.ConsistencyLevel.Quorum, Core.Consistency.ConsistencyLevel.All };
+        for (var i = 0; i < levels.Length; i++)
+        {
+            a.Submit(Coordination.ClientRequest.WriteOf(10 + (ulong)i, "k"u8.ToArray(), Coordination.WriteOperation.PlainPut, "v"u8.ToArray(), consistency: levels[i]));
+        }
+
+        harness.Run(TimeSpan.FromSeconds(10));
+        Assert.Equal(
+            [Coordination.ClientStatus.Ok, Coordination.ClientStatus.Timeout, Coordination.ClientStatus.Ok, Coordination.ClientStatus.Timeout],
+            Enumerable.Range(0, levels.Length).Select(i => harness.Replies[10 + (ulong)i].Status).ToArray());
+    }
 }
