@@ -192,7 +192,7 @@ internal sealed partial class ClusterNode
             var delay = node._settings.SpeculativeRetry;
             if (delay > TimeSpan.Zero && NextToAsk(node) >= 0)
             {
-                node._speculations.Enqueue(Id, (now + delay).UtcTicks);
+                node._speculations.Add(Id, (now + delay).UtcTicks);
             }
         }
     }

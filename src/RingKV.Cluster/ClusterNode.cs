@@ -71,12 +71,12 @@ internal sealed partial class ClusterNode
     private readonly ClusterNodeSettings _settings;
     private readonly IReplicaStore _store;
 
-    // Requests this node coordinates, by internal id, and their deadlines in order.
+    // Requests this node coordinates, by internal id, and their deadlines in order (one timeout for all: first in, first due).
     private readonly Dictionary<ulong, Pending> _pending = [];
-    private readonly PriorityQueue<ulong, long> _deadlines = new();
+    private readonly DueQueue _deadlines = new();
 
     // When reads and scan pages in flight ask one more replica (speculative retry), by id; an entry whose request ended is skipped.
-    private readonly PriorityQueue<ulong, long> _speculations = new();
+    private readonly DueQueue _speculations = new();
 
     // The local store's answers expected, by tag: for a coordinated request (its id and replica index) or for a peer's.
     private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
@@ -241,9 +241,8 @@ internal sealed partial class ClusterNode
     public void Tick(DateTimeOffset now, IOutbox outbox)
     {
         var ticks = now.UtcTicks;
-        while (_deadlines.TryPeek(out var id, out var deadline) && deadline <= ticks)
+        while (_deadlines.TryTakeDue(ticks, out var id))
         {
-            _deadlines.Dequeue();
             if (_pending.TryGetValue(id, out var pending))
             {
                 pending.OnDeadline(this, now, outbox);
@@ -251,9 +250,8 @@ internal sealed partial class ClusterNode
         }
 
         // After the deadlines: a request that just timed out is not worth another replica request.
-        while (_speculations.TryPeek(out var id, out var due) && due <= ticks)
+        while (_speculations.TryTakeDue(ticks, out var id))
         {
-            _speculations.Dequeue();
             if (_pending.TryGetValue(id, out var pending) && pending is ReplicaReplyPending reads)
             {
                 reads.Speculate(this, now, outbox);
@@ -287,7 +285,7 @@ internal sealed partial class ClusterNode
     private void Track(Pending pending, DateTimeOffset now)
     {
         _pending[pending.Id] = pending;
-        _deadlines.Enqueue(pending.Id, (now + _settings.RequestTimeout).UtcTicks);
+        _deadlines.Add(pending.Id, (now + _settings.RequestTimeout).UtcTicks);
     }
 
     /// <summary>Ends a coordinated request: it is forgotten, and late replies to it are dropped.</summary>
