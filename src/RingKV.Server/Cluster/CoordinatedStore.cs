@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using RingKV.Cluster.Coordination;
 using RingKV.Core.Consistency;
@@ -48,6 +49,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
         _time = time;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<ReadResult> ReadAsync(ReadRequest request)
     {
         // One await on the node (no nested async helpers: each would box its own state machine per GET).
@@ -74,6 +76,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
         return new ReadResult(true, expiry);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<WriteResult> WriteAsync(WriteRequest request)
     {
         if (request.Expiry.Mode == ExpiryMode.At && request.Expiry.AtUnixMs > LocalStore.MaxExpiryUnixMs)

@@ -39,6 +39,9 @@ internal sealed class EngineReplicaStore : IReplicaStore
     private readonly StoredStamps _stamps;
     private readonly ConcurrentQueue<WriteRound> _spareRounds = new();
 
+    // Where point reads land before their record is copied out (the submitting thread only).
+    private readonly ArrayBufferWriter<byte> _readBuffer = new(256);
+
     // Writes submitted in the loop's current round (loop thread only), and the last batch's size to presize the next.
     private WriteRound _round = new();
     private int _batchHint;
@@ -133,7 +136,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
     private StorageDone Read(in StorageRequest request)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        var buffer = _readBuffer; // reads run on the submitting thread only (see Submit), one at a time
+        buffer.ResetWrittenCount();
         if (!_engine.TryGet(request.Key, buffer, out var expiresAt))
         {
             return new StorageDone(request.Tag, ReplicaStatus.Ok, ReplicaRecord.None);

@@ -40,6 +40,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentQueue<Event> _events = new();
+    private readonly ConcurrentQueue<StorageDone> _storageDone = new(); // the store's answers: a queue of their own, unboxed
     private readonly AutoResetEvent _wake = new(false);
     private readonly Dictionary<ulong, ClientCompletion> _clients = []; // loop thread only
     private readonly ConcurrentQueue<ClientCompletion> _spareCompletions = new();
@@ -75,7 +76,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _stateFile.Save(persisted with { Generation = generation, ClockLeaseUnixMs = _leaseUnixMs });
 
         Stamps = StoredStamps.Open(settings.DataDirectory, engine, _logger);
-        var store = new EngineReplicaStore(engine, Stamps, done => Post(new Event(EventKind.Storage, done)), time);
+        var store = new EngineReplicaStore(engine, Stamps, PostStorage, time);
         _store = store;
         var machineSettings = settings.Machine with
         {
@@ -321,8 +322,18 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private void Post(in Event e)
     {
         _events.Enqueue(e);
+        Wake();
+    }
 
-        // Only a sleeping loop needs the (system-call) wake; a running one finds the event when it drains the queue.
+    private void PostStorage(StorageDone done)
+    {
+        _storageDone.Enqueue(done);
+        Wake();
+    }
+
+    private void Wake()
+    {
+        // Only a sleeping loop needs the (system-call) wake; a running one finds the event when it drains the queues.
         if (Volatile.Read(ref _sleeping) == 1 && Interlocked.Exchange(ref _sleeping, 0) == 1)
         {
             _wake.Set();
@@ -343,9 +354,21 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 nextTick = now + TickInterval;
             }
 
-            while (_events.TryDequeue(out var e))
+            var more = true;
+            while (more)
             {
-                Handle(e, _time.GetUtcNow());
+                more = false;
+                while (_events.TryDequeue(out var e))
+                {
+                    Handle(e, _time.GetUtcNow());
+                    more = true;
+                }
+
+                while (_storageDone.TryDequeue(out var done))
+                {
+                    _machine.OnStorage(done, _time.GetUtcNow(), this);
+                    more = true;
+                }
             }
 
             _store.DispatchWrites();
@@ -361,7 +384,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 // Announce the sleep, then look again: an event posted before the announcement is seen here, one posted
                 // after it wakes the wait.
                 Interlocked.Exchange(ref _sleeping, 1); // a full fence: the store is seen before the queue is read
-                if (_events.IsEmpty)
+                if (_events.IsEmpty && _storageDone.IsEmpty)
                 {
                     _wake.WaitOne(wait);
                 }
@@ -383,9 +406,6 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 break;
             case EventKind.Receive:
                 _machine.Receive(e.From, (ClusterMessage)e.Payload!, now, this);
-                break;
-            case EventKind.Storage:
-                _machine.OnStorage((StorageDone)e.Payload!, now, this);
                 break;
             default:
                 ((Action<NodeMachine>)e.Payload!)(_machine);
@@ -459,7 +479,6 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     {
         Submit,
         Receive,
-        Storage,
         Call,
     }
 
