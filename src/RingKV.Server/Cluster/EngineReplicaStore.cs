@@ -40,11 +40,10 @@ internal sealed class EngineReplicaStore : IReplicaStore
     private readonly ConcurrentQueue<WriteRound> _spareRounds = new();
 
     // Where point reads land before their record is copied out (the submitting thread only).
-    private readonly ArrayBufferWriter<byte> _readBuffer = new(256);
+    private ArrayBufferWriter<byte> _readBuffer = new(256);
 
-    // Writes submitted in the loop's current round (loop thread only), and the last batch's size to presize the next.
+    // Writes submitted in the loop's current round (loop thread only).
     private WriteRound _round = new();
-    private int _batchHint;
 
     /// <param name="engine">The node's engine.</param>
     /// <param name="stamps">Bounds on the stamps the engine holds (see <see cref="StoredStamps"/>); this store is their only writer.</param>
@@ -143,7 +142,13 @@ internal sealed class EngineReplicaStore : IReplicaStore
             return new StorageDone(request.Tag, ReplicaStatus.Ok, ReplicaRecord.None);
         }
 
-        return new StorageDone(request.Tag, ReplicaStatus.Ok, new ReplicaRecord(buffer.WrittenSpan.ToArray(), expiresAt?.ToUnixTimeMilliseconds() ?? 0));
+        var record = new ReplicaRecord(buffer.WrittenSpan.ToArray(), expiresAt?.ToUnixTimeMilliseconds() ?? 0);
+        if (buffer.Capacity > 256 * 1024)
+        {
+            _readBuffer = new ArrayBufferWriter<byte>(256); // not kept after a big value
+        }
+
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, record);
     }
 
     /// <summary>
@@ -163,9 +168,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
         try
         {
             await round.WaitForStripesAsync().ConfigureAwait(false);
-            var batch = new WriteBatch(Math.Max(256, _batchHint));
-            var read = new ArrayBufferWriter<byte>(256);
-            var encoded = new ArrayBufferWriter<byte>(256);
+            var (batch, read, encoded) = (round.Batch, round.Read, round.Encoded); // reused with the round
+            batch.Clear();
             long latest = long.MinValue;
             var versioned = false;
             for (; applying < count; applying++)
@@ -193,7 +197,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 }
             }
 
-            _batchHint = batch.ByteSize;
             _stamps.EnsureDurable(latest, versioned);
             try
             {
@@ -431,6 +434,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
     /// <summary>The writes of one loop round and the stripes their keys hold; reused once answered.</summary>
     private sealed class WriteRound
     {
+        private const int KeptBytes = 256 * 1024;
+
         private int[] _stripeOf = new int[MaxBatch];
         private int[] _bucketOf = new int[MaxBatch];
         private int[] _held = new int[MaxBatch];
@@ -438,6 +443,13 @@ internal sealed class EngineReplicaStore : IReplicaStore
         private int _heldCount;
 
         public List<StorageRequest> Requests { get; } = new(MaxBatch);
+
+        /// <summary>The round's engine batch, and buffers to read and encode sets in: kept with the round (the engine holds the batch only while it writes it).</summary>
+        public WriteBatch Batch { get; private set; } = new(4096);
+
+        public ArrayBufferWriter<byte> Read { get; private set; } = new(256);
+
+        public ArrayBufferWriter<byte> Encoded { get; private set; } = new(256);
 
         public int Bytes { get; set; }
 
@@ -500,6 +512,15 @@ internal sealed class EngineReplicaStore : IReplicaStore
             _heldCount = 0;
             Requests.Clear();
             Bytes = 0;
+
+            // A round of big values leaves big buffers: not kept (a spare round holds at most KeptBytes in each).
+            if (Batch.Capacity > KeptBytes)
+            {
+                Batch = new WriteBatch(4096);
+            }
+
+            Read = Read.Capacity > KeptBytes ? new(256) : Read;
+            Encoded = Encoded.Capacity > KeptBytes ? new(256) : Encoded;
         }
 
         /// <summary>The stamp bucket of request <paramref name="i"/>'s key.</summary>
