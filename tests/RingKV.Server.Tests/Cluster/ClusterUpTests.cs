@@ -77,6 +77,15 @@ public sealed class ClusterUpTests
         Assert.Contains("\"SET\"", bench, StringComparison.Ordinal);
         Assert.Contains("\"GET\"", bench, StringComparison.Ordinal);
 
+        // Every node holds every key (N=3 on 3 nodes): the benchmark's 2000 SETs, each stamped above what its key held
+        // by the one coordinator, reach each replica's store blind, without a read first.
+        foreach (var port in ports)
+        {
+            var info = RedisCliTests.Run(cli, "-p", port, "INFO", "cluster");
+            var blind = info.Split('\n').Select(l => l.Trim()).Single(l => l.StartsWith("ringkv_replica_blind_writes:", StringComparison.Ordinal));
+            Assert.True(long.Parse(blind.Split(':')[1], CultureInfo.InvariantCulture) >= 1000, $"node on {port}: {info}");
+        }
+
         var down = RingKvRun.Start("cluster", "down", "--data-dir", directory.Path);
         Assert.True(down.ExitCode == 0, $"cluster down exited with {down.ExitCode}; stdout: {down.Output}; stderr: {down.Errors}");
         Assert.Contains("stopped 3 node(s)", down.Output, StringComparison.Ordinal);
