@@ -98,12 +98,7 @@ public static class SiblingSetFastPath
                 return false;
             }
 
-            HybridTimestamp timestamp;
-            if (version == SiblingSetCodec.FormatVersion)
-            {
-                timestamp = new HybridTimestamp(time);
-            }
-            else if (!HybridTimestamp.TryFromUnixMs(time, out timestamp))
+            if (!TryTimestampOf(version, time, out var timestamp))
             {
                 return false;
             }
@@ -379,12 +374,7 @@ public static class SiblingSetFastPath
                 return false;
             }
 
-            HybridTimestamp timestamp;
-            if (version == SiblingSetCodec.FormatVersion)
-            {
-                timestamp = new HybridTimestamp(time);
-            }
-            else if (!HybridTimestamp.TryFromUnixMs(time, out timestamp))
+            if (!TryTimestampOf(version, time, out var timestamp))
             {
                 return false;
             }
@@ -402,6 +392,18 @@ public static class SiblingSetFastPath
         }
 
         return at == encoded.Length;
+    }
+
+    /// <summary>A sibling's timestamp from what <see cref="TryReadSibling"/> read: the timestamp itself (version 2) or its Unix ms (version 1).</summary>
+    private static bool TryTimestampOf(byte version, long time, out HybridTimestamp timestamp)
+    {
+        if (version == SiblingSetCodec.FormatVersion)
+        {
+            timestamp = new HybridTimestamp(time);
+            return true;
+        }
+
+        return HybridTimestamp.TryFromUnixMs(time, out timestamp);
     }
 
     /// <summary>Reads one sibling; <paramref name="time"/> is its timestamp (version 2) or its Unix ms (version 1).</summary>

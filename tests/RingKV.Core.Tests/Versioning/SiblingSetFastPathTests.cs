@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Linq;
 using CsCheck;
 using RingKV.Core.Encoding;
 using RingKV.Core.Versioning;
@@ -146,6 +147,37 @@ public sealed class SiblingSetFastPathTests
             Assert.True(SiblingSet.TryDecode(encoded, out var decoded, out var error), error);
             AssertWinnerAgrees(decoded, encoded);
         });
+
+    [Fact]
+    public void TryReadStamps_RandomSets_AgreesWithTheSet() =>
+        Gen.Select(GenOps, Gen.Int[1, 6]).Sample(t =>
+        {
+            // Latest: the set's MaxTimestamp; purely last-writer-wins: every sibling flagged so and no detached floor.
+            var set = Build(t.Item1, t.Item2, hybrid: true);
+            Assert.True(SiblingSetFastPath.TryReadStamps(Encode(set), out var latest, out var lwwOnly));
+            Assert.Equal(set.MaxTimestamp, latest);
+            var siblings = set.Siblings.ToArray();
+            Assert.Equal(siblings.All(s => s.IsLww) && (set.LwwFloor is null || siblings.Any(s => s.IsLww)), lwwOnly);
+
+            // Version 1 knows no last-writer-wins flag: never purely last-writer-wins.
+            var plain = Build(t.Item1, t.Item2, hybrid: false);
+            Assert.True(SiblingSetFastPath.TryReadStamps(EncodeVersion1(plain), out var latest1, out var lwwOnly1));
+            Assert.Equal(plain.MaxTimestamp, latest1);
+            Assert.False(lwwOnly1);
+        });
+
+    [Fact]
+    public void TryReadStamps_DamagedBytes_FalseNeverThrows()
+    {
+        var encoded = Encode(SiblingSet.Empty.PutLww(new byte[] { 1, 2, 3 }, 7, HybridTimestamp.FromUnixMs(5000), 4));
+        for (var cut = 0; cut < encoded.Length; cut++)
+        {
+            Assert.False(SiblingSetFastPath.TryReadStamps(encoded.AsSpan(0, cut), out _, out _));
+        }
+
+        Assert.True(SiblingSetFastPath.TryReadStamps(encoded, out var latest, out var lwwOnly));
+        Assert.Equal((HybridTimestamp.FromUnixMs(5000), true), (latest, lwwOnly));
+    }
 
     [Fact]
     public void TryGetWinner_Version1Bytes_AgreesWithDecodedWinner() =>
