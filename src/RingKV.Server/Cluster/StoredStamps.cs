@@ -44,6 +44,7 @@ internal sealed class StoredStamps
     private readonly Lock _saveLock = new();
     private long _durableBound;
     private bool _versionedDurable;
+    private int _renewing;
 
     private StoredStamps(string path, long bound, bool versioned)
     {
@@ -123,12 +124,26 @@ internal sealed class StoredStamps
     public void Stored(int bucket, long latest, bool lastWriterWinsOnly) =>
         _high[bucket] = lastWriterWinsOnly ? Math.Max(_high[bucket], latest) : long.MaxValue;
 
-    /// <summary>Makes the durable bound cover <paramref name="latest"/> (and the versioned mark durable) before records holding them are written.</summary>
+    /// <summary>The durable bound: no stored stamp is above it.</summary>
+    public long DurableBound => Volatile.Read(ref _durableBound);
+
+    /// <summary>
+    /// Makes the durable bound cover <paramref name="latest"/> (and the versioned mark durable) before records holding
+    /// them are written. Within half a margin of the bound it renews the bound on the thread pool and returns at once, so
+    /// the caller (the node loop) waits for the file only when stamps outrun a renewal: at the first write after a start,
+    /// or after a jump of the clock.
+    /// </summary>
     /// <exception cref="IOException">The file could not be written: the records must not be.</exception>
     public void EnsureDurable(long latest, bool versioned)
     {
-        if (latest <= Volatile.Read(ref _durableBound) && (!versioned || Volatile.Read(ref _versionedDurable)))
+        var bound = Volatile.Read(ref _durableBound);
+        if (latest <= bound && (!versioned || Volatile.Read(ref _versionedDurable)))
         {
+            if (latest > bound - (Margin / 2))
+            {
+                RenewInBackground(latest);
+            }
+
             return;
         }
 
@@ -139,11 +154,44 @@ internal sealed class StoredStamps
                 return;
             }
 
-            var bound = Math.Max(_durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
-            Save(bound, versioned || _versionedDurable);
+            var raised = Math.Max(_durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
+            Save(raised, versioned || _versionedDurable);
             Volatile.Write(ref _versionedDurable, versioned || _versionedDurable);
-            Volatile.Write(ref _durableBound, bound);
+            Volatile.Write(ref _durableBound, raised);
         }
+    }
+
+    private void RenewInBackground(long latest)
+    {
+        if (Interlocked.Exchange(ref _renewing, 1) == 1)
+        {
+            return;
+        }
+
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static state =>
+            {
+                var (stamps, latest) = state;
+                try
+                {
+                    lock (stamps._saveLock)
+                    {
+                        var bound = Math.Max(stamps._durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
+                        stamps.Save(bound, stamps._versionedDurable);
+                        Volatile.Write(ref stamps._durableBound, bound);
+                    }
+                }
+                catch (IOException)
+                {
+                    // Left to the first batch above the bound, which saves itself and fails visibly.
+                }
+                finally
+                {
+                    Volatile.Write(ref stamps._renewing, 0);
+                }
+            },
+            (this, latest),
+            preferLocal: false);
     }
 
     private void Save(long bound, bool versioned)

@@ -278,6 +278,23 @@ public sealed class EngineReplicaStoreTests : IDisposable
     }
 
     [Fact]
+    public void EnsureDurable_StampsNearTheBound_RenewedAheadWithoutWaiting()
+    {
+        // The first write above the bound saves it before its batch (the loop waits once); stamps within half a margin
+        // of the bound renew it in the background, so later batches never wait for the file.
+        var now = HybridTimestamp.FromUnixMs(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()).Value;
+        _stamps.EnsureDurable(now, versioned: false);
+        var first = _stamps.DurableBound;
+        Assert.Equal(now + StoredStamps.Margin, first);
+
+        var near = first - (StoredStamps.Margin / 4);
+        _stamps.EnsureDurable(near, versioned: false);
+        LocalCluster.WaitUntil(() => _stamps.DurableBound == near + StoredStamps.Margin, TimeSpan.FromSeconds(10), "the bound renewed in the background");
+        Reopen("kept");
+        Assert.Equal(near + StoredStamps.Margin, _stamps.DurableBound); // durable: the file holds it
+    }
+
+    [Fact]
     public void Forget_RemovesTheFileSoTheNextClusterRunScans()
     {
         Assert.True(System.IO.File.Exists(StoredStamps.PathIn(_directory.Path)));
