@@ -69,6 +69,9 @@ public sealed class PeerLinkTests
         link.Flush();
 
         await Wait.UntilAsync(() => handler.FrameCount == N, "every frame arrived");
+
+        // The sender counts a socket send once it completes, which can be after the receiver has read the bytes.
+        await Wait.UntilAsync(() => link.SocketSends >= 1, "the send counted");
         Assert.Equal(1, link.SocketSends);
         Assert.True(listener.BatchesReceived < N, $"{listener.BatchesReceived} batches for {N} frames");
         Assert.Equal(Enumerable.Range(0, N).Select(i => (ulong)i), handler.Frames.Select(f => f.RequestId));
