@@ -33,11 +33,7 @@ public sealed class NodeMachineTests
     {
         // A restarted node has its tokens, so it is NORMAL at once, but until gossip tells it of the others its ring is
         // itself alone: a write at ALL was acknowledged by its own replica only (simulator seeds 620439463, 620439464).
-        var harness = new MachineHarness();
-        harness.Add("a", "r0", [100, 200, 300]);
-        harness.Add("b", "r1", [150, 250, 350]);
-        harness.Add("c", "r2", [180, 280, 380]);
-        harness.Run(TimeSpan.FromSeconds(10));
+        var harness = ThreeNodesOnThreeRacks();
         Assert.All(harness.Members, m => Assert.Equal(3, m.Machine.Node.Ring.MemberCount));
 
         var c = harness.Add("c", "r2", [180, 280, 380], generation: 2, store: harness["c"].Store);
@@ -77,11 +73,7 @@ public sealed class NodeMachineTests
     {
         // A replica whose link or queue is full answers BUSY (the host answers for a peer it could not send to): the
         // client hears BUSY when the level can no longer be met, not TIMEOUT at the deadline.
-        var harness = new MachineHarness();
-        harness.Add("a", "r0", [100, 200, 300]);
-        harness.Add("b", "r1", [150, 250, 350]);
-        harness.Add("c", "r2", [180, 280, 380]);
-        harness.Run(TimeSpan.FromSeconds(10));
+        var harness = ThreeNodesOnThreeRacks();
         var held = new System.Collections.Generic.List<(NodeId To, ReplicaWriteRequest Request)>();
         harness.Filter = (from, to, message) =>
         {
@@ -114,11 +106,7 @@ public sealed class NodeMachineTests
     {
         // Requests to one key's replicas share their quorum plan per level: an ALL after a QUORUM (and the other way) must
         // each need its own count. c drops the writes sent to it, so QUORUM succeeds and ALL times out.
-        var harness = new MachineHarness();
-        harness.Add("a", "r0", [100, 200, 300]);
-        harness.Add("b", "r1", [150, 250, 350]);
-        harness.Add("c", "r2", [180, 280, 380]);
-        harness.Run(TimeSpan.FromSeconds(10));
+        var harness = ThreeNodesOnThreeRacks();
         var c = harness["c"].Id;
         harness.Filter = (from, to, message) => !(message is ReplicaWriteRequest && to == c);
         var a = harness["a"];
@@ -132,5 +120,16 @@ public sealed class NodeMachineTests
         Assert.Equal(
             [Coordination.ClientStatus.Ok, Coordination.ClientStatus.Timeout, Coordination.ClientStatus.Ok, Coordination.ClientStatus.Timeout],
             Enumerable.Range(0, levels.Length).Select(i => harness.Replies[10 + (ulong)i].Status).ToArray());
+    }
+
+    /// <summary>Nodes a, b and c on racks r0-r2, three tokens each, after 10 s of gossip: every key on all three.</summary>
+    private static MachineHarness ThreeNodesOnThreeRacks()
+    {
+        var harness = new MachineHarness();
+        harness.Add("a", "r0", [100, 200, 300]);
+        harness.Add("b", "r1", [150, 250, 350]);
+        harness.Add("c", "r2", [180, 280, 380]);
+        harness.Run(TimeSpan.FromSeconds(10));
+        return harness;
     }
 }
