@@ -18,7 +18,7 @@ internal sealed record PersistedNodeState(ulong Generation, ImmutableArray<ulong
     public static PersistedNodeState None { get; } = new(0, [], 0, []);
 }
 
-/// <summary><c>cluster-state.json</c> in the data directory, replaced whole (write, fsync, rename, fsync the directory).</summary>
+/// <summary><c>cluster-state.json</c> in the data directory, replaced whole (<see cref="DurableFile"/>).</summary>
 internal sealed class NodeStateFile(string directory)
 {
     public string Path { get; } = System.IO.Path.Combine(directory, "cluster-state.json");
@@ -44,7 +44,6 @@ internal sealed class NodeStateFile(string directory)
 
     public void Save(PersistedNodeState state)
     {
-        var temp = Path + ".tmp";
         var json = JsonSerializer.SerializeToUtf8Bytes(new StateJson
         {
             Generation = state.Generation,
@@ -52,14 +51,7 @@ internal sealed class NodeStateFile(string directory)
             ClockLeaseUnixMs = state.ClockLeaseUnixMs,
             Members = [.. state.Members.Select(m => new MemberJson { Id = m.Id.Name, Peer = m.PeerAddress, Dc = m.DataCenter, Rack = m.Rack, Capacity = m.Capacity, Tokens = [.. m.Tokens] })],
         });
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, Path, overwrite: true);
-        Storage.PosixFileSystem.Instance.SyncDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        DurableFile.Replace(Path, json);
     }
 
     private sealed class StateJson

@@ -22,7 +22,7 @@ namespace RingKV.Server.Cluster;
 /// <para>
 /// Invariants: every stamp of every record stored in bucket b is at most <c>_high[b]</c> (long.MaxValue: the bucket has
 /// stored a versioned set); every stamp of every record in the engine is at most the durable bound in
-/// <c>replica-stamps.json</c>, raised (write, fsync, rename, fsync the directory) before a batch holding a higher stamp is
+/// <c>replica-stamps.json</c>, raised (<see cref="DurableFile"/>) before a batch holding a higher stamp is
 /// written, ahead by <see cref="Margin"/> so that happens every few seconds at most. A restart starts every bucket at the
 /// durable bound (at long.MaxValue if any versioned set was ever stored); a missing or unreadable file is rebuilt by one
 /// scan of the engine. A bucket is a refinement of a replica-store stripe (its index modulo the stripe count is the
@@ -149,16 +149,21 @@ internal sealed class StoredStamps
 
         lock (_saveLock)
         {
-            if (latest <= _durableBound && (!versioned || _versionedDurable))
+            if (latest > _durableBound || (versioned && !_versionedDurable))
             {
-                return;
+                RaiseLocked(latest, versioned);
             }
-
-            var raised = Math.Max(_durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
-            Save(raised, versioned || _versionedDurable);
-            Volatile.Write(ref _versionedDurable, versioned || _versionedDurable);
-            Volatile.Write(ref _durableBound, raised);
         }
+    }
+
+    /// <summary>Saves a bound a margin above <paramref name="latest"/> (never lower than the one saved) and the versioned mark. Requires: _saveLock.</summary>
+    private void RaiseLocked(long latest, bool versioned)
+    {
+        var raised = Math.Max(_durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
+        var marked = versioned || _versionedDurable;
+        Save(raised, marked);
+        Volatile.Write(ref _versionedDurable, marked);
+        Volatile.Write(ref _durableBound, raised);
     }
 
     private void RenewInBackground(long latest)
@@ -176,9 +181,7 @@ internal sealed class StoredStamps
                 {
                     lock (stamps._saveLock)
                     {
-                        var bound = Math.Max(stamps._durableBound, latest > long.MaxValue - Margin ? long.MaxValue : latest + Margin);
-                        stamps.Save(bound, stamps._versionedDurable);
-                        Volatile.Write(ref stamps._durableBound, bound);
+                        stamps.RaiseLocked(latest, versioned: false);
                     }
                 }
                 catch (IOException)
@@ -194,19 +197,8 @@ internal sealed class StoredStamps
             preferLocal: false);
     }
 
-    private void Save(long bound, bool versioned)
-    {
-        var temp = _path + ".tmp";
-        var json = JsonSerializer.SerializeToUtf8Bytes(new StampsJson { StampBound = bound, VersionedStored = versioned });
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(json);
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temp, _path, overwrite: true);
-        Storage.PosixFileSystem.Instance.SyncDirectory(Path.GetDirectoryName(_path)!);
-    }
+    private void Save(long bound, bool versioned) =>
+        DurableFile.Replace(_path, JsonSerializer.SerializeToUtf8Bytes(new StampsJson { StampBound = bound, VersionedStored = versioned }));
 
     private sealed class StampsJson
     {
