@@ -74,46 +74,8 @@ public static class SiblingSetFastPath
     {
         latest = HybridTimestamp.MinValue;
         lastWriterWinsOnly = false;
-        if (!TrySkipHeader(encoded, out var version, out var at, out _, out var entryCount, out _))
-        {
-            return false;
-        }
-
-        WriteStamp? detached = null;
-        if (version == SiblingSetCodec.FormatVersion && !TryReadFloor(encoded, ref at, out detached))
-        {
-            return false;
-        }
-
-        if (!TryVarint(encoded, ref at, out var siblingCount))
-        {
-            return false;
-        }
-
-        var onlyLww = version == SiblingSetCodec.FormatVersion && detached is null;
-        for (ulong i = 0; i < siblingCount; i++)
-        {
-            if (!TryReadSibling(encoded, version, entryCount, ref at, out _, out _, out var flags, out var time, out _))
-            {
-                return false;
-            }
-
-            if (!TryTimestampOf(version, time, out var timestamp))
-            {
-                return false;
-            }
-
-            latest = HybridTimestamp.Max(latest, timestamp);
-            onlyLww &= (flags & SiblingSetCodec.LwwFlag) != 0;
-        }
-
-        if (detached is { } floor)
-        {
-            latest = HybridTimestamp.Max(latest, floor.Timestamp);
-        }
-
-        lastWriterWinsOnly = onlyLww;
-        return at == encoded.Length;
+        return TrySkipHeader(encoded, out var version, out var at, out var entriesStart, out var entryCount, out _)
+            && TryReadFloorAndLatest(encoded, version, entriesStart, entryCount, ref at, out _, out latest, out lastWriterWinsOnly);
     }
 
     /// <summary>
@@ -186,7 +148,7 @@ public static class SiblingSetFastPath
         // The old floor and latest timestamp: the new write is stamped above it, and a versioned write keeps the floor.
         WriteStamp? floor = null;
         var latest = HybridTimestamp.MinValue;
-        if (!existing.IsEmpty && !TryReadFloorAndLatest(existing, version, entriesStart, entryCount, ref at, out floor, out latest))
+        if (!existing.IsEmpty && !TryReadFloorAndLatest(existing, version, entriesStart, entryCount, ref at, out floor, out latest, out _))
         {
             return false;
         }
@@ -352,15 +314,21 @@ public static class SiblingSetFastPath
         return true;
     }
 
-    /// <summary>Reads the floor (detached or the last-writer-wins sibling's stamp) and the latest timestamp of a whole set.</summary>
-    private static bool TryReadFloorAndLatest(ReadOnlySpan<byte> encoded, byte version, int entriesStart, ulong entryCount, ref int at, out WriteStamp? floor, out HybridTimestamp latest)
+    /// <summary>
+    /// Reads the floor (detached or the last-writer-wins sibling's stamp) and the latest timestamp of a whole set, and
+    /// whether the set is purely last-writer-wins (see <see cref="TryReadStamps"/>).
+    /// </summary>
+    private static bool TryReadFloorAndLatest(ReadOnlySpan<byte> encoded, byte version, int entriesStart, ulong entryCount, ref int at, out WriteStamp? floor, out HybridTimestamp latest, out bool lastWriterWinsOnly)
     {
         floor = null;
         latest = HybridTimestamp.MinValue;
+        lastWriterWinsOnly = false;
         if (version == SiblingSetCodec.FormatVersion && !TryReadFloor(encoded, ref at, out floor))
         {
             return false;
         }
+
+        var onlyLww = version == SiblingSetCodec.FormatVersion && floor is null; // a floor read here is a detached one
 
         if (!TryVarint(encoded, ref at, out var siblingCount))
         {
@@ -374,7 +342,12 @@ public static class SiblingSetFastPath
                 return false;
             }
 
-            if (!TryTimestampOf(version, time, out var timestamp))
+            HybridTimestamp timestamp;
+            if (version == SiblingSetCodec.FormatVersion)
+            {
+                timestamp = new HybridTimestamp(time);
+            }
+            else if (!HybridTimestamp.TryFromUnixMs(time, out timestamp))
             {
                 return false;
             }
@@ -384,6 +357,10 @@ public static class SiblingSetFastPath
             {
                 floor = new WriteStamp(timestamp, new Dot(ActorAt(encoded, entriesStart, (int)index), counter));
             }
+            else
+            {
+                onlyLww = false;
+            }
         }
 
         if (floor is { } f)
@@ -391,19 +368,8 @@ public static class SiblingSetFastPath
             latest = HybridTimestamp.Max(latest, f.Timestamp);
         }
 
+        lastWriterWinsOnly = onlyLww;
         return at == encoded.Length;
-    }
-
-    /// <summary>A sibling's timestamp from what <see cref="TryReadSibling"/> read: the timestamp itself (version 2) or its Unix ms (version 1).</summary>
-    private static bool TryTimestampOf(byte version, long time, out HybridTimestamp timestamp)
-    {
-        if (version == SiblingSetCodec.FormatVersion)
-        {
-            timestamp = new HybridTimestamp(time);
-            return true;
-        }
-
-        return HybridTimestamp.TryFromUnixMs(time, out timestamp);
     }
 
     /// <summary>Reads one sibling; <paramref name="time"/> is its timestamp (version 2) or its Unix ms (version 1).</summary>
