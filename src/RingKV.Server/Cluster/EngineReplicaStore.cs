@@ -295,8 +295,10 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
         encoded.ResetWrittenCount();
         result.Encode(encoded);
-        var resultLatest = result.MaxTimestamp.Value;
-        var resultLwwOnly = SiblingSetFastPath.TryReadStamps(encoded.WrittenSpan, out _, out var onlyLww) && onlyLww;
+        // The record's latest stamp and kind, read back from its bytes (what a restart's scan would read).
+        var parsed = SiblingSetFastPath.TryReadStamps(encoded.WrittenSpan, out var latest, out var onlyLww);
+        var resultLatest = parsed ? latest.Value : result.MaxTimestamp.Value;
+        var resultLwwOnly = parsed && onlyLww;
         _stamps.Stored(bucket, resultLatest, resultLwwOnly);
         return new Written(result, expiry, request.Operation == StorageOperation.Update ? encoded.WrittenSpan.ToArray() : null, null, resultLatest, resultLwwOnly);
     }
