@@ -12,7 +12,7 @@ internal sealed partial class ClusterNode
     // Forwarded writes this node coordinated lately, by (forwarder, its request id), and when each may be forgotten: a
     // duplicate of the message (the network may duplicate) must not apply the write twice, as a second sibling.
     private readonly HashSet<(NodeId Node, ulong RequestId)> _forwardsSeen = [];
-    private readonly Queue<((NodeId Node, ulong RequestId) Forward, long ForgetAtTicks)> _forwardsToForget = new();
+    private readonly DueQueue<(NodeId Node, ulong RequestId)> _forwardsToForget = new();
 
     /// <summary>
     /// Sends a versioned write this node is not a live replica of to the first live replica in preference order (in this
@@ -53,7 +53,7 @@ internal sealed partial class ClusterNode
             return; // a duplicate: the first copy is answered
         }
 
-        _forwardsToForget.Enqueue(((from, message.RequestId), (now + (_settings.RequestTimeout * 2)).UtcTicks));
+        _forwardsToForget.Add((from, message.RequestId), (now + (_settings.RequestTimeout * 2)).UtcTicks);
         if (_pending.Count >= _settings.MaxInFlight)
         {
             Answer(origin, 0, new ClientReply(ClientStatus.Busy, "BUSY too many requests in flight on the coordinating replica"), outbox);
@@ -82,10 +82,9 @@ internal sealed partial class ClusterNode
     /// <summary>Forgets forwarded writes old enough that no duplicate of them can still arrive.</summary>
     private void ForgetForwards(long nowTicks)
     {
-        while (_forwardsToForget.TryPeek(out var entry) && entry.ForgetAtTicks <= nowTicks)
+        while (_forwardsToForget.TryTakeDue(nowTicks, out var forward))
         {
-            _forwardsToForget.Dequeue();
-            _forwardsSeen.Remove(entry.Forward);
+            _forwardsSeen.Remove(forward);
         }
     }
 

@@ -73,10 +73,10 @@ internal sealed partial class ClusterNode
 
     // Requests this node coordinates, by internal id, and their deadlines in order (one timeout for all: first in, first due).
     private readonly Dictionary<ulong, Pending> _pending = [];
-    private readonly DueQueue _deadlines = new();
+    private readonly DueQueue<ulong> _deadlines = new();
 
     // When reads and scan pages in flight ask one more replica (speculative retry), by id; an entry whose request ended is skipped.
-    private readonly DueQueue _speculations = new();
+    private readonly DueQueue<ulong> _speculations = new();
 
     // The local store's answers expected, by tag: for a coordinated request (its id and replica index) or for a peer's.
     private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
@@ -92,7 +92,7 @@ internal sealed partial class ClusterNode
     private HashSet<NodeId> _suspected = [];
 
     // ReplicasOf's answers per vnode of the current ring and DOWN set (immutable; forgotten when either changes).
-    private Replicas?[] _replicasByVnode = [];
+    private Replicas?[] _replicasByVnode;
 
     public ClusterNode(ClusterNodeSettings settings, IReplicaStore store, TokenRing ring)
     {
@@ -100,6 +100,7 @@ internal sealed partial class ClusterNode
         _store = store;
         _ring = ring;
         _placement = Placement.Create(ring, settings.Replication);
+        ForgetReplicas();
         // Ids are unique across incarnations too: a late reply to an earlier run's request must not match a new one.
         _nextRequestId = settings.FirstRequestId;
         _clock = new HybridClock(settings.ClockFloorUnixMs > 0 ? HybridTimestamp.FromUnixMs(settings.ClockFloorUnixMs) : HybridTimestamp.MinValue);
@@ -148,7 +149,7 @@ internal sealed partial class ClusterNode
 
         _down = [.. down];
         _suspected = suspected is null ? [] : [.. suspected];
-        _replicasByVnode = new Replicas?[_ring.IsEmpty ? 0 : _ring.VnodeCount];
+        ForgetReplicas();
     }
 
     /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
@@ -271,13 +272,12 @@ internal sealed partial class ClusterNode
         }
 
         var vnode = _ring.VnodeIndexOf(new Core.Hashing.Token(token));
-        if (vnode >= _replicasByVnode.Length)
-        {
-            _replicasByVnode = new Replicas?[_ring.VnodeCount]; // the ring the node was built with, before any membership
-        }
-
         return _replicasByVnode[vnode] ??= Replicas.Of(this, _placement.ForVnode(vnode).ToArray());
     }
+
+    /// <summary>Empties ReplicasOf's cache, sized to the current ring (at start and whenever membership is applied).</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_replicasByVnode))]
+    private void ForgetReplicas() => _replicasByVnode = new Replicas?[_ring.IsEmpty ? 0 : _ring.VnodeCount];
 
     private ulong NewRequestId() => _nextRequestId++;
 

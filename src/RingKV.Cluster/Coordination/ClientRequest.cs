@@ -105,7 +105,7 @@ internal sealed record ClientReply(ClientStatus Status, string Message = "")
     private readonly SiblingSet? _set;
 
     /// <summary>Read: the merged sibling set of the replies (null when no replica had the key).</summary>
-    /// <remarks>Decoded from <see cref="Record"/> on first use when the replicas agreed.</remarks>
+    /// <remarks>When the replicas agreed, decoded from <see cref="Record"/> on each read of it (not kept: callers read it once).</remarks>
     public SiblingSet? Set
     {
         get => _set ?? (Record is { } record ? Decode(record).Set : null);

@@ -80,10 +80,6 @@ internal sealed class QuorumTracker
         }
     }
 
-    /// <summary>A tracker for <paramref name="level"/>: see <see cref="QuorumPlan.Create"/>.</summary>
-    public static QuorumTracker Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter) =>
-        new(QuorumPlan.Create(level, replicaDataCenters, localDataCenter));
-
     /// <summary>
     /// Whether the level can be met by the replicas <paramref name="isAlive"/> says are up; when not, how many it needs and how
     /// many are alive (over the groups that fall short), for the UNAVAILABLE reply.

@@ -9,7 +9,7 @@ public sealed class DueQueueTests
     [Fact]
     public void TryTakeDue_IdsAddedWithGrowingDues_TakenInOrderOnlyOnceDue()
     {
-        var queue = new DueQueue();
+        var queue = new DueQueue<ulong>();
         queue.Add(1, 100);
         queue.Add(2, 100);
         queue.Add(3, 250);
@@ -24,7 +24,7 @@ public sealed class DueQueueTests
     public void Add_DueBelowTheLastOne_NeverDueBeforeAnEarlierId()
     {
         // The clock stepped back between the two: the second is held to the first's due, not taken ahead of it.
-        var queue = new DueQueue();
+        var queue = new DueQueue<ulong>();
         queue.Add(1, 500);
         queue.Add(2, 300);
 
@@ -32,7 +32,7 @@ public sealed class DueQueueTests
         Assert.Equal([1UL, 2UL], TakeAll(queue, 500));
     }
 
-    private static List<ulong> TakeAll(DueQueue queue, long now)
+    private static List<ulong> TakeAll(DueQueue<ulong> queue, long now)
     {
         var ids = new List<ulong>();
         while (queue.TryTakeDue(now, out var id))
