@@ -49,6 +49,9 @@ internal static class ServeCommand
             Text("--replication", "n|dc:n,...", nameof(ServerOptions.Replication), "Replicas per data center: 3, or dc1:3,dc2:2. Default 3 in a cluster."),
             Text("--read", "level", nameof(ServerOptions.Read), "Consistency of plain reads: ONE, TWO, THREE, QUORUM (default), LOCAL_QUORUM, EACH_QUORUM, ALL."),
             Text("--write", "level", nameof(ServerOptions.Write), "Consistency of plain writes: as --read. Default QUORUM."),
+            Switch("--strict-quorum", nameof(ServerOptions.StrictQuorum), "Strict quorum for every request: only a key's own replicas count, and a request fails UNAVAILABLE when too few are up. Off by default: a DOWN replica's stand-in (the next node on the ring) takes its writes as hints (sloppy quorum); a request can ask STRICT after its level."),
+            Text("--hint-rate", "bytes/s", nameof(ServerOptions.HintRate), "Bytes of hints per second handed over to a replica that is back; 0: unthrottled. Default 4194304 (4 MiB/s)."),
+            Text("--hint-window", "duration", nameof(ServerOptions.HintWindow), "How long hints for a DOWN replica are kept (90s, 30m, 3h, 2d); older ones are dropped, counted, and left to anti-entropy. Default 3h."),
             Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
         };
 

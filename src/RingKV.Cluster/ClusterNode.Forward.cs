@@ -30,14 +30,14 @@ internal sealed partial class ClusterNode
         var target = -1;
         for (var i = 0; i < replicas.Nodes.Length; i++)
         {
-            if (replicas.Alive[i] && (target < 0 || (string.Equals(replicas.DataCenters[i], _settings.DataCenter, StringComparison.Ordinal)
+            if (replicas.Alive[i] && !replicas.IsStandIn(i) && (target < 0 || (string.Equals(replicas.DataCenters[i], _settings.DataCenter, StringComparison.Ordinal)
                 && !string.Equals(replicas.DataCenters[target], _settings.DataCenter, StringComparison.Ordinal))))
             {
                 target = i;
             }
         }
 
-        // TryQuorum passed, so some replica is alive.
+        // The caller checked that some natural replica is alive.
         var node = replicas.Nodes[target];
         var pending = new ForwardPending(NewRequestId(), request, node, level);
         Track(pending, now);
@@ -62,14 +62,14 @@ internal sealed partial class ClusterNode
 
         var request = ClientRequest.WriteOf(0, message.Key, message.Write, message.Value, context: message.Context, consistency: message.Consistency);
         var level = message.Consistency.IsDefault ? _settings.DefaultWrite : message.Consistency;
-        var replicas = ReplicasOf(Token.Of(message.Key).Value);
+        var replicas = ReplicasFor(Token.Of(message.Key).Value, level);
         if (!TryQuorum(level, replicas, 0, outbox, out var tracker, origin))
         {
             return;
         }
 
         var self = Array.IndexOf(replicas.Nodes, Self);
-        if (self < 0)
+        if (self < 0 || replicas.IsStandIn(self))
         {
             // Never forwarded again (no loops): the rings disagree while membership changes; the client retries.
             Answer(origin, 0, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {Self} is not a replica of the key in its ring (membership is changing); retry"), outbox);

@@ -35,7 +35,7 @@ internal sealed partial class ClusterNode
         var vnode = _ring.VnodeIndexOf(new Token(start));
         var rangeEnd = _ring.TokenAt(vnode).Value;
         var last = start > rangeEnd ? ulong.MaxValue : rangeEnd;
-        var replicas = Replicas.Of(this, _placement.ForVnode(vnode).ToArray());
+        var replicas = NaturalReplicas(vnode);
         if (!TryQuorum(level, replicas, request.Id, outbox, out var tracker))
         {
             return;

@@ -12,7 +12,7 @@ internal sealed partial class ClusterNode
     private void StartRead(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
         var level = request.Consistency.IsDefault ? _settings.DefaultRead : request.Consistency;
-        var replicas = ReplicasOf(Token.Of(request.Key).Value);
+        var replicas = ReplicasFor(Token.Of(request.Key).Value, level);
         if (!TryQuorum(level, replicas, request.Id, outbox, out var tracker))
         {
             return;
@@ -96,7 +96,7 @@ internal sealed partial class ClusterNode
             }
 
             var self = IndexOf(node.Self);
-            if (self >= 0 && Replicas.Alive[self])
+            if (self >= 0 && Replicas.Alive[self] && !Replicas.IsStandIn(self))
             {
                 Ask(node, self, outbox);
                 wanted--;
@@ -132,7 +132,7 @@ internal sealed partial class ClusterNode
             var state = Tracker.Record(replicaIndex, ok);
             if (state == QuorumState.Succeeded)
             {
-                node.Finish(this, Result(), outbox);
+                OnSucceeded(node, outbox);
             }
             else if (state == QuorumState.Failed)
             {
@@ -145,6 +145,12 @@ internal sealed partial class ClusterNode
                 Ask(node, next, outbox);
             }
         }
+
+        /// <summary>Enough replicas replied: by default, answers <see cref="Result"/>.</summary>
+        protected virtual void OnSucceeded(ClusterNode node, IOutbox outbox) => node.Finish(this, Result(), outbox);
+
+        /// <summary>Whether replica <paramref name="index"/> was asked.</summary>
+        protected bool WasAsked(int index) => _sent[index];
 
         /// <summary>"read" or "scan", for error texts.</summary>
         protected abstract string What { get; }
@@ -161,9 +167,14 @@ internal sealed partial class ClusterNode
             SendTo(node, index, outbox);
         }
 
-        /// <summary>The replica to ask next: the first alive one not asked yet that this node does not suspect, else the first suspected one; -1 when none is left.</summary>
+        /// <summary>
+        /// The replica to ask next: the first alive natural replica not asked yet that this node does not suspect, else
+        /// the first such stand-in (it holds only the hints of writes made while its replica was DOWN), else the first
+        /// suspected one; -1 when none is left.
+        /// </summary>
         private int NextToAsk(ClusterNode node)
         {
+            var standIn = -1;
             var suspected = -1;
             for (var i = 0; i < Nodes.Length; i++)
             {
@@ -172,18 +183,21 @@ internal sealed partial class ClusterNode
                     continue;
                 }
 
-                if (!node.IsSuspected(Nodes[i]))
+                if (node.IsSuspected(Nodes[i]))
+                {
+                    suspected = suspected < 0 ? i : suspected;
+                }
+                else if (Replicas.IsStandIn(i))
+                {
+                    standIn = standIn < 0 ? i : standIn;
+                }
+                else
                 {
                     return i;
                 }
-
-                if (suspected < 0)
-                {
-                    suspected = i;
-                }
             }
 
-            return suspected;
+            return standIn >= 0 ? standIn : suspected;
         }
 
         /// <summary>Asks one more replica after the retry delay, when one is left to ask.</summary>
@@ -197,7 +211,18 @@ internal sealed partial class ClusterNode
         }
     }
 
-    /// <summary>A read: the replicas' records merged (sibling sets merge; the expiry follows the winning sibling's record).</summary>
+    /// <summary>
+    /// A read: the replicas' records merged (sibling sets merge; the expiry follows the winning sibling's record), and
+    /// read repair when they disagree.
+    /// </summary>
+    /// <remarks>
+    /// Read repair: once the level is met, every natural replica that answered a record other than the merged one (or
+    /// none) is sent the merged record to merge, as is every live natural replica the read did not ask (it may be as
+    /// stale). In the background by default: the answer does not wait. With REPAIR (<see cref="ConsistencyLevel.Repair"/>)
+    /// the answer waits until each stale replica that answered has acknowledged it, so a value a REPAIR read returned is
+    /// on as many replicas as the level asks (a later read at the level sees it). Stand-ins are not repaired: they are
+    /// not the key's replicas.
+    /// </remarks>
     private sealed class ReadPending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level)
         : ReplicaReplyPending(id, request, replicas, tracker, level)
     {
@@ -209,22 +234,130 @@ internal sealed partial class ClusterNode
         private ReplicaRecord? _agreed;
         private bool _disagreed;
 
+        // Per slot: what it answered (null: not yet, or failed; None: no record); some answered none.
+        private readonly ReplicaRecord?[] _answers = new ReplicaRecord?[replicas.Nodes.Length];
+        private bool _someMissing;
+
+        // REPAIR: stale replicas whose acknowledgement the answer waits for.
+        private bool[]? _repairWaits;
+        private int _repairsLeft;
+
         protected override string What => "read";
 
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
+            if (reply is ReplicaWriteReply repaired)
+            {
+                OnRepaired(node, replicaIndex, repaired, outbox);
+                return;
+            }
+
             if (Tracker.HasReplied(replicaIndex) || reply is not ReplicaReadReply read)
             {
                 return;
             }
 
             var ok = read.Status == ReplicaStatus.Ok;
-            if (ok && read.Record.Exists)
+            if (ok)
             {
-                Add(read.Record);
+                _answers[replicaIndex] = read.Record;
+                if (read.Record.Exists)
+                {
+                    Add(read.Record);
+                }
+                else
+                {
+                    _someMissing = true;
+                }
             }
 
             Count(node, replicaIndex, read.Status, read.Error, outbox);
+        }
+
+        protected override void OnSucceeded(ClusterNode node, IOutbox outbox)
+        {
+            if (_agreed is null || (!_disagreed && !_someMissing))
+            {
+                node.Finish(this, Result(), outbox); // nothing anywhere, or every answer the same: nothing to repair
+                return;
+            }
+
+            var merged = MergedRecord();
+            var message = new ReplicaWriteRequest(Id, Request.Key, merged);
+            var local = new StorageRequest(0, StorageOperation.Merge, Request.Key, merged);
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (!Replicas.Alive[i] || Replicas.IsStandIn(i))
+                {
+                    continue;
+                }
+
+                var answered = _answers[i];
+                var stale = answered is not { } record || record.ExpiresAtUnixMs != merged.ExpiresAtUnixMs || !record.Set.AsSpan().SequenceEqual(merged.Set);
+                if (!stale || (answered is null && WasAsked(i) && Tracker.HasReplied(i)))
+                {
+                    continue; // in sync, or failed to answer (not known stale)
+                }
+
+                node._readRepairs++;
+                node.SendToReplica(this, i, Nodes[i], message, local, outbox);
+                if (Level.Repair && answered is not null)
+                {
+                    _repairWaits ??= new bool[Nodes.Length];
+                    _repairWaits[i] = true;
+                    _repairsLeft++;
+                }
+            }
+
+            if (_repairsLeft == 0)
+            {
+                node.Finish(this, Result(), outbox);
+            }
+        }
+
+        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox)
+        {
+            if (_repairsLeft > 0)
+            {
+                node.Finish(this, new ClientReply(ClientStatus.Timeout, $"TIMEOUT {Level} REPAIR: {_repairsLeft} stale replicas did not acknowledge the repair in time"), outbox);
+                return;
+            }
+
+            base.OnDeadline(node, now, outbox);
+        }
+
+        private void OnRepaired(ClusterNode node, int replicaIndex, ReplicaWriteReply reply, IOutbox outbox)
+        {
+            if (_repairWaits is null || !_repairWaits[replicaIndex])
+            {
+                return;
+            }
+
+            _repairWaits[replicaIndex] = false;
+            if (reply.Status != ReplicaStatus.Ok)
+            {
+                node.Finish(this, new ClientReply(reply.Status == ReplicaStatus.Busy ? ClientStatus.Busy : ClientStatus.Error,
+                    $"{(reply.Status == ReplicaStatus.Busy ? "BUSY" : "ERR")} read repair at {Level} failed on {Nodes[replicaIndex]}: {reply.Error}"), outbox);
+                return;
+            }
+
+            if (--_repairsLeft == 0)
+            {
+                node.Finish(this, Result(), outbox);
+            }
+        }
+
+        /// <summary>The record every replica should hold: the agreed one, or the merge of what they answered.</summary>
+        private ReplicaRecord MergedRecord()
+        {
+            if (!_disagreed)
+            {
+                return _agreed!.Value;
+            }
+
+            var encoded = new System.Buffers.ArrayBufferWriter<byte>(256);
+            _merged!.Encode(encoded);
+            return new ReplicaRecord(encoded.WrittenSpan.ToArray(), _expiry);
         }
 
         protected override ClientReply Result() => _agreed is { } record && !_disagreed
@@ -253,7 +386,17 @@ internal sealed partial class ClusterNode
             MergeRecord(ref _merged, ref _expiry, ref _winner, record);
         }
 
-        protected override void SendTo(ClusterNode node, int index, IOutbox outbox) =>
+        protected override void SendTo(ClusterNode node, int index, IOutbox outbox)
+        {
+            if (Replicas.IsStandIn(index))
+            {
+                var intended = Replicas.IntendedFor[index];
+                node.SendToReplica(this, index, Nodes[index], new HintedReadRequest(Id, Request.Key, intended),
+                    new StorageRequest(0, StorageOperation.HintedRead, Request.Key, default, Target: intended), outbox, MessageKind.ReplicaRead);
+                return;
+            }
+
             node.SendToReplica(this, index, Nodes[index], new ReplicaReadRequest(Id, Request.Key), new StorageRequest(0, StorageOperation.Read, Request.Key, default), outbox);
+        }
     }
 }

@@ -19,7 +19,7 @@ internal sealed partial class ClusterNode
     private void StartWrite(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
         var level = request.Consistency.IsDefault ? _settings.DefaultWrite : request.Consistency;
-        var replicas = ReplicasOf(Token.Of(request.Key).Value);
+        var replicas = ReplicasFor(Token.Of(request.Key).Value, level);
         if (!TryQuorum(level, replicas, request.Id, outbox, out var tracker))
         {
             return;
@@ -27,14 +27,19 @@ internal sealed partial class ClusterNode
 
         if (request.Write is WriteOperation.VersionedPut or WriteOperation.VersionedDelete)
         {
+            // Coordinated at a natural replica (it holds the dots its node minted); stand-ins only keep hints.
             var self = Array.IndexOf(replicas.Nodes, Self);
-            if (self >= 0 && replicas.Alive[self])
+            if (self >= 0 && replicas.Alive[self] && !replicas.IsStandIn(self))
             {
                 StartVersionedWrite(request, null, replicas, tracker, level, self, now, outbox);
             }
-            else
+            else if (replicas.NaturalAlive > 0)
             {
                 Forward(request, replicas, level, now, outbox);
+            }
+            else
+            {
+                outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {level}: a versioned write needs a live replica of its key to coordinate it, none is up"));
             }
 
             return;
@@ -49,7 +54,7 @@ internal sealed partial class ClusterNode
         var record = Stamp(request, now);
         var pending = new WritePending(NewRequestId(), request, replicas, tracker, level, record);
         Track(pending, now);
-        pending.Start(this, outbox);
+        pending.Start(this, now, outbox);
     }
 
     private static ClientReply ClockLeaseBusy => new(ClientStatus.Busy, "BUSY the node's clock lease is being renewed; retry");
@@ -172,7 +177,49 @@ internal sealed partial class ClusterNode
             {
                 if (!Replicas.Alive[i])
                 {
-                    Tracker.Record(i, success: false); // DOWN: not sent (hinted handoff keeps it for later, see the failures issue)
+                    Tracker.Record(i, success: false); // DOWN: not sent; the coordinator keeps a hint for it (SendToEach)
+                }
+            }
+        }
+
+        /// <summary>
+        /// Sends <paramref name="record"/> to every slot but <paramref name="skip"/>: a natural replica merges it, a stand-in
+        /// keeps it as a hint for the DOWN replica it stands in for (counted for the level: sloppy quorum), and for a DOWN
+        /// replica without one this node keeps the hint itself (not counted, as Cassandra's coordinator hints).
+        /// </summary>
+        protected void SendToEach(ClusterNode node, ReplicaRecord record, int skip, DateTimeOffset now, IOutbox outbox)
+        {
+            ReplicaWriteRequest? plain = null;
+            for (var i = 0; i < Nodes.Length; i++)
+            {
+                if (i == skip)
+                {
+                    continue;
+                }
+
+                var key = Request.Key;
+                if (!Replicas.Alive[i])
+                {
+                    node.KeepHint(Replicas.IntendedFor[i], key, record, now);
+                }
+                else if (Replicas.IsStandIn(i))
+                {
+                    var intended = Replicas.IntendedFor[i];
+                    if (Nodes[i] == node.Self)
+                    {
+                        node.SubmitStorage(
+                            new StorageRequest(0, StorageOperation.Hint, key, record, First: HintTime(now), Target: intended),
+                            StorageWait.ForRequest(Id, i, MessageKind.ReplicaWrite) with { Hint = HintWork.Stored, HintFor = intended });
+                    }
+                    else
+                    {
+                        outbox.Send(Nodes[i], new HintedWriteRequest(Id, key, record, intended));
+                    }
+                }
+                else
+                {
+                    plain ??= new ReplicaWriteRequest(Id, key, record);
+                    node.SendToReplica(this, i, Nodes[i], plain, new StorageRequest(0, StorageOperation.Merge, key, record), outbox);
                 }
             }
         }
@@ -198,18 +245,10 @@ internal sealed partial class ClusterNode
     private sealed class WritePending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, ReplicaRecord record)
         : WriteQuorumPending(id, request, replicas, tracker, level)
     {
-        public void Start(ClusterNode node, IOutbox outbox)
+        public void Start(ClusterNode node, DateTimeOffset now, IOutbox outbox)
         {
             SkipDown();
-            var message = new ReplicaWriteRequest(Id, Request.Key, record);
-            var local = new StorageRequest(0, StorageOperation.Merge, Request.Key, record);
-            for (var i = 0; i < Nodes.Length; i++)
-            {
-                if (Replicas.Alive[i])
-                {
-                    node.SendToReplica(this, i, Nodes[i], message, local, outbox);
-                }
-            }
+            SendToEach(node, record, skip: -1, now, outbox);
         }
     }
 
@@ -249,15 +288,7 @@ internal sealed partial class ClusterNode
                 node._clock.Observe(minted); // the new sibling: stamped above the set, so it is the winner
             }
 
-            var message = new ReplicaWriteRequest(Id, Request.Key, done.Record);
-            for (var i = 0; i < Nodes.Length; i++)
-            {
-                if (i != self && Replicas.Alive[i])
-                {
-                    outbox.Send(Nodes[i], message);
-                }
-            }
-
+            SendToEach(node, done.Record, skip: self, now, outbox);
             Count(node, self, ReplicaStatus.Ok, "", outbox);
         }
     }

@@ -41,6 +41,18 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// <summary>Most client requests in flight on this coordinator; more are answered BUSY at once.</summary>
     public int MaxInFlight { get; init; } = 100_000;
 
+    /// <summary>Hinted handoff's pace: bytes of hints handed over per second, per node (--hint-rate); 0: unthrottled.</summary>
+    public long HintRateBytesPerSecond { get; init; } = 4 * 1024 * 1024;
+
+    /// <summary>Hints first kept longer ago than this are dropped unsent (--hint-window); anti-entropy repairs what they held.</summary>
+    public TimeSpan HintWindow { get; init; } = TimeSpan.FromHours(3);
+
+    /// <summary>
+    /// Strict quorum for every request (--strict-quorum): only natural replicas count; off, a DOWN replica's stand-in
+    /// counts for it (sloppy quorum, as Dynamo) unless the request asks STRICT.
+    /// </summary>
+    public bool StrictQuorum { get; init; }
+
     /// <summary>The first id this run gives the requests it coordinates (the host derives it from the generation, so runs never reuse ids).</summary>
     public ulong FirstRequestId { get; init; } = 1;
 
@@ -82,6 +94,7 @@ internal sealed partial class ClusterNode
     private readonly Dictionary<ulong, StorageWait> _storageWaits = [];
 
     private ulong _nextRequestId;
+    private long _readRepairs;
     private ulong _nextTag = 1;
     private readonly HybridClock _clock;
     private long _clockLeaseUnixMs = long.MaxValue;
@@ -91,8 +104,13 @@ internal sealed partial class ClusterNode
     private HashSet<NodeId> _down = [];
     private HashSet<NodeId> _suspected = [];
 
-    // ReplicasOf's answers per vnode of the current ring and DOWN set (immutable; forgotten when either changes).
+    // ReplicasOf's answers per vnode of the current ring and DOWN set (immutable; forgotten when either changes): the
+    // natural list (strict quorum), and the sloppy one with stand-ins for DOWN replicas (the same object when none is DOWN).
     private Replicas?[] _replicasByVnode;
+    private Replicas?[] _sloppyByVnode;
+
+    // Per ring member (by index): not DOWN, so it may stand in for a DOWN replica.
+    private bool[] _usable;
 
     public ClusterNode(ClusterNodeSettings settings, IReplicaStore store, TokenRing ring)
     {
@@ -114,6 +132,9 @@ internal sealed partial class ClusterNode
 
     /// <summary>The replica placement over <see cref="Ring"/>.</summary>
     public Placement Placement => _placement;
+
+    /// <summary>Records sent to stale replicas by read repair since start.</summary>
+    public long ReadRepairs => _readRepairs;
 
     /// <summary>Client requests in flight.</summary>
     public int InFlight => _pending.Count;
@@ -200,6 +221,20 @@ internal sealed partial class ClusterNode
             case ReplicaWriteRequest m:
                 SubmitStorage(new StorageRequest(0, StorageOperation.Merge, m.Key, m.Record), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaWrite));
                 break;
+            case HintedWriteRequest m when m.IntendedFor == Self:
+                // The rings disagree (this node is a natural replica here): merge it as the replica it is.
+                SubmitStorage(new StorageRequest(0, StorageOperation.Merge, m.Key, m.Record), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaWrite));
+                break;
+            case HintedWriteRequest m:
+                SubmitStorage(
+                    new StorageRequest(0, StorageOperation.Hint, m.Key, m.Record, First: HintTime(now), Target: m.IntendedFor),
+                    StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaWrite) with { Hint = HintWork.Stored, HintFor = m.IntendedFor });
+                break;
+            case HintedReadRequest m:
+                SubmitStorage(
+                    new StorageRequest(0, m.IntendedFor == Self ? StorageOperation.Read : StorageOperation.HintedRead, m.Key, default, Target: m.IntendedFor),
+                    StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaRead));
+                break;
             case ReplicaScanRequest m:
                 SubmitStorage(new StorageRequest(0, StorageOperation.Scan, [], default, m.First, m.Last, m.Limit), StorageWait.ForPeer(from, m.RequestId, MessageKind.ReplicaScan));
                 break;
@@ -224,6 +259,11 @@ internal sealed partial class ClusterNode
         if (!_storageWaits.Remove(done.Tag, out var wait))
         {
             return; // its request already ended (a deadline passed)
+        }
+
+        if (wait.Hint != HintWork.None && !OnHintStorage(wait, done, now, outbox))
+        {
+            return; // hint work of this node's own (no peer or request waits for it)
         }
 
         if (wait.Peer is { } peer)
@@ -260,24 +300,81 @@ internal sealed partial class ClusterNode
         }
 
         ForgetForwards(ticks);
+        TickHints(now, outbox);
     }
 
-    /// <summary>The replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
+    /// <summary>The natural replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
     /// <remarks>Kept per vnode until the membership changes: building it was five objects per request.</remarks>
     private Replicas ReplicasOf(ulong token)
     {
         if (_ring.IsEmpty)
         {
-            return Replicas.Of(this, []);
+            return Replicas.Of(this, [], []);
         }
 
         var vnode = _ring.VnodeIndexOf(new Core.Hashing.Token(token));
-        return _replicasByVnode[vnode] ??= Replicas.Of(this, _placement.ForVnode(vnode).ToArray());
+        return _replicasByVnode[vnode] ??= NaturalReplicas(vnode);
+    }
+
+    /// <summary>
+    /// The replicas a request at <paramref name="level"/> uses: the natural list for strict quorum (the level's, or the
+    /// node's --strict-quorum), else the sloppy list, where each DOWN replica is replaced by its stand-in (the next node
+    /// clockwise in its data center that is neither DOWN nor a natural replica: it keeps the write as a hint for the
+    /// DOWN one), or left DOWN when there is none.
+    /// </summary>
+    /// <remarks>
+    /// The list keeps the natural list's length and order, and a stand-in takes its replica's slot and data center, so
+    /// the level's requirement is counted on the natural N either way (ALL still needs N acknowledgements).
+    /// </remarks>
+    private Replicas ReplicasFor(ulong token, ConsistencyLevel level)
+    {
+        var natural = ReplicasOf(token);
+        if (level.Strict || _settings.StrictQuorum || natural.AllAlive)
+        {
+            return natural;
+        }
+
+        var vnode = _ring.VnodeIndexOf(new Core.Hashing.Token(token));
+        return _sloppyByVnode[vnode] ??= SloppyReplicas(vnode, natural);
+    }
+
+    private Replicas NaturalReplicas(int vnode)
+    {
+        var nodes = _placement.ForVnode(vnode).ToArray();
+        return Replicas.Of(this, nodes, nodes);
+    }
+
+    private Replicas SloppyReplicas(int vnode, Replicas natural)
+    {
+        var length = natural.Nodes.Length;
+        var sloppy = new SloppyReplica[length]; // once per vnode and membership: cached
+        var count = PreferenceList.Sloppy(_placement, _ring.TokenAt(vnode), _usable, sloppy);
+        var nodes = (NodeId[])natural.Nodes.Clone();
+        var intended = (NodeId[])natural.Nodes.Clone();
+        for (var i = 0; i < count; i++)
+        {
+            if (sloppy[i].IsStandIn)
+            {
+                var slot = Array.IndexOf(natural.Nodes, sloppy[i].IntendedFor);
+                nodes[slot] = sloppy[i].Node;
+            }
+        }
+
+        return Replicas.Of(this, nodes, intended);
     }
 
     /// <summary>Empties ReplicasOf's cache, sized to the current ring (at start and whenever membership is applied).</summary>
-    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_replicasByVnode))]
-    private void ForgetReplicas() => _replicasByVnode = new Replicas?[_ring.IsEmpty ? 0 : _ring.VnodeCount];
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_replicasByVnode), nameof(_sloppyByVnode), nameof(_usable))]
+    private void ForgetReplicas()
+    {
+        _replicasByVnode = new Replicas?[_ring.IsEmpty ? 0 : _ring.VnodeCount];
+        _sloppyByVnode = new Replicas?[_replicasByVnode.Length];
+        _usable = new bool[_ring.MemberCount];
+        for (var m = 0; m < _usable.Length; m++)
+        {
+            _usable[m] = IsAlive(_ring.MemberAt(m).Id);
+        }
+    }
 
     private ulong NewRequestId() => _nextRequestId++;
 
@@ -317,12 +414,15 @@ internal sealed partial class ClusterNode
         _store.Submit(request with { Tag = tag });
     }
 
-    /// <summary>Sends a replica request to <paramref name="node"/>, or to the local store when it is this node.</summary>
-    private void SendToReplica(Pending pending, int replicaIndex, NodeId node, ClusterMessage message, StorageRequest local, IOutbox outbox)
+    /// <summary>
+    /// Sends a replica request to <paramref name="node"/>, or to the local store when it is this node (its answer then
+    /// shaped as the reply to <paramref name="localKind"/>, by default the message's kind).
+    /// </summary>
+    private void SendToReplica(Pending pending, int replicaIndex, NodeId node, ClusterMessage message, StorageRequest local, IOutbox outbox, MessageKind? localKind = null)
     {
         if (node == Self)
         {
-            SubmitStorage(local, StorageWait.ForRequest(pending.Id, replicaIndex, message.Kind));
+            SubmitStorage(local, StorageWait.ForRequest(pending.Id, replicaIndex, localKind ?? message.Kind));
         }
         else
         {
@@ -332,6 +432,11 @@ internal sealed partial class ClusterNode
 
     private void OnReplicaReply(NodeId from, ClusterMessage message, DateTimeOffset now, IOutbox outbox)
     {
+        if (message is ReplicaWriteReply written && OnHintDelivered(from, written, now))
+        {
+            return;
+        }
+
         if (_pending.TryGetValue(message.RequestId, out var pending))
         {
             var index = pending.IndexOf(from);
@@ -355,25 +460,55 @@ internal sealed partial class ClusterNode
     private static ClusterMessage ReplyFromStorage(MessageKind kind, ulong requestId, in StorageDone done) =>
         ReplyToPeer(new StorageWait(null, requestId, -1, kind), done);
 
-    /// <summary>What a storage tag waits for: a peer's request to answer, or a replica slot of a request this node coordinates.</summary>
+    /// <summary>
+    /// What a storage tag waits for: a peer's request to answer, or a replica slot of a request this node coordinates;
+    /// and for hint work (<see cref="Hint"/>), the replica the hint is for.
+    /// </summary>
     private readonly record struct StorageWait(NodeId? Peer, ulong RequestId, int ReplicaIndex, MessageKind Kind)
     {
+        /// <summary>The hint work this answer finishes, if any (counted by <see cref="OnHintStorage"/>).</summary>
+        public HintWork Hint { get; init; }
+
+        /// <summary>The replica the hint is for.</summary>
+        public NodeId? HintFor { get; init; }
+
         public static StorageWait ForPeer(NodeId peer, ulong requestId, MessageKind kind) => new(peer, requestId, -1, kind);
 
         public static StorageWait ForRequest(ulong requestId, int replicaIndex, MessageKind kind) => new(null, requestId, replicaIndex, kind);
     }
 
-    /// <summary>A request's replicas: their ids, liveness and data centers, in preference order. Immutable: shared by requests.</summary>
+    /// <summary>
+    /// A request's replicas: their ids, liveness and data centers, in preference order, and for each the natural replica
+    /// it holds the data for (itself, or the DOWN replica a stand-in keeps hints for). Immutable: shared by requests.
+    /// </summary>
     private sealed class Replicas
     {
-        private Replicas(NodeId[] nodes, bool[] alive, string[] dataCenters)
+        private Replicas(NodeId[] nodes, NodeId[] intendedFor, bool[] alive, string[] dataCenters)
         {
             Nodes = nodes;
+            IntendedFor = intendedFor;
             Alive = alive;
             DataCenters = dataCenters;
+            AllAlive = Array.TrueForAll(alive, a => a);
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                NaturalAlive += alive[i] && nodes[i] == intendedFor[i] ? 1 : 0;
+            }
         }
 
+        /// <summary>Natural replicas (not stand-ins) that are alive.</summary>
+        public int NaturalAlive { get; }
+
         public NodeId[] Nodes { get; }
+
+        /// <summary>Per slot: the natural replica the data belongs to; differs from <see cref="Nodes"/> for a stand-in.</summary>
+        public NodeId[] IntendedFor { get; }
+
+        /// <summary>Whether slot <paramref name="i"/> is a stand-in for a DOWN replica (sloppy quorum).</summary>
+        public bool IsStandIn(int i) => Nodes[i] != IntendedFor[i];
+
+        /// <summary>No slot is DOWN.</summary>
+        public bool AllAlive { get; }
 
         public bool[] Alive { get; }
 
@@ -395,17 +530,18 @@ internal sealed partial class ClusterNode
             return plan;
         }
 
-        public static Replicas Of(ClusterNode node, NodeId[] nodes)
+        /// <summary>The replicas <paramref name="nodes"/>, each holding <paramref name="intendedFor"/>'s data in its slot (its data center counts).</summary>
+        public static Replicas Of(ClusterNode node, NodeId[] nodes, NodeId[] intendedFor)
         {
             var alive = new bool[nodes.Length];
             var dataCenters = new string[nodes.Length];
             for (var i = 0; i < nodes.Length; i++)
             {
                 alive[i] = node.IsAlive(nodes[i]);
-                dataCenters[i] = node._ring.TryGetMember(nodes[i], out var member) ? member.DataCenter : "";
+                dataCenters[i] = node._ring.TryGetMember(intendedFor[i], out var member) ? member.DataCenter : "";
             }
 
-            return new Replicas(nodes, alive, dataCenters);
+            return new Replicas(nodes, intendedFor, alive, dataCenters);
         }
     }
 

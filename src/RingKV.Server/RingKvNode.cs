@@ -49,7 +49,7 @@ internal sealed class RingKvNode : IAsyncDisposable
         var logger = loggers.CreateLogger("ringkv");
 
         var time = TimeProvider.System;
-        var engine = StorageEngine.Open(new StorageOptions
+        var storageOptions = new StorageOptions
         {
             Directory = options.DataDirectory,
             Sync = options.SyncPolicy(),
@@ -60,7 +60,8 @@ internal sealed class RingKvNode : IAsyncDisposable
             // A stored value is the key's encoded sibling set: the user value plus version metadata.
             MaxValueBytes = options.MaxValueBytes + (64 * 1024),
             Time = time,
-        });
+        };
+        var engine = StorageEngine.Open(storageOptions);
         foreach (var note in engine.RecoveryNotes)
         {
             logger.LogWarning("recovery: {Note}", note);
@@ -79,7 +80,7 @@ internal sealed class RingKvNode : IAsyncDisposable
         IKeyValueStore store = local;
         if (options.IsClusterNode)
         {
-            cluster = new NodeHost(ClusterSettings(options), engine, loggers, time);
+            cluster = new NodeHost(ClusterSettings(options), engine, HintStore.OpenEngine(options.DataDirectory, storageOptions), loggers, time);
             store = new CoordinatedStore(cluster, time);
         }
         else
@@ -132,6 +133,9 @@ internal sealed class RingKvNode : IAsyncDisposable
             DefaultRead = ServerOptions.Level(options.Read, "read"),
             DefaultWrite = ServerOptions.Level(options.Write, "write"),
             MaxVersionEntries = options.MaxVersionVectorEntries,
+            StrictQuorum = options.StrictQuorum,
+            HintRateBytesPerSecond = options.HintRate,
+            HintWindow = ServerOptions.Duration(options.HintWindow, "hint-window"),
         };
         var advertised = options.PeerAdvertiseEndPoint();
         var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);

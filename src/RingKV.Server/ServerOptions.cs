@@ -88,6 +88,15 @@ internal sealed class ServerOptions
     /// <summary>Level of plain writes in a cluster.</summary>
     public string Write { get; set; } = "quorum";
 
+    /// <summary>Strict quorum for every request: only a key's own replicas count, never a stand-in (sloppy quorum, the default).</summary>
+    public bool StrictQuorum { get; set; }
+
+    /// <summary>Bytes of hints per second a node hands over to a returning replica; 0: unthrottled.</summary>
+    public long HintRate { get; set; } = 4L * 1024 * 1024;
+
+    /// <summary>How long hints for a DOWN replica are kept (a duration: 90s, 30m, 3h, 2d); older ones are dropped and counted.</summary>
+    public string HintWindow { get; set; } = "3h";
+
     /// <summary>The cluster's name: nodes of another cluster are refused at the handshake.</summary>
     public string ClusterName { get; set; } = "ringkv";
 
@@ -139,6 +148,44 @@ internal sealed class ServerOptions
         Core.Consistency.ConsistencyLevel.TryParse(System.Text.Encoding.UTF8.GetBytes(text.Trim()), out var level)
             ? level
             : throw new FormatException($"invalid {setting} level '{text}': expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number");
+
+    /// <summary>
+    /// Parses a duration setting: a whole number with a unit, ms, s, m, h or d (90s, 30m, 3h, 2d); a bare 0 is zero.
+    /// Throws <see cref="FormatException"/> naming the setting.
+    /// </summary>
+    public static TimeSpan Duration(string text, string setting)
+    {
+        var trimmed = (text ?? "").Trim().ToLowerInvariant();
+        if (trimmed == "0")
+        {
+            return TimeSpan.Zero;
+        }
+
+        var unitAt = 0;
+        while (unitAt < trimmed.Length && char.IsAsciiDigit(trimmed[unitAt]))
+        {
+            unitAt++;
+        }
+
+        if (unitAt > 0 && unitAt <= 12 && long.TryParse(trimmed.AsSpan(0, unitAt), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
+        {
+            TimeSpan? unit = trimmed[unitAt..] switch
+            {
+                "ms" => TimeSpan.FromMilliseconds(1),
+                "s" => TimeSpan.FromSeconds(1),
+                "m" => TimeSpan.FromMinutes(1),
+                "h" => TimeSpan.FromHours(1),
+                "d" => TimeSpan.FromDays(1),
+                _ => null,
+            };
+            if (unit is { } u && count <= TimeSpan.MaxValue.Ticks / u.Ticks)
+            {
+                return TimeSpan.FromTicks(count * u.Ticks);
+            }
+        }
+
+        throw new FormatException($"invalid {setting} '{text}': expected a whole number with a unit, ms, s, m, h or d (e.g. 90s, 30m, 3h, 2d)");
+    }
 
     /// <summary>Builds options from configuration keys named like the properties (case-insensitive).</summary>
     /// <remarks>
@@ -292,6 +339,8 @@ internal sealed class ServerOptions
         Require(!string.IsNullOrWhiteSpace(Dc) && !string.IsNullOrWhiteSpace(Rack), "dc and rack must not be empty");
         _ = Level(Read, "read");
         _ = Level(Write, "write");
+        Require(HintRate >= 0, "hint-rate must be 0 (unthrottled) or more bytes per second");
+        Require(Duration(HintWindow, "hint-window") > TimeSpan.Zero, "hint-window must be longer than 0");
         if (IsClusterNode)
         {
             Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");

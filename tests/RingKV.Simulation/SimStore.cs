@@ -26,6 +26,10 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     private readonly Dictionary<string, ReplicaRecord?> _unsynced = new(StringComparer.Ordinal);
     private long _lastDoneAt;
 
+    // Hints kept for DOWN replicas, by (target, key): the merged record and when the first was kept (Unix ms, the node's
+    // clock). Synced at once: a hint is acknowledged only once durable (sync-always, as every merge here).
+    private readonly SortedDictionary<(string Target, string Key), (ReplicaRecord Record, long KeptAtUnixMs)> _hints = [];
+
     /// <summary>Sync each merge before acknowledging it (<c>--sync always</c>).</summary>
     public bool SyncEveryMerge { get; init; } = true;
 
@@ -40,7 +44,7 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
 
     public void Submit(in StorageRequest request)
     {
-        if (sim.CaptureWrites is { } capture && request.Operation == StorageOperation.Merge)
+        if (sim.CaptureWrites is { } capture && request.Operation is StorageOperation.Merge or StorageOperation.Hint)
         {
             capture(request.Record);
         }
@@ -141,7 +145,34 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
                 return Scan(request);
             case StorageOperation.Count:
                 return Count(request);
-            default:
+            case StorageOperation.Hint:
+                return KeepHint(request);
+            case StorageOperation.HintedRead:
+                {
+                    var key = Key(request.Key);
+                    var record = Get(key);
+                    if (_hints.TryGetValue((request.Target!.Value.Name, key), out var hint) && SiblingSet.TryDecode(hint.Record.Set, out var hinted, out _))
+                    {
+                        record = MergeRecord(record, hinted, hint.Record.ExpiresAtUnixMs);
+                    }
+
+                    return new StorageDone(request.Tag, ReplicaStatus.Ok, record);
+                }
+
+            case StorageOperation.HintScan:
+                return ScanHints(request);
+            case StorageOperation.HintDelete:
+                {
+                    var pair = (request.Target!.Value.Name, Key(request.Key));
+                    var deleted = _hints.TryGetValue(pair, out var hint) && hint.Record.ExpiresAtUnixMs == request.Record.ExpiresAtUnixMs
+                        && hint.Record.Set.AsSpan().SequenceEqual(request.Record.Set) && _hints.Remove(pair);
+                    return new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: deleted ? 1 : 0);
+                }
+
+            case StorageOperation.HintCount:
+                return new StorageDone(request.Tag, ReplicaStatus.Ok, HintCounts: [.. _hints.Keys.GroupBy(k => k.Target, StringComparer.Ordinal)
+                    .Select(g => (new RingKV.Cluster.NodeId(g.Key), (long)g.Count()))]);
+            case StorageOperation.Flush:
                 _unsynced.Clear();
                 foreach (var key in _synced.Keys.ToList())
                 {
@@ -150,7 +181,58 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
 
                 Sync();
                 return new StorageDone(request.Tag, ReplicaStatus.Ok);
+            default:
+                throw new InvalidOperationException($"SimStore does not serve {request.Operation}");
         }
+    }
+
+    /// <summary>Hints kept, by (target, key), with their records.</summary>
+    public IReadOnlyDictionary<(string Target, string Key), (ReplicaRecord Record, long KeptAtUnixMs)> Hints => _hints;
+
+    private StorageDone KeepHint(StorageRequest request)
+    {
+        if (!SiblingSet.TryDecode(request.Record.Set, out var delta, out var error))
+        {
+            return new StorageDone(request.Tag, ReplicaStatus.Error, Error: "bad record: " + error);
+        }
+
+        var pair = (request.Target!.Value.Name, Key(request.Key));
+        var isNew = !_hints.TryGetValue(pair, out var hint);
+        var merged = isNew ? request.Record : MergeRecord(hint.Record, delta, request.Record.ExpiresAtUnixMs);
+        _hints[pair] = (merged, isNew ? (long)request.First : hint.KeptAtUnixMs);
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: isNew ? 1 : 0);
+    }
+
+    /// <summary>A page of one target's hints by key token from First (Limit 0: none read); those kept before Last (Unix ms) are deleted and counted.</summary>
+    private StorageDone ScanHints(StorageRequest request)
+    {
+        var target = request.Target!.Value.Name;
+        var mine = _hints.Where(h => h.Key.Target == target)
+            .Select(h => (Token: Token.Of(Bytes(h.Key.Key)).Value, h.Key.Key, h.Value.Record, h.Value.KeptAtUnixMs))
+            .OrderBy(h => h.Token).ThenBy(h => h.Key, StringComparer.Ordinal).ToList();
+        long dropped = 0;
+        foreach (var hint in mine.Where(h => h.KeptAtUnixMs < (long)request.Last).ToList())
+        {
+            _hints.Remove((target, hint.Key));
+            mine.Remove(hint);
+            dropped++;
+        }
+
+        var entries = new List<ScanEntry>();
+        if (request.Limit > 0)
+        {
+            foreach (var hint in mine.Where(h => h.Token >= request.First))
+            {
+                if (entries.Count >= request.Limit)
+                {
+                    return new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: false, Next: hint.Token, Expires: dropped);
+                }
+
+                entries.Add(new ScanEntry(Bytes(hint.Key), hint.Record));
+            }
+        }
+
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: true, Expires: dropped);
     }
 
     /// <summary>Merges a delta into a stored record: sibling sets merge; the expiry follows the winning sibling's record.</summary>

@@ -204,9 +204,9 @@ internal sealed class Simulator
     private void Send(SimNode from, string address, ClusterMessage message)
     {
         Sent++;
-        if (CaptureWrites is { } capture && message is ReplicaWriteRequest write)
+        if (CaptureWrites is { } capture && message is ReplicaWriteRequest or HintedWriteRequest)
         {
-            capture(write.Record);
+            capture(message is ReplicaWriteRequest write ? write.Record : ((HintedWriteRequest)message).Record);
         }
 
         var to = Nodes.FirstOrDefault(n => n.Address == address);

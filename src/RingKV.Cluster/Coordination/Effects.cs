@@ -41,6 +41,35 @@ internal enum StorageOperation : byte
     /// and answer the resulting record: the coordinating replica's step of a KV.PUT or KV.DEL.
     /// </summary>
     Update,
+
+    /// <summary>
+    /// Keep <see cref="StorageRequest.Record"/> as a hint of <see cref="StorageRequest.Key"/> for
+    /// <see cref="StorageRequest.Target"/> (a DOWN replica), merged into the hint already kept for that pair; durable
+    /// before the answer. <see cref="StorageRequest.First"/> is when (Unix ms): a merged hint keeps the earliest.
+    /// <see cref="StorageDone.Keys"/> is 1 when the pair had no hint before, else 0.
+    /// </summary>
+    Hint,
+
+    /// <summary>Read one key's record merged with the hint kept of it for <see cref="StorageRequest.Target"/> (a stand-in's read).</summary>
+    HintedRead,
+
+    /// <summary>
+    /// A page of the hints kept for <see cref="StorageRequest.Target"/>, by hint token from <see cref="StorageRequest.First"/>,
+    /// about <see cref="StorageRequest.Limit"/> of them; hints first kept before <see cref="StorageRequest.Last"/> (Unix ms)
+    /// are deleted instead (past the hint window) and counted in <see cref="StorageDone.Expires"/>.
+    /// <see cref="StorageDone.Complete"/>/<see cref="StorageDone.Next"/> as for a scan.
+    /// </summary>
+    HintScan,
+
+    /// <summary>
+    /// Delete the hint of <see cref="StorageRequest.Key"/> for <see cref="StorageRequest.Target"/> if it still is
+    /// <see cref="StorageRequest.Record"/> (what was handed over; a hint merged since stays for the next replay).
+    /// <see cref="StorageDone.Keys"/> is 1 when it was deleted.
+    /// </summary>
+    HintDelete,
+
+    /// <summary>How many hints are kept per target (<see cref="StorageDone.HintCounts"/>).</summary>
+    HintCount,
 }
 
 /// <summary>A versioned write (KV.PUT, KV.DEL) as the coordinating replica applies it to its stored set.</summary>
@@ -72,7 +101,8 @@ internal readonly record struct StorageRequest(
     ulong Last = 0,
     int Limit = 0,
     IReadOnlyList<(ulong First, ulong Last)>? Ranges = null,
-    VersionedUpdate? Update = null);
+    VersionedUpdate? Update = null,
+    NodeId? Target = null);
 
 /// <summary>The local replica store's answer to a <see cref="StorageRequest"/>.</summary>
 /// <remarks><see cref="Record"/>: the key's record for Read, the record it now holds for Update.</remarks>
@@ -86,7 +116,8 @@ internal readonly record struct StorageDone(
     long Keys = 0,
     long Expires = 0,
     long TtlSumMs = 0,
-    string Error = "");
+    string Error = "",
+    IReadOnlyList<(NodeId Target, long Count)>? HintCounts = null);
 
 /// <summary>A node's own data, for the cluster: reads, merges, range scans, counts.</summary>
 /// <remarks>

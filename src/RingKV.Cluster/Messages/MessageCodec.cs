@@ -39,6 +39,15 @@ internal static class MessageCodec
                 w.Bytes(m.Key);
                 w.Record(m.Record);
                 break;
+            case HintedWriteRequest m:
+                w.Bytes(m.Key);
+                w.Record(m.Record);
+                w.Text(m.IntendedFor.Name);
+                break;
+            case HintedReadRequest m:
+                w.Bytes(m.Key);
+                w.Text(m.IntendedFor.Name);
+                break;
             case ReplicaWriteReply m:
                 w.Byte((byte)m.Status);
                 w.Text(m.Error);
@@ -90,7 +99,7 @@ internal static class MessageCodec
                 var context = new ArrayBufferWriter<byte>(64);
                 SiblingSet.EncodeContext(m.Context, m.Key, context);
                 w.Bytes(context.WrittenSpan);
-                w.Byte((byte)m.Consistency.Kind);
+                w.Byte((byte)((byte)m.Consistency.Kind | (m.Consistency.Strict ? StrictBit : 0)));
                 w.Varint((ulong)m.Consistency.Count);
                 break;
             case CoordinateWriteReply m:
@@ -126,6 +135,12 @@ internal static class MessageCodec
                 break;
             case MessageKind.ReplicaWrite when r.Bytes(out var key) && r.Record(out var record):
                 message = new ReplicaWriteRequest(id, key, record);
+                break;
+            case MessageKind.HintedWrite when r.Bytes(out var key) && r.Record(out var record) && r.Text(out var intended) && !string.IsNullOrWhiteSpace(intended):
+                message = new HintedWriteRequest(id, key, record, new NodeId(intended));
+                break;
+            case MessageKind.HintedRead when r.Bytes(out var key) && r.Text(out var intended) && !string.IsNullOrWhiteSpace(intended):
+                message = new HintedReadRequest(id, key, new NodeId(intended));
                 break;
             case MessageKind.ReplicaWriteReply when r.Status(out var status) && r.Text(out var text):
                 message = new ReplicaWriteReply(id, status, text);
@@ -235,9 +250,19 @@ internal static class MessageCodec
         return true;
     }
 
-    /// <summary>A consistency level from its kind and count as encoded; (Count, 0) is the default level.</summary>
+    /// <summary>The bit of a level's kind byte that says STRICT.</summary>
+    private const byte StrictBit = 0x80;
+
+    /// <summary>A consistency level from its kind (STRICT in its top bit) and count as encoded; (Count, 0) is the default level.</summary>
     private static bool TryLevel(byte kind, ulong count, out ConsistencyLevel level)
     {
+        if ((kind & StrictBit) != 0)
+        {
+            var ok = TryLevel((byte)(kind & ~StrictBit), count, out level) && !level.IsDefault;
+            level = ok ? level.AsStrict() : default;
+            return ok;
+        }
+
         level = default;
         switch ((ConsistencyKind)kind)
         {

@@ -40,6 +40,15 @@ internal enum MessageKind : byte
     /// <summary>How a forwarded versioned write ended.</summary>
     CoordinateWriteReply = 27,
 
+    /// <summary>
+    /// A write for a DOWN replica, sent to its stand-in (sloppy quorum): kept durably as a hint for that replica and
+    /// handed to it once it is back; answered by <see cref="ReplicaWriteReply"/>.
+    /// </summary>
+    HintedWrite = 28,
+
+    /// <summary>Read one key at a stand-in: its record merged with the hint it keeps for the DOWN replica; answered by <see cref="ReplicaReadReply"/>.</summary>
+    HintedRead = 29,
+
     /// <summary>Membership: gossip and heartbeats (the body says which; see Membership).</summary>
     Membership = 32,
 }

@@ -58,6 +58,22 @@ internal sealed record ReplicaWriteRequest(ulong RequestId, byte[] Key, ReplicaR
     public override MessageKind Kind => MessageKind.ReplicaWrite;
 }
 
+/// <summary>
+/// Keep <see cref="Record"/> (a delta, as in <see cref="ReplicaWriteRequest"/>) as a hint for <see cref="IntendedFor"/>,
+/// a DOWN replica of the key that the receiver stands in for; the hint is durable before the reply and merges with
+/// earlier hints of the key for the same replica.
+/// </summary>
+internal sealed record HintedWriteRequest(ulong RequestId, byte[] Key, ReplicaRecord Record, NodeId IntendedFor) : ClusterMessage(RequestId)
+{
+    public override MessageKind Kind => MessageKind.HintedWrite;
+}
+
+/// <summary>Read a key at a stand-in: its own record merged with the hint it keeps for <see cref="IntendedFor"/>.</summary>
+internal sealed record HintedReadRequest(ulong RequestId, byte[] Key, NodeId IntendedFor) : ClusterMessage(RequestId)
+{
+    public override MessageKind Kind => MessageKind.HintedRead;
+}
+
 /// <summary>The replica merged the write (Ok) or did not.</summary>
 internal sealed record ReplicaWriteReply(ulong RequestId, ReplicaStatus Status, string Error = "") : ClusterMessage(RequestId)
 {

@@ -29,10 +29,12 @@ public enum ConsistencyKind : byte
 /// </remarks>
 public readonly record struct ConsistencyLevel
 {
-    private ConsistencyLevel(ConsistencyKind kind, int count)
+    private ConsistencyLevel(ConsistencyKind kind, int count, bool strict = false, bool repair = false)
     {
         Kind = kind;
         Count = count;
+        Strict = strict;
+        Repair = repair;
     }
 
     /// <summary>One replica.</summary>
@@ -62,8 +64,26 @@ public readonly record struct ConsistencyLevel
     /// <summary>The replica count of a counted level; 0 for the named majorities and ALL.</summary>
     public int Count { get; }
 
+    /// <summary>
+    /// Strict quorum (<c>STRICT</c> after the level): only the key's own replicas count toward it, never a stand-in for a
+    /// down one (sloppy quorum, the default), so the request fails UNAVAILABLE when too few of them are reachable.
+    /// </summary>
+    public bool Strict { get; }
+
     /// <summary>True for <c>default(ConsistencyLevel)</c>: no level given, the store's default applies.</summary>
     public bool IsDefault => Kind == ConsistencyKind.Count && Count == 0;
+
+    /// <summary>
+    /// Blocking read repair (<c>REPAIR</c> after a read's level): the read answers only once the replicas it found stale
+    /// have acknowledged the merged record, so what it returned is on as many replicas as the level asks. Reads only.
+    /// </summary>
+    public bool Repair { get; }
+
+    /// <summary>This level with strict quorum (see <see cref="Strict"/>).</summary>
+    public ConsistencyLevel AsStrict() => new(Kind, Count, strict: true, Repair);
+
+    /// <summary>This level with blocking read repair (see <see cref="Repair"/>).</summary>
+    public ConsistencyLevel AsRepair() => new(Kind, Count, Strict, repair: true);
 
     /// <summary>A fixed count of replicas.</summary>
     public static ConsistencyLevel OfCount(int replicas)
@@ -144,8 +164,10 @@ public readonly record struct ConsistencyLevel
         _ => replicas,
     };
 
-    /// <summary>The name as clients write it: ONE, QUORUM, ..., or the number.</summary>
-    public override string ToString() => Kind switch
+    /// <summary>The name as clients write it: ONE, QUORUM, ..., or the number; then STRICT and REPAIR when they apply.</summary>
+    public override string ToString() => Name + (Strict ? " STRICT" : "") + (Repair ? " REPAIR" : "");
+
+    private string Name => Kind switch
     {
         ConsistencyKind.Count => Count switch
         {

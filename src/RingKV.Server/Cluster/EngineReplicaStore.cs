@@ -49,13 +49,17 @@ internal sealed class EngineReplicaStore : IReplicaStore
     /// <param name="stamps">Bounds on the stamps the engine holds (see <see cref="StoredStamps"/>); this store is their only writer.</param>
     /// <param name="done">Where answers go.</param>
     /// <param name="time">The clock expiry is judged by.</param>
-    public EngineReplicaStore(StorageEngine engine, StoredStamps stamps, Action<StorageDone> done, TimeProvider time)
+    /// <param name="hints">Where hints for DOWN replicas are kept; null: hint requests fail (tests of the data path alone).</param>
+    public EngineReplicaStore(StorageEngine engine, StoredStamps stamps, Action<StorageDone> done, TimeProvider time, HintStore? hints = null)
     {
         _engine = engine;
         _stamps = stamps;
         _done = done;
         _time = time;
+        _hints = hints;
     }
+
+    private readonly HintStore? _hints;
 
     public void Submit(in StorageRequest request)
     {
@@ -65,6 +69,21 @@ internal sealed class EngineReplicaStore : IReplicaStore
             // socket thread): run on the caller's thread (it completes there, having nothing to await), its answer queued
             // behind the current event rather than sent through the thread pool, which cost two thread switches per read.
             _ = RunAsync(request);
+            return;
+        }
+
+        if (request.Operation is StorageOperation.Hint or StorageOperation.HintDelete or StorageOperation.HintScan or StorageOperation.HintCount)
+        {
+            // Queued for the hint store's round (written with the round's other hints at DispatchWrites).
+            if (_hints is null)
+            {
+                _done(new StorageDone(request.Tag, ReplicaStatus.Error, Error: "this node keeps no hints"));
+            }
+            else
+            {
+                _hints.Submit(request);
+            }
+
             return;
         }
 
@@ -101,6 +120,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
     /// </remarks>
     public void DispatchWrites()
     {
+        _hints?.Dispatch();
         var round = _round;
         if (round.Requests.Count == 0)
         {
@@ -122,7 +142,9 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 StorageOperation.Read => Read(request),
                 StorageOperation.Scan => Scan(request),
                 StorageOperation.Count => Count(request),
-                _ => await FlushAsync(request).ConfigureAwait(false),
+                StorageOperation.HintedRead => HintedRead(request),
+                StorageOperation.Flush => await FlushAsync(request).ConfigureAwait(false),
+                _ => new StorageDone(request.Tag, ReplicaStatus.Error, Error: $"storage operation {request.Operation} is not served here"),
             };
         }
         catch (Exception e) when (e is RingKVException or System.IO.IOException or ObjectDisposedException)
@@ -149,6 +171,32 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
 
         return new StorageDone(request.Tag, ReplicaStatus.Ok, record);
+    }
+
+    /// <summary>A stand-in's read: its own record of the key merged with the hint it keeps of it for the DOWN replica.</summary>
+    /// <remarks>Runs on the thread pool (stand-in reads are rare): its own buffer, not the loop's.</remarks>
+    private StorageDone HintedRead(in StorageRequest request)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        var own = new StorageDone(request.Tag, ReplicaStatus.Ok, _engine.TryGet(request.Key, buffer, out var ownExpiry)
+            ? new ReplicaRecord(buffer.WrittenSpan.ToArray(), ownExpiry?.ToUnixTimeMilliseconds() ?? 0)
+            : ReplicaRecord.None);
+        if (_hints is null || own.Status != ReplicaStatus.Ok || !_hints.TryGet(request.Target!.Value, request.Key, out var hint)
+            || !SiblingSet.TryDecode(hint.Set, out var hinted, out _))
+        {
+            return own;
+        }
+
+        if (!own.Record.Exists || !SiblingSet.TryDecode(own.Record.Set, out var stored, out _))
+        {
+            return own with { Record = hint };
+        }
+
+        var expiry = hint.ExpiresAtUnixMs;
+        var merged = Merge(stored, own.Record.ExpiresAtUnixMs, hinted, ref expiry);
+        var encoded = new ArrayBufferWriter<byte>(256);
+        merged.Encode(encoded);
+        return own with { Record = new ReplicaRecord(encoded.WrittenSpan.ToArray(), expiry) };
     }
 
     /// <summary>

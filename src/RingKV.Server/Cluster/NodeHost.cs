@@ -50,6 +50,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly Thread _thread;
     private readonly StorageEngine _engine;
     private readonly EngineReplicaStore _store;
+    private readonly HintStore _hints;
     private DateTimeOffset _nextLoadAt;
     private ulong _nextClientId;
     private int _ringMembers;
@@ -59,7 +60,12 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private volatile bool _stopping;
     private RingKV.Cluster.Ring.TokenRing? _persistedRing;
 
-    public NodeHost(NodeHostSettings settings, StorageEngine engine, ILoggerFactory loggers, TimeProvider time)
+    /// <param name="settings">The node's settings.</param>
+    /// <param name="engine">The node's data.</param>
+    /// <param name="hintEngine">Where the node keeps hints for DOWN replicas (<see cref="HintStore.OpenEngine"/>); the host disposes it.</param>
+    /// <param name="loggers">Logging.</param>
+    /// <param name="time">The clock.</param>
+    public NodeHost(NodeHostSettings settings, StorageEngine engine, StorageEngine hintEngine, ILoggerFactory loggers, TimeProvider time)
     {
         _logger = loggers.CreateLogger("ringkv.cluster");
         _engine = engine;
@@ -76,7 +82,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _stateFile.Save(persisted with { Generation = generation, ClockLeaseUnixMs = _leaseUnixMs });
 
         Stamps = StoredStamps.Open(settings.DataDirectory, engine, _logger);
-        var store = new EngineReplicaStore(engine, Stamps, PostStorage, time);
+        _hints = new HintStore(hintEngine, PostStorage);
+        var store = new EngineReplicaStore(engine, Stamps, PostStorage, time, _hints);
         _store = store;
         var machineSettings = settings.Machine with
         {
@@ -317,6 +324,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         }
 
         _wake.Dispose();
+        _hints.Dispose();
     }
 
     private void Post(in Event e)

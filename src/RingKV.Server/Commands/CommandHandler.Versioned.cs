@@ -13,7 +13,7 @@ internal sealed partial class CommandHandler
     /// <remarks>The context is base64 text so it can be copied from redis-cli into KV.PUT … CONTEXT.</remarks>
     internal async ValueTask<RespAction> KvGet(RespCommand c, RespWriter w)
     {
-        if (!CheckSizes(w, c[1]) || !TryOptions(c, 2, w, allowContext: false, out _, out _, out var level))
+        if (!CheckSizes(w, c[1]) || !TryOptions(c, 2, w, allowContext: false, out _, out _, out var level, allowRepair: true))
         {
             return RespAction.Continue;
         }
@@ -85,11 +85,13 @@ internal sealed partial class CommandHandler
                 return RespAction.Continue;
             }
 
-            if (!ConsistencyLevel.TryParse(c[i + 1], out var level))
+            if (!TryQualifiedLevel(c, i + 1, allowRepair: isRead, out var level, out var used))
             {
-                w.WriteError("ERR invalid consistency level: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas"u8);
+                w.WriteError("ERR invalid consistency level: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas, then STRICT (and for READ, REPAIR) if wanted"u8);
                 return RespAction.Continue;
             }
+
+            i += used - 1;
 
             if (isRead)
             {
@@ -117,6 +119,41 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>
+    /// A level at <paramref name="at"/> and the qualifiers after it: STRICT, and REPAIR when <paramref name="allowRepair"/>,
+    /// each at most once, in either order; <paramref name="used"/>: the arguments taken. False when the level does not parse.
+    /// </summary>
+    private static bool TryQualifiedLevel(RespCommand c, int at, bool allowRepair, out ConsistencyLevel level, out int used)
+    {
+        used = 0;
+        if (at >= c.Count || !ConsistencyLevel.TryParse(c[at], out level))
+        {
+            level = default;
+            return false;
+        }
+
+        used = 1;
+        while (at + used < c.Count)
+        {
+            if (!level.Strict && c.ArgumentEquals(at + used, "STRICT"u8))
+            {
+                level = level.AsStrict();
+            }
+            else if (allowRepair && !level.Repair && c.ArgumentEquals(at + used, "REPAIR"u8))
+            {
+                level = level.AsRepair();
+            }
+            else
+            {
+                break;
+            }
+
+            used++;
+        }
+
+        return true;
+    }
+
     private static void WriteContext(RespWriter w, byte[] context)
     {
         Span<byte> text = stackalloc byte[Base64.GetMaxEncodedToUtf8Length(context.Length)];
@@ -129,7 +166,8 @@ internal sealed partial class CommandHandler
     /// order; writes the error when one is malformed, repeated or not allowed, or when a context is from before contexts
     /// named their key or names another key than the command's (c[1]).
     /// </summary>
-    private static bool TryOptions(RespCommand c, int at, RespWriter w, bool allowContext, out VersionVector context, out bool given, out ConsistencyLevel level)
+    /// <remarks>The level may be followed by STRICT (strict quorum) and, for a read (<paramref name="allowRepair"/>), REPAIR.</remarks>
+    private static bool TryOptions(RespCommand c, int at, RespWriter w, bool allowContext, out VersionVector context, out bool given, out ConsistencyLevel level, bool allowRepair = false)
     {
         context = VersionVector.Empty;
         given = false;
@@ -144,11 +182,15 @@ internal sealed partial class CommandHandler
 
             if (c.ArgumentEquals(i, "CONSISTENCY"u8) && level.IsDefault)
             {
-                if (!ConsistencyLevel.TryParse(c[i + 1], out level))
+                if (!TryQualifiedLevel(c, i + 1, allowRepair, out level, out var used))
                 {
-                    w.WriteError("ERR invalid CONSISTENCY: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas"u8);
+                    w.WriteError(allowRepair
+                        ? "ERR invalid CONSISTENCY: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas, then STRICT or REPAIR if wanted"u8
+                        : "ERR invalid CONSISTENCY: expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number of replicas, then STRICT if wanted"u8);
                     return false;
                 }
+
+                i += used - 1;
             }
             else if (allowContext && !given && c.ArgumentEquals(i, "CONTEXT"u8))
             {
