@@ -208,9 +208,11 @@ internal sealed partial class ClusterNode
         var rate = _settings.HintRateBytesPerSecond;
         if (rate > 0)
         {
-            // A token bucket: refills at the rate, holds at most a second's worth (at least one page of small hints).
+            // A token bucket: refills at the rate and holds at most a second's worth, so a replica that comes back after a
+            // long absence gets the rate from its first second. A page is started while the budget is above zero and
+            // spends what it sends, so the overdraft is at most one page.
             var elapsed = _hintBudgetTicks == 0 ? 0 : Math.Max(0, ticks - _hintBudgetTicks);
-            _hintBudget = Math.Min(Math.Max(rate, 64 * 1024), _hintBudget + (rate * (double)elapsed / TimeSpan.TicksPerSecond));
+            _hintBudget = Math.Min(rate, _hintBudget + (rate * (double)elapsed / TimeSpan.TicksPerSecond));
             _hintBudgetTicks = ticks;
         }
 

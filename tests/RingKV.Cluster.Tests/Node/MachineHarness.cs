@@ -35,6 +35,9 @@ internal sealed class MachineHarness
     /// <summary>Called for each message before it is delivered; false drops it.</summary>
     public Func<NodeId, NodeId, ClusterMessage, bool>? Filter { get; set; }
 
+    /// <summary>Changes the coordinator settings of the members added from now on (hint rate and window, strict quorum, ...).</summary>
+    public Func<ClusterNodeSettings, ClusterNodeSettings>? Configure { get; set; }
+
     public Member Add(string name, string rack, ImmutableArray<ulong> tokens, ulong generation = 1, long clockFloor = 0, MemoryStore? store = null)
     {
         var index = Members.FindIndex(m => m.Id.Name == name);
@@ -45,8 +48,9 @@ internal sealed class MachineHarness
             seeds = [.. Members.Where(m => m.Id.Name != name).Take(1).Select(m => m.Address)];
         }
 
+        var cluster = new ClusterNodeSettings(member.Id, "dc1", rack) { ClockFloorUnixMs = clockFloor };
         var settings = new NodeMachineSettings(
-            new ClusterNodeSettings(member.Id, "dc1", rack) { ClockFloorUnixMs = clockFloor },
+            Configure?.Invoke(cluster) ?? cluster,
             new GossipSettings(),
             generation,
             $"{name}:6379",
@@ -160,6 +164,9 @@ internal sealed class MachineHarness
     {
         public Dictionary<string, ReplicaRecord> Records { get; } = new(StringComparer.Ordinal);
 
+        /// <summary>Hints kept, by (target, key): the merged record and when the first was kept (Unix ms).</summary>
+        public Dictionary<(string Target, string Key), (ReplicaRecord Record, long KeptAt)> Hints { get; } = [];
+
         public Member Owner => harness.Members.First(m => ReferenceEquals(m.Store, this));
 
         public void Submit(in StorageRequest request)
@@ -197,6 +204,45 @@ internal sealed class MachineHarness
                         .Select(e => new ScanEntry(e.Key, e.Value))
                         .ToList();
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: true);
+                    break;
+                case StorageOperation.Hint:
+                    var pair = (request.Target!.Value.Name, key);
+                    var isNew = !Hints.TryGetValue(pair, out var hint);
+                    Assert.True(SiblingSet.TryDecode(request.Record.Set, out var hinted, out _));
+                    var hintSet = !isNew && SiblingSet.TryDecode(hint.Record.Set, out var kept, out _) ? kept.Merge(hinted) : hinted;
+                    var hintBytes = new ArrayBufferWriter<byte>();
+                    hintSet.Encode(hintBytes);
+                    Hints[pair] = (new ReplicaRecord(hintBytes.WrittenSpan.ToArray(), 0), isNew ? (long)request.First : hint.KeptAt);
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: isNew ? 1 : 0);
+                    break;
+                case StorageOperation.HintedRead:
+                    var own = Get(key);
+                    var withHint = Hints.TryGetValue((request.Target!.Value.Name, key), out var h) && SiblingSet.TryDecode(h.Record.Set, out var hs, out _)
+                        ? (own is null ? hs : own.Merge(hs)) : own;
+                    var readBytes = new ArrayBufferWriter<byte>();
+                    withHint?.Encode(readBytes);
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, withHint is null ? ReplicaRecord.None : new ReplicaRecord(readBytes.WrittenSpan.ToArray(), 0));
+                    break;
+                case StorageOperation.HintScan:
+                    var target = request.Target!.Value.Name;
+                    var (cutoff, from, limit) = ((long)request.Last, request.First, request.Limit);
+                    var expired = Hints.Where(e => e.Key.Target == target && e.Value.KeptAt < cutoff).Select(e => e.Key).ToList();
+                    expired.ForEach(e => Hints.Remove(e));
+                    var page = limit == 0 ? [] : Hints.Where(e => e.Key.Target == target)
+                        .Select(e => (Token: Core.Hashing.Token.Of(System.Text.Encoding.UTF8.GetBytes(e.Key.Key)).Value, e.Key.Key, e.Value.Record))
+                        .Where(e => e.Token >= from).OrderBy(e => e.Token).Take(limit).ToList();
+                    var more = limit > 0 && page.Count == limit;
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok,
+                        Entries: [.. page.Select(e => new ScanEntry(System.Text.Encoding.UTF8.GetBytes(e.Key), e.Record))],
+                        Complete: !more, Next: more ? page[^1].Token + 1 : 0, Expires: expired.Count);
+                    break;
+                case StorageOperation.HintDelete:
+                    var deletePair = (request.Target!.Value.Name, key);
+                    var same = Hints.TryGetValue(deletePair, out var current) && current.Record.Set.AsSpan().SequenceEqual(request.Record.Set);
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: same && Hints.Remove(deletePair) ? 1 : 0);
+                    break;
+                case StorageOperation.HintCount:
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, HintCounts: [.. Hints.Keys.GroupBy(k => k.Target).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => (new NodeId(g.Key), (long)g.Count()))]);
                     break;
                 default:
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: [], Complete: true);
