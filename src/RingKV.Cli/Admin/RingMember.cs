@@ -16,6 +16,7 @@ namespace RingKV.Cli.Admin;
 /// <param name="Ownership">The fraction of the ring it owns, 0 to 1.</param>
 /// <param name="Tokens">How many tokens it has.</param>
 /// <param name="LoadBytes">Bytes it stores.</param>
+/// <param name="HintsPending">Hints the node answering keeps for it (writes it missed while DOWN); 0 when the node answering does not say.</param>
 internal sealed record RingMember(
     string Id,
     string Address,
@@ -27,7 +28,8 @@ internal sealed record RingMember(
     long Capacity,
     double Ownership,
     long Tokens,
-    long LoadBytes)
+    long LoadBytes,
+    long HintsPending = 0)
 {
     private static readonly string[] Fields = ["id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load"];
 
@@ -101,7 +103,8 @@ internal sealed record RingMember(
             Integer(values, "capacity", where),
             Fraction(values, where),
             Integer(values, "tokens", where),
-            Integer(values, "load", where));
+            Integer(values, "load", where),
+            values.ContainsKey("hints") ? Integer(values, "hints", where) : 0);
     }
 
     private static long Integer(Dictionary<string, string> values, string field, string where) =>

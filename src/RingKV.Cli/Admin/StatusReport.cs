@@ -10,7 +10,7 @@ namespace RingKV.Cli.Admin;
 /// <summary>Renders a ring view as <c>ringkv status</c> prints it: a table like <c>nodetool status</c>, or JSON.</summary>
 internal static class StatusReport
 {
-    private static readonly string[] Headers = ["--", "Address", "DC", "Rack", "Load", "Tokens", "Owns", "Id"];
+    private static readonly string[] Headers = ["--", "Address", "DC", "Rack", "Load", "Tokens", "Owns", "Hints", "Id"];
 
     /// <summary>The nodes in the order both renderings list them: by data center, then rack, then address (port as a number), then id.</summary>
     public static List<RingMember> Sorted(IReadOnlyList<RingMember> members)
@@ -77,6 +77,7 @@ internal static class StatusReport
                 HumanBytes(member.LoadBytes),
                 member.Tokens.ToString(CultureInfo.InvariantCulture),
                 (member.Ownership * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%",
+                member.HintsPending.ToString(CultureInfo.InvariantCulture),
                 member.Id,
             ]);
         }
@@ -108,8 +109,8 @@ internal static class StatusReport
     }
 
     /// <summary>
-    /// <c>{ "nodes": [ { "id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load" } ] }</c>,
-    /// indented; capacity, ownership, tokens and load (bytes) are numbers, the rest strings as KV.RING gave them.
+    /// <c>{ "nodes": [ { "id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load", "hints" } ] }</c>,
+    /// indented; capacity, ownership, tokens, load (bytes) and hints (kept for the node by the one answering) are numbers, the rest strings as KV.RING gave them.
     /// </summary>
     public static string Json(IReadOnlyList<RingMember> members)
     {
@@ -132,6 +133,7 @@ internal static class StatusReport
                 json.WriteNumber("ownership", member.Ownership);
                 json.WriteNumber("tokens", member.Tokens);
                 json.WriteNumber("load", member.LoadBytes);
+                json.WriteNumber("hints", member.HintsPending);
                 json.WriteEndObject();
             }
 

@@ -47,13 +47,14 @@ internal sealed partial class CommandHandler
                 [("id", o.NodeId), ("address", _node.Listener?.LocalEndPoint.ToString() ?? o.Listen), ("peer", ""), ("dc", o.Dc), ("rack", o.Rack),
                     ("state", "NORMAL"), ("status", "UP"), ("capacity", "1"), ("ownership", "1"), ("tokens", "0"),
                     ("load", _node.Engine.GetLevels().Sum(l => l.Bytes).ToString(CultureInfo.InvariantCulture)),
-                    ("suspected", "0"), ("observers", "0"), ("heartbeat", "0")],
+                    ("suspected", "0"), ("observers", "0"), ("heartbeat", "0"), ("hints", "0")],
             ];
         }
 
         return await cluster.InspectAsync(static m =>
         {
             var ring = m.Node.Ring;
+            var hints = m.Node.Hints.PendingByTarget;
             var list = new List<List<(string, string)>>();
             foreach (var member in m.View.Members.OrderBy(s => s.Id))
             {
@@ -70,6 +71,7 @@ internal sealed partial class CommandHandler
                     ("suspected", member.SuspectedLocally ? "1" : "0"),
                     ("observers", member.Observers.ToString(CultureInfo.InvariantCulture)),
                     ("heartbeat", r.Version.ToString(CultureInfo.InvariantCulture)),
+                    ("hints", hints.Where(h => h.Target == r.Id).Sum(h => h.Pending).ToString(CultureInfo.InvariantCulture)),
                 ]);
             }
 
@@ -95,6 +97,20 @@ internal sealed partial class CommandHandler
             line("ringkv_replication", _node.Options.Replication ?? "3");
             line("ringkv_replica_blind_writes", Interlocked.Read(ref cluster.Stamps.BlindWrites));
             line("ringkv_replica_read_writes", Interlocked.Read(ref cluster.Stamps.ReadWrites));
+            var (hints, readRepairs) = await cluster.InspectAsync(static m => (m.Node.Hints, m.Node.ReadRepairs)).ConfigureAwait(false);
+            text.Append("\r\n# Hints\r\n");
+            line("hints_pending", hints.Pending);
+            line("hints_written", hints.Written);
+            line("hints_delivered", hints.Delivered);
+            line("hints_dropped", hints.Dropped);
+            line("hints_targets", hints.PendingByTarget.Count);
+            for (var i = 0; i < hints.PendingByTarget.Count; i++)
+            {
+                var (target, pending) = hints.PendingByTarget[i];
+                line(string.Create(CultureInfo.InvariantCulture, $"hints_target{i}"), string.Create(CultureInfo.InvariantCulture, $"node={target.Name},pending={pending}"));
+            }
+
+            line("read_repairs", readRepairs);
         }
 
         text.Append("\r\n");

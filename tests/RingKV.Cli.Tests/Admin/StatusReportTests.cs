@@ -20,11 +20,11 @@ public sealed class StatusReportTests
         Assert.Equal(
             "Status=Up/Down\n"
             + "|/ State=Normal/Joining/Leaving/left (X)\n"
-            + "--  Address          DC    Rack   Load     Tokens  Owns   Id\n"
-            + "UN  127.0.0.1:7379   dc1   rack1  5.0 GiB  128     33.3%  node1\n"
-            + "DN  127.0.0.1:9999   dc1   rack1  1.5 KiB  16      40.0%  node2\n"
-            + "UL  127.0.0.1:10000  dc1   rack1  0 B      16      10.0%  node10\n"
-            + "UJ  127.0.0.1:7000   east  rack1  1023 B   16      16.7%  nodeE\n",
+            + "--  Address          DC    Rack   Load     Tokens  Owns   Hints  Id\n"
+            + "UN  127.0.0.1:7379   dc1   rack1  5.0 GiB  128     33.3%  0      node1\n"
+            + "DN  127.0.0.1:9999   dc1   rack1  1.5 KiB  16      40.0%  0      node2\n"
+            + "UL  127.0.0.1:10000  dc1   rack1  0 B      16      10.0%  0      node10\n"
+            + "UJ  127.0.0.1:7000   east  rack1  1023 B   16      16.7%  0      nodeE\n",
             table);
     }
 
@@ -47,7 +47,8 @@ public sealed class StatusReportTests
         Assert.Equal(0.3333, first.GetProperty("ownership").GetDouble());
         Assert.Equal(128, first.GetProperty("tokens").GetInt64());
         Assert.Equal(5L << 30, first.GetProperty("load").GetInt64());
-        Assert.Equal(11, CountProperties(first));
+        Assert.Equal(12, CountProperties(first));
+        Assert.Equal(0, first.GetProperty("hints").GetInt64());
         Assert.Equal("DOWN", nodes[1].GetProperty("status").GetString());
         Assert.Equal("LEAVING", nodes[2].GetProperty("state").GetString());
         Assert.Equal("nodeE", nodes[3].GetProperty("id").GetString());
