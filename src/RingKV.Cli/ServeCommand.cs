@@ -52,6 +52,7 @@ internal static class ServeCommand
             Switch("--strict-quorum", nameof(ServerOptions.StrictQuorum), "Strict quorum for every request: only a key's own replicas count, and a request fails UNAVAILABLE when too few are up. Off by default: a DOWN replica's stand-in (the next node on the ring) takes its writes as hints (sloppy quorum); a request can ask STRICT after its level."),
             Text("--hint-rate", "bytes/s", nameof(ServerOptions.HintRate), "Bytes of hints per second handed over to a replica that is back; 0: unthrottled. Default 4194304 (4 MiB/s)."),
             Text("--hint-window", "duration", nameof(ServerOptions.HintWindow), "How long hints for a DOWN replica are kept (90s, 30m, 3h, 2d); older ones are dropped, counted, and left to anti-entropy. Default 3h."),
+            Text("--tombstone-grace", "duration", nameof(ServerOptions.TombstoneGrace), "How long a delete's tombstone is kept before it is removed (90s, 30m, 3h, 10d; 0: for ever), so anti-entropy can hand it to a replica that missed it; must be longer than --hint-window and --repair-interval. Default 10d."),
             Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
         };
 

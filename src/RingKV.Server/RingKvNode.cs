@@ -139,7 +139,10 @@ internal sealed class RingKvNode : IAsyncDisposable
         };
         var advertised = options.PeerAdvertiseEndPoint();
         var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);
-        return new NodeHostSettings(machine, peer, options.DataDirectory, options.ClusterName);
+        return new NodeHostSettings(machine, peer, options.DataDirectory, options.ClusterName)
+        {
+            TombstoneGrace = ServerOptions.Duration(options.TombstoneGrace, "tombstone-grace"),
+        };
     }
 
     /// <summary>Graceful shutdown; safe to call more than once.</summary>

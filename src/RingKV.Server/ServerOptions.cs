@@ -97,6 +97,9 @@ internal sealed class ServerOptions
     /// <summary>How long hints for a DOWN replica are kept (a duration: 90s, 30m, 3h, 2d); older ones are dropped and counted.</summary>
     public string HintWindow { get; set; } = "3h";
 
+    /// <summary>How long a delete's tombstone is kept in a cluster before it is removed (a duration, 0: for ever); longer than the hint window and the repair interval.</summary>
+    public string TombstoneGrace { get; set; } = "10d";
+
     /// <summary>The cluster's name: nodes of another cluster are refused at the handshake.</summary>
     public string ClusterName { get; set; } = "ringkv";
 
@@ -341,6 +344,9 @@ internal sealed class ServerOptions
         _ = Level(Write, "write");
         Require(HintRate >= 0, "hint-rate must be 0 (unthrottled) or more bytes per second");
         Require(Duration(HintWindow, "hint-window") > TimeSpan.Zero, "hint-window must be longer than 0");
+        var grace = Duration(TombstoneGrace, "tombstone-grace");
+        Require(grace == TimeSpan.Zero || grace > Duration(HintWindow, "hint-window"),
+            $"tombstone-grace ({TombstoneGrace}) must be longer than hint-window ({HintWindow}): a hint handed over after its key's tombstone is gone would bring the deleted value back");
         if (IsClusterNode)
         {
             Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");

@@ -173,6 +173,75 @@ internal sealed class EngineReplicaStore : IReplicaStore
         return new StorageDone(request.Tag, ReplicaStatus.Ok, record);
     }
 
+    /// <summary>Tombstone records removed by <see cref="PurgeTombstonesAsync"/> since start.</summary>
+    public long TombstonesPurged;
+
+    /// <summary>
+    /// Removes every record whose siblings are all tombstones stamped before <paramref name="cutoffUnixMs"/> (now minus
+    /// --tombstone-grace): a delete is kept that long so that anti-entropy (which runs more often: start-up refuses a grace
+    /// shorter than the repair interval or the hint window) can hand it to a replica that missed it; removed earlier, the
+    /// replica's older value would come back (resurrection). Each candidate is read again and removed under its key's
+    /// stripe, so a write that landed since is never removed. Runs on the thread pool; returns how many it removed.
+    /// </summary>
+    public async Task<long> PurgeTombstonesAsync(long cutoffUnixMs)
+    {
+        var candidates = new List<byte[]>();
+        using (var it = _engine.NewIterator(TokenRange.All))
+        {
+            while (it.MoveNext())
+            {
+                if (IsPurgeable(it.Value, cutoffUnixMs))
+                {
+                    candidates.Add(it.Key.ToArray());
+                }
+            }
+        }
+
+        long purged = 0;
+        var buffer = new ArrayBufferWriter<byte>(256);
+        foreach (var key in candidates)
+        {
+            var stripe = (int)(XxHash64.HashToUInt64(key) % StripeCount);
+            await _stripes.AcquireAsync(stripe).ConfigureAwait(false);
+            try
+            {
+                buffer.ResetWrittenCount();
+                if (_engine.TryGet(key, buffer, out _) && IsPurgeable(buffer.WrittenSpan, cutoffUnixMs))
+                {
+                    var batch = new WriteBatch(key.Length + 16);
+                    batch.Delete(key);
+                    await _engine.WriteAsync(batch).ConfigureAwait(false);
+                    purged++;
+                }
+            }
+            finally
+            {
+                _stripes.Release(stripe);
+            }
+        }
+
+        Interlocked.Add(ref TombstonesPurged, purged);
+        return purged;
+    }
+
+    private static bool IsPurgeable(ReadOnlySpan<byte> record, long cutoffUnixMs)
+    {
+        if (!SiblingSet.TryDecode(record, out var set, out _) || set.Count == 0 || set.MaxTimestamp.UnixMs >= cutoffUnixMs)
+        {
+            return false;
+        }
+
+        foreach (var sibling in set.Siblings)
+        {
+            if (!sibling.IsTombstone)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     /// <summary>A stand-in's read: its own record of the key merged with the hint it keeps of it for the DOWN replica.</summary>
     /// <remarks>Runs on the thread pool (stand-in reads are rare): its own buffer, not the loop's.</remarks>
     private StorageDone HintedRead(in StorageRequest request)

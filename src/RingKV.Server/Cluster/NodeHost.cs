@@ -83,6 +83,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
         Stamps = StoredStamps.Open(settings.DataDirectory, engine, _logger);
         _hints = new HintStore(hintEngine, PostStorage);
+        _tombstoneGrace = settings.TombstoneGrace;
+        _nextPurgeAt = now + TimeSpan.FromSeconds(10); // not in the start-up rush
         var store = new EngineReplicaStore(engine, Stamps, PostStorage, time, _hints);
         _store = store;
         var machineSettings = settings.Machine with
@@ -106,6 +108,45 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, settings.Machine.PeerAddress, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
         }
     }
+
+    /// <summary>Tombstones the node removed after their grace, since start.</summary>
+    public long TombstonesPurged => Interlocked.Read(ref _store.TombstonesPurged);
+
+    /// <summary>
+    /// Starts a purge of the tombstones older than the grace every quarter of the grace (at most hourly, at least every
+    /// second), one at a time: a tombstone outlives its grace by at most that much.
+    /// </summary>
+    private void PurgeTombstonesWhenDue(DateTimeOffset now)
+    {
+        if (_tombstoneGrace <= TimeSpan.Zero || _purging || now < _nextPurgeAt)
+        {
+            return;
+        }
+
+        var every = TimeSpan.FromTicks(Math.Clamp(_tombstoneGrace.Ticks / 4, TimeSpan.TicksPerSecond, TimeSpan.TicksPerHour));
+        _nextPurgeAt = now + every;
+        _purging = true;
+        var cutoff = (now - _tombstoneGrace).ToUnixTimeMilliseconds();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await _store.PurgeTombstonesAsync(cutoff).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is RingKV.Core.Errors.RingKVException or System.IO.IOException or ObjectDisposedException)
+            {
+                _logger.LogWarning("tombstone purge failed: {Error}", e.Message);
+            }
+            finally
+            {
+                _purging = false;
+            }
+        });
+    }
+
+    private readonly TimeSpan _tombstoneGrace;
+    private DateTimeOffset _nextPurgeAt;
+    private volatile bool _purging;
 
     /// <summary>Bounds on the stamps the replica stored, and how many writes went blind.</summary>
     public StoredStamps Stamps { get; }
@@ -424,6 +465,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     /// <summary>Persists new tokens and renews the clock lease ahead of the clock, off the loop thread.</summary>
     private void AfterTick(DateTimeOffset now)
     {
+        PurgeTombstonesWhenDue(now);
         if (now >= _nextLoadAt)
         {
             _nextLoadAt = now + TimeSpan.FromSeconds(1);
@@ -534,4 +576,8 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 }
 
 /// <summary>How a <see cref="NodeHost"/> runs: the node's machine settings (with the advertised peer address), where it listens for peers, where it keeps its state.</summary>
-internal sealed record NodeHostSettings(NodeMachineSettings Machine, IPEndPoint PeerEndPoint, string DataDirectory, string ClusterName);
+internal sealed record NodeHostSettings(NodeMachineSettings Machine, IPEndPoint PeerEndPoint, string DataDirectory, string ClusterName)
+{
+    /// <summary>How long a delete's tombstone is kept before it is removed (--tombstone-grace); zero: kept for ever.</summary>
+    public TimeSpan TombstoneGrace { get; init; } = TimeSpan.FromDays(10);
+}

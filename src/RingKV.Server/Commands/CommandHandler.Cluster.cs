@@ -111,6 +111,7 @@ internal sealed partial class CommandHandler
             }
 
             line("read_repairs", readRepairs);
+            line("tombstones_purged", cluster.TombstonesPurged);
         }
 
         text.Append("\r\n");

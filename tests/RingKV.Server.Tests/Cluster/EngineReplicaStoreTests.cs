@@ -317,6 +317,32 @@ public sealed class EngineReplicaStoreTests : IDisposable
     private static string Describe(SiblingSet set) =>
         string.Join(",", set.Siblings.ToArray().Select(s => $"{s.Dot.Actor}:{s.Dot.Counter}:{s.IsTombstone}:{Encoding.UTF8.GetString(s.Value.Span)}")) + $"|{set.LwwFloor}";
 
+    [Fact]
+    public async System.Threading.Tasks.Task PurgeTombstones_TombstoneOnlySetsOlderThanTheCutoff_RemovedAndNothingElse()
+    {
+        Merge(1, Key("old-delete"), PlainDelete(counter: 1_000));
+        Merge(2, Key("recent-delete"), PlainDelete(counter: 5_000));
+        Merge(3, Key("live"), PlainPut("v", counter: 1_000));
+        Merge(4, Key("deleted-then-put"), PlainDelete(counter: 1_000));
+        Merge(5, Key("deleted-then-put"), PlainPut("back", counter: 1_500));
+        Merge(6, Key("concurrent"), VersionedPut("sibling", actor: 7, counter: (ulong)HybridTimestamp.FromUnixMs(900).Value));
+        Merge(7, Key("concurrent"), PlainDelete(counter: 800)); // below the sibling: the set keeps a live value
+        _store.DispatchWrites();
+        Await(7);
+
+        Assert.Equal(1, await _store.PurgeTombstonesAsync(cutoffUnixMs: 2_000));
+        Assert.False(_engine.TryGet(Key("old-delete"), new ArrayBufferWriter<byte>(), out _), "the tombstone older than the grace is removed");
+        Assert.True(Stored(Key("recent-delete")).IsDeleted, "a tombstone within its grace stays");
+        Assert.Equal("v", Winner(Key("live")));
+        Assert.Equal("back", Winner(Key("deleted-then-put")));
+        Assert.Equal("sibling", Winner(Key("concurrent")));
+        Assert.Equal(1, _store.TombstonesPurged);
+        Assert.Equal(0, await _store.PurgeTombstonesAsync(cutoffUnixMs: 2_000));
+    }
+
+    private static byte[] PlainDelete(long counter, ulong actor = 1) =>
+        Encode(SiblingSet.Empty.DeleteLww(actor, HybridTimestamp.FromUnixMs(counter), 10));
+
     private (StorageEngine Engine, StoredStamps Stamps, EngineReplicaStore Store) Open()
     {
         var engine = StorageEngine.Open(new StorageOptions { Directory = _directory.Path, MaxKeyBytes = 64 });
