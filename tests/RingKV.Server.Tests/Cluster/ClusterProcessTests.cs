@@ -105,6 +105,12 @@ public sealed class ClusterProcessTests
         Assert.Equal("1", (string?)await cluster.Db(1).StringGetAsync("before"));
         var all = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.PUT", "k", "v", "CONSISTENCY", "ALL"));
         Assert.Equal("UNAVAILABLE ALL needs 3, 2 alive", all.Message);
+        var strict = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.PUT", "k", "v", "CONSISTENCY", "QUORUM", "STRICT", "CONSISTENCY", "ALL"));
+        Assert.StartsWith("ERR syntax error", strict.Message, StringComparison.Ordinal);
+        var strictAll = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.PUT", "k", "v", "CONSISTENCY", "ALL", "STRICT"));
+        Assert.Equal("UNAVAILABLE ALL STRICT needs 3, 2 alive", strictAll.Message);
+        var strictQuorum = (RedisResult[])(await db.ExecuteAsync("KV.GET", "before", "CONSISTENCY", "QUORUM", "STRICT", "REPAIR"))!;
+        Assert.Equal("1", (string?)((RedisResult[])strictQuorum[1]!)[0]);
         var read = await Assert.ThrowsAsync<RedisServerException>(() => db.ExecuteAsync("KV.GET", "before", "CONSISTENCY", "ALL"));
         Assert.StartsWith("UNAVAILABLE ALL", read.Message, StringComparison.Ordinal);
 

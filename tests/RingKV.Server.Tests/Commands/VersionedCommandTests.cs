@@ -12,6 +12,27 @@ public sealed class VersionedCommandTests(ServerFixture fixture) : IClassFixture
     private readonly IDatabase _db = fixture.Db;
 
     [Fact]
+    public void Consistency_StrictAndRepairQualifiers_ParsedWhereTheyApply_RefusedElsewhere()
+    {
+        Assert.Equal("OK", (string?)_db.Execute("KV.PUT", "kv:q", "v", "CONSISTENCY", "QUORUM", "STRICT"));
+        var read = (RedisResult[])_db.Execute("KV.GET", "kv:q", "CONSISTENCY", "ALL", "repair", "strict")!;
+        Assert.Equal(["v"], ((RedisResult[])read[1]!).Select(v => (string?)v));
+
+        // REPAIR is a read's; a word that is no qualifier is a syntax error; a level repeats no qualifier.
+        Assert.StartsWith("ERR syntax error", Assert.Throws<RedisServerException>(() => _db.Execute("KV.PUT", "kv:q", "v", "CONSISTENCY", "QUORUM", "REPAIR")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("ERR syntax error", Assert.Throws<RedisServerException>(() => _db.Execute("KV.GET", "kv:q", "CONSISTENCY", "QUORUM", "LOOSE")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("ERR syntax error", Assert.Throws<RedisServerException>(() => _db.Execute("KV.GET", "kv:q", "CONSISTENCY", "QUORUM", "STRICT", "STRICT")).Message, StringComparison.Ordinal);
+        Assert.StartsWith("ERR invalid CONSISTENCY", Assert.Throws<RedisServerException>(() => _db.Execute("KV.GET", "kv:q", "CONSISTENCY", "STRICT")).Message, StringComparison.Ordinal);
+
+        // Per connection: READ takes STRICT and REPAIR, WRITE only STRICT.
+        Assert.Equal("OK", (string?)_db.Execute("KV.CONSISTENCY", "READ", "QUORUM", "STRICT", "REPAIR", "WRITE", "ALL", "STRICT"));
+        var levels = ((RedisResult[])_db.Execute("KV.CONSISTENCY")!).Select(v => (string?)v).ToArray();
+        Assert.Equal(["READ", "QUORUM STRICT REPAIR", "WRITE", "ALL STRICT"], levels);
+        Assert.StartsWith("ERR", Assert.Throws<RedisServerException>(() => _db.Execute("KV.CONSISTENCY", "WRITE", "ALL", "REPAIR")).Message, StringComparison.Ordinal);
+        Assert.Equal("OK", (string?)_db.Execute("KV.CONSISTENCY", "READ", "QUORUM", "WRITE", "QUORUM"));
+    }
+
+    [Fact]
     public void KvPut_TwoWithoutContext_TwoSiblingsAndContext()
     {
         Assert.Equal("OK", (string?)_db.Execute("KV.PUT", "kv:two", "v1"));
