@@ -22,16 +22,22 @@ public static partial class RepairPass
         var clock = Stopwatch.StartNew();
         var run = RingKvRun.Start("repair", "--host", $"{client.Address}:{client.Port}");
         clock.Stop();
+        return Parse(node, $"ringkv repair --host {client}", run, clock.Elapsed);
+    }
+
+    /// <summary>The pass's figures from the command's exit code and last line of output (progress bars and colors stripped).</summary>
+    public static RepairResult Parse(int node, string command, RingKvRun run, TimeSpan elapsed)
+    {
         var lines = AnsiEscape().Replace(run.Output, "").Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         var last = lines.Length > 0 ? lines[^1] : "";
         var match = Summary().Match(last);
         if (run.ExitCode != 0 || !match.Success)
         {
             throw new InvalidOperationException(
-                $"ringkv repair --host {client} (node{node}) exited {run.ExitCode} with last line '{last}'; stdout: {Tail(run.Output)}; stderr: {Tail(run.Errors)}");
+                $"{command} (node{node}) exited {run.ExitCode} with last line '{last}'; stdout: {Tail(run.Output)}; stderr: {Tail(run.Errors)}");
         }
 
-        return new RepairResult(node, Number(match, "keys"), Number(match, "ranges"), Number(match, "differed"), Number(match, "bytes"), clock.Elapsed);
+        return new RepairResult(node, Number(match, "keys"), Number(match, "ranges"), Number(match, "differed"), Number(match, "bytes"), elapsed);
     }
 
     private static long Number(Match match, string group) => long.Parse(match.Groups[group].Value, NumberStyles.None, CultureInfo.InvariantCulture);
