@@ -54,7 +54,9 @@ public sealed class ChaosReport
         yield return Options.SkipRepair
             ? "repair: SKIPPED (RINGKV_CHAOS_SKIP_REPAIR): replica agreement not checked"
             : $"repair: first pass repaired {FirstPass.Sum(r => r.KeysRepaired)} keys on {FirstPass.Count} nodes ({FirstPass.Sum(r => r.BytesSent)} bytes); second pass repaired {SecondPassKeys} keys on {SecondPass.Count} nodes (must be 0)";
-        yield return $"time to converge (heal -> repair done and all checks pass): {Converge.TotalSeconds:0.0} s; whole run {Elapsed.TotalSeconds:0.0} s";
+        yield return Passed
+            ? $"time to converge (heal -> repair done and all checks pass): {Converge.TotalSeconds:0.0} s; whole run {Elapsed.TotalSeconds:0.0} s"
+            : $"time to converge: not converged (checks ended {Converge.TotalSeconds:0.0} s after the heal); whole run {Elapsed.TotalSeconds:0.0} s";
         foreach (var error in Errors)
         {
             yield return $"error: {error}";

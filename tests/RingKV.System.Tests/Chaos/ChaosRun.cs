@@ -107,8 +107,9 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
         var schedule = FaultSchedule.Create(options.Seed, cluster.Count, (int)(options.Duration.TotalSeconds / 2) + 3);
         foreach (var fault in schedule)
         {
-            // A fault starts only when its hold and the restart after it fit in the run.
-            if (_clock.Elapsed + fault.Hold + TimeSpan.FromSeconds(2) > options.Duration)
+            // The first round (one fault of each kind) always runs, however slow the machine; after it a fault starts
+            // only when its hold and the restart after it fit in the run.
+            if (_injected.Count >= FaultSchedule.KindsPerRound && _clock.Elapsed + fault.Hold + TimeSpan.FromSeconds(2) > options.Duration)
             {
                 break;
             }

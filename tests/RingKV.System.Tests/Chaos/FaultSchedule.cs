@@ -13,6 +13,9 @@ namespace RingKV.System.Tests.Chaos;
 /// </remarks>
 public static class FaultSchedule
 {
+    /// <summary>Faults in a round: one of each kind.</summary>
+    public const int KindsPerRound = 3;
+
     /// <summary>The schedule's first <paramref name="count"/> faults for a cluster of <paramref name="nodes"/> nodes.</summary>
     public static List<Fault> Create(long seed, int nodes, int count)
     {
