@@ -10,14 +10,15 @@ namespace RingKV.System.Tests.Chaos;
 /// <param name="Duration">How long faults are injected under load.</param>
 /// <param name="Clients">Workload clients, each with a connection to every node.</param>
 /// <param name="SkipRepair">Leaves out the repair passes (only to try the rest before <c>ringkv repair</c> exists; refused in CI).</param>
-public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair)
+/// <param name="OutputDirectory">Where to keep the history (CSV), final reads and node logs after the run; null: nowhere.</param>
+public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair, string? OutputDirectory = null)
 {
     /// <summary>The CI run's length unless RINGKV_CHAOS_SECONDS or RINGKV_CHAOS_MINUTES says otherwise.</summary>
     public static readonly TimeSpan CiDuration = TimeSpan.FromSeconds(40);
 
     /// <summary>
     /// From the environment: RINGKV_SEED (else drawn and printed), RINGKV_CHAOS_NODES (5), RINGKV_CHAOS_MINUTES or
-    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1.
+    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1, RINGKV_CHAOS_OUTPUT (a directory).
     /// </summary>
     public static ChaosOptions FromEnvironment()
     {
@@ -30,7 +31,8 @@ public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int C
             (int)(Number("RINGKV_CHAOS_NODES") ?? 5),
             duration,
             (int)(Number("RINGKV_CHAOS_CLIENTS") ?? 4),
-            Environment.GetEnvironmentVariable("RINGKV_CHAOS_SKIP_REPAIR") is "1" or "true");
+            Environment.GetEnvironmentVariable("RINGKV_CHAOS_SKIP_REPAIR") is "1" or "true",
+            Environment.GetEnvironmentVariable("RINGKV_CHAOS_OUTPUT") is { Length: > 0 } output ? output : null);
     }
 
     private static double? Number(string name) =>

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -70,6 +72,11 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
         if (!check.Passed || _errors.Count > 0)
         {
             log(cluster.Logs());
+        }
+
+        if (options.OutputDirectory is { } directory)
+        {
+            Keep(directory, cluster, operations, finals);
         }
 
         return new ChaosReport
@@ -195,6 +202,32 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
 
         return results;
     }
+
+    /// <summary>Writes the history (CSV, one operation a line, in completion order), the final reads and every node's whole log to <paramref name="directory"/>.</summary>
+    private void Keep(string directory, ChaosCluster cluster, List<Operation> operations, Dictionary<string, FinalRead> finals)
+    {
+        Directory.CreateDirectory(directory);
+        using (var csv = new StreamWriter(Path.Combine(directory, "history.csv")))
+        {
+            csv.WriteLine("client,node,kind,key,value,invoked_s,completed_s,outcome,final,error");
+            foreach (var op in operations)
+            {
+                var final = op.Kind == OperationKind.Write && finals.TryGetValue(op.Key, out var f) ? f.Value ?? (f.Answered ? "nil" : "unanswered") : "";
+                csv.WriteLine(string.Join(',', op.Client, op.Node, op.Kind, op.Key, op.Value ?? "nil", Seconds(op.Invoked), Seconds(op.Completed), op.Outcome, final, Quote(op.Error)));
+            }
+        }
+
+        for (var i = 0; i < cluster.Count; i++)
+        {
+            File.WriteAllText(Path.Combine(directory, $"node{i}.log"), cluster.Nodes[i].Log);
+        }
+
+        log($"history, final reads and node logs in {directory}");
+    }
+
+    private static string Seconds(TimeSpan t) => t.TotalSeconds.ToString("0.000", CultureInfo.InvariantCulture);
+
+    private static string Quote(string? text) => text is null ? "" : $"\"{text.Replace("\"", "'", StringComparison.Ordinal).Replace('\n', ' ')}\"";
 
     /// <summary>Every key written, read at QUORUM (the nodes' default) through a node chosen by key, retried on errors.</summary>
     private static async Task<Dictionary<string, FinalRead>> ReadFinalAsync(IReadOnlyList<global::System.Net.IPEndPoint> endpoints, List<Operation> operations)
