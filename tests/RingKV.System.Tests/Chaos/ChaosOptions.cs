@@ -11,14 +11,18 @@ namespace RingKV.System.Tests.Chaos;
 /// <param name="Clients">Workload clients, each with a connection to every node.</param>
 /// <param name="SkipRepair">Leaves out the repair passes (only to try the rest before <c>ringkv repair</c> exists; refused in CI).</param>
 /// <param name="OutputDirectory">Where to keep the history (CSV), final reads and node logs after the run; null: nowhere.</param>
-public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair, string? OutputDirectory = null)
+/// <param name="Sloppy">
+/// Runs the cluster without <c>--strict-quorum</c> (sloppy quorum and hinted handoff at work): acknowledged writes and
+/// replica agreement are still checked, stale reads are counted but allowed (a sloppy quorum need not overlap).
+/// </param>
+public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair, string? OutputDirectory = null, bool Sloppy = false)
 {
     /// <summary>The CI run's length unless RINGKV_CHAOS_SECONDS or RINGKV_CHAOS_MINUTES says otherwise.</summary>
     public static readonly TimeSpan CiDuration = TimeSpan.FromSeconds(40);
 
     /// <summary>
     /// From the environment: RINGKV_SEED (else drawn and printed), RINGKV_CHAOS_NODES (5), RINGKV_CHAOS_MINUTES or
-    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1, RINGKV_CHAOS_OUTPUT (a directory).
+    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1, RINGKV_CHAOS_OUTPUT (a directory), RINGKV_CHAOS_QUORUM (strict, the default, or sloppy).
     /// </summary>
     public static ChaosOptions FromEnvironment()
     {
@@ -32,7 +36,13 @@ public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int C
             duration,
             (int)(Number("RINGKV_CHAOS_CLIENTS") ?? 4),
             Environment.GetEnvironmentVariable("RINGKV_CHAOS_SKIP_REPAIR") is "1" or "true",
-            Environment.GetEnvironmentVariable("RINGKV_CHAOS_OUTPUT") is { Length: > 0 } output ? output : null);
+            Environment.GetEnvironmentVariable("RINGKV_CHAOS_OUTPUT") is { Length: > 0 } output ? output : null,
+            Environment.GetEnvironmentVariable("RINGKV_CHAOS_QUORUM") switch
+            {
+                null or "" or "strict" => false,
+                "sloppy" => true,
+                var other => throw new ArgumentException($"RINGKV_CHAOS_QUORUM={other}: expected strict or sloppy"),
+            });
     }
 
     private static double? Number(string name) =>

@@ -36,7 +36,7 @@ public sealed class ChaosReport
     public long SecondPassKeys => SecondPass.Sum(r => r.KeysRepaired);
 
     /// <summary>Every check passed: no acknowledged write lost, no stale or wrong read, repair ran twice and the second pass repaired nothing.</summary>
-    public bool Passed => Check.Passed && Errors.Count == 0 && !Options.SkipRepair && SecondPass.Count == Options.Nodes && SecondPassKeys == 0;
+    public bool Passed => Check.LostWrites.Count == 0 && Check.WrongValues.Count == 0 && (Options.Sloppy || Check.StaleReads.Count == 0) && Errors.Count == 0 && !Options.SkipRepair && SecondPass.Count == Options.Nodes && SecondPassKeys == 0;
 
     public IEnumerable<string> Lines()
     {
@@ -48,7 +48,7 @@ public sealed class ChaosReport
         var kinds = Enum.GetValues<FaultKind>().Select(k => $"{k.ToString().ToLowerInvariant()} {Faults.Count(f => f.Kind == k)}");
         yield return $"faults injected: {Faults.Count} ({string.Join(", ", kinds)}); the proxies dropped {DroppedBytes} bytes while cut";
         yield return $"acknowledged writes lost: {c.LostWrites.Count}";
-        yield return $"stale reads: {c.StaleReads.Count}";
+        yield return $"stale reads: {c.StaleReads.Count}{(Options.Sloppy ? " (sloppy quorum: allowed)" : "")}";
         yield return $"reads of a value never written: {c.WrongValues.Count}";
         yield return $"unknown-outcome writes present at the end: {c.UnknownWritesPresent} of {c.WritesUnknown}; failed writes present: {c.FailedWritesPresent.Count} of {c.WritesFailed}; final reads unanswered (unacknowledged keys): {c.FinalReadsUnanswered}";
         yield return Options.SkipRepair

@@ -33,7 +33,7 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
 
     public async Task<ChaosReport> RunAsync()
     {
-        var strict = StrictQuorumFlag();
+        var strict = options.Sloppy ? ([], "no (RINGKV_CHAOS_QUORUM=sloppy): stale reads are counted, not failed") : StrictQuorumFlag();
         log($"chaos: RINGKV_SEED={options.Seed} nodes={options.Nodes} duration={options.Duration.TotalSeconds:0} s clients={options.Clients} strict quorum: {strict.Describe}");
         var total = Stopwatch.StartNew();
         await using var cluster = await ChaosCluster.StartAsync(options.Nodes, options.Duration + TimeSpan.FromMinutes(30), strict.Flags).ConfigureAwait(false);
