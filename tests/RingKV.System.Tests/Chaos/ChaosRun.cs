@@ -128,7 +128,7 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
             await RecoverAsync(cluster, fault).ConfigureAwait(false);
             var recovering = Stopwatch.StartNew();
             await Task.Run(() => cluster.WaitHealthy(RecoverDeadline, $"every node UP everywhere after '{fault}'")).ConfigureAwait(false);
-            log($"t={_clock.Elapsed.TotalSeconds:0.0} s: recovered ({recovering.Elapsed.TotalSeconds:0.0} s after the {fault.Kind.ToString().ToLowerInvariant()} ended)");
+            log($"t={_clock.Elapsed.TotalSeconds:0.0} s: recovered ({(recovering.Elapsed - ChaosCluster.Settle).TotalSeconds:0.0} s after the {fault.Kind.ToString().ToLowerInvariant()} ended, then healthy for {ChaosCluster.Settle.TotalSeconds:0} s)");
             await Task.Delay(fault.Gap).ConfigureAwait(false);
         }
     }
