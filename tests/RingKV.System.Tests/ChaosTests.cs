@@ -38,6 +38,7 @@ public sealed class ChaosTests
         Assert.True(report.Check.LostWrites.Count == 0, $"acknowledged writes lost\n{figures}");
         Assert.True(options.Sloppy || report.Check.StaleReads.Count == 0, $"stale reads under strict quorum\n{figures}");
         Assert.True(report.Check.WrongValues.Count == 0, $"reads of values never written\n{figures}");
+        Assert.True(report.Check.RefusedWritesPresent.Count == 0, $"writes refused as UNAVAILABLE (nothing sent) were applied\n{figures}");
         Assert.True(report.Errors.Count == 0, $"the run did not complete\n{figures}");
         Assert.True(report.Faults.Select(f => f.Kind).Distinct().Count() == 3, $"every kind of fault injected\n{figures}");
         Assert.True(report.Check.WritesOk > 0 && report.Check.ReadsOk > 0, $"the workload ran\n{figures}");

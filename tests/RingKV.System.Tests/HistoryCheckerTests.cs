@@ -111,6 +111,31 @@ public sealed class HistoryCheckerTests
     }
 
     [Fact]
+    public void Check_RefusedWritePresentAtTheEnd_IsAViolation()
+    {
+        var history = new List<Operation>
+        {
+            Write("a", "va", 0, 1, Outcome.Fail, "RedisServerException: ERR UNAVAILABLE QUORUM needs 2, 1 alive"),
+            Write("b", "vb", 0, 1, Outcome.Fail, "RedisServerException: UNAVAILABLE QUORUM needs 2, 1 alive"),
+        };
+
+        var result = HistoryChecker.Check(history, Finals(("a", "va"), ("b", null)));
+
+        var refused = Assert.Single(result.RefusedWritesPresent);
+        Assert.Equal("a", refused.Key);
+        Assert.False(result.Passed);
+    }
+
+    [Theory]
+    [InlineData("UNAVAILABLE QUORUM needs 2, 1 alive", true)]
+    [InlineData("RedisServerException: ERR UNAVAILABLE LOCAL_QUORUM needs 2, 0 alive", true)]
+    [InlineData("UNAVAILABLE the write's coordinating replica: 127.0.0.1:1 is not reachable (NotConnected)", false)]
+    [InlineData("ERR write failed at QUORUM: acked 0 of 2; 127.0.0.1:1 is not reachable (NotConnected)", false)]
+    [InlineData(null, false)]
+    public void IsRefusal_OnlyTheQuorumCheckBeforeSending(string? error, bool refusal) =>
+        Assert.Equal(refusal, HistoryChecker.IsRefusal(error));
+
+    [Fact]
     public void Check_KeyWrittenTwice_IsRefused() =>
         Assert.Throws<ArgumentException>(() => HistoryChecker.Check([Write("a", "1", 0, 1, Outcome.Ok), Write("a", "2", 2, 3, Outcome.Ok)], Finals()));
 

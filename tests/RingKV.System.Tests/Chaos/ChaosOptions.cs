@@ -15,14 +15,15 @@ namespace RingKV.System.Tests.Chaos;
 /// Runs the cluster without <c>--strict-quorum</c> (sloppy quorum and hinted handoff at work): acknowledged writes and
 /// replica agreement are still checked, stale reads are counted but allowed (a sloppy quorum need not overlap).
 /// </param>
-public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair, string? OutputDirectory = null, bool Sloppy = false)
+/// <param name="Pipeline">Operations each client sends at once on one connection (1: one at a time).</param>
+public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int Clients, bool SkipRepair, string? OutputDirectory = null, bool Sloppy = false, int Pipeline = 1)
 {
     /// <summary>The CI run's length unless RINGKV_CHAOS_SECONDS or RINGKV_CHAOS_MINUTES says otherwise.</summary>
     public static readonly TimeSpan CiDuration = TimeSpan.FromSeconds(40);
 
     /// <summary>
     /// From the environment: RINGKV_SEED (else drawn and printed), RINGKV_CHAOS_NODES (5), RINGKV_CHAOS_MINUTES or
-    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1, RINGKV_CHAOS_OUTPUT (a directory), RINGKV_CHAOS_QUORUM (strict, the default, or sloppy).
+    /// RINGKV_CHAOS_SECONDS (40 s), RINGKV_CHAOS_CLIENTS (4), RINGKV_CHAOS_SKIP_REPAIR=1, RINGKV_CHAOS_OUTPUT (a directory), RINGKV_CHAOS_QUORUM (strict, the default, or sloppy), RINGKV_CHAOS_PIPELINE (1).
     /// </summary>
     public static ChaosOptions FromEnvironment()
     {
@@ -42,7 +43,8 @@ public sealed record ChaosOptions(long Seed, int Nodes, TimeSpan Duration, int C
                 null or "" or "strict" => false,
                 "sloppy" => true,
                 var other => throw new ArgumentException($"RINGKV_CHAOS_QUORUM={other}: expected strict or sloppy"),
-            });
+            },
+            (int)(Number("RINGKV_CHAOS_PIPELINE") ?? 1));
     }
 
     private static double? Number(string name) =>

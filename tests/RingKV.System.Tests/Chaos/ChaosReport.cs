@@ -36,20 +36,21 @@ public sealed class ChaosReport
     public long SecondPassKeys => SecondPass.Sum(r => r.KeysRepaired);
 
     /// <summary>Every check passed: no acknowledged write lost, no stale or wrong read, repair ran twice and the second pass repaired nothing.</summary>
-    public bool Passed => Check.LostWrites.Count == 0 && Check.WrongValues.Count == 0 && (Options.Sloppy || Check.StaleReads.Count == 0) && Errors.Count == 0 && !Options.SkipRepair && SecondPass.Count == Options.Nodes && SecondPassKeys == 0;
+    public bool Passed => Check.LostWrites.Count == 0 && Check.WrongValues.Count == 0 && Check.RefusedWritesPresent.Count == 0 && (Options.Sloppy || Check.StaleReads.Count == 0) && Errors.Count == 0 && !Options.SkipRepair && SecondPass.Count == Options.Nodes && SecondPassKeys == 0;
 
     public IEnumerable<string> Lines()
     {
         var c = Check;
         var writes = c.WritesOk + c.WritesFailed + c.WritesUnknown;
         var reads = c.ReadsOk + c.ReadsFailed + c.ReadsUnknown;
-        yield return $"chaos: RINGKV_SEED={Options.Seed} nodes={Options.Nodes} faults for {Options.Duration.TotalSeconds:0} s, {Options.Clients} clients x {Options.Nodes} connections; strict quorum: {StrictQuorum}";
+        yield return $"chaos: RINGKV_SEED={Options.Seed} nodes={Options.Nodes} faults for {Options.Duration.TotalSeconds:0} s, {Options.Clients} clients x {Options.Nodes} connections, {Options.Pipeline} operation(s) at a time; strict quorum: {StrictQuorum}";
         yield return $"operations: {writes + reads} (ok {c.WritesOk + c.ReadsOk} / fail {c.WritesFailed + c.ReadsFailed} / unknown {c.WritesUnknown + c.ReadsUnknown}); writes {writes} (ok {c.WritesOk} / fail {c.WritesFailed} / unknown {c.WritesUnknown}), reads {reads} (ok {c.ReadsOk} / fail {c.ReadsFailed} / unknown {c.ReadsUnknown})";
         var kinds = Enum.GetValues<FaultKind>().Select(k => $"{k.ToString().ToLowerInvariant()} {Faults.Count(f => f.Kind == k)}");
         yield return $"faults injected: {Faults.Count} ({string.Join(", ", kinds)}); the proxies dropped {DroppedBytes} bytes while cut";
         yield return $"acknowledged writes lost: {c.LostWrites.Count}";
         yield return $"stale reads: {c.StaleReads.Count}{(Options.Sloppy ? " (sloppy quorum: allowed)" : "")}";
         yield return $"reads of a value never written: {c.WrongValues.Count}";
+        yield return $"writes refused (UNAVAILABLE: nothing sent) but present at the end: {c.RefusedWritesPresent.Count}";
         yield return $"unknown-outcome writes present at the end: {c.UnknownWritesPresent} of {c.WritesUnknown}; failed writes present: {c.FailedWritesPresent.Count} of {c.WritesFailed}; final reads unanswered (unacknowledged keys): {c.FinalReadsUnanswered}";
         yield return Options.SkipRepair
             ? "repair: SKIPPED (RINGKV_CHAOS_SKIP_REPAIR): replica agreement not checked"
@@ -62,7 +63,7 @@ public sealed class ChaosReport
             yield return $"error: {error}";
         }
 
-        foreach (var (what, list) in new[] { ("lost", c.LostWrites), ("stale", c.StaleReads), ("wrong", c.WrongValues), ("failed but present", c.FailedWritesPresent) })
+        foreach (var (what, list) in new[] { ("lost", c.LostWrites), ("stale", c.StaleReads), ("wrong", c.WrongValues), ("refused but present", c.RefusedWritesPresent), ("failed but present", c.FailedWritesPresent) })
         {
             foreach (var v in list.Take(10))
             {

@@ -41,7 +41,7 @@ public sealed class ChaosRun(ChaosOptions options, Action<string> log)
 
         var history = new History();
         var endpoints = Enumerable.Range(0, cluster.Count).Select(cluster.ClientEndPoint).ToArray();
-        await using var workload = new Workload(endpoints, options.Seed, history, _clock);
+        await using var workload = new Workload(endpoints, options.Seed, history, _clock, options.Pipeline);
         await workload.ConnectAsync(options.Clients).ConfigureAwait(false);
 
         _clock.Start();

@@ -29,12 +29,18 @@ public sealed class CheckResult
     /// <summary>Unknown-outcome writes found present (with their value) by the final read; the rest were absent.</summary>
     public int UnknownWritesPresent { get; set; }
 
-    /// <summary>Writes answered with a definite error that the final read found present all the same.</summary>
+    /// <summary>Writes answered with an error that the final read found present all the same (a partial write: allowed).</summary>
     public List<Violation> FailedWritesPresent { get; } = [];
+
+    /// <summary>
+    /// Writes refused before anything was sent (<c>UNAVAILABLE &lt;level&gt; needs N, M alive</c>: too few live replicas)
+    /// that the final read found present: the refusal said nothing was written.
+    /// </summary>
+    public List<Violation> RefusedWritesPresent { get; } = [];
 
     /// <summary>Final reads of a key whose write was not acknowledged that got no answer (nothing to check there).</summary>
     public int FinalReadsUnanswered { get; set; }
 
-    /// <summary>No acknowledged write lost, no stale read, no read of a value never written.</summary>
-    public bool Passed => LostWrites.Count == 0 && StaleReads.Count == 0 && WrongValues.Count == 0;
+    /// <summary>No acknowledged write lost, no stale read, no read of a value never written, no refused write applied.</summary>
+    public bool Passed => LostWrites.Count == 0 && StaleReads.Count == 0 && WrongValues.Count == 0 && RefusedWritesPresent.Count == 0;
 }

@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Text.RegularExpressions;
 
 namespace RingKV.System.Tests.Chaos;
 
@@ -8,10 +9,10 @@ namespace RingKV.System.Tests.Chaos;
 /// Pure. Each key is written once with a unique value, so for a key there is exactly one right value and "older" means
 /// nil. Checks: (a) every acknowledged write's key reads back its value at QUORUM at the end; (b) no read, during the run
 /// or at the end, returns a value other than the one its key's write wrote (an unknown or failed write may be present or
-/// absent, never different); (c) under strict quorum with R+W&gt;N, no read sent after its key's write was acknowledged
+/// absent, never different; a write refused before anything was sent, UNAVAILABLE, must be absent); (c) under strict quorum with R+W&gt;N, no read sent after its key's write was acknowledged
 /// returns nil. A read sent before the acknowledgement (concurrent with the write) may return either.
 /// </remarks>
-public static class HistoryChecker
+public static partial class HistoryChecker
 {
     public static CheckResult Check(IReadOnlyList<Operation> history, IReadOnlyDictionary<string, FinalRead> finals)
     {
@@ -132,11 +133,23 @@ public static class HistoryChecker
             case Outcome.Unknown when present:
                 result.UnknownWritesPresent++;
                 break;
+            case Outcome.Fail when present && IsRefusal(write.Error):
+                result.RefusedWritesPresent.Add(new Violation(write.Key, null, final.Value, $"refused with {write.Error} by node{write.Node} at {At(write.Completed)}"));
+                break;
             case Outcome.Fail when present:
                 result.FailedWritesPresent.Add(new Violation(write.Key, null, final.Value, $"answered {write.Error} by node{write.Node} at {At(write.Completed)}"));
                 break;
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="error"/> is the coordinator's refusal before sending anything (ClientStatus.Unavailable
+    /// from its quorum check: <c>UNAVAILABLE QUORUM needs 2, 1 alive</c>), as opposed to a failure after the write left.
+    /// </summary>
+    public static bool IsRefusal(string? error) => error is not null && RefusalText().IsMatch(error);
+
+    [GeneratedRegex(@"\bUNAVAILABLE [A-Z_0-9]+ needs [0-9]+, [0-9]+ alive")]
+    private static partial Regex RefusalText();
 
     private static string At(TimeSpan t) => $"{t.TotalSeconds:0.000}s";
 }

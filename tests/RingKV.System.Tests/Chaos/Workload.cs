@@ -19,7 +19,8 @@ namespace RingKV.System.Tests.Chaos;
 /// Write-once because writes of one key through different coordinators are ordered by hybrid-logical stamps, which can
 /// order two writes within one millisecond against real time; with overwrites a correct store would look like it lost
 /// a write. A read picks a key whose write was acknowledged (mostly) or only sent, so reads race writes in flight too.
-/// Each client holds one connection per node and sends one operation at a time to a random connected node; a client
+/// Each client holds one connection per node and sends one operation (or a pipelined round of them) at a time to a
+/// random connected node; a client
 /// timeout above the server's request deadline (2 s) lets a TIMEOUT reply arrive as a reply. Bounded: clients x nodes
 /// connections, one operation in flight per client, a pause between operations. Thread-safe to start once.
 /// </remarks>
@@ -33,6 +34,7 @@ public sealed class Workload : IAsyncDisposable
     private readonly Stopwatch _clock;
     private readonly long _seed;
     private readonly string _prefix;
+    private readonly int _pipeline;
     private readonly List<ConnectionMultiplexer[]> _connections = [];
     private readonly Lock _lock = new();
 
@@ -40,8 +42,10 @@ public sealed class Workload : IAsyncDisposable
     private readonly List<string> _sent = [];
     private readonly List<string> _acked = [];
 
-    public Workload(IReadOnlyList<IPEndPoint> nodes, long seed, History history, Stopwatch clock)
+    /// <summary>A workload over <paramref name="nodes"/>; each client sends <paramref name="pipeline"/> operations at a time on one connection.</summary>
+    public Workload(IReadOnlyList<IPEndPoint> nodes, long seed, History history, Stopwatch clock, int pipeline = 1)
     {
+        _pipeline = Math.Max(1, pipeline);
         _nodes = nodes;
         _seed = seed;
         _history = history;
@@ -98,6 +102,7 @@ public sealed class Workload : IAsyncDisposable
     {
         var random = new SplitMix64(_seed + ((client + 1L) * 1_000_003L)); // one stream per client, fixed by the seed
         var written = 0;
+        var round = new Task<Operation>[_pipeline];
         while (!stop.IsCancellationRequested)
         {
             var node = PickNode(random, connections);
@@ -107,35 +112,45 @@ public sealed class Workload : IAsyncDisposable
                 continue;
             }
 
+            // A round: _pipeline operations sent at once on one connection (pipelined when more than one).
             var db = connections[node].GetDatabase();
-            var key = random.Chance(50) ? null : PickKey(random);
-            Operation done;
-            if (key is null)
+            for (var i = 0; i < round.Length; i++)
             {
-                key = $"{_prefix}:{client}:{written}";
-                var value = $"v{client}.{written}.{random.NextUInt64():x16}";
-                written++;
-                lock (_lock)
+                var key = random.Chance(50) ? null : PickKey(random);
+                if (key is null)
                 {
-                    _sent.Add(key);
-                }
+                    key = $"{_prefix}:{client}:{written}";
+                    var value = $"v{client}.{written}.{random.NextUInt64():x16}";
+                    written++;
+                    lock (_lock)
+                    {
+                        _sent.Add(key);
+                    }
 
-                done = await WriteAsync(db, client, node, key, value).ConfigureAwait(false);
-                if (done.Outcome == Outcome.Ok)
+                    round[i] = WriteAsync(db, client, node, key, value);
+                }
+                else
+                {
+                    round[i] = ReadAsync(db, client, node, key);
+                }
+            }
+
+            var allOk = true;
+            foreach (var done in await Task.WhenAll(round).ConfigureAwait(false))
+            {
+                if (done.Kind == OperationKind.Write && done.Outcome == Outcome.Ok)
                 {
                     lock (_lock)
                     {
-                        _acked.Add(key);
+                        _acked.Add(done.Key);
                     }
                 }
-            }
-            else
-            {
-                done = await ReadAsync(db, client, node, key).ConfigureAwait(false);
+
+                allOk &= done.Outcome == Outcome.Ok;
+                _history.Add(done);
             }
 
-            _history.Add(done);
-            await Delay(done.Outcome == Outcome.Ok ? Pause : Backoff, stop).ConfigureAwait(false);
+            await Delay(allOk ? Pause : Backoff, stop).ConfigureAwait(false);
         }
     }
 
