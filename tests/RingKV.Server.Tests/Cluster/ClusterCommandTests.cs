@@ -4,7 +4,7 @@ using System.IO;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using RingKV.Testing.Support;
 using Xunit;
 
@@ -54,7 +54,7 @@ public sealed class ClusterCommandTests
     public void Up_PortInUse_RefusesNamingThePortAndStartsNothing()
     {
         using var directory = new ClusterDirectory();
-        var basePort = ClusterDirectory.FreeBasePort(2);
+        var basePort = FreePorts.BasePort(2);
         var holder = new TcpListener(IPAddress.Loopback, basePort + 1 + 10000);
         holder.Start();
         try
@@ -116,7 +116,7 @@ public sealed class ClusterCommandTests
         File.WriteAllText(Path.Combine(directory.Path, "node1.pid"), $"{node.Id}\n");
         try
         {
-            var up = RingKvRun.Start("cluster", "up", "--nodes", "1", "--base-port", $"{ClusterDirectory.FreeBasePort(1)}", "--data-dir", directory.Path);
+            var up = RingKvRun.Start("cluster", "up", "--nodes", "1", "--base-port", $"{FreePorts.BasePort(1)}", "--data-dir", directory.Path);
             Assert.Equal(1, up.ExitCode);
             Assert.Contains($"already has running nodes: node1 (pid {node.Id})", up.Errors, StringComparison.Ordinal);
             Assert.False(node.HasExited, "cluster up must not touch a running node");

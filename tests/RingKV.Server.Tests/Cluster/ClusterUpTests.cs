@@ -5,7 +5,7 @@ using System.Linq;
 using System.Net;
 using System.Text.Json;
 using RingKV.Server.Tests.EndToEnd;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Cluster;
@@ -18,7 +18,7 @@ public sealed class ClusterUpTests
     public void ClusterUp_ThreeNodes_StatusShowsThemNormalAndUpAndAWriteIsReadElsewhereUntilDown()
     {
         using var directory = new ClusterDirectory(); // kills the nodes if an assertion fails first
-        var basePort = ClusterDirectory.FreeBasePort(3);
+        var basePort = FreePorts.BasePort(3);
 
         var up = RingKvRun.Start(
             "cluster", "up", "--nodes", "3", "--base-port", $"{basePort}", "--data-dir", directory.Path, "--timeout", "15",

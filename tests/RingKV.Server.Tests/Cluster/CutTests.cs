@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Net;
 using System.Threading.Tasks;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 
@@ -168,7 +168,7 @@ public sealed class CutTests : IAsyncDisposable
 
     private void Start()
     {
-        var ports = ClusterDirectory.FreeBasePort(2 * Nodes); // clients P+i, proxies P+3+i, peers P+10000+i
+        var ports = FreePorts.BasePort(2 * Nodes); // clients P+i, proxies P+3+i, peers P+10000+i
         for (var i = 0; i < Nodes; i++)
         {
             var proxy = new CutProxy(new IPEndPoint(IPAddress.Loopback, ports + Nodes + i), new IPEndPoint(PeerIp(i), ports + 10000 + i), TimeSpan.FromMinutes(5));

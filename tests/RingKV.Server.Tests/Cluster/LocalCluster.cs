@@ -1,13 +1,10 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.Linq;
 using System.Net;
 using System.Net.Sockets;
-using System.Threading;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
-using Xunit;
 
 namespace RingKV.Server.Tests.Cluster;
 
@@ -51,56 +48,15 @@ public sealed class LocalCluster : IDisposable
     public IDatabase Db(int i) => Nodes[i].Connect().GetDatabase();
 
     /// <summary>KV.RING as <paramref name="node"/> sees it: one field map per node, by id.</summary>
-    public static Dictionary<string, Dictionary<string, string>> Ring(ServerProcess node)
-    {
-        using var raw = node.ConnectRaw();
-        var reply = (object?[])raw.Call("KV.RING")!;
-        var ring = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
-        foreach (object?[] entry in reply.Cast<object?[]>())
-        {
-            var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-            for (var f = 0; f + 1 < entry.Length; f += 2)
-            {
-                fields[Text(entry[f])] = Text(entry[f + 1]);
-            }
-
-            ring[fields["id"]] = fields;
-        }
-
-        return ring;
-    }
+    public static Dictionary<string, Dictionary<string, string>> Ring(ServerProcess node) => RingView.Ring(node);
 
     /// <summary>Nodes node <paramref name="node"/> sees NORMAL and UP.</summary>
-    public static int UpNormal(ServerProcess node)
-    {
-        if (!node.IsRunning)
-        {
-            return -1;
-        }
-
-        try
-        {
-            return Ring(node).Values.Count(n => n["state"] == "NORMAL" && n["status"] == "UP");
-        }
-        catch (SocketException)
-        {
-            return -1;
-        }
-    }
+    public static int UpNormal(ServerProcess node) => RingView.UpNormal(node);
 
     /// <summary>Node <paramref name="observer"/>'s view of node <paramref name="subject"/>'s status (UP, DOWN, or absent).</summary>
-    public static string StatusOf(ServerProcess observer, int subject) =>
-        Ring(observer).TryGetValue($"node{subject}", out var fields) ? fields["status"] : "absent";
+    public static string StatusOf(ServerProcess observer, int subject) => RingView.StatusOf(observer, subject);
 
-    public static void WaitUntil(Func<bool> condition, TimeSpan deadline, string what)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.True(clock.Elapsed < deadline, $"not within {deadline}: {what}");
-            Thread.Sleep(100);
-        }
-    }
+    public static void WaitUntil(Func<bool> condition, TimeSpan deadline, string what) => RingView.WaitUntil(condition, deadline, what);
 
     public void Dispose()
     {
@@ -122,13 +78,6 @@ public sealed class LocalCluster : IDisposable
         flags.AddRange(_flags);
         return ServerProcess.Listening($"127.0.0.1:{ClientPorts[i]}", [.. flags]);
     }
-
-    private static string Text(object? value) => value switch
-    {
-        byte[] bytes => System.Text.Encoding.UTF8.GetString(bytes),
-        null => "",
-        _ => value.ToString() ?? "",
-    };
 
     private static int[] FreePorts(int count)
     {

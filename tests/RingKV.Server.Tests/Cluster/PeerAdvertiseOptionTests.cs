@@ -1,6 +1,6 @@
 using System;
 using System.IO;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using RingKV.Testing.Support;
 using Xunit;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Commands;

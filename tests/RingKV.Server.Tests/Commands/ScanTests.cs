@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Commands;

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 

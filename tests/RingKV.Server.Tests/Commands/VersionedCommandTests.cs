@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System;
 using System.Threading.Tasks;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 

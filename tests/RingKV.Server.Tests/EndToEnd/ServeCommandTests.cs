@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Reflection;
 using System.Text.RegularExpressions;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using RingKV.Testing.Support;
 using Xunit;
 

@@ -4,8 +4,8 @@ using System.Buffers.Binary;
 using System.Linq;
 using System.Threading.Tasks;
 using RingKV.Core.Encoding;
-using RingKV.Server.Tests.Support;
 using RingKV.Storage;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 

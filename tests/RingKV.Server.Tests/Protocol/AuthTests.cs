@@ -1,5 +1,6 @@
 using System;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Protocol;

@@ -1,4 +1,4 @@
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Protocol;

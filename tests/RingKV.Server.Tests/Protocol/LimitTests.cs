@@ -2,6 +2,7 @@ using System;
 using System.Text;
 using RingKV.Core.Random;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using RingKV.Testing.Support;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System;
 using System.Collections.Generic;
-using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Protocol;

@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using Xunit;
 
 namespace RingKV.Server.Tests.Protocol;

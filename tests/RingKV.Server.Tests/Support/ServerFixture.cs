@@ -1,4 +1,5 @@
 using System;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 
 namespace RingKV.Server.Tests.Support;

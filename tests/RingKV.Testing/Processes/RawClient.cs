@@ -9,7 +9,7 @@ using System.Text;
 using System.Threading.Tasks;
 using Xunit;
 
-namespace RingKV.Server.Tests.Support;
+namespace RingKV.Testing.Processes;
 
 /// <summary>A RESP client over a plain socket, for bytes no client library would send and for per-connection state.</summary>
 /// <remarks>

@@ -12,7 +12,7 @@ using RingKV.Testing.Support;
 using StackExchange.Redis;
 using Xunit;
 
-namespace RingKV.Server.Tests.Support;
+namespace RingKV.Testing.Processes;
 
 /// <summary>A real <c>ringkv serve</c> process on a loopback port the server picks itself, over a temp data directory.</summary>
 /// <remarks>
@@ -109,6 +109,12 @@ public sealed partial class ServerProcess : IDisposable
         CloseClients();
     }
 
+    /// <summary>SIGSTOP: the process freezes (its sockets stay open, nothing is read or answered) until <see cref="Resume"/>.</summary>
+    public void Pause() => Signal(SigStop);
+
+    /// <summary>SIGCONT: a paused process runs again.</summary>
+    public void Resume() => Signal(SigCont);
+
     /// <summary>SIGTERM, then waits for the process to exit; returns its exit code.</summary>
     public int StopGracefully()
     {
@@ -196,7 +202,7 @@ public sealed partial class ServerProcess : IDisposable
     }
 
     /// <summary>A started ringkv must not pick up settings from the environment of the test run.</summary>
-    internal static void RemoveRingKvEnvironment(ProcessStartInfo start)
+    public static void RemoveRingKvEnvironment(ProcessStartInfo start)
     {
         foreach (var name in new List<string>(EnvironmentNames(start)))
         {
@@ -229,12 +235,20 @@ public sealed partial class ServerProcess : IDisposable
     private static partial Regex ServingLine();
 
     private const int SigTerm = 15;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
+    private void Signal(int signal)
+    {
+        var process = _process ?? throw new InvalidOperationException("not started");
+        Assert.True(SysKill(process.Id, signal) == 0, $"kill({process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+    }
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
 
     /// <summary>src/RingKV.Cli's output for the configuration the tests were built in.</summary>
-    internal static string ServerPath()
+    public static string ServerPath()
     {
         var fromEnvironment = Environment.GetEnvironmentVariable("RINGKV_SERVER_DLL");
         if (!string.IsNullOrEmpty(fromEnvironment))
@@ -249,7 +263,7 @@ public sealed partial class ServerProcess : IDisposable
             return beside;
         }
 
-        var output = new DirectoryInfo(AppContext.BaseDirectory); // tests/RingKV.Server.Tests/bin/<config>/<tfm>/
+        var output = new DirectoryInfo(AppContext.BaseDirectory); // tests/<test project>/bin/<config>/<tfm>/
         var configuration = output.Parent?.Name ?? "Debug";
         var root = output.Parent?.Parent?.Parent?.Parent?.Parent?.FullName ?? ".";
         var sibling = Path.Combine(root, "src", "RingKV.Cli", "bin", configuration, output.Name, ServerDll);

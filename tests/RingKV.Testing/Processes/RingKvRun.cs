@@ -5,7 +5,7 @@ using System.Threading.Tasks;
 using RingKV.Testing.Support;
 using Xunit;
 
-namespace RingKV.Server.Tests.Support;
+namespace RingKV.Testing.Processes;
 
 /// <summary>One run of the real <c>ringkv</c> executable to its exit: what it printed and its exit code.</summary>
 /// <param name="ExitCode">The process's exit code.</param>

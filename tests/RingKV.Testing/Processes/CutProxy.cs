@@ -5,7 +5,7 @@ using System.Net.Sockets;
 using System.Threading;
 using System.Threading.Tasks;
 
-namespace RingKV.Server.Tests.Cluster;
+namespace RingKV.Testing.Processes;
 
 /// <summary>A TCP proxy in front of one node's peer port that can cut the traffic of chosen source addresses, as a partition does.</summary>
 /// <remarks>
