@@ -67,8 +67,8 @@ internal sealed record HintFigures(IReadOnlyList<(NodeId Target, long Pending)> 
 /// </remarks>
 internal sealed partial class ClusterNode
 {
-    /// <summary>Hints read per page.</summary>
-    private const int HintPage = 64;
+    /// <summary>Hints read per page; the next page starts as soon as every hint of the last is acknowledged.</summary>
+    private const int HintPage = 256;
 
     /// <summary>How long a handed-over hint waits for its acknowledgement before its target is tried again later.</summary>
     private static readonly TimeSpan HintRetry = TimeSpan.FromSeconds(1);
@@ -81,6 +81,7 @@ internal sealed partial class ClusterNode
     private readonly DueQueue<ulong> _deliveryDeadlines = new();
     private bool _hintCountAsked;
     private double _hintBudget;
+    private double _hintAverageBytes = 128;
     private long _hintBudgetTicks;
     private long _hintsWritten;
     private long _hintsDelivered;
@@ -161,12 +162,14 @@ internal sealed partial class ClusterNode
             case HintWork.MergedHere:
                 if (_deliveries.Remove(wait.RequestId, out var here))
                 {
-                    QueueOf(Self).InFlight--;
+                    var own = QueueOf(Self);
+                    own.InFlight--;
                     if (done.Status == ReplicaStatus.Ok)
                     {
                         SubmitStorage(
                             new StorageRequest(0, StorageOperation.HintDelete, here.Key, here.Record, Target: Self),
                             new StorageWait(null, 0, -1, MessageKind.ReplicaWrite) { Hint = HintWork.Delete, HintFor = Self });
+                        ContinueHandOver(Self, own, now);
                     }
                 }
 
@@ -245,10 +248,33 @@ internal sealed partial class ClusterNode
                 break;
             }
 
-            queue.Scanning = true;
-            SubmitStorage(
-                new StorageRequest(0, StorageOperation.HintScan, [], default, First: queue.Cursor, Last: (ulong)Math.Max(0, cutoff), Limit: HintPage, Target: target),
-                new StorageWait(null, queue.Cursor, 1, MessageKind.ReplicaWrite) { Hint = HintWork.Scan, HintFor = target });
+            StartHintPage(target, queue, now);
+        }
+    }
+
+    /// <summary>Reads the next page of <paramref name="target"/>'s hints to hand over.</summary>
+    /// <remarks>Throttled, a page holds about as many hints as the budget pays for at their average size so far, so the rate is overdrawn by a hint or two, not a page.</remarks>
+    private void StartHintPage(NodeId target, HintQueue queue, DateTimeOffset now)
+    {
+        queue.Scanning = true;
+        var cutoff = (now - _settings.HintWindow).ToUnixTimeMilliseconds();
+        var limit = _settings.HintRateBytesPerSecond <= 0 ? HintPage : (int)Math.Clamp(_hintBudget / _hintAverageBytes, 1, HintPage);
+        SubmitStorage(
+            new StorageRequest(0, StorageOperation.HintScan, [], default, First: queue.Cursor, Last: (ulong)Math.Max(0, cutoff), Limit: limit, Target: target),
+            new StorageWait(null, queue.Cursor, 1, MessageKind.ReplicaWrite) { Hint = HintWork.Scan, HintFor = target });
+    }
+
+    /// <summary>
+    /// A hand-over ended: once the page is all acknowledged, the next starts at once (not at the next tick: a page per
+    /// 100 ms tick was 640 hints a second) while hints are left, the target is still UP and the rate allows.
+    /// </summary>
+    private void ContinueHandOver(NodeId target, HintQueue queue, DateTimeOffset now)
+    {
+        if (queue.InFlight == 0 && !queue.Scanning && queue.Pending > 0 && now.UtcTicks >= queue.RetryAtTicks
+            && (_settings.HintRateBytesPerSecond <= 0 || _hintBudget > 0)
+            && (target == Self || (IsAlive(target) && !IsSuspected(target))))
+        {
+            StartHintPage(target, queue, now);
         }
     }
 
@@ -288,7 +314,9 @@ internal sealed partial class ClusterNode
             _deliveries[id] = new HintDelivery(target, entry.Key, entry.Record);
             _deliveryDeadlines.Add(id, deadline);
             queue.InFlight++;
-            _hintBudget -= entry.Key.Length + entry.Record.Set.Length + 16;
+            var bytes = entry.Key.Length + entry.Record.Set.Length + 16;
+            _hintBudget -= bytes;
+            _hintAverageBytes += (bytes - _hintAverageBytes) / 16; // a moving average, for the next page's size
             if (target == Self)
             {
                 SubmitStorage(new StorageRequest(0, StorageOperation.Merge, entry.Key, entry.Record), new StorageWait(null, id, -1, MessageKind.ReplicaWrite) { Hint = HintWork.MergedHere });
@@ -320,6 +348,7 @@ internal sealed partial class ClusterNode
         SubmitStorage(
             new StorageRequest(0, StorageOperation.HintDelete, delivery.Key, delivery.Record, Target: delivery.Target),
             new StorageWait(null, 0, -1, MessageKind.ReplicaWrite) { Hint = HintWork.Delete, HintFor = delivery.Target });
+        ContinueHandOver(delivery.Target, queue, now);
         return true;
     }
 
