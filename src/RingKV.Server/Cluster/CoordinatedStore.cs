@@ -141,7 +141,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
         }
     }
 
-    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency)
+    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency, RingKVException?[]? failures = null)
     {
         if (onlyIfNoneExist)
         {
@@ -170,12 +170,30 @@ internal sealed class CoordinatedStore : IKeyValueStore
 #pragma warning restore CA2012
         }
 
-        foreach (var write in writes)
+        // Every write is awaited (each exactly once) before a failure is thrown or reported.
+        RingKVException? first = null;
+        for (var i = 0; i < writes.Length; i++)
         {
-            Check(await write.ConfigureAwait(false));
+            try
+            {
+                Check(await writes[i].ConfigureAwait(false));
+            }
+            catch (RingKVException e)
+            {
+                first ??= e;
+                if (failures is not null)
+                {
+                    failures[i] = e;
+                }
+            }
         }
 
-        return true;
+        if (first is not null && failures is null)
+        {
+            throw first;
+        }
+
+        return first is null;
     }
 
     public async ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)

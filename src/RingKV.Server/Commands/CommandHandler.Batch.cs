@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using RingKV.Core.Errors;
@@ -74,19 +75,21 @@ internal sealed partial class CommandHandler
         }
 
         ValueTask<bool> written;
+        var failures = new RingKVException?[pairs.Count];
         try
         {
-            written = _node.Store.SetManyAsync(pairs, onlyIfNoneExist: false, _session.WriteConsistency);
+            written = _node.Store.SetManyAsync(pairs, onlyIfNoneExist: false, _session.WriteConsistency, failures);
         }
         catch (RingKVException e)
         {
-            Replied(w, pairs, e);
+            Array.Fill(failures, e);
+            Replied(w, pairs, failures);
             return default;
         }
 
         if (written.IsCompletedSuccessfully)
         {
-            Replied(w, pairs, null);
+            Replied(w, pairs, failures);
             return default;
         }
 
@@ -95,36 +98,39 @@ internal sealed partial class CommandHandler
             _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
         }
 
-        return AwaitFlush(written, w, pairs);
+        return AwaitFlush(written, w, pairs, failures);
     }
 
-    private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs)
+    private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures)
     {
-        RingKVException? failure = null;
         try
         {
             await written.ConfigureAwait(false);
         }
         catch (RingKVException e)
         {
-            failure = e;
+            Array.Fill(failures, e); // a store that failed the run as a whole
         }
 
-        Replied(w, pairs, failure);
+        Replied(w, pairs, failures);
     }
 
-    /// <summary>Writes a reply per deferred SET and recycles their list.</summary>
-    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException? failure)
+    /// <summary>
+    /// Writes a reply per deferred SET, each by its own outcome (a cluster writes each key on its own: a pipelined SET
+    /// that was written must not be told it failed because another key did), in the form any SET's error takes; and
+    /// recycles their list.
+    /// </summary>
+    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException?[] failures)
     {
         for (var i = 0; i < pairs.Count; i++)
         {
-            if (failure is null)
+            if (failures[i] is not { } failure)
             {
                 w.WriteOk();
             }
             else
             {
-                w.WriteError("ERR " + failure.Message);
+                WriteStoreError(w, failure);
             }
         }
 

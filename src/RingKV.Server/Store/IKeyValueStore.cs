@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using RingKV.Core.Consistency;
+using RingKV.Core.Errors;
 using RingKV.Core.Versioning;
 
 namespace RingKV.Server.Store;
@@ -27,7 +28,14 @@ internal interface IKeyValueStore : IDisposable
     /// Plain SETs without options, applied in order as one atomic write on one node (MSET, pipelined SETs). With
     /// <paramref name="onlyIfNoneExist"/> (MSETNX) nothing is written when any key is live; returns whether it wrote.
     /// </summary>
-    ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency);
+    /// <param name="pairs">The keys and values.</param>
+    /// <param name="onlyIfNoneExist">MSETNX.</param>
+    /// <param name="consistency">The write level.</param>
+    /// <param name="failures">
+    /// When given (one slot per pair), a pair's failure is put in its slot instead of thrown, so each pipelined SET is
+    /// answered by its own outcome (in a cluster each key is its own write: some can fail while others succeed).
+    /// </param>
+    ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency, RingKVException?[]? failures = null);
 
     /// <summary>Every sibling and the causal context; null when the key has no siblings.</summary>
     ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency);

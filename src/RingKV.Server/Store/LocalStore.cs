@@ -128,8 +128,22 @@ internal sealed class LocalStore : IKeyValueStore
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency)
+    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency, RingKVException?[]? failures = null)
     {
+        if (failures is not null)
+        {
+            // One engine write for all: they succeed or fail together.
+            try
+            {
+                return await SetManyAsync(pairs, onlyIfNoneExist, consistency).ConfigureAwait(false);
+            }
+            catch (RingKVException e)
+            {
+                Array.Fill(failures, e, 0, pairs.Count);
+                return false;
+            }
+        }
+
         // Take every stripe involved, in index order so two batches cannot deadlock.
         var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
         var held = 0;

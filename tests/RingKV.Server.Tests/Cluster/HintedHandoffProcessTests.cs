@@ -68,6 +68,43 @@ public sealed class HintedHandoffProcessTests
         Assert.True(missing == 0, $"{missing} of {Keys} hinted writes are not on node2 after the hand-over\n{cluster.Logs}");
     }
 
+    [Fact]
+    [Trait("Category", "System")]
+    public async Task PipelinedSets_SomeKeysUnavailable_EachAnsweredByItsOwnOutcome()
+    {
+        // Four nodes, N=3, two killed, strict quorum: a key with both killed nodes among its replicas has one replica
+        // left (UNAVAILABLE, nothing sent), the others two (written). One pipelined run of SETs holds both kinds, and
+        // each SET must be told its own outcome (all were told the first failure's), in SET's error form.
+        using var cluster = new LocalCluster(4);
+        cluster.Nodes[2].Kill();
+        cluster.Nodes[3].Kill();
+        LocalCluster.WaitUntil(() => LocalCluster.StatusOf(cluster.Nodes[0], 2) == "DOWN" && LocalCluster.StatusOf(cluster.Nodes[0], 3) == "DOWN", Deadline, "node2 and node3 DOWN on node0");
+
+        const int Sets = 60;
+        using var raw = cluster.Nodes[0].ConnectRaw();
+        Assert.Equal("+OK", raw.CallText("KV.CONSISTENCY", "WRITE", "QUORUM", "STRICT"));
+        var run = new System.Collections.Generic.List<byte>();
+        for (var i = 0; i < Sets; i++)
+        {
+            run.AddRange(RawClient.Encode("SET", $"piped:{i}", $"v{i}"));
+        }
+
+        raw.Send(run.ToArray());
+        var replies = Enumerable.Range(0, Sets).Select(_ => raw.Read()).ToArray();
+        var ok = Enumerable.Range(0, Sets).Where(i => replies[i] is string { } text && text == "OK").ToList();
+        var refused = Enumerable.Range(0, Sets).Where(i => replies[i] is RespError).ToList();
+        Assert.Equal(Sets, ok.Count + refused.Count);
+        Assert.True(ok.Count > 0 && refused.Count > 0, $"{ok.Count} written, {refused.Count} refused: the run must hold both to prove anything");
+        Assert.All(refused, i => Assert.StartsWith("UNAVAILABLE QUORUM STRICT needs 2, 1 alive", ((RespError)replies[i]!).Message, StringComparison.Ordinal));
+
+        using var connection = cluster.Nodes[0].Connect();
+        var db = connection.GetDatabase();
+        foreach (var i in ok)
+        {
+            Assert.Equal($"v{i}", (string?)await db.StringGetAsync($"piped:{i}"));
+        }
+    }
+
     private static long Info(ServerProcess node, string field)
     {
         foreach (var line in InfoText(node).Split("\r\n"))
