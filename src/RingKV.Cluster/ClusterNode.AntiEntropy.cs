@@ -70,6 +70,11 @@ internal sealed partial class ClusterNode
         _repair?.Snapshot(null), _lastPass, _passIds - (_repair is null ? 0 : 1), _nextPassAt,
         _totalKeysRepaired, _totalKeysSent, _totalKeysReceived, _totalBytesSent, _totalBytesReceived, _totalRangesFailed, _sessionsServed);
 
+    /// <summary>Where the running pass's session is, for logs and failure messages.</summary>
+    public string RepairState => _repair?.Current is { } x
+        ? $"session {x.Id} with {x.Peer}: {x.Phase}, awaiting {x.AwaitingId}, blocked {x.Blocked is not null}, deadline {x.Deadline:HH:mm:ss.fff}, queued {_repair.Queue.Count}, next range {_repair.NextRange}"
+        : _repair is null ? "idle" : $"between sessions, queued {_repair.Queue.Count}";
+
     /// <summary>Starts a full anti-entropy pass now; false (and why) when one is running or the node has no ring yet.</summary>
     public bool TryStartRepair(DateTimeOffset now, IOutbox outbox, out string error)
     {
@@ -1155,7 +1160,8 @@ internal sealed partial class ClusterNode
             var results = new List<RepairRangeResult>(_ended);
             results.Sort((a, b) => a.End.CompareTo(b.End));
             return new RepairPassFigures(Id, StartedAt, endedAt, Ranges.Length, Done, Differing, FailedRanges, sent, received, repaired,
-                BytesSent, BytesReceived, results) { LastFailure = LastFailure };
+                BytesSent, BytesReceived, results)
+            { LastFailure = LastFailure };
         }
     }
 
