@@ -50,6 +50,8 @@ internal static class ServeCommand
             Text("--read", "level", nameof(ServerOptions.Read), "Consistency of plain reads: ONE, TWO, THREE, QUORUM (default), LOCAL_QUORUM, EACH_QUORUM, ALL."),
             Text("--write", "level", nameof(ServerOptions.Write), "Consistency of plain writes: as --read. Default QUORUM."),
             Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
+            Text("--repair-interval", "duration", nameof(ServerOptions.RepairInterval), "How often the node runs an anti-entropy pass over the ranges it replicates (30s, 10m, 1h; a bare number is seconds); 0 turns scheduled passes off (KV.REPAIR and ringkv repair still run one). Default 1h."),
+            Text("--repair-rate", "bytes/s", nameof(ServerOptions.RepairRate), "Anti-entropy's byte budget per second (its messages sent and received); 0: not throttled. Default 16777216 (16 MiB/s)."),
         };
 
         var command = new Command("serve", "Run a RingKV node that serves the Redis protocol. Stops gracefully on SIGTERM or Ctrl-C.");

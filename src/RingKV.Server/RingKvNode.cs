@@ -132,6 +132,8 @@ internal sealed class RingKvNode : IAsyncDisposable
             DefaultRead = ServerOptions.Level(options.Read, "read"),
             DefaultWrite = ServerOptions.Level(options.Write, "write"),
             MaxVersionEntries = options.MaxVersionVectorEntries,
+            RepairInterval = options.RepairIntervalSpan(),
+            RepairRateBytesPerSecond = options.RepairRate,
         };
         var advertised = options.PeerAdvertiseEndPoint();
         var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);

@@ -258,6 +258,33 @@ internal sealed class ServerOptions
         ? mb * Mib
         : Math.Max(EffectiveMaxRequestBytes(), MemoryMb * Mib / 2);
 
+    /// <summary>How often a cluster node runs an anti-entropy pass: a duration (30s, 10m, 1h, 500ms; a bare number is seconds); 0 turns scheduled passes off.</summary>
+    public string RepairInterval { get; set; } = "1h";
+
+    /// <summary>Anti-entropy's byte budget, bytes per second (messages sent and received by its passes); 0: not throttled.</summary>
+    public long RepairRate { get; set; } = 16 * Mib;
+
+    /// <summary><see cref="RepairInterval"/> parsed; throws <see cref="FormatException"/> naming the setting.</summary>
+    public TimeSpan RepairIntervalSpan() => Duration(RepairInterval, "repair-interval");
+
+    /// <summary>A duration: a number with a unit (ms, s, m, h, d), or a bare number of seconds; never negative.</summary>
+    public static TimeSpan Duration(string text, string setting)
+    {
+        var t = (text ?? "").Trim().ToLowerInvariant();
+        var (digits, unit) = t.EndsWith("ms", StringComparison.Ordinal) ? (t[..^2], TimeSpan.FromMilliseconds(1))
+            : t.EndsWith('s') ? (t[..^1], TimeSpan.FromSeconds(1))
+            : t.EndsWith('m') ? (t[..^1], TimeSpan.FromMinutes(1))
+            : t.EndsWith('h') ? (t[..^1], TimeSpan.FromHours(1))
+            : t.EndsWith('d') ? (t[..^1], TimeSpan.FromDays(1))
+            : (t, TimeSpan.FromSeconds(1));
+        if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var count) || count > 3650 * TimeSpan.FromDays(1) / unit)
+        {
+            throw new FormatException($"{setting} '{text}' is not a duration: expected e.g. 0, 30s, 10m, 1h or 500ms (a bare number is seconds), at most 3650 days");
+        }
+
+        return unit * count;
+    }
+
     /// <summary>The per-client limit on unread replies in bytes.</summary>
     /// <remarks>Default: an eighth of the memory budget (64 MiB at 512), and at least four times the largest value plus 1 MiB, so a client that reads is never held up by one GET.</remarks>
     public long EffectiveMaxReplyBufferBytes() => MaxReplyBufferMb is { } mb
@@ -292,6 +319,9 @@ internal sealed class ServerOptions
         Require(!string.IsNullOrWhiteSpace(Dc) && !string.IsNullOrWhiteSpace(Rack), "dc and rack must not be empty");
         _ = Level(Read, "read");
         _ = Level(Write, "write");
+        _ = RepairIntervalSpan();
+        Require(RepairRate >= 0, "repair-rate must be 0 (not throttled) or a positive number of bytes per second");
+        Require(RepairRate is 0 or >= 1024, "repair-rate must be at least 1024 bytes per second (or 0: not throttled): a lower budget could not carry one repair message in a second");
         if (IsClusterNode)
         {
             Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");
