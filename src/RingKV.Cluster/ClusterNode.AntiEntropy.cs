@@ -44,6 +44,13 @@ namespace RingKV.Cluster;
 /// RepairTimeout after its last request. Determinism: ranges in ring order, peers in id order, records by token then
 /// key; no decision iterates a hash container.
 /// </para>
+/// <para>
+/// NOTE: the production store's scans (and its merges' reads) hide records past their expiry, judged by each node's
+/// clock, so trees cover live and tombstone records but not expired ones. Two consequences: a record within clock skew
+/// of its expiry can differ for one pass; and a replica that missed a newer write with an expiry, once that write has
+/// expired elsewhere, is not told of it and can hand its older value back (the store's merge path has the same gap for
+/// a late replica write). Closing it needs scans and merge reads that see expired records as stored.
+/// </para>
 /// </remarks>
 internal sealed partial class ClusterNode
 {
