@@ -22,7 +22,7 @@ internal static class RepairCommand
         var password = new Option<string?>("--password") { Description = "AUTH with this password first (a node started with --password).", HelpName = "password" };
         var command = new Command("repair", "Run a full anti-entropy pass now on one node: it compares every token range it replicates with the other replicas through Merkle trees "
             + "and exchanges only the differing keys. Shows a progress bar (ranges done of total), then prints: repaired N keys in R ranges (D differed), sent B bytes "
-            + "(the pass's messages both ways), T s. Exits 1 when the node is unreachable, not a cluster node, or already running a pass.")
+            + "(the pass's messages both ways), T s. Exits 1 when the node is unreachable, not a cluster node, or already running a pass; 3 when some ranges failed (a replica did not answer).")
         {
             host,
             password,
