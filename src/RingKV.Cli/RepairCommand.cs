@@ -77,7 +77,7 @@ internal static class RepairCommand
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .Start(progress =>
             {
-                var bar = progress.AddTask($"repair pass {pass} on {address}", autoStart: true);
+                var bar = progress.AddTask($"pass {pass}: starting", autoStart: true);
                 while (true)
                 {
                     var status = RepairStatus.Decode(client.Call("KV.REPAIR", "STATUS"), address);
@@ -85,7 +85,7 @@ internal static class RepairCommand
                     {
                         bar.MaxValue = Math.Max(1, status.RangesTotal);
                         bar.Value = status.RangesDone;
-                        bar.Description = $"repair pass {status.Pass} on {address}: {status.RangesDone}/{status.RangesTotal} ranges, {status.KeysRepaired} keys repaired";
+                        bar.Description = $"pass {status.Pass}: {status.RangesDone}/{status.RangesTotal} ranges, {status.KeysRepaired} keys"; // short: the bar shares an 80-column line
                         if (!status.Running)
                         {
                             last = status;
