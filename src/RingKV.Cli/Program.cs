@@ -14,6 +14,7 @@ internal static class Program
             ServeCommand.Create(),
             ClusterCommand.Create(),
             StatusCommand.Create(),
+            RepairCommand.Create(),
         };
         foreach (var option in root.Options)
         {

@@ -54,6 +54,8 @@ internal static class ServeCommand
             Text("--hint-window", "duration", nameof(ServerOptions.HintWindow), "How long hints for a DOWN replica are kept (90s, 30m, 3h, 2d); older ones are dropped, counted, and left to anti-entropy. Default 3h."),
             Text("--tombstone-grace", "duration", nameof(ServerOptions.TombstoneGrace), "How long a delete's tombstone is kept before it is removed (90s, 30m, 3h, 10d; 0: for ever), so anti-entropy can hand it to a replica that missed it; must be longer than --hint-window and --repair-interval. Default 10d."),
             Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
+            Text("--repair-interval", "duration", nameof(ServerOptions.RepairInterval), "How often the node runs an anti-entropy pass over the ranges it replicates (30s, 10m, 1h; a bare number is seconds); 0 turns scheduled passes off (KV.REPAIR and ringkv repair still run one). Default 1h."),
+            Text("--repair-rate", "bytes/s", nameof(ServerOptions.RepairRate), "Anti-entropy's byte budget per second (its messages sent and received); 0: not throttled. Default 16777216 (16 MiB/s)."),
         };
 
         var command = new Command("serve", "Run a RingKV node that serves the Redis protocol. Stops gracefully on SIGTERM or Ctrl-C.");

@@ -61,6 +61,18 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// issued, so a restarted node never reuses a dot (see <see cref="ClusterNode"/>).
     /// </summary>
     public long ClockFloorUnixMs { get; init; }
+
+    /// <summary>How often Tick starts an anti-entropy pass (the first one interval after the first tick); zero: never (passes only on demand).</summary>
+    public TimeSpan RepairInterval { get; init; } = TimeSpan.Zero;
+
+    /// <summary>Anti-entropy's byte budget (a token bucket over the messages its passes send and receive); zero or less: not throttled.</summary>
+    public long RepairRateBytesPerSecond { get; init; }
+
+    /// <summary>How long one anti-entropy step (a scan, a request to a peer) may take before its ranges count as failed for the pass.</summary>
+    public TimeSpan RepairTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Consecutive vnode ranges a pass compares per session with a peer (one session in flight at a time).</summary>
+    public int RepairRangesPerExchange { get; init; } = 8;
 }
 
 /// <summary>
@@ -247,6 +259,10 @@ internal sealed partial class ClusterNode
             case CoordinateWriteRequest m:
                 OnCoordinateWrite(from, m, now, outbox);
                 break;
+            case AntiEntropyRootsRequest or AntiEntropyDescendRequest or AntiEntropyPushRequest
+                or AntiEntropyRootsReply or AntiEntropyDescendReply or AntiEntropyPushReply:
+                HandleAntiEntropy(from, message, now, outbox);
+                break;
             default:
                 OnReplicaReply(from, message, now, outbox);
                 break;
@@ -256,6 +272,11 @@ internal sealed partial class ClusterNode
     /// <summary>The local replica store finished a request.</summary>
     public void OnStorage(in StorageDone done, DateTimeOffset now, IOutbox outbox)
     {
+        if (TryAntiEntropyStorage(done, now, outbox))
+        {
+            return;
+        }
+
         if (!_storageWaits.Remove(done.Tag, out var wait))
         {
             return; // its request already ended (a deadline passed)
@@ -301,6 +322,7 @@ internal sealed partial class ClusterNode
 
         ForgetForwards(ticks);
         TickHints(now, outbox);
+        TickAntiEntropy(now, outbox);
     }
 
     /// <summary>The natural replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>

@@ -211,6 +211,13 @@ internal sealed class NodeMachine
         _node.OnStorage(done, now, _adapter);
     }
 
+    /// <summary>Starts a full anti-entropy pass now (KV.REPAIR); false, and why, when one is running or the node has no ring yet.</summary>
+    public bool TryStartRepair(DateTimeOffset now, INodeOutbox outbox, out string error)
+    {
+        _adapter.Outbox = outbox;
+        return _node.TryStartRepair(now, _adapter, out error);
+    }
+
     /// <summary>Chooses tokens and turns NORMAL once the node has heard enough of the cluster.</summary>
     private void MaybeJoin(DateTimeOffset now)
     {

@@ -136,6 +136,8 @@ internal sealed class RingKvNode : IAsyncDisposable
             StrictQuorum = options.StrictQuorum,
             HintRateBytesPerSecond = options.HintRate,
             HintWindow = ServerOptions.Duration(options.HintWindow, "hint-window"),
+            RepairInterval = options.RepairIntervalSpan(),
+            RepairRateBytesPerSecond = options.RepairRate,
         };
         var advertised = options.PeerAdvertiseEndPoint();
         var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);

@@ -152,44 +152,6 @@ internal sealed class ServerOptions
             ? level
             : throw new FormatException($"invalid {setting} level '{text}': expected ONE, TWO, THREE, QUORUM, LOCAL_QUORUM, EACH_QUORUM, ALL or a number");
 
-    /// <summary>
-    /// Parses a duration setting: a whole number with a unit, ms, s, m, h or d (90s, 30m, 3h, 2d); a bare 0 is zero.
-    /// Throws <see cref="FormatException"/> naming the setting.
-    /// </summary>
-    public static TimeSpan Duration(string text, string setting)
-    {
-        var trimmed = (text ?? "").Trim().ToLowerInvariant();
-        if (trimmed == "0")
-        {
-            return TimeSpan.Zero;
-        }
-
-        var unitAt = 0;
-        while (unitAt < trimmed.Length && char.IsAsciiDigit(trimmed[unitAt]))
-        {
-            unitAt++;
-        }
-
-        if (unitAt > 0 && unitAt <= 12 && long.TryParse(trimmed.AsSpan(0, unitAt), NumberStyles.None, CultureInfo.InvariantCulture, out var count))
-        {
-            TimeSpan? unit = trimmed[unitAt..] switch
-            {
-                "ms" => TimeSpan.FromMilliseconds(1),
-                "s" => TimeSpan.FromSeconds(1),
-                "m" => TimeSpan.FromMinutes(1),
-                "h" => TimeSpan.FromHours(1),
-                "d" => TimeSpan.FromDays(1),
-                _ => null,
-            };
-            if (unit is { } u && count <= TimeSpan.MaxValue.Ticks / u.Ticks)
-            {
-                return TimeSpan.FromTicks(count * u.Ticks);
-            }
-        }
-
-        throw new FormatException($"invalid {setting} '{text}': expected a whole number with a unit, ms, s, m, h or d (e.g. 90s, 30m, 3h, 2d)");
-    }
-
     /// <summary>Builds options from configuration keys named like the properties (case-insensitive).</summary>
     /// <remarks>
     /// Converts each value itself rather than through the configuration binder, whose errors name .NET types
@@ -308,6 +270,33 @@ internal sealed class ServerOptions
         ? mb * Mib
         : Math.Max(EffectiveMaxRequestBytes(), MemoryMb * Mib / 2);
 
+    /// <summary>How often a cluster node runs an anti-entropy pass: a duration (30s, 10m, 1h, 500ms; a bare number is seconds); 0 turns scheduled passes off.</summary>
+    public string RepairInterval { get; set; } = "1h";
+
+    /// <summary>Anti-entropy's byte budget, bytes per second (messages sent and received by its passes); 0: not throttled.</summary>
+    public long RepairRate { get; set; } = 16 * Mib;
+
+    /// <summary><see cref="RepairInterval"/> parsed; throws <see cref="FormatException"/> naming the setting.</summary>
+    public TimeSpan RepairIntervalSpan() => Duration(RepairInterval, "repair-interval");
+
+    /// <summary>A duration: a number with a unit (ms, s, m, h, d), or a bare number of seconds; never negative.</summary>
+    public static TimeSpan Duration(string text, string setting)
+    {
+        var t = (text ?? "").Trim().ToLowerInvariant();
+        var (digits, unit) = t.EndsWith("ms", StringComparison.Ordinal) ? (t[..^2], TimeSpan.FromMilliseconds(1))
+            : t.EndsWith('s') ? (t[..^1], TimeSpan.FromSeconds(1))
+            : t.EndsWith('m') ? (t[..^1], TimeSpan.FromMinutes(1))
+            : t.EndsWith('h') ? (t[..^1], TimeSpan.FromHours(1))
+            : t.EndsWith('d') ? (t[..^1], TimeSpan.FromDays(1))
+            : (t, TimeSpan.FromSeconds(1));
+        if (!double.TryParse(digits, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var count) || count > 3650 * TimeSpan.FromDays(1) / unit)
+        {
+            throw new FormatException($"{setting} '{text}' is not a duration: expected e.g. 0, 30s, 10m, 1h or 500ms (a bare number is seconds), at most 3650 days");
+        }
+
+        return unit * count;
+    }
+
     /// <summary>The per-client limit on unread replies in bytes.</summary>
     /// <remarks>Default: an eighth of the memory budget (64 MiB at 512), and at least four times the largest value plus 1 MiB, so a client that reads is never held up by one GET.</remarks>
     public long EffectiveMaxReplyBufferBytes() => MaxReplyBufferMb is { } mb
@@ -342,11 +331,16 @@ internal sealed class ServerOptions
         Require(!string.IsNullOrWhiteSpace(Dc) && !string.IsNullOrWhiteSpace(Rack), "dc and rack must not be empty");
         _ = Level(Read, "read");
         _ = Level(Write, "write");
+        _ = RepairIntervalSpan();
+        Require(RepairRate >= 0, "repair-rate must be 0 (not throttled) or a positive number of bytes per second");
+        Require(RepairRate is 0 or >= 1024, "repair-rate must be at least 1024 bytes per second (or 0: not throttled): a lower budget could not carry one repair message in a second");
         Require(HintRate >= 0, "hint-rate must be 0 (unthrottled) or more bytes per second");
         Require(Duration(HintWindow, "hint-window") > TimeSpan.Zero, "hint-window must be longer than 0");
         var grace = Duration(TombstoneGrace, "tombstone-grace");
         Require(grace == TimeSpan.Zero || grace > Duration(HintWindow, "hint-window"),
             $"tombstone-grace ({TombstoneGrace}) must be longer than hint-window ({HintWindow}): a hint handed over after its key's tombstone is gone would bring the deleted value back");
+        Require(grace == TimeSpan.Zero || RepairIntervalSpan() == TimeSpan.Zero || grace > RepairIntervalSpan(),
+            $"tombstone-grace ({TombstoneGrace}) must be longer than repair-interval ({RepairInterval}): a replica that missed a delete must get its tombstone from a repair pass before the tombstone is removed, or the deleted value comes back");
         if (IsClusterNode)
         {
             Require(ListenEndPoint().Port != 0, "a cluster node needs a fixed listen port (not 0): the cluster tells clients and peers where it is");

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using RingKV.Cluster;
+using RingKV.Cluster.AntiEntropy;
 using RingKV.Cluster.Coordination;
 using RingKV.Cluster.Membership;
 using RingKV.Cluster.Messages;
@@ -36,6 +37,10 @@ namespace RingKV.Simulation;
 /// stand-ins a later read does not ask. (8) after the heal the hints drain to zero: every stand-in and coordinator hands
 /// its hints to their replicas (so invariant 3 covers sloppy writes too).
 /// Deferred: replicas of a key whose writes reached only some replicas are not required to converge here.
+/// (8) anti-entropy: scheduled passes run (throttled) through the faults; after the heal at most three rounds of
+/// passes (every node, on demand) leave every replica of every vnode range with identical records (equal Merkle roots,
+/// computed by the checker from the stores), no pass of a round after the heal fails a range, and one more round
+/// repairs nothing. Invariant 6 stays as it was (it needs no anti-entropy: it holds before the rounds too).
 /// </remarks>
 internal sealed class ClusterRun
 {
@@ -43,6 +48,8 @@ internal sealed class ClusterRun
     public const int Replicas = 3;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(2);
     private static readonly long ReplySlack = TimeSpan.FromMilliseconds(400).Ticks;
+    private static readonly TimeSpan RepairTimeout = TimeSpan.FromSeconds(3);
+    private const int MaxRepairRounds = 3;
     private static readonly ConsistencyLevel[] Levels = [ConsistencyLevel.One, ConsistencyLevel.Two, ConsistencyLevel.Quorum, ConsistencyLevel.All];
 
     private readonly long _seed;
@@ -76,6 +83,9 @@ internal sealed class ClusterRun
     public int KeysCheckedForConvergence { get; private set; }
 
     public int KeysDeferred { get; private set; }
+
+    /// <summary>Keys the anti-entropy rounds after the heal found differing (and repaired).</summary>
+    public long KeysRepairedAfterHeal { get; private set; }
 
     public long Messages => _sim.Delivered;
 
@@ -126,19 +136,20 @@ internal sealed class ClusterRun
         _sim.RunUntil(_sim.Now + RequestTimeout.Ticks + Ticks(1));
         CheckReplies();
 
-        // Invariant 8: once every node is back and UP, the hints drain to zero (each handed to its replica).
+        // Invariant 9: once every node is back and UP, the hints drain to zero (each handed to its replica).
         if (!_sim.RunUntil(() => _sim.Nodes.All(n => n.Machine.Node.Hints.Pending == 0), _sim.Now + Ticks(60)))
         {
-            throw Fail("invariant 8: hints did not drain 60 s after the heal: "
+            throw Fail("invariant 9: hints did not drain 60 s after the heal: "
                 + string.Join("; ", _sim.Nodes.Select(n => $"{n.Id}: {string.Join(",", n.Machine.Node.Hints.PendingByTarget.Select(p => $"{p.Target}={p.Pending}"))} (store {n.Store.Hints.Count})")));
         }
 
         if (_sim.Nodes.FirstOrDefault(n => n.Store.Hints.Count > 0) is { } holder)
         {
-            throw Fail($"invariant 8: {holder.Id} counts no pending hints but its store keeps {holder.Store.Hints.Count}");
+            throw Fail($"invariant 9: {holder.Id} counts no pending hints but its store keeps {holder.Store.Hints.Count}");
         }
 
         HintsDelivered += _sim.Nodes.Sum(n => n.Machine.Node.Hints.Delivered);
+        RunAntiEntropy();
         CheckStores();
     }
 
@@ -193,6 +204,12 @@ internal sealed class ClusterRun
         {
             Replication = ReplicationSettings.Uniform(Replicas),
             RequestTimeout = RequestTimeout,
+            // Scheduled passes run under the faults too (sessions time out, peers crash mid-session); throttled, so a
+            // pass spans several ticks and the bucket's waits are exercised.
+            RepairInterval = TimeSpan.FromSeconds(4),
+            RepairRateBytesPerSecond = 16 * 1024,
+            RepairTimeout = RepairTimeout,
+            RepairRangesPerExchange = 3,
         };
         var seeds = new[] { 0, 1 }.Where(s => s != index).Select(s => $"10.0.0.{s + 1}:7380").ToList();
         return new NodeMachineSettings(cluster, new GossipSettings(), 1, $"10.0.0.{index + 1}:6379", $"10.0.0.{index + 1}:7380", seeds, 1, []);
@@ -565,6 +582,125 @@ internal sealed class ClusterRun
                 throw Fail($"invariant 5: the final read of {key} at ALL returned {Show(reply.Set)}, the replicas' merge is {Show(expected)}");
             }
         }
+    }
+
+    /// <summary>
+    /// Invariant 8: after the heal, at most <see cref="MaxRepairRounds"/> rounds of anti-entropy (every node runs a full
+    /// pass, on demand, after any scheduled pass ends) leave every replica of every vnode range with identical records
+    /// (equal Merkle roots); then one more round finds nothing to repair and fails no range.
+    /// </summary>
+    private void RunAntiEntropy()
+    {
+        for (var round = 1; ; round++)
+        {
+            var repaired = RepairRound(round);
+            KeysRepairedAfterHeal += repaired;
+            var differing = DifferingRange();
+            Log($"anti-entropy round {round}: {repaired} keys repaired, {(differing is null ? "replicas agree" : "still differ: " + differing)}");
+            if (differing is null)
+            {
+                var check = RepairRound(round + 1);
+                if (check != 0)
+                {
+                    throw Fail($"invariant 8: a round of anti-entropy after the replicas agreed repaired {check} keys");
+                }
+
+                return;
+            }
+
+            if (round == MaxRepairRounds)
+            {
+                throw Fail($"invariant 8: after {round} rounds of anti-entropy the replicas of {differing}");
+            }
+        }
+    }
+
+    /// <summary>Every node runs one full pass (once the scheduled one it may be running ends); the keys they found differing.</summary>
+    private long RepairRound(int round)
+    {
+        var started = new long[NodeCount];
+        foreach (var node in _sim.Nodes)
+        {
+            if (!_sim.RunUntil(() => !node.Machine.Node.RepairFigures.Running, _sim.Now + Ticks(60)))
+            {
+                throw Fail($"invariant 8: {node.Id}'s scheduled anti-entropy pass still runs 60 s after the heal: {node.Machine.Node.RepairState}");
+            }
+
+            if (!node.Machine.TryStartRepair(_sim.ClockOf(node), node.Outbox, out var error))
+            {
+                throw Fail($"invariant 8: {node.Id} refused a repair pass: {error}");
+            }
+
+            started[node.Index] = node.Machine.Node.RepairFigures.Current?.Id ?? node.Machine.Node.RepairFigures.Last!.Id;
+        }
+
+        // A scheduled pass may start after the one asked for ends: its end is enough.
+        bool Ended() => _sim.Nodes.All(n => n.Machine.Node.RepairFigures.Last?.Id >= started[n.Index]);
+        if (!_sim.RunUntil(Ended, _sim.Now + Ticks(120)))
+        {
+            throw Fail($"invariant 8: round {round} of anti-entropy did not end in 120 s: " + string.Join("; ", _sim.Nodes.Select(n => $"{n.Id} {n.Machine.Node.RepairState}")));
+        }
+
+        long repaired = 0;
+        foreach (var node in _sim.Nodes)
+        {
+            var last = node.Machine.Node.RepairFigures.Last!;
+            if (last.RangesFailed > 0 || last.RangesDone != last.RangesTotal)
+            {
+                throw Fail($"invariant 8: {node.Id}'s pass {last.Id} after the heal failed {last.RangesFailed} of {last.RangesTotal} ranges: {last.LastFailure}");
+            }
+
+            repaired += last.KeysRepaired;
+        }
+
+        return repaired;
+    }
+
+    /// <summary>The first vnode range (ring order) whose replicas' Merkle roots differ, described; null when they all agree.</summary>
+    private string? DifferingRange()
+    {
+        var node0 = _sim.Nodes[0].Machine.Node;
+        var ring = node0.Ring;
+        for (var vnode = 0; vnode < ring.VnodeCount; vnode++)
+        {
+            var replicas = node0.Placement.ForVnode(vnode).ToArray().Select(id => _sim.Nodes.First(n => n.Id == id)).ToList();
+            var (first, second) = TokenRange.FromRing(ring.PreviousToken(vnode), ring.TokenAt(vnode));
+            foreach (var piece in second is { } s ? new[] { first, s } : [first])
+            {
+                var roots = replicas.Select(r => TreeOf(r.Store, piece).Root).ToList();
+                if (roots.Distinct().Count() > 1)
+                {
+                    var keys = replicas.SelectMany(r => KeysIn(r.Store, piece)).Distinct().Order(StringComparer.Ordinal);
+                    var differing = keys.Where(k => replicas.Select(r => r.Store.Get(k)).Distinct(RecordComparer.Instance).Count() > 1).ToList();
+                    return $"[{piece.First}, {piece.Last}] differ: {string.Join(", ", replicas.Select((r, i) => $"{r.Id} root {roots[i]:x16}"))}; keys "
+                        + string.Join("; ", differing.Select(k => $"{k}: " + string.Join(" | ", replicas.Select(r => $"{r.Id} {Show(Decode(r.Store.Get(k)))} exp {r.Store.Get(k).ExpiresAtUnixMs}"))));
+                }
+            }
+        }
+
+        return null;
+    }
+
+    private static IEnumerable<string> KeysIn(SimStore store, TokenRange range) =>
+        store.Keys.Where(k => store.Get(k).Exists && range.Contains(Token.Of(SimStore.Bytes(k))));
+
+    /// <summary>A replica's Merkle tree of a range, straight from its store (depth 4: the checker's own, not the protocol's).</summary>
+    private static MerkleTree TreeOf(SimStore store, TokenRange range) =>
+        MerkleTree.Build(range.First.Value, range.Last.Value, 4, KeysIn(store, range).Select(k =>
+        {
+            var record = store.Get(k);
+            var key = SimStore.Bytes(k);
+            return (Token.Of(key).Value, MerkleTree.EntryHash(key, record.Set, record.ExpiresAtUnixMs));
+        }));
+
+    /// <summary>Records equal by bytes and expiry.</summary>
+    private sealed class RecordComparer : IEqualityComparer<ReplicaRecord>
+    {
+        public static readonly RecordComparer Instance = new();
+
+        public bool Equals(ReplicaRecord x, ReplicaRecord y) => x.ExpiresAtUnixMs == y.ExpiresAtUnixMs && x.Set.AsSpan().SequenceEqual(y.Set);
+
+        public int GetHashCode(ReplicaRecord obj) => obj.Set.Length;
     }
 
     private static SiblingSet? Decode(ReplicaRecord record) =>

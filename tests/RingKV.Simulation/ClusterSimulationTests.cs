@@ -27,7 +27,7 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
         output.WriteLine($"seeds {first}..{first + count - 1} (RINGKV_SEED=<n> replays one)");
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
-        long requests = 0, messages = 0, checkedKeys = 0, deferred = 0, hints = 0;
+        long requests = 0, messages = 0, checkedKeys = 0, deferred = 0, hints = 0, repaired = 0;
         for (var seed = first; seed < first + count; seed++)
         {
             var run = new ClusterRun(seed);
@@ -49,10 +49,12 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
             checkedKeys += run.KeysCheckedForConvergence;
             deferred += run.KeysDeferred;
             hints += run.HintsDelivered;
+            repaired += run.KeysRepairedAfterHeal;
         }
 
         output.WriteLine($"{count} seeds in {watch.Elapsed.TotalSeconds:F1} s: {requests} requests, {messages} messages delivered; "
-            + $"replica convergence checked on {checkedKeys} keys, deferred on {deferred} (a write reached only some replicas); {hints} hints handed over");
+            + $"replica convergence checked on {checkedKeys} keys, deferred on {deferred} (a write reached only some replicas); "
+            + $"{hints} hints handed over; anti-entropy after the heal repaired {repaired} keys");
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 

@@ -18,7 +18,7 @@ namespace RingKV.Cluster.Messages;
 /// Decoding never throws on hostile bytes: it returns false with the reason, and checks every length against the bytes
 /// left before allocating.
 /// </remarks>
-internal static class MessageCodec
+internal static partial class MessageCodec
 {
     /// <summary>Writes <paramref name="message"/>'s body.</summary>
     public static void Encode(ClusterMessage message, IBufferWriter<byte> output)
@@ -109,6 +109,9 @@ internal static class MessageCodec
             case MembershipMessage m:
                 w.Bytes(m.Body);
                 break;
+            case AntiEntropyRootsRequest or AntiEntropyRootsReply or AntiEntropyDescendRequest or AntiEntropyDescendReply or AntiEntropyPushRequest or AntiEntropyPushReply:
+                EncodeAntiEntropy(message, w);
+                break;
             default:
                 throw new ArgumentException($"no encoding for {message.GetType().Name}", nameof(message));
         }
@@ -194,6 +197,13 @@ internal static class MessageCodec
                 break;
             case MessageKind.Membership when r.Bytes(out var membership):
                 message = new MembershipMessage(membership);
+                break;
+            case >= MessageKind.AntiEntropyRoots and <= MessageKind.AntiEntropyPushReply:
+                if (!TryDecodeAntiEntropy(kind, ref r, id, out message, out error))
+                {
+                    return false;
+                }
+
                 break;
             default:
                 error = Enum.IsDefined(kind) ? $"{kind} body cut short or malformed" : $"unknown message kind {(byte)kind}";

@@ -51,4 +51,22 @@ internal enum MessageKind : byte
 
     /// <summary>Membership: gossip and heartbeats (the body says which; see Membership).</summary>
     Membership = 32,
+
+    /// <summary>Anti-entropy: open a session, build Merkle trees of token ranges and answer their roots.</summary>
+    AntiEntropyRoots = 40,
+
+    /// <summary>A replica's Merkle roots of the ranges asked.</summary>
+    AntiEntropyRootsReply = 41,
+
+    /// <summary>Anti-entropy: the hashes below differing tree nodes, some levels down.</summary>
+    AntiEntropyDescend = 42,
+
+    /// <summary>A replica's hashes below the nodes asked.</summary>
+    AntiEntropyDescendReply = 43,
+
+    /// <summary>Anti-entropy: the initiator's records of differing leaves, to merge and answer with the replica's.</summary>
+    AntiEntropyPush = 44,
+
+    /// <summary>The replica merged them; its own differing records of those leaves.</summary>
+    AntiEntropyPushReply = 45,
 }

@@ -200,6 +200,13 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         return completion.Task;
     }
 
+    /// <summary>Starts a full anti-entropy pass on the loop thread (KV.REPAIR): null when it started, else why not (one is running, no ring yet).</summary>
+    public Task<string?> StartRepairAsync() =>
+        InspectAsync(m => m.TryStartRepair(_time.GetUtcNow(), this, out var error) ? null : error);
+
+    /// <summary>The node's anti-entropy figures, a snapshot taken on the loop thread (INFO, KV.REPAIR STATUS).</summary>
+    public Task<RingKV.Cluster.AntiEntropy.AntiEntropyFigures> RepairFiguresAsync() => InspectAsync(static m => m.Node.RepairFigures);
+
     public ValueTask OnBatchAsync(PeerFrameBatch batch)
     {
         try

@@ -56,6 +56,7 @@ internal static class CommandTable
         new("kv.del", -2, Write, 1, 1, 1, static (h, c, w) => h.KvDel(c, w)),
         new("kv.consistency", -1, Fast | Barrier, 0, 0, 0, static (h, c, w) => new(h.KvConsistency(c, w))),
         new("kv.ring", 1, Loading | Barrier, 0, 0, 0, static (h, c, w) => h.KvRing(w)),
+        new("kv.repair", -1, Admin | Barrier, 0, 0, 0, static (h, c, w) => h.KvRepair(c, w)),
     ];
 
     // Commands by name length; within one length, in table order (hot commands first).

@@ -16,7 +16,8 @@ public sealed class MessageCodecTests
         Assert.Equal(
             [(16, "ReplicaRead"), (17, "ReplicaReadReply"), (18, "ReplicaWrite"), (19, "ReplicaWriteReply"), (20, "ReplicaScan"), (21, "ReplicaScanReply"),
              (22, "ReplicaCount"), (23, "ReplicaCountReply"), (24, "ReplicaFlush"), (25, "ReplicaFlushReply"), (26, "CoordinateWrite"), (27, "CoordinateWriteReply"),
-             (28, "HintedWrite"), (29, "HintedRead"), (32, "Membership")],
+             (28, "HintedWrite"), (29, "HintedRead"), (32, "Membership"), (40, "AntiEntropyRoots"), (41, "AntiEntropyRootsReply"), (42, "AntiEntropyDescend"), (43, "AntiEntropyDescendReply"),
+             (44, "AntiEntropyPush"), (45, "AntiEntropyPushReply")],
             Array.ConvertAll(Enum.GetValues<MessageKind>(), k => ((int)k, k.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Error"), (2, "Busy")], Array.ConvertAll(Enum.GetValues<ReplicaStatus>(), s => ((int)s, s.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Unavailable"), (2, "Timeout"), (3, "Busy"), (4, "Error")], Array.ConvertAll(Enum.GetValues<ClientStatus>(), s => ((int)s, s.ToString())));
