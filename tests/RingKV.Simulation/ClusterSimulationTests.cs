@@ -8,7 +8,7 @@ namespace RingKV.Simulation;
 
 /// <summary>The seed sweep: each seed is one <see cref="ClusterRun"/> (settle, random workload with faults, heal, check).</summary>
 /// <remarks>
-/// RINGKV_SEED=n replays seed n alone (a failure prints it); otherwise RINGKV_SIM_SEEDS seeds (default 200) starting at a
+/// RINGKV_SEED=n replays seed n alone (a failure prints it); otherwise RINGKV_SIM_SEEDS seeds (default 500, what CI runs) starting at a
 /// random base, printed, so every CI run covers new seeds and a failure still names the one to replay.
 /// </remarks>
 public sealed class ClusterSimulationTests(ITestOutputHelper output)
@@ -17,7 +17,7 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
     public void Cluster_RandomWorkloadWithFaults_KeepsEveryInvariant()
     {
         var replay = Environment.GetEnvironmentVariable("RINGKV_SEED") is { Length: > 0 } r ? r : null;
-        var count = Environment.GetEnvironmentVariable("RINGKV_SIM_SEEDS") is { Length: > 0 } c ? int.Parse(c, CultureInfo.InvariantCulture) : 200;
+        var count = Environment.GetEnvironmentVariable("RINGKV_SIM_SEEDS") is { Length: > 0 } c ? int.Parse(c, CultureInfo.InvariantCulture) : 500;
         long first = replay is not null ? long.Parse(replay, CultureInfo.InvariantCulture) : System.Random.Shared.Next(1, int.MaxValue / 2);
         if (replay is not null)
         {
