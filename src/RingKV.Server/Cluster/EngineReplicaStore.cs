@@ -421,7 +421,8 @@ internal sealed class EngineReplicaStore : IReplicaStore
     }
 
     /// <summary>The stored set merged with a delta; the record's expiry belongs to the write whose sibling wins (a later SET without EX clears it).</summary>
-    private static SiblingSet Merge(SiblingSet stored, long storedExpiry, SiblingSet delta, ref long expiry)
+    /// <remarks>The one merge rule of a stored record: the replica's writes, a stand-in's reads and the hints kept for a DOWN replica use it.</remarks>
+    internal static SiblingSet Merge(SiblingSet stored, long storedExpiry, SiblingSet delta, ref long expiry)
     {
         var storedWins = stored.Winner is { } s && (delta.Winner is not { } d || !d.WinsOver(s));
         if (storedWins)

@@ -174,10 +174,8 @@ internal sealed class HintStore : IDisposable
         else
         {
             keptAt = BinaryPrimitives.ReadInt64LittleEndian(current);
-            var storedWins = stored.Winner is { } s && (delta.Winner is not { } d || !d.WinsOver(s));
-            expiry = storedWins ? currentExpiry : expiry;
             var encoded = new ArrayBufferWriter<byte>(256);
-            stored.Merge(delta).Encode(encoded);
+            EngineReplicaStore.Merge(stored, currentExpiry, delta, ref expiry).Encode(encoded);
             set = encoded.WrittenSpan.ToArray();
         }
 
