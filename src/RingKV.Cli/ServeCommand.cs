@@ -53,6 +53,9 @@ internal static class ServeCommand
             Text("--hint-rate", "bytes/s", nameof(ServerOptions.HintRate), "Bytes of hints per second handed over to a replica that is back; 0: unthrottled. Default 4194304 (4 MiB/s)."),
             Text("--hint-window", "duration", nameof(ServerOptions.HintWindow), "How long hints for a DOWN replica are kept (90s, 30m, 3h, 2d); older ones are dropped, counted, and left to anti-entropy. Default 3h."),
             Text("--tombstone-grace", "duration", nameof(ServerOptions.TombstoneGrace), "How long a delete's tombstone is kept before it is removed (90s, 30m, 3h, 10d; 0: for ever), so anti-entropy can hand it to a replica that missed it; must be longer than --hint-window and --repair-interval. Default 10d."),
+            Text("--stream-rate", "bytes/s", nameof(ServerOptions.StreamRate), "Bytes per second a node streams in when it gains ranges (joining, or taking over a leaving or removed node's); 0: unthrottled. Default 67108864 (64 MiB/s)."),
+            Text("--cleanup-delay", "duration", nameof(ServerOptions.CleanupDelay), "Remove the data a node gave away this long after a membership change completed (30s, 10m, 1h); 0: only on ringkv cleanup / KV.CLEANUP. Default 0."),
+            Text("--replace", "node-id", nameof(ServerOptions.Replace), "Start as the replacement of a DOWN node: take its tokens and stream its ranges from the surviving replicas (the new node needs its own --node-id and --seeds)."),
             Text("--cluster-name", "name", nameof(ServerOptions.ClusterName), "The cluster's name; peers of another cluster are refused. Default ringkv."),
             Text("--repair-interval", "duration", nameof(ServerOptions.RepairInterval), "How often the node runs an anti-entropy pass over the ranges it replicates (30s, 10m, 1h; a bare number is seconds); 0 turns scheduled passes off (KV.REPAIR and ringkv repair still run one). Default 1h."),
             Text("--repair-rate", "bytes/s", nameof(ServerOptions.RepairRate), "Anti-entropy's byte budget per second (its messages sent and received); 0: not throttled. Default 16777216 (16 MiB/s)."),
@@ -200,8 +203,18 @@ internal static class ServeCommand
         }
 
         Console.Out.Flush();
-        stop.Wait();
+        while (!stop.Wait(TimeSpan.FromMilliseconds(250)) && !node.Finished.IsCompleted)
+        {
+        }
+
+        var why = node.Finished.IsCompleted ? node.Finished.Result : null;
         node.StopAsync().GetAwaiter().GetResult();
+        if (why is not null)
+        {
+            Console.Error.WriteLine($"ringkv serve: {why}");
+            return 1;
+        }
+
         return 0;
     }
 }

@@ -28,7 +28,7 @@ internal sealed partial class ClusterNode
     private void Forward(ClientRequest request, Replicas replicas, ConsistencyLevel level, DateTimeOffset now, IOutbox outbox)
     {
         var target = -1;
-        for (var i = 0; i < replicas.Nodes.Length; i++)
+        for (var i = 0; i < replicas.PendingFrom; i++)
         {
             if (replicas.Alive[i] && !replicas.IsStandIn(i) && (target < 0 || (string.Equals(replicas.DataCenters[i], _settings.DataCenter, StringComparison.Ordinal)
                 && !string.Equals(replicas.DataCenters[target], _settings.DataCenter, StringComparison.Ordinal))))
@@ -62,13 +62,13 @@ internal sealed partial class ClusterNode
 
         var request = ClientRequest.WriteOf(0, message.Key, message.Write, message.Value, context: message.Context, consistency: message.Consistency);
         var level = message.Consistency.IsDefault ? _settings.DefaultWrite : message.Consistency;
-        var replicas = ReplicasFor(Token.Of(message.Key).Value, level);
+        var replicas = WriteReplicasFor(Token.Of(message.Key).Value, level);
         if (!TryQuorum(level, replicas, 0, outbox, out var tracker, origin))
         {
             return;
         }
 
-        var self = Array.IndexOf(replicas.Nodes, Self);
+        var self = Array.IndexOf(replicas.Nodes, Self, 0, replicas.PendingFrom);
         if (self < 0 || replicas.IsStandIn(self))
         {
             // Never forwarded again (no loops): the rings disagree while membership changes; the client retries.

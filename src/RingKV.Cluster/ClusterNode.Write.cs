@@ -19,7 +19,7 @@ internal sealed partial class ClusterNode
     private void StartWrite(ClientRequest request, DateTimeOffset now, IOutbox outbox)
     {
         var level = request.Consistency.IsDefault ? _settings.DefaultWrite : request.Consistency;
-        var replicas = ReplicasFor(Token.Of(request.Key).Value, level);
+        var replicas = WriteReplicasFor(Token.Of(request.Key).Value, level);
         if (!TryQuorum(level, replicas, request.Id, outbox, out var tracker))
         {
             return;
@@ -28,7 +28,7 @@ internal sealed partial class ClusterNode
         if (request.Write is WriteOperation.VersionedPut or WriteOperation.VersionedDelete)
         {
             // Coordinated at a natural replica (it holds the dots its node minted); stand-ins only keep hints.
-            var self = Array.IndexOf(replicas.Nodes, Self);
+            var self = Array.IndexOf(replicas.Nodes, Self, 0, replicas.PendingFrom);
             if (self >= 0 && replicas.Alive[self] && !replicas.IsStandIn(self))
             {
                 StartVersionedWrite(request, null, replicas, tracker, level, self, now, outbox);

@@ -53,6 +53,9 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// </summary>
     public bool StrictQuorum { get; init; }
 
+    /// <summary>Streaming's pace: record bytes a node streams in per second when it gains ranges (--stream-rate); 0: unthrottled.</summary>
+    public long StreamRateBytesPerSecond { get; init; } = 64 * 1024 * 1024;
+
     /// <summary>The first id this run gives the requests it coordinates (the host derives it from the generation, so runs never reuse ids).</summary>
     public ulong FirstRequestId { get; init; } = 1;
 
@@ -172,7 +175,11 @@ internal sealed partial class ClusterNode
     /// changed). Requests in flight keep their replicas. A suspected node that is not DOWN still counts as alive (writes
     /// go to it, it counts for the levels), but reads ask it only when the others they ask are not enough.
     /// </summary>
-    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null)
+    /// <param name="ring">The ring reads and writes route by (NORMAL and LEAVING members).</param>
+    /// <param name="down">Nodes DOWN for the cluster.</param>
+    /// <param name="suspected">Nodes this node's detector suspects.</param>
+    /// <param name="future">The ring a membership change in flight leads to (NORMAL and JOINING members); null: none in flight.</param>
+    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null, TokenRing? future = null)
     {
         if (!ReferenceEquals(ring, _ring))
         {
@@ -183,6 +190,7 @@ internal sealed partial class ClusterNode
         _down = [.. down];
         _suspected = suspected is null ? [] : [.. suspected];
         ForgetReplicas();
+        ApplyChange(future);
     }
 
     /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
@@ -259,6 +267,9 @@ internal sealed partial class ClusterNode
             case CoordinateWriteRequest m:
                 OnCoordinateWrite(from, m, now, outbox);
                 break;
+            case StreamPageRequest or StreamPageReply or StreamProgressRequest or StreamProgressReply:
+                HandleStream(from, message, now, outbox);
+                break;
             case AntiEntropyRootsRequest or AntiEntropyDescendRequest or AntiEntropyPushRequest
                 or AntiEntropyRootsReply or AntiEntropyDescendReply or AntiEntropyPushReply:
                 HandleAntiEntropy(from, message, now, outbox);
@@ -285,6 +296,18 @@ internal sealed partial class ClusterNode
         if (wait.Hint != HintWork.None && !OnHintStorage(wait, done, now, outbox))
         {
             return; // hint work of this node's own (no peer or request waits for it)
+        }
+
+        if (TryStreamStorage(wait, done, now, outbox))
+        {
+            return;
+        }
+
+        if (wait.Cleanup)
+        {
+            _cleanupRunning = false;
+            _cleanupRemoved += done.Keys;
+            return;
         }
 
         if (wait.Peer is { } peer)
@@ -323,6 +346,7 @@ internal sealed partial class ClusterNode
         ForgetForwards(ticks);
         TickHints(now, outbox);
         TickAntiEntropy(now, outbox);
+        TickStreams(now, outbox);
     }
 
     /// <summary>The natural replicas of a key's token, in preference order, with whether each is alive and its data center.</summary>
@@ -494,6 +518,9 @@ internal sealed partial class ClusterNode
         /// <summary>The replica the hint is for.</summary>
         public NodeId? HintFor { get; init; }
 
+        /// <summary>A cleanup of this node's own (no peer or request waits for it).</summary>
+        public bool Cleanup { get; init; }
+
         public static StorageWait ForPeer(NodeId peer, ulong requestId, MessageKind kind) => new(peer, requestId, -1, kind);
 
         public static StorageWait ForRequest(ulong requestId, int replicaIndex, MessageKind kind) => new(null, requestId, replicaIndex, kind);
@@ -505,18 +532,27 @@ internal sealed partial class ClusterNode
     /// </summary>
     private sealed class Replicas
     {
-        private Replicas(NodeId[] nodes, NodeId[] intendedFor, bool[] alive, string[] dataCenters)
+        private Replicas(NodeId[] nodes, NodeId[] intendedFor, bool[] alive, string[] dataCenters, int pendingFrom)
         {
             Nodes = nodes;
+            PendingFrom = pendingFrom;
             IntendedFor = intendedFor;
             Alive = alive;
             DataCenters = dataCenters;
             AllAlive = Array.TrueForAll(alive, a => a);
-            for (var i = 0; i < nodes.Length; i++)
+            for (var i = 0; i < pendingFrom; i++)
             {
                 NaturalAlive += alive[i] && nodes[i] == intendedFor[i] ? 1 : 0;
             }
         }
+
+        /// <summary>
+        /// Slots from here on are pending replicas: nodes a membership change in flight makes replicas of the range (a
+        /// joiner, a leaver's successor). Writes go to them too and each must acknowledge on top of the level
+        /// (<see cref="QuorumPlan.Create(ConsistencyLevel, ReadOnlySpan{string}, string, int)"/>); reads never ask them.
+        /// Equal to the length when there are none.
+        /// </summary>
+        public int PendingFrom { get; }
 
         /// <summary>Natural replicas (not stand-ins) that are alive.</summary>
         public int NaturalAlive { get; }
@@ -547,23 +583,25 @@ internal sealed partial class ClusterNode
                 return last.Plan;
             }
 
-            var plan = QuorumPlan.Create(level, DataCenters, localDataCenter);
+            var plan = QuorumPlan.Create(level, DataCenters, localDataCenter, PendingFrom);
             _lastPlan = (level, plan);
             return plan;
         }
 
         /// <summary>The replicas <paramref name="nodes"/>, each holding <paramref name="intendedFor"/>'s data in its slot (its data center counts).</summary>
-        public static Replicas Of(ClusterNode node, NodeId[] nodes, NodeId[] intendedFor)
+        public static Replicas Of(ClusterNode node, NodeId[] nodes, NodeId[] intendedFor, int pendingFrom = -1)
         {
             var alive = new bool[nodes.Length];
             var dataCenters = new string[nodes.Length];
             for (var i = 0; i < nodes.Length; i++)
             {
                 alive[i] = node.IsAlive(nodes[i]);
-                dataCenters[i] = node._ring.TryGetMember(intendedFor[i], out var member) ? member.DataCenter : "";
+                dataCenters[i] = node._ring.TryGetMember(intendedFor[i], out var member) || node._future.TryGetMember(intendedFor[i], out member)
+                    ? member.DataCenter
+                    : "";
             }
 
-            return new Replicas(nodes, intendedFor, alive, dataCenters);
+            return new Replicas(nodes, intendedFor, alive, dataCenters, pendingFrom < 0 ? nodes.Length : pendingFrom);
         }
     }
 

@@ -55,6 +55,18 @@ internal sealed record NodeMachineSettings(
 
     /// <summary>How long a node with seeds waits to hear the cluster before it chooses tokens on its own view anyway.</summary>
     public TimeSpan JoinWait { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The state an earlier run had reached with <see cref="Tokens"/> (JOINING or LEAVING: the change resumes); null: NORMAL.</summary>
+    public NodeState? InitialState { get; init; }
+
+    /// <summary>The earlier run's stream progress (<see cref="NodeMachine.StreamCheckpoint"/>): resumed when the change is the same.</summary>
+    public StreamCheckpoint? StreamCheckpoint { get; init; }
+
+    /// <summary>serve --replace: the DOWN node whose tokens this new node takes over, streaming its ranges from the survivors.</summary>
+    public NodeId? Replace { get; init; }
+
+    /// <summary>Cleanup runs by itself this long after a membership change completed; zero: only when asked (KV.CLEANUP).</summary>
+    public TimeSpan CleanupDelay { get; init; }
 }
 
 /// <summary>A ring member as a node remembers it across restarts: who, where its peers reach it, its placement and tokens.</summary>
@@ -103,7 +115,7 @@ internal sealed class NodeMachine
             settings.Generation,
             version: 1,
             stateVersion: 1,
-            tokens.IsEmpty ? NodeState.Joining : NodeState.Normal,
+            tokens.IsEmpty ? NodeState.Joining : settings.InitialState is NodeState.Joining or NodeState.Leaving ? settings.InitialState.Value : NodeState.Normal,
             tokens,
             settings.Cluster.DataCenter,
             settings.Cluster.Rack,
@@ -120,6 +132,7 @@ internal sealed class NodeMachine
             _peerAddresses[member.Id] = member.PeerAddress;
         }
         _node = new ClusterNode(settings.Cluster with { FirstRequestId = (settings.Generation << 32) | 1 }, store, TokenRing.Empty);
+        _node.ResumeStreams(settings.StreamCheckpoint);
         _adapter = new Adapter(this);
     }
 
@@ -163,6 +176,9 @@ internal sealed class NodeMachine
         ApplyView(now);
         MaybeJoin(now);
         ApplyView(now);
+        MaybeCompleteChange(now);
+        ApplyView(now);
+        MaybeCleanup(now);
         _node.Tick(now, _adapter);
     }
 
@@ -250,11 +266,297 @@ internal sealed class NodeMachine
             return;
         }
 
+        // One membership change at a time: a join waits while another node joins with tokens or leaves.
+        if (ChangeInFlightIn(view) is not null)
+        {
+            return;
+        }
+
         var ring = BuildRing(view, includeSelf: false);
+        if (_settings.Replace is { } replaced)
+        {
+            MaybeReplace(replaced, view, now);
+            return;
+        }
+
         var member = new RingMember(Self, _settings.Cluster.DataCenter, _settings.Cluster.Rack, _settings.Capacity);
         var tokens = TokenAllocator.Allocate(ring, member, _settings.VnodesPerCapacity, _seed);
         _gossiper.SetLocalTokens([.. tokens.Select(t => t.Value).Order()]);
-        _gossiper.SetLocalState(NodeState.Normal);
+
+        // The first node has nothing to stream; any other stays JOINING with its tokens until it streamed its ranges.
+        if (ring.IsEmpty)
+        {
+            _gossiper.SetLocalState(NodeState.Normal);
+        }
+    }
+
+    /// <summary>serve --replace: once the replaced node is known and DOWN, take its tokens (JOINING) and mark it LEAVING on its behalf.</summary>
+    private void MaybeReplace(NodeId replaced, MembershipView view, DateTimeOffset now)
+    {
+        var known = view.TryGet(replaced, out var status);
+        if (!known || status.Record.Tokens.IsEmpty || status.Record.State is NodeState.Left or NodeState.Joining)
+        {
+            if (now - _startedAt > _settings.JoinWait * 3)
+            {
+                StartError ??= !known
+                    ? $"--replace {replaced}: no such node in the cluster's membership"
+                    : $"--replace {replaced}: the node is {status.Record.State.ToString().ToUpperInvariant()} with {status.Record.Tokens.Length} tokens; only a NORMAL node with tokens can be replaced";
+            }
+
+            return;
+        }
+
+        if (!status.Down)
+        {
+            if (now - _startedAt > _settings.JoinWait * 3)
+            {
+                StartError ??= $"--replace {replaced}: the node is UP; only a DOWN node can be replaced (stop it first)";
+            }
+
+            return;
+        }
+
+        _gossiper.SetPeerState(replaced, NodeState.Leaving);
+        _gossiper.SetLocalTokens(status.Record.Tokens);
+    }
+
+    /// <summary>Why the node cannot start its part (a replace that cannot proceed); the host stops with it. Null: none.</summary>
+    public string? StartError { get; private set; }
+
+    /// <summary>The membership change in flight as the view shows it ("join node4", "leave node2", "remove node3", "replace node3 by node5"), null when none.</summary>
+    public string? ChangeInFlight => ChangeInFlightIn(_gossiper.View);
+
+    private static string? ChangeInFlightIn(MembershipView view)
+    {
+        var joining = view.Members.Where(m => m.Record.State == NodeState.Joining && !m.Record.Tokens.IsEmpty).Select(m => m.Id).ToList();
+        var leaving = view.Members.Where(m => m.Record.State == NodeState.Leaving).ToList();
+        var parts = new List<string>();
+        foreach (var l in leaving)
+        {
+            var replacer = joining.FirstOrDefault(j => view.TryGet(j, out var js) && js.Record.Tokens.AsSpan().SequenceEqual(l.Record.Tokens.AsSpan()));
+            if (replacer.Name is not null)
+            {
+                parts.Add($"replace {l.Id} by {replacer}");
+                joining.Remove(replacer);
+            }
+            else
+            {
+                parts.Add(l.IsLocal || !l.Down ? $"leave {l.Id}" : $"remove {l.Id}");
+            }
+        }
+
+        parts.AddRange(joining.Select(j => $"join {j}"));
+        return parts.Count == 0 ? null : string.Join(", ", parts);
+    }
+
+    /// <summary>The streaming figures, with the change named as the view shows it.</summary>
+    public StreamFigures StreamFigures => _node.StreamFiguresFor(ChangeInFlight ?? "none");
+
+    /// <summary>Where this node's streams stand: the host persists it (<see cref="NodeMachineSettings.StreamCheckpoint"/>).</summary>
+    public StreamCheckpoint StreamCheckpoint => _node.StreamCheckpoint;
+
+    /// <summary>Records removed by cleanups since start.</summary>
+    public long CleanupKeysRemoved => _node.CleanupKeysRemoved;
+
+    /// <summary>
+    /// Completes the change this node owns once every gainer streamed its ranges: a joiner (or replacer) turns NORMAL (and
+    /// marks the node it replaces LEFT), a leaver turns LEFT, and for a DOWN node being removed, the lowest-id live
+    /// NORMAL node marks it LEFT (any node can: a crash of the one that started the removal does not stall it).
+    /// </summary>
+    private void MaybeCompleteChange(DateTimeOffset now)
+    {
+        var local = _gossiper.LocalRecord;
+        var view = _gossiper.View;
+        if (local.Tokens.IsEmpty || !IsReady(now))
+        {
+            return;
+        }
+
+        var subjects = view.Members.Where(m => !m.IsLocal && m.Record.State == NodeState.Leaving && m.Down).Select(m => m.Id).ToList();
+        if (local.State == NodeState.Joining)
+        {
+            if (_node.ChangeInFlight)
+            {
+                _node.PollGainers(now, _adapter);
+                if (!_node.ChangeStreamed)
+                {
+                    return;
+                }
+            }
+
+            foreach (var subject in subjects)
+            {
+                _gossiper.SetPeerState(subject, NodeState.Left);
+            }
+
+            _gossiper.SetLocalState(NodeState.Normal);
+            return;
+        }
+
+        if (local.State == NodeState.Leaving)
+        {
+            if (_node.ChangeInFlight)
+            {
+                _node.PollGainers(now, _adapter);
+                if (!_node.ChangeStreamed)
+                {
+                    return;
+                }
+            }
+
+            _gossiper.SetLocalState(NodeState.Left);
+            return;
+        }
+
+        if (local.State != NodeState.Normal || subjects.Count == 0
+            || view.Members.Any(m => m.Record.State == NodeState.Joining && !m.Record.Tokens.IsEmpty)
+            || view.Members.Where(m => m.Record.State == NodeState.Normal && !m.Down).Min(m => m.Id) != Self)
+        {
+            return;
+        }
+
+        if (_node.ChangeInFlight)
+        {
+            _node.PollGainers(now, _adapter);
+            if (!_node.ChangeStreamed)
+            {
+                return;
+            }
+        }
+
+        foreach (var subject in subjects)
+        {
+            _gossiper.SetPeerState(subject, NodeState.Left);
+        }
+    }
+
+    /// <summary>Runs cleanup once, <see cref="NodeMachineSettings.CleanupDelay"/> after a change completed (when set).</summary>
+    private void MaybeCleanup(DateTimeOffset now)
+    {
+        if (_settings.CleanupDelay > TimeSpan.Zero && _changeEndedAt != DateTimeOffset.MinValue && !_node.ChangeInFlight
+            && now - _changeEndedAt >= _settings.CleanupDelay && _node.TryStartCleanup(out _))
+        {
+            _changeEndedAt = DateTimeOffset.MinValue;
+        }
+    }
+
+    /// <summary>KV.DECOMMISSION: NORMAL → LEAVING; the node turns LEFT once the nodes taking its ranges streamed them.</summary>
+    public bool TryDecommission(DateTimeOffset now, INodeOutbox outbox, out string error)
+    {
+        _adapter.Outbox = outbox;
+        var view = _gossiper.View;
+        var local = _gossiper.LocalRecord;
+        if (local.State != NodeState.Normal || local.Tokens.IsEmpty)
+        {
+            error = $"{Self} is {local.State.ToString().ToUpperInvariant()}: only a NORMAL node can be decommissioned";
+            return false;
+        }
+
+        if (!CheckNoChange(view, out error) || !CheckEnoughRemain(view, Self, out error))
+        {
+            return false;
+        }
+
+        _gossiper.SetLocalState(NodeState.Leaving);
+        ApplyView(now);
+        return true;
+    }
+
+    /// <summary>KV.REMOVENODE: a DOWN node out of the ring, its ranges streamed to their new owners from the surviving replicas.</summary>
+    public bool TryRemoveNode(NodeId node, DateTimeOffset now, INodeOutbox outbox, out string error)
+    {
+        _adapter.Outbox = outbox;
+        var view = _gossiper.View;
+        if (node == Self)
+        {
+            error = $"{node} is this node: use KV.DECOMMISSION to take a live node out";
+            return false;
+        }
+
+        if (!view.TryGet(node, out var status))
+        {
+            error = $"unknown node {node}";
+            return false;
+        }
+
+        if (status.Record.State == NodeState.Left)
+        {
+            error = $"{node} has already left the cluster";
+            return false;
+        }
+
+        if (!status.Down)
+        {
+            error = $"{node} is UP: decommission it instead (KV.DECOMMISSION on it), or stop it first";
+            return false;
+        }
+
+        if (status.Record.State == NodeState.Joining)
+        {
+            // A joiner owned nothing yet: writes it was sent were acknowledged by the level's natural replicas as well.
+            _gossiper.SetPeerState(node, NodeState.Left);
+            ApplyView(now);
+            error = "";
+            return true;
+        }
+
+        if (status.Record.State == NodeState.Leaving)
+        {
+            error = $"{node} is already being removed";
+            return false;
+        }
+
+        if (!CheckNoChange(view, out error) || !CheckEnoughRemain(view, node, out error))
+        {
+            return false;
+        }
+
+        _gossiper.SetPeerState(node, NodeState.Leaving);
+        ApplyView(now);
+        return true;
+    }
+
+    /// <summary>KV.CLEANUP: removes the records this node no longer replicates; refused while a change is in flight.</summary>
+    public bool TryCleanup(DateTimeOffset now, INodeOutbox outbox, out string error)
+    {
+        _adapter.Outbox = outbox;
+        if (ChangeInFlight is { } change)
+        {
+            error = $"a membership change is in flight ({change}); cleanup waits until it has finished";
+            return false;
+        }
+
+        return _node.TryStartCleanup(out error);
+    }
+
+    private static bool CheckNoChange(MembershipView view, out string error)
+    {
+        if (ChangeInFlightIn(view) is { } change)
+        {
+            error = $"a membership change is in flight ({change}); retry when it has finished";
+            return false;
+        }
+
+        error = "";
+        return true;
+    }
+
+    private bool CheckEnoughRemain(MembershipView view, NodeId leaving, out string error)
+    {
+        var ring = _node.Ring;
+        var dc = view.TryGet(leaving, out var s) ? s.Record.DataCenter : "";
+        dc = string.IsNullOrEmpty(dc) ? RingMember.DefaultName : dc;
+        var remain = view.Members.Count(m => m.Id != leaving && m.Record.State == NodeState.Normal && !m.Record.Tokens.IsEmpty
+            && string.Equals(string.IsNullOrEmpty(m.Record.DataCenter) ? RingMember.DefaultName : m.Record.DataCenter, dc, StringComparison.Ordinal));
+        var replicas = _settings.Cluster.Replication.ReplicasIn(dc, ring);
+        if (remain < replicas)
+        {
+            error = $"{leaving} leaving would leave {remain} nodes in data center {dc}, fewer than its {replicas} replicas";
+            return false;
+        }
+
+        error = "";
+        return true;
     }
 
     /// <summary>Whether the node has heard enough of the cluster to coordinate client requests.</summary>
@@ -309,8 +611,27 @@ internal sealed class NodeMachine
         _ringMembers = members;
         var down = view.Members.Where(m => m.Down).Select(m => m.Id);
         var suspected = view.Members.Where(m => m.SuspectedLocally).Select(m => m.Id);
-        _node.ApplyMembership(ring, down, suspected);
+        TokenRing? future = null;
+        if (ChangeInFlightIn(view) is not null)
+        {
+            var futureMembers = RingMembers(view, includeSelf: true, future: true);
+            future = SameMembers(futureMembers, _futureMembers) && _futureRing is not null ? _futureRing : BuildRing(futureMembers);
+            _futureMembers = futureMembers;
+            _futureRing = future;
+        }
+
+        _node.SetStoredBytes(view.Members.ToDictionary(m => m.Id, m => m.Record.Load.StorageBytes));
+        var wasInFlight = _node.ChangeInFlight;
+        _node.ApplyMembership(ring, down, suspected, future);
+        if (wasInFlight && !_node.ChangeInFlight)
+        {
+            _changeEndedAt = now;
+        }
     }
+
+    private List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> _futureMembers = [];
+    private TokenRing? _futureRing;
+    private DateTimeOffset _changeEndedAt = DateTimeOffset.MinValue;
 
     /// <summary>
     /// Adds the remembered members gossip has not shown yet (a restarted node's view starts with itself alone; without
@@ -364,14 +685,20 @@ internal sealed class NodeMachine
     /// tokens. Every node applies the same rule to the same records, so the rings agree, and a view never makes the
     /// ring throw.
     /// </remarks>
-    private static List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> RingMembers(MembershipView view, bool includeSelf)
+    /// <remarks>
+    /// With <paramref name="future"/>: the ring the change in flight leads to, NORMAL and JOINING members with tokens.
+    /// NORMAL members claim before the others, so a replacer that turned NORMAL wins the tokens of the node it replaced
+    /// on a node that has not heard yet that the replaced node left.
+    /// </remarks>
+    private static List<(NodeId Id, string Dc, string Rack, uint Capacity, ImmutableArray<ulong> Tokens)> RingMembers(MembershipView view, bool includeSelf, bool future = false)
     {
         var members = new List<(NodeId, string, string, uint, ImmutableArray<ulong>)>();
         var claimed = new HashSet<ulong>();
-        foreach (var status in view.Members.OrderBy(m => m.Id))
+        foreach (var status in view.Members.OrderBy(m => m.Record.State == NodeState.Normal ? 0 : 1).ThenBy(m => m.Id))
         {
             var record = status.Record;
-            if ((!includeSelf && status.IsLocal) || record.Tokens.IsEmpty || record.State is not (NodeState.Normal or NodeState.Leaving))
+            var member = future ? record.State is NodeState.Normal or NodeState.Joining : record.State is NodeState.Normal or NodeState.Leaving;
+            if ((!includeSelf && status.IsLocal) || record.Tokens.IsEmpty || !member)
             {
                 continue;
             }
@@ -392,6 +719,7 @@ internal sealed class NodeMachine
                 string.IsNullOrEmpty(record.Rack) ? RingMember.DefaultName : record.Rack, record.Capacity, tokens));
         }
 
+        members.Sort((a, b) => a.Item1.CompareTo(b.Item1));
         return members;
     }
 

@@ -138,14 +138,25 @@ internal sealed class RingKvNode : IAsyncDisposable
             HintWindow = ServerOptions.Duration(options.HintWindow, "hint-window"),
             RepairInterval = options.RepairIntervalSpan(),
             RepairRateBytesPerSecond = options.RepairRate,
+            StreamRateBytesPerSecond = options.StreamRate,
         };
         var advertised = options.PeerAdvertiseEndPoint();
-        var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, []);
+        var machine = new NodeMachineSettings(cluster, new GossipSettings(), 1, client.ToString(), advertised.ToString(), seeds, options.Capacity, [])
+        {
+            Replace = string.IsNullOrWhiteSpace(options.Replace) ? null : new NodeId(options.Replace.Trim()),
+            CleanupDelay = ServerOptions.Duration(options.CleanupDelay, "cleanup-delay"),
+        };
         return new NodeHostSettings(machine, peer, options.DataDirectory, options.ClusterName)
         {
             TombstoneGrace = ServerOptions.Duration(options.TombstoneGrace, "tombstone-grace"),
         };
     }
+
+    /// <summary>
+    /// Completes when a cluster node is done by itself: with null after it was decommissioned (LEFT), or with the reason
+    /// it cannot go on (a replace that cannot proceed). Never, for a single node.
+    /// </summary>
+    public Task<string?> Finished => _cluster?.Finished ?? new TaskCompletionSource<string?>().Task;
 
     /// <summary>Graceful shutdown; safe to call more than once.</summary>
     public async Task StopAsync()

@@ -100,6 +100,15 @@ internal sealed class ServerOptions
     /// <summary>How long a delete's tombstone is kept in a cluster before it is removed (a duration, 0: for ever); longer than the hint window and the repair interval.</summary>
     public string TombstoneGrace { get; set; } = "10d";
 
+    /// <summary>Bytes per second a node streams in when it gains ranges (joining, or taking over a leaver's); 0: unthrottled.</summary>
+    public long StreamRate { get; set; } = 64L * 1024 * 1024;
+
+    /// <summary>Cleanup runs by itself this long after a membership change completed (a duration; 0: only on KV.CLEANUP).</summary>
+    public string CleanupDelay { get; set; } = "0";
+
+    /// <summary>A DOWN node whose tokens this new node takes over (serve --replace); empty: none.</summary>
+    public string? Replace { get; set; }
+
     /// <summary>The cluster's name: nodes of another cluster are refused at the handshake.</summary>
     public string ClusterName { get; set; } = "ringkv";
 
@@ -335,6 +344,9 @@ internal sealed class ServerOptions
         Require(RepairRate >= 0, "repair-rate must be 0 (not throttled) or a positive number of bytes per second");
         Require(RepairRate is 0 or >= 1024, "repair-rate must be at least 1024 bytes per second (or 0: not throttled): a lower budget could not carry one repair message in a second");
         Require(HintRate >= 0, "hint-rate must be 0 (unthrottled) or more bytes per second");
+        Require(StreamRate is 0 or >= 65536, "stream-rate must be 0 (unthrottled) or at least 65536 bytes per second (one stream page a second)");
+        Require(Duration(CleanupDelay, "cleanup-delay") >= TimeSpan.Zero, "cleanup-delay must not be negative");
+        Require(Replace is null || !string.IsNullOrWhiteSpace(Replace), "replace must name a node id");
         Require(Duration(HintWindow, "hint-window") > TimeSpan.Zero, "hint-window must be longer than 0");
         var grace = Duration(TombstoneGrace, "tombstone-grace");
         Require(grace == TimeSpan.Zero || grace > Duration(HintWindow, "hint-window"),

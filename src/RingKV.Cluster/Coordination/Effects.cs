@@ -70,6 +70,13 @@ internal enum StorageOperation : byte
 
     /// <summary>How many hints are kept per target (<see cref="StorageDone.HintCounts"/>).</summary>
     HintCount,
+
+    /// <summary>
+    /// Remove every record whose key's token lies in none of <see cref="StorageRequest.Ranges"/> (closed, sorted: the
+    /// ranges this node replicates) — data a membership change gave to other nodes. A plain removal, not a tombstone:
+    /// the new owners hold the data. <see cref="StorageDone.Keys"/> is how many were removed.
+    /// </summary>
+    Cleanup,
 }
 
 /// <summary>A versioned write (KV.PUT, KV.DEL) as the coordinating replica applies it to its stored set.</summary>

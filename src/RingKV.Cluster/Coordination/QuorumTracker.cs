@@ -159,6 +159,53 @@ internal sealed class QuorumPlan
     /// preference-list order), the coordinator being in <paramref name="localDataCenter"/>.
     /// </summary>
     public static QuorumPlan Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter)
+        => Create(level, replicaDataCenters, localDataCenter, replicaDataCenters.Length);
+
+    /// <summary>
+    /// The plan for <paramref name="level"/> over the first <paramref name="natural"/> replicas, the ones after them being
+    /// pending replicas (nodes that will own the range once a membership change in flight completes): each pending replica
+    /// joins the group of its data center and raises that group's requirement by one, as Cassandra's pending endpoints do.
+    /// </summary>
+    /// <remarks>
+    /// Why: a write acknowledged this way is held by at least the level's count among the replicas the range will have
+    /// after the change (each pending replica replaces at most one natural one), so R + W &gt; N still holds across the
+    /// switch, whether the new node's stream or the write itself brought it the data.
+    /// </remarks>
+    public static QuorumPlan Create(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter, int natural)
+    {
+        var plan = CreateNatural(level, replicaDataCenters[..natural], localDataCenter);
+        if (natural == replicaDataCenters.Length)
+        {
+            return plan;
+        }
+
+        var groupOf = new int[replicaDataCenters.Length];
+        plan._groupOf.CopyTo(groupOf, 0);
+        var required = (int[])plan._required.Clone();
+        for (var i = natural; i < replicaDataCenters.Length; i++)
+        {
+            // The group of the first natural replica of the same data center (all replicas share one group for the plain levels).
+            var group = -1;
+            for (var j = 0; j < natural && group < 0; j++)
+            {
+                if (plan._groupOf[j] >= 0 && (level.Kind is not (ConsistencyKind.EachQuorum or ConsistencyKind.LocalQuorum)
+                    || string.Equals(replicaDataCenters[j], replicaDataCenters[i], StringComparison.Ordinal)))
+                {
+                    group = plan._groupOf[j];
+                }
+            }
+
+            groupOf[i] = group;
+            if (group >= 0)
+            {
+                required[group]++;
+            }
+        }
+
+        return new QuorumPlan(groupOf, required);
+    }
+
+    private static QuorumPlan CreateNatural(ConsistencyLevel level, ReadOnlySpan<string> replicaDataCenters, string localDataCenter)
     {
         var n = replicaDataCenters.Length;
         var groupOf = new int[n];

@@ -254,6 +254,7 @@ internal static class GossipCodec
             Varint(load.StorageBytes);
             Varint(load.OperationsPerSecond);
             Varint(load.P99LatencyMicros);
+            Varint(load.CpuPermille);
         }
 
         public void Suspects(ImmutableArray<NodeId> suspects)
@@ -513,12 +514,13 @@ internal static class GossipCodec
         public bool Load(out LoadFigures load, string field)
         {
             load = default;
-            if (!Varint(out var storage, field + " storage bytes") || !Varint(out var ops, field + " operations per second") || !Varint(out var p99, field + " p99 latency"))
+            if (!Varint(out var storage, field + " storage bytes") || !Varint(out var ops, field + " operations per second") || !Varint(out var p99, field + " p99 latency")
+                || !Varint(out var cpu, field + " cpu"))
             {
                 return false;
             }
 
-            load = new LoadFigures(storage, ops, p99);
+            load = new LoadFigures(storage, ops, p99, cpu);
             return true;
         }
 

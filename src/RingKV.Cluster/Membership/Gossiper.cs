@@ -122,6 +122,37 @@ internal sealed partial class Gossiper
         }
     }
 
+    /// <summary>
+    /// Changes a peer's state on its behalf (removenode, replace: the peer is DOWN and cannot say it itself): its record
+    /// at a version far above any it can reach in its generation, so its own stale records never win over this one. A
+    /// restart of the peer (a higher generation) does. False when the peer is unknown.
+    /// </summary>
+    public bool SetPeerState(NodeId node, NodeState state)
+    {
+        if (state is < NodeState.Joining or > NodeState.Left)
+        {
+            throw new ArgumentOutOfRangeException(nameof(state), state, "not a node state");
+        }
+
+        if (!_peers.TryGetValue(node, out var peer))
+        {
+            return false;
+        }
+
+        if (peer.Record.State != state)
+        {
+            var version = Math.Max(peer.Record.Version, ForgedVersionFloor) + 1;
+            // Without the peer's suspicions: they are its old evidence, not news (RenewedAt stays, for the same reason).
+            peer.Record = peer.Record.WithHeartbeat(peer.Record.Version, peer.Record.Load, []).WithDescription(version, state, peer.Record.Tokens);
+            DescriptionChanged();
+        }
+
+        return true;
+    }
+
+    // A node's own version grows once a gossip round (and per change): it never reaches this within a generation.
+    private const ulong ForgedVersionFloor = 1UL << 40;
+
     /// <summary>Changes the local node's tokens; gossiped from the next round.</summary>
     public void SetLocalTokens(ImmutableArray<ulong> tokens)
     {

@@ -70,6 +70,34 @@ internal static partial class MessageCodec
                 w.Fixed64(m.Next);
                 w.Text(m.Error);
                 break;
+            case StreamPageRequest m:
+                w.Fixed64(m.First);
+                w.Fixed64(m.Last);
+                w.Varint((ulong)m.Limit);
+                break;
+            case StreamPageReply m:
+                w.Byte((byte)m.Status);
+                w.Varint((ulong)m.Entries.Count);
+                foreach (var entry in m.Entries)
+                {
+                    w.Bytes(entry.Key);
+                    w.Record(entry.Record);
+                }
+
+                w.Byte(m.Complete ? (byte)1 : (byte)0);
+                w.Fixed64(m.Next);
+                w.Text(m.Error);
+                break;
+            case StreamProgressRequest m:
+                w.Fixed64(m.Signature);
+                break;
+            case StreamProgressReply m:
+                w.Fixed64(m.Signature);
+                w.Varint((ulong)m.RangesTotal);
+                w.Varint((ulong)m.RangesDone);
+                w.Varint((ulong)m.Permille);
+                w.Varint((ulong)m.BytesReceived);
+                break;
             case ReplicaCountRequest m:
                 w.Varint((ulong)m.Ranges.Count);
                 foreach (var (first, last) in m.Ranges)
@@ -158,6 +186,24 @@ internal static partial class MessageCodec
                     return false;
                 }
 
+                break;
+            case MessageKind.StreamPage when r.Fixed64(out var first) && r.Fixed64(out var last) && r.Varint(out var limit) && limit <= int.MaxValue:
+                message = new StreamPageRequest(id, first, last, (int)limit);
+                break;
+            case MessageKind.StreamPageReply:
+                if (!TryDecodeScanReply(ref r, id, out message, stream: true))
+                {
+                    error = "stream page cut short or malformed";
+                    return false;
+                }
+
+                break;
+            case MessageKind.StreamProgress when r.Fixed64(out var signature):
+                message = new StreamProgressRequest(id, signature);
+                break;
+            case MessageKind.StreamProgressReply when r.Fixed64(out var signature) && r.Varint(out var total) && total <= int.MaxValue
+                && r.Varint(out var done) && done <= total && r.Varint(out var permille) && permille <= 1000 && r.Varint(out var bytes) && bytes <= long.MaxValue:
+                message = new StreamProgressReply(id, signature, (int)total, (int)done, (int)permille, (long)bytes);
                 break;
             case MessageKind.ReplicaCount:
                 if (!r.Varint(out var count) || count > (ulong)r.Remaining / 16)
@@ -296,7 +342,7 @@ internal static partial class MessageCodec
         }
     }
 
-    private static bool TryDecodeScanReply(ref Reader r, ulong id, [NotNullWhen(true)] out ClusterMessage? message)
+    private static bool TryDecodeScanReply(ref Reader r, ulong id, [NotNullWhen(true)] out ClusterMessage? message, bool stream = false)
     {
         message = null;
         if (!r.Status(out var status) || !r.Varint(out var count) || count > (ulong)r.Remaining / 10)
@@ -320,7 +366,9 @@ internal static partial class MessageCodec
             return false;
         }
 
-        message = new ReplicaScanReply(id, status, entries, complete == 1, next, text);
+        message = stream
+            ? new StreamPageReply(id, status, entries, complete == 1, next, text)
+            : new ReplicaScanReply(id, status, entries, complete == 1, next, text);
         return true;
     }
 

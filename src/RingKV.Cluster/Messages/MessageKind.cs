@@ -69,4 +69,16 @@ internal enum MessageKind : byte
 
     /// <summary>The replica merged them; its own differing records of those leaves.</summary>
     AntiEntropyPushReply = 45,
+
+    /// <summary>A page of a token range a node gains in a membership change (<see cref="StreamPageRequest"/>).</summary>
+    StreamPage = 50,
+
+    /// <summary>The answer to <see cref="StreamPage"/>.</summary>
+    StreamPageReply = 51,
+
+    /// <summary>How far a gainer has streamed (<see cref="StreamProgressRequest"/>), asked by the node that completes the change.</summary>
+    StreamProgress = 52,
+
+    /// <summary>The answer to <see cref="StreamProgress"/>.</summary>
+    StreamProgressReply = 53,
 }

@@ -144,6 +144,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 StorageOperation.Count => Count(request),
                 StorageOperation.HintedRead => HintedRead(request),
                 StorageOperation.Flush => await FlushAsync(request).ConfigureAwait(false),
+                StorageOperation.Cleanup => await CleanupAsync(request).ConfigureAwait(false),
                 _ => new StorageDone(request.Tag, ReplicaStatus.Error, Error: $"storage operation {request.Operation} is not served here"),
             };
         }
@@ -222,6 +223,54 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
         Interlocked.Add(ref TombstonesPurged, purged);
         return purged;
+    }
+
+    /// <summary>
+    /// Removes every record whose token is in none of the request's ranges (the ones this node replicates): data a
+    /// membership change moved to other nodes, who hold it. In batches, without the key stripes: a write that reaches a
+    /// key this node no longer replicates comes from a coordinator on an older ring, and the key's replicas have it too.
+    /// </summary>
+    private async Task<StorageDone> CleanupAsync(StorageRequest request)
+    {
+        var ranges = request.Ranges ?? [];
+        var firsts = new ulong[ranges.Count];
+        for (var i = 0; i < ranges.Count; i++)
+        {
+            firsts[i] = ranges[i].First;
+        }
+
+        bool Owned(ulong token)
+        {
+            var at = Array.BinarySearch(firsts, token);
+            at = at >= 0 ? at : ~at - 1;
+            return at >= 0 && token <= ranges[at].Last;
+        }
+
+        var doomed = new List<byte[]>();
+        using (var it = _engine.NewIterator(TokenRange.All))
+        {
+            while (it.MoveNext())
+            {
+                if (!Owned(it.Token.Value))
+                {
+                    doomed.Add(it.Key.ToArray());
+                }
+            }
+        }
+
+        for (var start = 0; start < doomed.Count; start += 1024)
+        {
+            var end = Math.Min(doomed.Count, start + 1024);
+            var batch = new WriteBatch(16 * 1024);
+            for (var i = start; i < end; i++)
+            {
+                batch.Delete(doomed[i]);
+            }
+
+            await _engine.WriteAsync(batch).ConfigureAwait(false);
+        }
+
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: doomed.Count);
     }
 
     private static bool IsPurgeable(ReadOnlySpan<byte> record, long cutoffUnixMs)

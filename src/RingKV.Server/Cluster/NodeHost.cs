@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Linq;
 using System.Net;
 using System.Threading;
 using System.Threading.Tasks;
@@ -9,7 +10,9 @@ using System.Threading.Tasks.Sources;
 using Microsoft.Extensions.Logging;
 using RingKV.Cluster;
 using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Membership;
 using RingKV.Cluster.Messages;
+using RingKV.Core.Errors;
 using RingKV.Core.Random;
 using RingKV.Net.Peers;
 using RingKV.Storage;
@@ -52,6 +55,14 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     private readonly EngineReplicaStore _store;
     private readonly HintStore _hints;
     private DateTimeOffset _nextLoadAt;
+    private readonly StreamStateFile _streamFile;
+    private DateTimeOffset _nextStreamSaveAt;
+    private StreamCheckpoint _savedCheckpoint = StreamCheckpoint.None;
+    private volatile bool _streamSaving;
+    private (NodeState State, int Tokens) _persistedDescription;
+    private readonly TaskCompletionSource<string?> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private DateTimeOffset _leftAt = DateTimeOffset.MinValue;
+    private readonly LoadMeter _load = new();
     private ulong _nextClientId;
     private int _ringMembers;
     private int _sleeping;
@@ -72,6 +83,13 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         _time = time;
         _stateFile = new NodeStateFile(settings.DataDirectory);
         var persisted = _stateFile.Load();
+        if (persisted.State == NodeState.Left)
+        {
+            throw new RingKVException(ErrorCode.InvalidArgument, $"this node ({settings.Machine.Cluster.Self}) was decommissioned and has left the cluster; its data directory {settings.DataDirectory} is not used again: start it with a new data directory to join as a new node");
+        }
+
+        _streamFile = new StreamStateFile(settings.DataDirectory);
+        var checkpoint = _streamFile.Load(out var streamProblem);
         var now = time.GetUtcNow();
         var generation = Math.Max(persisted.Generation + 1, (ulong)now.ToUnixTimeSeconds());
 
@@ -93,7 +111,13 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
             Tokens = persisted.Tokens,
             KnownMembers = persisted.Members,
             Cluster = settings.Machine.Cluster with { ClockFloorUnixMs = floor },
+            InitialState = persisted.Tokens.IsDefaultOrEmpty ? null : persisted.State,
+            StreamCheckpoint = checkpoint,
         };
+        if (streamProblem is not null)
+        {
+            _logger.LogWarning("{Problem}", streamProblem);
+        }
         _machine = new NodeMachine(machineSettings, store, new SplitMix64((long)((ulong)now.UtcTicks ^ generation)));
         _machine.Node.SetClockLease(_leaseUnixMs);
         _hello = new PeerHello(settings.ClusterName, settings.Machine.Cluster.Self.Name, 1);
@@ -107,6 +131,109 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
             _logger.LogInformation("cluster node {Node} generation {Generation}, peers on {Peer} (advertised {Advertised}), seeds [{Seeds}], tokens {Tokens}",
                 settings.Machine.Cluster.Self, generation, settings.PeerEndPoint, settings.Machine.PeerAddress, string.Join(",", settings.Machine.Seeds), persisted.Tokens.IsDefaultOrEmpty ? "to choose" : $"{persisted.Tokens.Length} persisted");
         }
+    }
+
+    /// <summary>
+    /// Completes when the node is done: with null a few seconds after it turned LEFT (decommissioned; the delay lets
+    /// gossip carry the news), or with the reason it cannot go on (a replace that cannot proceed). The server then stops.
+    /// </summary>
+    public Task<string?> Finished => _finished.Task;
+
+    private void FinishWhenLeft(DateTimeOffset now)
+    {
+        if (_machine.StartError is { } error)
+        {
+            _finished.TrySetResult(error);
+            return;
+        }
+
+        if (_machine.State != NodeState.Left)
+        {
+            return;
+        }
+
+        if (_leftAt == DateTimeOffset.MinValue)
+        {
+            _leftAt = now;
+            if (_logger.IsEnabled(LogLevel.Information))
+            {
+                _logger.LogInformation("{Node} has left the cluster (decommissioned); stopping once gossip has spread it", Self);
+            }
+        }
+        else if (now - _leftAt >= TimeSpan.FromSeconds(3) && _persistedDescription.State == NodeState.Left)
+        {
+            _finished.TrySetResult(null);
+        }
+    }
+
+    /// <summary>Saves the stream checkpoint about once a second while it changes, off the loop thread.</summary>
+    private void SaveStreamsWhenDue(DateTimeOffset now)
+    {
+        if (now < _nextStreamSaveAt || _streamSaving)
+        {
+            return;
+        }
+
+        _nextStreamSaveAt = now + TimeSpan.FromSeconds(1);
+        var checkpoint = _machine.StreamCheckpoint;
+        if (checkpoint.Signature == _savedCheckpoint.Signature && checkpoint.Ranges.SequenceEqual(_savedCheckpoint.Ranges, CheckpointRangeComparer.Instance))
+        {
+            return;
+        }
+
+        _streamSaving = true;
+        _ = Task.Run(() =>
+        {
+            try
+            {
+                _streamFile.Save(checkpoint);
+                _savedCheckpoint = checkpoint;
+            }
+            catch (System.IO.IOException ex)
+            {
+                _logger.LogWarning("cannot save the stream checkpoint to {Path} ({Error}); a restart would stream again from the last saved one", _streamFile.Path, ex.Message);
+            }
+            finally
+            {
+                _streamSaving = false;
+            }
+        });
+    }
+
+    private sealed class CheckpointRangeComparer : IEqualityComparer<StreamCheckpointRange>
+    {
+        public static readonly CheckpointRangeComparer Instance = new();
+
+        public bool Equals(StreamCheckpointRange? x, StreamCheckpointRange? y) =>
+            x is not null && y is not null && x.First == y.First && x.Last == y.Last && x.SourceIndex == y.SourceIndex
+            && x.Cursor == y.Cursor && x.Done == y.Done && x.Sources.SequenceEqual(y.Sources);
+
+        public int GetHashCode(StreamCheckpointRange obj) => HashCode.Combine(obj.First, obj.Cursor);
+    }
+
+    /// <summary>KV.DECOMMISSION: null when the node started leaving, else why not.</summary>
+    public Task<string?> DecommissionAsync() =>
+        InspectAsync(m => m.TryDecommission(_time.GetUtcNow(), this, out var error) ? null : error);
+
+    /// <summary>KV.REMOVENODE: null when the removal started, else why not.</summary>
+    public Task<string?> RemoveNodeAsync(string node) =>
+        InspectAsync(m => m.TryRemoveNode(new NodeId(node), _time.GetUtcNow(), this, out var error) ? null : error);
+
+    /// <summary>KV.CLEANUP: runs a cleanup to its end; the records it removed, or why it could not run.</summary>
+    public async Task<(long Removed, string? Error)> CleanupAsync()
+    {
+        var (before, error) = await InspectAsync(m => (m.CleanupKeysRemoved, m.TryCleanup(_time.GetUtcNow(), this, out var e) ? null : e)).ConfigureAwait(false);
+        if (error is not null)
+        {
+            return (0, error);
+        }
+
+        while (await InspectAsync(static m => m.Node.CleanupRunning).ConfigureAwait(false))
+        {
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+
+        return (await InspectAsync(static m => m.CleanupKeysRemoved).ConfigureAwait(false) - before, null);
     }
 
     /// <summary>Tombstones the node removed after their grace, since start.</summary>
@@ -336,6 +463,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
     {
         if (_clients.Remove(clientRequestId, out var completion))
         {
+            _load.Record(completion.StartedAt);
             completion.SetResult(reply);
         }
     }
@@ -458,6 +586,7 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 var completion = (ClientCompletion)e.Payload!;
                 var request = completion.Request!;
                 _clients.Add(request.Id, completion);
+                completion.StartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
                 _machine.Submit(request, now, this);
                 break;
             case EventKind.Receive:
@@ -482,13 +611,18 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
                 bytes += level.Bytes;
             }
 
-            _machine.Gossiper.SetLoad(new RingKV.Cluster.Membership.LoadFigures((ulong)bytes, 0, 0));
+            var (ops, p99, cpu) = _load.Window(now);
+            _machine.Gossiper.SetLoad(new LoadFigures((ulong)bytes, ops, p99, cpu));
         }
+
+        SaveStreamsWhenDue(now);
+        FinishWhenLeft(now);
 
         // The ring is rebuilt (a new instance) exactly when a member, its placement or its tokens change, this node's own
         // tokens included once it chose them: that is when the members and tokens are saved again.
         var ring = _machine.Node.Ring;
-        var ringChanged = !ring.IsEmpty && !ReferenceEquals(ring, _persistedRing);
+        var description = (_machine.State, _machine.Tokens.Length);
+        var ringChanged = (!ring.IsEmpty && !ReferenceEquals(ring, _persistedRing)) || description != _persistedDescription;
         var leaseDue = _leaseUnixMs - now.ToUnixTimeMilliseconds() < LeaseLength.TotalMilliseconds / 2;
         if (_leaseRenewing || (!ringChanged && !leaseDue))
         {
@@ -497,8 +631,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
 
         _leaseRenewing = true;
         var lease = now.ToUnixTimeMilliseconds() + (long)LeaseLength.TotalMilliseconds;
-        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, _machine.Tokens, Math.Max(lease, _leaseUnixMs), _machine.KnownMembers);
+        var state = new PersistedNodeState(_machine.Gossiper.LocalRecord.Generation, _machine.Tokens, Math.Max(lease, _leaseUnixMs), _machine.KnownMembers, _machine.State);
         _persistedRing = ring;
+        _persistedDescription = description;
         _ = Task.Run(() =>
         {
             try
@@ -552,6 +687,9 @@ internal sealed class NodeHost : IAsyncDisposable, IPeerFrameHandler, INodeOutbo
         private ManualResetValueTaskSourceCore<ClientReply> _core = new() { RunContinuationsAsynchronously = true };
 
         public ClientRequest? Request { get; private set; }
+
+        /// <summary>When the loop took the request (Stopwatch ticks): its latency is measured from here to the reply.</summary>
+        public long StartedAt { get; set; }
 
         public ValueTask<ClientReply> Prepare(ClientRequest request)
         {

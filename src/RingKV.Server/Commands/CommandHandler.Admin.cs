@@ -562,6 +562,11 @@ internal sealed partial class CommandHandler
             await AppendClusterInfoAsync(text, Line).ConfigureAwait(false);
         }
 
+        if (Want("streaming"))
+        {
+            await AppendStreamingInfoAsync(text, Line).ConfigureAwait(false);
+        }
+
         if (Want("antientropy") && _node.Cluster is { } repairing)
         {
             await AppendAntiEntropyInfoAsync(repairing, now, text, Line).ConfigureAwait(false);

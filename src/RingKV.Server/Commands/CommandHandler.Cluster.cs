@@ -47,7 +47,7 @@ internal sealed partial class CommandHandler
                 [("id", o.NodeId), ("address", _node.Listener?.LocalEndPoint.ToString() ?? o.Listen), ("peer", ""), ("dc", o.Dc), ("rack", o.Rack),
                     ("state", "NORMAL"), ("status", "UP"), ("capacity", "1"), ("ownership", "1"), ("tokens", "0"),
                     ("load", _node.Engine.GetLevels().Sum(l => l.Bytes).ToString(CultureInfo.InvariantCulture)),
-                    ("suspected", "0"), ("observers", "0"), ("heartbeat", "0"), ("hints", "0")],
+                    ("suspected", "0"), ("observers", "0"), ("heartbeat", "0"), ("hints", "0"), ("ops", "0"), ("p99_us", "0"), ("cpu", "0.0")],
             ];
         }
 
@@ -72,6 +72,9 @@ internal sealed partial class CommandHandler
                     ("observers", member.Observers.ToString(CultureInfo.InvariantCulture)),
                     ("heartbeat", r.Version.ToString(CultureInfo.InvariantCulture)),
                     ("hints", hints.Where(h => h.Target == r.Id).Sum(h => h.Pending).ToString(CultureInfo.InvariantCulture)),
+                    ("ops", r.Load.OperationsPerSecond.ToString(CultureInfo.InvariantCulture)),
+                    ("p99_us", r.Load.P99LatencyMicros.ToString(CultureInfo.InvariantCulture)),
+                    ("cpu", (r.Load.CpuPermille / 10.0).ToString("0.0", CultureInfo.InvariantCulture)),
                 ]);
             }
 

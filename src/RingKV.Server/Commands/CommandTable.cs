@@ -57,6 +57,9 @@ internal static class CommandTable
         new("kv.consistency", -1, Fast | Barrier, 0, 0, 0, static (h, c, w) => new(h.KvConsistency(c, w))),
         new("kv.ring", 1, Loading | Barrier, 0, 0, 0, static (h, c, w) => h.KvRing(w)),
         new("kv.repair", -1, Admin | Barrier, 0, 0, 0, static (h, c, w) => h.KvRepair(c, w)),
+        new("kv.decommission", 1, Admin | Barrier, 0, 0, 0, static (h, c, w) => h.KvDecommission(c, w)),
+        new("kv.removenode", 2, Admin | Barrier, 0, 0, 0, static (h, c, w) => h.KvRemoveNode(c, w)),
+        new("kv.cleanup", 1, Admin | Barrier, 0, 0, 0, static (h, c, w) => h.KvCleanup(c, w)),
     ];
 
     // Commands by name length; within one length, in table order (hot commands first).
