@@ -486,8 +486,12 @@ internal sealed partial class ClusterNode
         {
             if (gain.RequestId != 0 && now - gain.SentAt > StreamStepTimeout)
             {
+                // Merges still to come of the abandoned page find no stream in flight and are ignored: the page comes again.
                 _streamsInFlight.Remove(gain.RequestId);
                 gain.RequestId = 0;
+                gain.Merging = false;
+                gain.MergesLeft = 0;
+                gain.MergeFailed = false;
             }
         }
 
