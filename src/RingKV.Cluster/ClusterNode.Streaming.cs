@@ -289,6 +289,7 @@ internal sealed partial class ClusterNode
     /// <summary>This node's gains in the change, and every gainer, from the two rings.</summary>
     private void PlanGains()
     {
+        _streamsStartAt = DateTimeOffset.MinValue;
         _gains = [];
         _streamsInFlight.Clear();
         _gainerProgress.Clear();
@@ -326,8 +327,11 @@ internal sealed partial class ClusterNode
 
         _gainers = [.. gainers];
         _bytesEstimate = (long)estimate;
+        // The saved progress is kept until this node computes its change again: a restarted node's first views can be
+        // partial (remembered members before gossip confirms them) and give other changes first.
         if (_resume is { } resume && resume.Signature == _changeSignature && resume.Ranges.Length == _gains.Count)
         {
+            _resume = null;
             for (var i = 0; i < _gains.Count; i++)
             {
                 var saved = resume.Ranges[i];
@@ -341,8 +345,6 @@ internal sealed partial class ClusterNode
                 }
             }
         }
-
-        _resume = null;
     }
 
     private void AddGain(TokenRange range, NodeId[] sources) =>
@@ -464,10 +466,67 @@ internal sealed partial class ClusterNode
         return Replicas.Of(this, [.. nodes], [.. intended], replicas.Nodes.Length);
     }
 
+    /// <summary>
+    /// Whether every live member of both rings has told this node it sees the same change (its answer to a progress
+    /// request carries the change it computed), and a request timeout has passed since: only then do streams start.
+    /// </summary>
+    /// <remarks>
+    /// Why: a coordinator that has not heard of the change yet sends a write to the current replicas only; if the
+    /// replica a gainer streams from applied it after the stream's scan passed the key, the gainer would miss it, and
+    /// once the displaced replica gives the range up the write could be on fewer than W of the future replicas (found
+    /// by the decommission process test: 36 of 3,872 writes made during the change missing on the new owner). Once every
+    /// live node routes by the change, each write also goes to the gainer; a write acknowledged under the old view was
+    /// applied at the replicas that acknowledged it by its deadline, one request timeout at most (Cassandra waits its
+    /// ring delay for the same reason). A DOWN member is not waited for: its view is refreshed by gossip before it
+    /// coordinates again.
+    /// </remarks>
+    private bool StreamsMayStart(DateTimeOffset now, IOutbox outbox)
+    {
+        if (_streamsStartAt != DateTimeOffset.MinValue)
+        {
+            return now >= _streamsStartAt;
+        }
+
+        var waiting = false;
+        foreach (var ring in (ReadOnlySpan<TokenRing>)[_ring, _future])
+        {
+            for (var m = 0; m < ring.MemberCount; m++)
+            {
+                var member = ring.MemberAt(m).Id;
+                if (member == Self || !IsAlive(member)
+                    || (_gainerProgress.TryGetValue(member, out var seen) && seen.Signature == _changeSignature))
+                {
+                    continue;
+                }
+
+                waiting = true;
+                if (now >= _nextConfirmPoll)
+                {
+                    outbox.Send(member, new StreamProgressRequest(NewRequestId(), _changeSignature));
+                }
+            }
+        }
+
+        if (now >= _nextConfirmPoll)
+        {
+            _nextConfirmPoll = now + TimeSpan.FromMilliseconds(500);
+        }
+
+        if (!waiting)
+        {
+            _streamsStartAt = now + _settings.RequestTimeout;
+        }
+
+        return false;
+    }
+
+    private DateTimeOffset _streamsStartAt = DateTimeOffset.MinValue;
+    private DateTimeOffset _nextConfirmPoll;
+
     /// <summary>Starts stream pages while budget and slots allow; polls gainers when asked to complete the change.</summary>
     private void TickStreams(DateTimeOffset now, IOutbox outbox)
     {
-        if (_gains.Count == 0)
+        if (_gains.Count == 0 || !StreamsMayStart(now, outbox))
         {
             return;
         }

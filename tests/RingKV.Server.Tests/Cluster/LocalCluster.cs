@@ -38,9 +38,9 @@ public sealed class LocalCluster : IDisposable
 
     public List<ServerProcess> Nodes { get; } = [];
 
-    public int[] ClientPorts { get; }
+    public int[] ClientPorts { get; private set; }
 
-    public int[] PeerPorts { get; }
+    public int[] PeerPorts { get; private set; }
 
     public string Logs => string.Join("\n", Nodes.Select((n, i) => $"--- node{i}\n{n.Log}"));
 
@@ -66,7 +66,35 @@ public sealed class LocalCluster : IDisposable
         }
     }
 
-    private ServerProcess StartNode(int i)
+    /// <summary>Starts one more node (node{count}) with node 0 as its seed and <paramref name="flags"/> on top of the cluster's; does not wait for it to join.</summary>
+    public ServerProcess AddNode(params string[] flags)
+    {
+        var i = Nodes.Count;
+        var ports = FreePorts(2);
+        ClientPorts = [.. ClientPorts, ports[0]];
+        PeerPorts = [.. PeerPorts, ports[1]];
+        var node = StartNode(i, flags);
+        Nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>INFO field <paramref name="field"/> of <paramref name="node"/> in <paramref name="section"/> as text, or null when absent.</summary>
+    public static string? InfoField(ServerProcess node, string field, string section = "streaming")
+    {
+        using var raw = node.ConnectRaw();
+        var text = raw.Call("INFO", section) is byte[] bytes ? System.Text.Encoding.UTF8.GetString(bytes) : "";
+        foreach (var line in text.Split("\r\n"))
+        {
+            if (line.StartsWith(field + ":", StringComparison.Ordinal))
+            {
+                return line[(field.Length + 1)..];
+            }
+        }
+
+        return null;
+    }
+
+    private ServerProcess StartNode(int i, params string[] extra)
     {
         var flags = new List<string>
         {
@@ -76,6 +104,7 @@ public sealed class LocalCluster : IDisposable
             "--sync", "always",
         };
         flags.AddRange(_flags);
+        flags.AddRange(extra);
         return ServerProcess.Listening($"127.0.0.1:{ClientPorts[i]}", [.. flags]);
     }
 
