@@ -86,6 +86,7 @@ internal sealed partial class ClusterNode
     private long _streamBudgetTicks;
     private long _bytesEstimate;
     private StreamCheckpoint? _resume;
+    private DateTimeOffset _streamsMayStartAt = DateTimeOffset.MinValue;
     private IReadOnlyDictionary<NodeId, ulong> _storedBytes = ImmutableDictionary<NodeId, ulong>.Empty;
 
     /// <summary>Whether a membership change is in flight (pending replicas exist somewhere on the ring).</summary>
@@ -343,6 +344,7 @@ internal sealed partial class ClusterNode
         }
 
         _resume = null;
+        _streamsMayStartAt = DateTimeOffset.MinValue;
     }
 
     private void AddGain(TokenRange range, NodeId[] sources) =>
@@ -468,6 +470,16 @@ internal sealed partial class ClusterNode
     private void TickStreams(DateTimeOffset now, IOutbox outbox)
     {
         if (_gains.Count == 0)
+        {
+            return;
+        }
+
+        if (_streamsMayStartAt == DateTimeOffset.MinValue)
+        {
+            _streamsMayStartAt = now + TimeSpan.FromSeconds(5);
+        }
+
+        if (now < _streamsMayStartAt)
         {
             return;
         }
