@@ -375,13 +375,25 @@ internal sealed class NodeMachine
         var subjects = view.Members.Where(m => !m.IsLocal && m.Record.State == NodeState.Leaving && m.Down).Select(m => m.Id).ToList();
         if (local.State == NodeState.Joining)
         {
-            if (_node.ChangeInFlight)
+            // A replacer restarted with the replaced node's tokens: its LEAVING mark may not have spread before the crash
+            // (then the replaced node, lower id or not, keeps the tokens and the replacer would own nothing): mark it again.
+            if (_settings.Replace is { } replaced && view.TryGet(replaced, out var old) && old.Record.State == NodeState.Normal && old.Down
+                && old.Record.Tokens.AsSpan().SequenceEqual(local.Tokens.AsSpan()))
             {
-                _node.PollGainers(now, _adapter);
-                if (!_node.ChangeStreamed)
-                {
-                    return;
-                }
+                _gossiper.SetPeerState(replaced, NodeState.Leaving);
+                return;
+            }
+
+            // NOTE: a joiner with tokens always makes a change; none in flight means the view is not there yet (a restart).
+            if (!_node.ChangeInFlight)
+            {
+                return;
+            }
+
+            _node.PollGainers(now, _adapter);
+            if (!_node.ChangeStreamed)
+            {
+                return;
             }
 
             foreach (var subject in subjects)
@@ -395,13 +407,17 @@ internal sealed class NodeMachine
 
         if (local.State == NodeState.Leaving)
         {
-            if (_node.ChangeInFlight)
+            // NOTE: a leaver always makes a change; none in flight means the view is not there yet: a leaver restarted
+            // with an empty view turned LEFT at once, before its gainers had streamed from it.
+            if (!_node.ChangeInFlight)
             {
-                _node.PollGainers(now, _adapter);
-                if (!_node.ChangeStreamed)
-                {
-                    return;
-                }
+                return;
+            }
+
+            _node.PollGainers(now, _adapter);
+            if (!_node.ChangeStreamed)
+            {
+                return;
             }
 
             _gossiper.SetLocalState(NodeState.Left);
@@ -410,7 +426,7 @@ internal sealed class NodeMachine
 
         if (local.State != NodeState.Normal || subjects.Count == 0
             || view.Members.Any(m => m.Record.State == NodeState.Joining && !m.Record.Tokens.IsEmpty)
-            || view.Members.Where(m => m.Record.State == NodeState.Normal && !m.Down).Min(m => m.Id) != Self)
+            || !view.Members.Where(m => m.Record.State == NodeState.Normal && !m.Down).Select(m => m.Id).Order().Take(1).Contains(Self))
         {
             return;
         }

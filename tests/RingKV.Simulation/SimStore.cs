@@ -172,6 +172,8 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
             case StorageOperation.HintCount:
                 return new StorageDone(request.Tag, ReplicaStatus.Ok, HintCounts: [.. _hints.Keys.GroupBy(k => k.Target, StringComparer.Ordinal)
                     .Select(g => (new RingKV.Cluster.NodeId(g.Key), (long)g.Count()))]);
+            case StorageOperation.Cleanup:
+                return Cleanup(request);
             case StorageOperation.Flush:
                 _unsynced.Clear();
                 foreach (var key in _synced.Keys.ToList())
@@ -184,6 +186,46 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
             default:
                 throw new InvalidOperationException($"SimStore does not serve {request.Operation}");
         }
+    }
+
+    /// <summary>Cleanups applied (a counter the checker waits on).</summary>
+    public int Cleanups { get; private set; }
+
+    /// <summary>Records removed by cleanups, in total.</summary>
+    public long CleanupKeysRemoved { get; private set; }
+
+    /// <summary>
+    /// Deletes every record (a plain delete, no tombstone) whose key's token is in none of the closed intervals
+    /// <see cref="StorageRequest.Ranges"/> (the ranges this node replicates); answers the records removed. Hints stay.
+    /// </summary>
+    private StorageDone Cleanup(StorageRequest request)
+    {
+        var ranges = request.Ranges ?? [];
+        long removed = 0;
+        foreach (var key in Keys.ToList())
+        {
+            var token = Token.Of(Bytes(key)).Value;
+            if (ranges.Any(r => token >= r.First && token <= r.Last))
+            {
+                continue;
+            }
+
+            if (Get(key).Exists)
+            {
+                removed++;
+            }
+
+            _unsynced[key] = null;
+        }
+
+        if (SyncEveryMerge)
+        {
+            Sync();
+        }
+
+        Cleanups++;
+        CleanupKeysRemoved += removed;
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: removed);
     }
 
     /// <summary>Hints kept, by (target, key), with their records.</summary>

@@ -50,6 +50,28 @@ internal sealed class Simulator
         }
     }
 
+    /// <summary>
+    /// Starts a new node while the simulation runs: the next index, settings from <see cref="SettingsOf"/> (seeds, no
+    /// tokens: it joins), generation 1 and an empty store.
+    /// </summary>
+    public SimNode AddNode()
+    {
+        var node = new SimNode(Nodes.Count, this)
+        {
+            SkewTicks = TimeSpan.FromMilliseconds(Random.Next(-150, 151)).Ticks,
+        };
+        Nodes.Add(node);
+        Boot(node, generation: 1, tokens: [], clockFloorUnixMs: 0);
+        return node;
+    }
+
+    /// <summary>Stops <paramref name="node"/> for good (a process that exited, or a machine that died): it never restarts.</summary>
+    public void Stop(SimNode node)
+    {
+        Crash(node);
+        node.Stopped = true;
+    }
+
     public SplitMix64 Random { get; }
 
     public long Now { get; private set; }
@@ -74,6 +96,12 @@ internal sealed class Simulator
 
     /// <summary>Called for every client reply: (coordinator, client request id, reply, simulated time).</summary>
     public Action<int, ulong, ClientReply>? OnReply { get; set; }
+
+    /// <summary>Called when a node crashes or stops (before its machine is dropped): the run orphans its client requests.</summary>
+    public Action<SimNode>? OnCrash { get; set; }
+
+    /// <summary>How long after a node is LEFT its host stops it.</summary>
+    public long LeftStopDelay { get; set; } = TimeSpan.FromSeconds(3).Ticks;
 
     /// <summary>Called whenever a message to or from a node is lost (drop, partition, down): (node, time).</summary>
     public Action<int>? OnLoss { get; set; }
@@ -131,7 +159,9 @@ internal sealed class Simulator
 
         node.Up = false;
         node.Store.Crash();
+        OnCrash?.Invoke(node);
         node.PersistedTokens = node.Machine.Tokens;
+        node.PersistedState = node.Machine.State;
         node.PersistedMembers = node.Machine.KnownMembers;
         // The host persists a floor above every stamp it issued (sync-always: the lease is the last stamp).
         node.ClockFloorUnixMs = Math.Max(node.ClockFloorUnixMs, node.Machine.Node.ClockUnixMs + 1);
@@ -140,8 +170,14 @@ internal sealed class Simulator
 
     public void Restart(SimNode node)
     {
-        if (node.Up)
+        if (node.Up || node.Stopped)
         {
+            return;
+        }
+
+        if (node.PersistedState == NodeState.Left)
+        {
+            node.Stopped = true; // a node that left exits for good: its host does not start it again
             return;
         }
 
@@ -181,11 +217,14 @@ internal sealed class Simulator
             Tokens = tokens,
             KnownMembers = known ?? [],
             Cluster = settings.Cluster with { ClockFloorUnixMs = clockFloorUnixMs },
+            InitialState = generation == 1 ? null : node.PersistedState,
+            StreamCheckpoint = generation == 1 ? null : node.PersistedCheckpoint,
         };
         node.Generation = generation;
         node.Store.Generation = generation;
         node.Machine = new NodeMachine(settings, node.Store, new SplitMix64((long)Random.NextUInt64()));
         node.Up = true;
+        node.LeftSeen = false;
         var first = Now + Random.Next(1, (int)TickPeriod);
         ScheduleTick(node, generation, first);
     }
@@ -198,8 +237,34 @@ internal sealed class Simulator
         }
 
         node.Machine.Tick(ClockOf(node), node.Outbox);
+        AfterTick(node, generation);
         ScheduleTick(node, generation, Now + TickPeriod);
     });
+
+    /// <summary>
+    /// What the host does after a tick: saves the stream checkpoint at most once a second (so a crash loses up to a
+    /// second of stream progress), and stops a node a few seconds after it is LEFT (a decommissioned process exits).
+    /// </summary>
+    private void AfterTick(SimNode node, ulong generation)
+    {
+        if (Now - node.CheckpointSavedAt >= TimeSpan.TicksPerSecond)
+        {
+            node.PersistedCheckpoint = node.Machine.StreamCheckpoint;
+            node.CheckpointSavedAt = Now;
+        }
+
+        if (node.Machine.State == NodeState.Left && !node.LeftSeen)
+        {
+            node.LeftSeen = true;
+            Schedule(Now + LeftStopDelay, () =>
+            {
+                if (node.Up && node.Generation == generation)
+                {
+                    Stop(node);
+                }
+            });
+        }
+    }
 
     private void Send(SimNode from, string address, ClusterMessage message)
     {
@@ -290,6 +355,9 @@ internal sealed class Simulator
 
         public bool Up { get; set; }
 
+        /// <summary>Stopped for good (<see cref="Stop"/>): not restarted.</summary>
+        public bool Stopped { get; set; }
+
         public ulong Generation { get; set; }
 
         public long SkewTicks { get; init; }
@@ -301,6 +369,17 @@ internal sealed class Simulator
         public IReadOnlyList<KnownMember> PersistedMembers { get; set; } = [];
 
         public long ClockFloorUnixMs { get; set; }
+
+        /// <summary>The state the host saved with the tokens (<see cref="NodeMachine.State"/> at the crash).</summary>
+        public NodeState? PersistedState { get; set; }
+
+        /// <summary>The stream progress the host saved last (at most once a simulated second).</summary>
+        public StreamCheckpoint? PersistedCheckpoint { get; set; }
+
+        public long CheckpointSavedAt { get; set; } = long.MinValue / 2;
+
+        /// <summary>This incarnation was seen LEFT (its stop is scheduled).</summary>
+        public bool LeftSeen { get; set; }
     }
 
     internal sealed class NodeOutbox(Simulator sim, SimNode node) : INodeOutbox
