@@ -89,7 +89,14 @@ internal sealed partial class ClusterNode
     private IReadOnlyDictionary<NodeId, ulong> _storedBytes = ImmutableDictionary<NodeId, ulong>.Empty;
 
     /// <summary>Whether a membership change is in flight (pending replicas exist somewhere on the ring).</summary>
-    public bool ChangeInFlight => _changeTokens.Length > 0;
+    public bool ChangeInFlight => _inFlight;
+
+    /// <summary>Whether writes still go to the replicas of the ring before the last change as well (see <see cref="ApplyChange"/>).</summary>
+    public bool InChangeGrace => !_inFlight && _changeTokens.Length > 0;
+
+    private bool _inFlight;
+    private bool _graceStarting;
+    private DateTimeOffset _graceUntil = DateTimeOffset.MaxValue;
 
     /// <summary>An id of the change in flight (a hash of both rings), 0 when none: progress is kept and compared per change.</summary>
     public ulong ChangeSignature => _changeSignature;
@@ -225,6 +232,12 @@ internal sealed partial class ClusterNode
             return false;
         }
 
+        if (InChangeGrace)
+        {
+            error = $"a membership change has just completed; writes still reach the previous replicas for {_settings.ChangeGrace.TotalSeconds:0} s, cleanup waits until then";
+            return false;
+        }
+
         if (_ring.IsEmpty)
         {
             error = "the node has no ring yet";
@@ -237,31 +250,81 @@ internal sealed partial class ClusterNode
         return true;
     }
 
-    /// <summary>Sets the change in flight from the future ring (null or equal to the current ring: none), and this node's gains in it.</summary>
-    private void ApplyChange(TokenRing? future)
+    /// <summary>
+    /// Sets the change in flight from the future ring (null or equal to the current ring: none), and this node's gains in
+    /// it. When a change ends here, writes keep going to the previous ring's replicas that are still members, on top of
+    /// the level, for <see cref="ClusterNodeSettings.ChangeGrace"/>: nodes learn of the end at different times, and one
+    /// that has not yet reads from the previous replicas (a read at ONE through the replica a joiner displaced found
+    /// its own copy without a write made through a node already on the new ring: simulator, a join with a source
+    /// crashed and restarted on its remembered ring).
+    /// </summary>
+    private void ApplyChange(TokenRing? future, TokenRing previous)
     {
         if (future is null || future.IsEmpty || SameTokens(_ring, future))
         {
-            if (ChangeInFlight)
+            if (_inFlight)
             {
-                _future = TokenRing.Empty;
-                _futurePlacement = null;
-                _changeTokens = [];
+                _inFlight = false;
                 _changeSignature = 0;
                 _gainers = [];
                 _gains = [];
                 _streamsInFlight.Clear();
                 _gainerProgress.Clear();
                 _bytesEstimate = 0;
+                SetOtherRing(previous.IsEmpty || SameTokens(_ring, previous) ? null : previous);
+                _graceStarting = _changeTokens.Length > 0;
+            }
+            else
+            {
+                SetOtherRing(_changeTokens.Length > 0 ? _future : null); // the grace goes on over the new membership
             }
 
+            return;
+        }
+
+        var signature = Signature(_ring, future);
+        _inFlight = true;
+        _graceStarting = false;
+        _graceUntil = DateTimeOffset.MaxValue;
+        SetOtherRing(future);
+        if (signature != _changeSignature)
+        {
+            _changeSignature = signature;
+            PlanGains();
+        }
+    }
+
+    /// <summary>Ends the grace after a change once it has lasted (Tick).</summary>
+    private void TickChangeGrace(DateTimeOffset now)
+    {
+        if (_graceStarting)
+        {
+            _graceStarting = false;
+            _graceUntil = now + _settings.ChangeGrace;
+        }
+
+        if (!_inFlight && _changeTokens.Length > 0 && now >= _graceUntil)
+        {
+            SetOtherRing(null);
+            _graceUntil = DateTimeOffset.MaxValue;
+        }
+    }
+
+    /// <summary>The ring whose replicas writes also go to (the future one during a change, the previous one in the grace after it); null: none.</summary>
+    private void SetOtherRing(TokenRing? other)
+    {
+        if (other is null)
+        {
+            _future = TokenRing.Empty;
+            _futurePlacement = null;
+            _changeTokens = [];
             _pendingByChangeVnode = [];
             _writeNatural = [];
             _writeSloppy = [];
             return;
         }
 
-        var signature = Signature(_ring, future);
+        var future = other;
         _future = future;
         _futurePlacement = Placement.Create(future, _settings.Replication);
         var tokens = new SortedSet<ulong>();
@@ -279,11 +342,6 @@ internal sealed partial class ClusterNode
         _pendingByChangeVnode = new NodeId[]?[_changeTokens.Length];
         _writeNatural = new Replicas?[_changeTokens.Length];
         _writeSloppy = new Replicas?[_changeTokens.Length];
-        if (signature != _changeSignature)
-        {
-            _changeSignature = signature;
-            PlanGains();
-        }
     }
 
     /// <summary>This node's gains in the change, and every gainer, from the two rings.</summary>
@@ -441,7 +499,8 @@ internal sealed partial class ClusterNode
         var pending = new List<NodeId>();
         foreach (var node in _futurePlacement!.For(new Token(token)))
         {
-            if (natural.IndexOf(node) < 0)
+            // In the grace after a change, only nodes still in the ring: a node that left or was removed answers no more.
+            if (natural.IndexOf(node) < 0 && (_inFlight || _ring.Contains(node)))
             {
                 pending.Add(node);
             }

@@ -56,6 +56,9 @@ internal sealed record ClusterNodeSettings(NodeId Self, string DataCenter, strin
     /// <summary>Streaming's pace: record bytes a node streams in per second when it gains ranges (--stream-rate); 0: unthrottled.</summary>
     public long StreamRateBytesPerSecond { get; init; } = 64 * 1024 * 1024;
 
+    /// <summary>How long after a membership change ends here writes still go to the previous ring's replicas too (on top of the level), while other nodes learn of the end.</summary>
+    public TimeSpan ChangeGrace { get; init; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The first id this run gives the requests it coordinates (the host derives it from the generation, so runs never reuse ids).</summary>
     public ulong FirstRequestId { get; init; } = 1;
 
@@ -181,6 +184,7 @@ internal sealed partial class ClusterNode
     /// <param name="future">The ring a membership change in flight leads to (NORMAL and JOINING members); null: none in flight.</param>
     public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null, TokenRing? future = null)
     {
+        var previous = _ring;
         if (!ReferenceEquals(ring, _ring))
         {
             _ring = ring;
@@ -190,7 +194,7 @@ internal sealed partial class ClusterNode
         _down = [.. down];
         _suspected = suspected is null ? [] : [.. suspected];
         ForgetReplicas();
-        ApplyChange(future);
+        ApplyChange(future, previous);
     }
 
     /// <summary>Whether the node counts <paramref name="node"/> as up.</summary>
@@ -346,6 +350,7 @@ internal sealed partial class ClusterNode
         ForgetForwards(ticks);
         TickHints(now, outbox);
         TickAntiEntropy(now, outbox);
+        TickChangeGrace(now);
         TickStreams(now, outbox);
     }
 

@@ -280,7 +280,24 @@ internal sealed class ElasticRun
         }
 
         Log($"removenode {dead.Id} through {remover.Id}");
-        RunChange(Fault == FaultKind.CrashNewNode ? FaultKind.CrashSource : Fault, remover, sources: () => normal, done: () => Completed(expectNormal: normal, expectLeft: [dead]));
+        // A removal is one node's gossip until it spreads: a crash of that node first rolls it back (every node still
+        // sees the dead node NORMAL). The operator then runs removenode again; after the heal, so does this run.
+        void RetryRolledBack()
+        {
+            if (Live().All(n => n.Machine.View.TryGet(dead.Id, out var s) && s.Record.State == NodeState.Normal))
+            {
+                foreach (var n in Live().Where(n => n.Machine.State == NodeState.Normal))
+                {
+                    if (n.Machine.TryRemoveNode(dead.Id, _sim.ClockOf(n), n.Outbox, out _))
+                    {
+                        Log($"removenode {dead.Id} rolled back by the crash; run again through {n.Id}");
+                        break;
+                    }
+                }
+            }
+        }
+
+        RunChange(Fault == FaultKind.CrashNewNode ? FaultKind.CrashSource : Fault, remover, sources: () => normal, done: () => Completed(expectNormal: normal, expectLeft: [dead]), afterHeal: RetryRolledBack);
     }
 
     private void Replace()
@@ -321,7 +338,7 @@ internal sealed class ElasticRun
     /// Runs a change that has begun: the fault hits once the changing node streams (or soon after it started), lasts a
     /// while or until the heal 4 to 12 s into the change; then E4: the change ends within 60 s after the heal.
     /// </summary>
-    private void RunChange(FaultKind fault, Simulator.SimNode changing, Func<List<Simulator.SimNode>> sources, Func<string?> done)
+    private void RunChange(FaultKind fault, Simulator.SimNode changing, Func<List<Simulator.SimNode>> sources, Func<string?> done, Action? afterHeal = null)
     {
         var start = _sim.Now;
         var heal = start + Ms(_sim.Random.Next(4_000, 12_000));
@@ -337,7 +354,19 @@ internal sealed class ElasticRun
 
         _sim.RunUntil(() => done() is null, heal);
         Heal();
-        if (!_sim.RunUntil(() => done() is null, _sim.Now + Ticks(60)))
+        var retryAt = _sim.Now + Ticks(5);
+        if (!_sim.RunUntil(
+            () =>
+            {
+                if (afterHeal is not null && _sim.Now >= retryAt)
+                {
+                    afterHeal();
+                    retryAt = _sim.Now + Ticks(5);
+                }
+
+                return done() is null;
+            },
+            _sim.Now + Ticks(60)))
         {
             throw Fail($"E4: the change did not complete 60 s after the heal: {done()}; {Views()}");
         }
@@ -925,7 +954,10 @@ internal sealed class ElasticRun
         foreach (var node in Members())
         {
             var before = node.Store.Cleanups;
-            if (!node.Machine.TryCleanup(_sim.ClockOf(node), node.Outbox, out var error))
+            var error = "";
+
+            // Refused while the change's grace lasts (writes still reach the previous replicas): an operator retries.
+            if (!_sim.RunUntil(() => node.Machine.TryCleanup(_sim.ClockOf(node), node.Outbox, out error), _sim.Now + Ticks(15)))
             {
                 throw Fail($"E7: {node.Id} refused to clean up after the change: {error}");
             }
