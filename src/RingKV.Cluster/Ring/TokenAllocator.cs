@@ -22,13 +22,17 @@ namespace RingKV.Cluster.Ring;
 /// inside the stripe, so no member's successors repeat stripe after stripe.
 /// </para>
 /// <para>
-/// <see cref="Allocate"/> places a joining node's vnodes one at a time. Its target is its capacity's share of the data
-/// center; each vnode takes the front of a range (a new token inside range (a, b] takes (a, token]) from the most loaded
-/// member relative to capacity. How much it takes is water-filling: with r vnodes left to place, the r most loaded members
-/// are lowered toward a common load per capacity that pays exactly what the joining node still needs, so with fewer vnodes
-/// than members the most loaded give, and the rest wait for the next join. A piece is at most 90 % of the range it comes
-/// from, so the donor's vnode keeps a share and is not reduced to a sliver; vnodes left over once the target is reached
-/// halve the node's own largest ranges, which changes no ownership and gives later joins more ranges to take from.
+/// <see cref="Allocate"/> balances what each member stores under the replication setting (its replica share: the ranges
+/// whose preference list holds it), as Cassandra's replication-aware allocator does, and primary ownership beside it. It
+/// places the joiner's vnodes one at a time, each at the range and offset that most lower a sum over the data center's
+/// members of squared deviations from target, per unit of capacity: replica load against a capacity-proportional target
+/// within what the rack rule allows, plus primary ownership weighted by the replica count squared. The joiner never takes
+/// more primary ownership than its share, and a piece is at most 90 % of its range.
+/// </para>
+/// <para>
+/// Rejected: balancing primary ownership alone (the earlier allocator). Its leftover vnodes split the joiner's own largest
+/// ranges, and adjacent vnodes of one node add nothing to what it stores, so a fourth node joining three stored 62 % of its
+/// ideal with N=3 (docs/benchmarks.md, ring balance).
 /// </para>
 /// <para>
 /// Rejected: random tokens (Dynamo, early Cassandra), which need hundreds of vnodes per node for 10 % balance; and
@@ -87,8 +91,10 @@ internal static class TokenAllocator
 
     /// <summary>Tokens for <paramref name="member"/> joining <paramref name="ring"/>: its capacity times <paramref name="vnodesPerCapacity"/>, ascending.</summary>
     /// <remarks>
-    /// Throws <see cref="RingKVException"/> (InvalidArgument) when the member is already in the ring or the vnode count is out
-    /// of range. Cost: per vnode, one pass over the data center's vnodes and a sort of its members.
+    /// <paramref name="replication"/> is the cluster's setting: what each member stores follows from it, resolved for the
+    /// ring with the joiner in. Throws <see cref="RingKVException"/> (InvalidArgument) when the member is already in the ring
+    /// or the vnode count is out of range. Cost: per vnode, for every range of the data center a re-walk of the preference
+    /// lists that reach it (about N vnodes each on a mixed ring).
     /// </remarks>
     public static Token[] Allocate(TokenRing ring, RingMember member, ReplicationSettings replication, int vnodesPerCapacity = DefaultVnodesPerCapacity, ulong seed = 0)
     {
