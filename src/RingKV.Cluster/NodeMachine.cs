@@ -280,7 +280,7 @@ internal sealed class NodeMachine
         }
 
         var member = new RingMember(Self, _settings.Cluster.DataCenter, _settings.Cluster.Rack, _settings.Capacity);
-        var tokens = TokenAllocator.Allocate(ring, member, _settings.VnodesPerCapacity, _seed);
+        var tokens = TokenAllocator.Allocate(ring, member, _settings.Cluster.Replication, _settings.VnodesPerCapacity, _seed);
         _gossiper.SetLocalTokens([.. tokens.Select(t => t.Value).Order()]);
 
         // The first node has nothing to stream; any other stays JOINING with its tokens until it streamed its ranges.

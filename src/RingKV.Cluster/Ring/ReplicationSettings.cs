@@ -19,7 +19,7 @@ namespace RingKV.Cluster.Ring;
 /// </list>
 /// <para>
 /// The default depends on the ring, so callers keep the setting as given and resolve counts per ring with
-/// <see cref="ReplicasIn"/> (<see cref="Placement"/> does it once per ring).
+/// <see cref="ReplicasIn(string, TokenRing)"/> (<see cref="Placement"/> does it once per ring).
 /// </para>
 /// </remarks>
 internal sealed class ReplicationSettings : IEquatable<ReplicationSettings>
@@ -175,9 +175,15 @@ internal sealed class ReplicationSettings : IEquatable<ReplicationSettings>
     public int ReplicasIn(string dataCenter, TokenRing ring)
     {
         ArgumentNullException.ThrowIfNull(ring);
+        return ReplicasIn(dataCenter, ring.MemberCount);
+    }
+
+    /// <summary>The replicas <paramref name="dataCenter"/> keeps of each token on a ring of <paramref name="members"/> members (a ring about to have them).</summary>
+    public int ReplicasIn(string dataCenter, int members)
+    {
         if (IsDefault)
         {
-            return ring.MemberCount == 1 ? 1 : DefaultReplicas;
+            return members == 1 ? 1 : DefaultReplicas;
         }
 
         if (IsUniform)

@@ -22,13 +22,17 @@ namespace RingKV.Cluster.Ring;
 /// inside the stripe, so no member's successors repeat stripe after stripe.
 /// </para>
 /// <para>
-/// <see cref="Allocate"/> places a joining node's vnodes one at a time. Its target is its capacity's share of the data
-/// center; each vnode takes the front of a range (a new token inside range (a, b] takes (a, token]) from the most loaded
-/// member relative to capacity. How much it takes is water-filling: with r vnodes left to place, the r most loaded members
-/// are lowered toward a common load per capacity that pays exactly what the joining node still needs, so with fewer vnodes
-/// than members the most loaded give, and the rest wait for the next join. A piece is at most 90 % of the range it comes
-/// from, so the donor's vnode keeps a share and is not reduced to a sliver; vnodes left over once the target is reached
-/// halve the node's own largest ranges, which changes no ownership and gives later joins more ranges to take from.
+/// <see cref="Allocate"/> balances what each member stores under the replication setting (its replica share: the ranges
+/// whose preference list holds it), as Cassandra's replication-aware allocator does, and primary ownership beside it. It
+/// places the joiner's vnodes one at a time, each at the range and offset that most lower a sum over the data center's
+/// members of squared deviations from target, per unit of capacity: replica load against a capacity-proportional target
+/// within what the rack rule allows, plus primary ownership weighted by the replica count squared. The joiner never takes
+/// more primary ownership than its share, and a piece is at most 90 % of its range.
+/// </para>
+/// <para>
+/// Rejected: balancing primary ownership alone (the earlier allocator). Its leftover vnodes split the joiner's own largest
+/// ranges, and adjacent vnodes of one node add nothing to what it stores, so a fourth node joining three stored 62 % of its
+/// ideal with N=3 (docs/benchmarks.md, ring balance).
 /// </para>
 /// <para>
 /// Rejected: random tokens (Dynamo, early Cassandra), which need hundreds of vnodes per node for 10 % balance; and
@@ -87,11 +91,14 @@ internal static class TokenAllocator
 
     /// <summary>Tokens for <paramref name="member"/> joining <paramref name="ring"/>: its capacity times <paramref name="vnodesPerCapacity"/>, ascending.</summary>
     /// <remarks>
-    /// Throws <see cref="RingKVException"/> (InvalidArgument) when the member is already in the ring or the vnode count is out
-    /// of range. Cost: per vnode, one pass over the data center's vnodes and a sort of its members.
+    /// <paramref name="replication"/> is the cluster's setting: what each member stores follows from it, resolved for the
+    /// ring with the joiner in. Throws <see cref="RingKVException"/> (InvalidArgument) when the member is already in the ring
+    /// or the vnode count is out of range. Cost: per vnode, for every range of the data center a re-walk of the preference
+    /// lists that reach it (about N vnodes each on a mixed ring).
     /// </remarks>
-    public static Token[] Allocate(TokenRing ring, RingMember member, int vnodesPerCapacity = DefaultVnodesPerCapacity, ulong seed = 0)
+    public static Token[] Allocate(TokenRing ring, RingMember member, ReplicationSettings replication, int vnodesPerCapacity = DefaultVnodesPerCapacity, ulong seed = 0)
     {
+        ArgumentNullException.ThrowIfNull(replication);
         ArgumentNullException.ThrowIfNull(ring);
         ArgumentNullException.ThrowIfNull(member);
         CheckVnodes(vnodesPerCapacity);
@@ -101,7 +108,7 @@ internal static class TokenAllocator
         }
 
         var count = member.Capacity * vnodesPerCapacity;
-        var state = new JoinState(ring, member, seed);
+        var state = new JoinState(ring, member, replication, seed);
         if (state.Vnodes.Count == 0)
         {
             // First node of its data center: spread evenly at a seeded phase.
@@ -121,7 +128,7 @@ internal static class TokenAllocator
         var chosen = new Token[count];
         for (var piece = 0; piece < count; piece++)
         {
-            chosen[piece] = state.PlaceVnode(count - piece);
+            chosen[piece] = state.PlaceVnode(piece, count);
         }
 
         Array.Sort(chosen);
@@ -204,47 +211,80 @@ internal static class TokenAllocator
         }
     }
 
-    /// <summary>The joining node's data center as a ring of its own, with loads, as vnodes are added.</summary>
+    /// <summary>The joining node's data center as a ring of its own, with each vnode's preference list, as vnodes are added.</summary>
+    /// <remarks>
+    /// Only the data center's own vnodes matter: its replicas of a token are the first members of the data center that the
+    /// walk from the token meets, and the rack rule is per data center (<see cref="PreferenceList"/>). <see cref="Select"/>
+    /// follows that rule over this local ring, with the joiner's next vnode inserted virtually, so a candidate is judged
+    /// without building a ring. Loads are token counts: what each member stores (its replica load) and owns first (primary).
+    /// </remarks>
     private sealed class JoinState
     {
+        /// <summary>Deviations are squared in units of 2^28 tokens, so a sum over members fits Int128.</summary>
+        private const int ScoreShift = 28;
+
+        /// <summary>Per-member weights are this over the capacity: squared deviation per unit of capacity, times capacity.</summary>
+        private const long WeightScale = 1 << 16;
+
         private readonly TokenRing _ring;
         private readonly int _joiner;
+        private readonly int _kept;
+        private readonly int _rackRepeats;
         private readonly int[] _capacities;
-        private readonly UInt128[] _loads;
-        private readonly ulong[] _tieKeys;
-        private readonly NodeId[] _ids;
-        private readonly int[] _order;
-        private readonly int[] _largest;
-        private readonly UInt128 _target;
+        private readonly int[] _racks;
+        private readonly long[] _weights;
+        private readonly UInt128[] _replicaTargets;
+        private readonly UInt128[] _primaryTargets;
+        private readonly ulong _seed;
 
-        public JoinState(TokenRing ring, RingMember member, ulong seed)
+        // Rebuilt after every placed vnode: per vnode its list (Kept entries, -1 padded) and how far its walk reached.
+        private int[] _lists = [];
+        private int[] _reach = [];
+        private int _maxReach;
+        private readonly UInt128[] _replicaLoads;
+        private readonly UInt128[] _primaryLoads;
+
+        // Scratch for one candidate: per member, the constant and per-token change of its replica load.
+        private readonly Int128[] _constant;
+        private readonly int[] _slope;
+        private readonly List<int> _touched = [];
+        private readonly HashSet<ulong> _full = [];
+        private readonly bool[] _isTouched;
+        private readonly int[] _visited;
+        private readonly int[] _rackSeen;
+        private readonly int[] _walked;
+        private int _stamp;
+
+        public JoinState(TokenRing ring, RingMember member, ReplicationSettings replication, ulong seed)
         {
             _ring = ring;
+            _seed = seed;
             var local = new int[ring.MemberCount];
-            var ids = new List<NodeId>();
             var capacities = new List<int>();
+            var rackNames = new List<string>();
+            var racks = new List<int>();
             for (var m = 0; m < ring.MemberCount; m++)
             {
                 var other = ring.MemberAt(m);
                 local[m] = -1;
                 if (string.Equals(other.DataCenter, member.DataCenter, StringComparison.Ordinal))
                 {
-                    local[m] = ids.Count;
-                    ids.Add(other.Id);
+                    local[m] = capacities.Count;
                     capacities.Add(other.Capacity);
+                    racks.Add(RackIndex(rackNames, other.Rack));
                 }
             }
 
-            _joiner = ids.Count;
-            ids.Add(member.Id);
+            _joiner = capacities.Count;
             capacities.Add(member.Capacity);
-            _ids = [.. ids];
+            racks.Add(RackIndex(rackNames, member.Rack));
             _capacities = [.. capacities];
-            _tieKeys = new ulong[_ids.Length];
-            for (var i = 0; i < _ids.Length; i++)
-            {
-                _tieKeys[i] = Mix(seed ^ _ids[i].Actor);
-            }
+            _racks = [.. racks];
+            var members = _capacities.Length;
+
+            // What the data center keeps once the joiner is in; a data center keeping none is balanced as if it kept one.
+            _kept = Math.Clamp(replication.ReplicasIn(member.DataCenter, ring.MemberCount + 1), 1, members);
+            _rackRepeats = Math.Max(0, _kept - rackNames.Count);
 
             for (var vnode = 0; vnode < ring.VnodeCount; vnode++)
             {
@@ -255,157 +295,405 @@ internal static class TokenAllocator
                 }
             }
 
-            _loads = new UInt128[_ids.Length];
-            for (var i = 0; i < Vnodes.Count; i++)
+            _weights = new long[members];
+            for (var m = 0; m < members; m++)
             {
-                _loads[Vnodes[i].Owner] += RangeSizeAt(i);
+                _weights[m] = WeightScale / _capacities[m];
             }
 
-            var totalCapacity = 0L;
-            foreach (var capacity in _capacities)
-            {
-                totalCapacity += capacity;
-            }
-
-            _target = TokenRing.TokenSpace * (ulong)member.Capacity / (ulong)totalCapacity;
-            _order = new int[_joiner];
-            _largest = new int[_ids.Length];
+            _replicaTargets = ReplicaTargets(_capacities, _racks, rackNames.Count, _kept);
+            var weights = new long[members];
+            Array.Copy(_capacities, weights, members);
+            var noFloor = new UInt128[members];
+            var noCeiling = new UInt128[members];
+            Array.Fill(noCeiling, TokenRing.TokenSpace);
+            _primaryTargets = Fill(weights, noFloor, noCeiling, TokenRing.TokenSpace);
+            _replicaLoads = new UInt128[members];
+            _primaryLoads = new UInt128[members];
+            _constant = new Int128[members];
+            _slope = new int[members];
+            _isTouched = new bool[members];
+            _visited = new int[members];
+            _rackSeen = new int[rackNames.Count];
+            _walked = new int[_kept];
         }
 
         /// <summary>The data center's vnodes in token order: token and local owner (the joiner is the last local index).</summary>
         public List<(ulong Token, int Owner)> Vnodes { get; } = [];
 
-        /// <summary>Places one vnode of the joiner, <paramref name="remaining"/> counting this one, and returns its token.</summary>
-        public Token PlaceVnode(int remaining)
+        /// <summary>Places vnode <paramref name="placed"/> (0-based) of the joiner's <paramref name="count"/> and returns its token.</summary>
+        /// <remarks>
+        /// Every range is a candidate. Inserting the vnode x tokens into range (a, b] changes each member's replica load by a
+        /// constant (the preference lists of earlier vnodes whose walks reach b now meet the joiner first) plus x times -1, 0
+        /// or 1 (the piece (a, a + x] gets the joiner's list instead of b's), and moves x of primary ownership from b's owner
+        /// to the joiner. The score, a sum over members of squared deviations from target per unit of capacity, is then a
+        /// quadratic in x, minimised exactly; the candidate with the lowest minimum wins. The joiner's targets grow with the
+        /// vnodes placed (its share times placed / count), so early vnodes do not grab what later ones should take.
+        /// </remarks>
+        public Token PlaceVnode(int placed, int count)
         {
-            var need = (Int128)_target - (Int128)_loads[_joiner];
-            if (need > 0 && TryTakeFromDonor(remaining, (UInt128)need, out var end, out var amount))
+            Rebuild();
+            while (true)
             {
-                return Insert(end, amount);
-            }
+                var (end, offset) = BestCandidate(placed, count);
+                if (TryInsert(end, offset, out var token))
+                {
+                    return token;
+                }
 
-            // Target reached (or nothing left to take): halve the joiner's own largest range, or failing that the largest range.
-            var own = LargestRange(ownedBy: _joiner);
-            var at = own >= 0 ? own : LargestRange(ownedBy: -1);
-            return Insert(at, RangeSizeAt(at) / 2);
+                // Every token inside is another data center's: never a candidate again.
+                _full.Add(Vnodes[end].Token);
+            }
         }
 
-        private bool TryTakeFromDonor(int remaining, UInt128 need, out int end, out UInt128 amount)
+        private (int End, UInt128 Offset) BestCandidate(int placed, int count)
         {
-            for (var i = 0; i < _order.Length; i++)
+            var replicaTargetNow = _replicaTargets[_joiner] * (uint)(placed + 1) / (uint)count;
+            var primaryTargetNow = _primaryTargets[_joiner] * (uint)(placed + 1) / (uint)count;
+            var primaryWeight = (long)_kept * _kept;
+
+            var bestEnd = -1;
+            UInt128 bestOffset = 0;
+            Int128 bestScore = 0;
+            ulong bestTie = 0;
+            for (var end = 0; end < Vnodes.Count; end++)
             {
-                _order[i] = i;
-            }
-
-            // Most loaded per unit of capacity first; ties by the seeded key, then by id.
-            Array.Sort(_order, (a, b) =>
-            {
-                var c = (_loads[b] * (uint)_capacities[a]).CompareTo(_loads[a] * (uint)_capacities[b]);
-                if (c != 0)
-                {
-                    return c;
-                }
-
-                c = _tieKeys[a].CompareTo(_tieKeys[b]);
-                return c != 0 ? c : _ids[a].CompareTo(_ids[b]);
-            });
-
-            // Water level over the `remaining` most loaded: sum S of loads, Sc of capacities, level (S - need) / Sc,
-            // stopping early once the next member is already at or below the level.
-            Int128 sum = 0;
-            long capacitySum = 0;
-            var top = Math.Min(remaining, _order.Length);
-            for (var i = 0; i < top; i++)
-            {
-                var donor = _order[i];
-                sum += (Int128)_loads[donor];
-                capacitySum += _capacities[donor];
-                if (i + 1 < top)
-                {
-                    var next = _order[i + 1];
-                    if ((sum - (Int128)need) * _capacities[next] >= (Int128)_loads[next] * capacitySum)
-                    {
-                        break;
-                    }
-                }
-            }
-
-            LargestRangePerOwner();
-            foreach (var donor in _order)
-            {
-                // What lowers the donor to the level: load - level * capacity, exactly.
-                var allowance = (((Int128)_loads[donor] * capacitySum) - ((sum - (Int128)need) * _capacities[donor])) / capacitySum;
-                if (allowance <= 0)
-                {
-                    break;
-                }
-
-                var range = _largest[donor];
-                if (range < 0)
+                var size = RangeSizeAt(end);
+                if (size < 2 || _full.Contains(Vnodes[end].Token))
                 {
                     continue;
                 }
 
-                var take = RangeSizeAt(range) * MaxPieceTenths / 10;
-                take = UInt128.Min(take, UInt128.Min((UInt128)allowance, need));
-                if (take == 0)
+                Collect(end);
+
+                // f(x) = sum of w (A + c x)^2 over the replica terms and w k^2 (B + p x)^2 over the two primary terms;
+                // f'(x) = 0 at x = -sum(w A c) / sum(w c^2).
+                Int128 numerator = 0, denominator = 0;
+                foreach (var m in _touched)
                 {
-                    continue;
+                    var deviation = ReplicaDeviation(m, replicaTargetNow) + _constant[m];
+                    numerator += _weights[m] * deviation * _slope[m];
+                    denominator += _weights[m] * _slope[m] * _slope[m];
                 }
 
-                end = range;
-                amount = take;
-                return true;
-            }
-
-            end = -1;
-            amount = 0;
-            return false;
-        }
-
-        /// <summary>Fills <see cref="_largest"/>: per local member, the position of the end of its largest range that the joiner may split, or -1.</summary>
-        private void LargestRangePerOwner()
-        {
-            Array.Fill(_largest, -1);
-            for (var i = 0; i < Vnodes.Count; i++)
-            {
-                var owner = Vnodes[i].Owner;
-
-                // A piece right after one of the joiner's vnodes would only lengthen that vnode's range.
-                if (owner == _joiner || Vnodes[i == 0 ? Vnodes.Count - 1 : i - 1].Owner == _joiner || RangeSizeAt(i) < 2)
+                var donor = Vnodes[end].Owner;
+                var donorDeviation = (Int128)_primaryLoads[donor] - (Int128)_primaryTargets[donor];
+                var joinerDeviation = (Int128)_primaryLoads[_joiner] - (Int128)primaryTargetNow;
+                if (donor != _joiner)
                 {
-                    continue;
+                    numerator += primaryWeight * ((_weights[_joiner] * joinerDeviation) - (_weights[donor] * donorDeviation));
+                    denominator += primaryWeight * (_weights[_joiner] + _weights[donor]);
                 }
 
-                if (_largest[owner] < 0 || RangeSizeAt(i) > RangeSizeAt(_largest[owner]))
-                {
-                    _largest[owner] = i;
-                }
-            }
-        }
+                // A piece is 1 token to 90 % of the range, so the donor's vnode keeps a share, and never takes the joiner's
+                // primary ownership past its share: replica balance is not bought with primary imbalance.
+                var most = Int128.Max(1, Int128.Min((Int128)(size * MaxPieceTenths / 10), (Int128)_primaryTargets[_joiner] - (Int128)_primaryLoads[_joiner]));
+                var x = denominator == 0 ? (Int128)(size / 2) : -numerator / denominator;
+                x = Int128.Clamp(x, 1, most);
 
-        /// <summary>The position of the end of the largest range of <paramref name="ownedBy"/> (any owner when negative) with room for a token, or -1.</summary>
-        private int LargestRange(int ownedBy)
-        {
-            var best = -1;
-            for (var i = 0; i < Vnodes.Count; i++)
-            {
-                if ((ownedBy < 0 || Vnodes[i].Owner == ownedBy) && RangeSizeAt(i) >= 2 && (best < 0 || RangeSizeAt(i) > RangeSizeAt(best)))
+                Int128 score = 0;
+                foreach (var m in _touched)
                 {
-                    best = i;
+                    var deviation = ReplicaDeviation(m, replicaTargetNow);
+                    score += _weights[m] * (Square(deviation + _constant[m] + (_slope[m] * x)) - Square(deviation));
+                }
+
+                if (donor != _joiner)
+                {
+                    score += primaryWeight * _weights[_joiner] * (Square(joinerDeviation + x) - Square(joinerDeviation));
+                    score += primaryWeight * _weights[donor] * (Square(donorDeviation - x) - Square(donorDeviation));
+                }
+
+                Clear();
+                var tie = Mix(_seed ^ Vnodes[end].Token);
+                if (bestEnd < 0 || score < bestScore || (score == bestScore && tie < bestTie))
+                {
+                    (bestEnd, bestOffset, bestScore, bestTie) = (end, (UInt128)x, score, tie);
                 }
             }
 
-            if (best < 0)
+            if (bestEnd < 0)
             {
                 ThrowHelper.InvalidArgument("the data center has no range left to split: every range is a single token");
             }
 
-            return best;
+            return (bestEnd, bestOffset);
+
+            Int128 ReplicaDeviation(int m, UInt128 joinerTarget) =>
+                (Int128)_replicaLoads[m] - (Int128)(m == _joiner ? joinerTarget : _replicaTargets[m]);
         }
 
-        /// <summary>Inserts a joiner vnode <paramref name="amount"/> tokens into the range ending at position <paramref name="end"/>, moving that much load from its owner.</summary>
-        private Token Insert(int end, UInt128 amount)
+        private static Int128 Square(Int128 deviation)
+        {
+            var scaled = deviation >> ScoreShift;
+            return scaled * scaled;
+        }
+
+        private static int RackIndex(List<string> names, string rack)
+        {
+            var index = names.IndexOf(rack);
+            if (index < 0)
+            {
+                names.Add(rack);
+                index = names.Count - 1;
+            }
+
+            return index;
+        }
+
+        /// <summary>
+        /// Replica load targets: racks first, in proportion to their capacity within what the rack rule allows (a rack holds
+        /// at most one replica of a token when there are at least as many racks as replicas; otherwise at least one and at most
+        /// one plus the repeats), then the members of each rack in proportion to capacity, at most one replica of every token.
+        /// </summary>
+        private static UInt128[] ReplicaTargets(int[] capacities, int[] racks, int rackCount, int kept)
+        {
+            var space = TokenRing.TokenSpace;
+            var rackWeights = new long[rackCount];
+            var rackMembers = new int[rackCount];
+            for (var m = 0; m < capacities.Length; m++)
+            {
+                rackWeights[racks[m]] += capacities[m];
+                rackMembers[racks[m]]++;
+            }
+
+            var few = rackCount < kept;
+            var floors = new UInt128[rackCount];
+            var ceilings = new UInt128[rackCount];
+            for (var r = 0; r < rackCount; r++)
+            {
+                floors[r] = few ? space : 0;
+                ceilings[r] = space * (uint)Math.Min(rackMembers[r], few ? kept - rackCount + 1 : 1);
+            }
+
+            var rackTargets = Fill(rackWeights, floors, ceilings, space * (uint)kept);
+            var targets = new UInt128[capacities.Length];
+            for (var r = 0; r < rackCount; r++)
+            {
+                var members = new List<int>();
+                for (var m = 0; m < capacities.Length; m++)
+                {
+                    if (racks[m] == r)
+                    {
+                        members.Add(m);
+                    }
+                }
+
+                var weights = new long[members.Count];
+                var memberFloors = new UInt128[members.Count];
+                var memberCeilings = new UInt128[members.Count];
+                for (var i = 0; i < members.Count; i++)
+                {
+                    weights[i] = capacities[members[i]];
+                    memberCeilings[i] = space;
+                }
+
+                var shares = Fill(weights, memberFloors, memberCeilings, rackTargets[r]);
+                for (var i = 0; i < members.Count; i++)
+                {
+                    targets[members[i]] = shares[i];
+                }
+            }
+
+            return targets;
+        }
+
+        /// <summary>Shares clamp(level * weight, floor, ceiling) at the highest level whose sum is at most <paramref name="total"/> (bisection, integers).</summary>
+        private static UInt128[] Fill(long[] weights, UInt128[] floors, UInt128[] ceilings, UInt128 total)
+        {
+            UInt128 low = 0, high = total + 1;
+            while (high - low > 1)
+            {
+                var level = low + ((high - low) / 2);
+                UInt128 sum = 0;
+                for (var i = 0; i < weights.Length; i++)
+                {
+                    sum += UInt128.Clamp(level * (ulong)weights[i], floors[i], ceilings[i]);
+                }
+
+                (low, high) = sum <= total ? (level, high) : (low, level);
+            }
+
+            var shares = new UInt128[weights.Length];
+            for (var i = 0; i < weights.Length; i++)
+            {
+                shares[i] = UInt128.Clamp(low * (ulong)weights[i], floors[i], ceilings[i]);
+            }
+
+            return shares;
+        }
+
+        /// <summary>Recomputes every vnode's list and reach and the members' loads from <see cref="Vnodes"/>.</summary>
+        private void Rebuild()
+        {
+            var count = Vnodes.Count;
+            _lists = new int[count * _kept];
+            _reach = new int[count];
+            _maxReach = 0;
+            Array.Clear(_replicaLoads);
+            Array.Clear(_primaryLoads);
+            for (var v = 0; v < count; v++)
+            {
+                var list = _lists.AsSpan(v * _kept, _kept);
+                _reach[v] = Select(v, insertBefore: -1, list);
+                _maxReach = Math.Max(_maxReach, _reach[v]);
+                var size = RangeSizeAt(v);
+                _primaryLoads[Vnodes[v].Owner] += size;
+                foreach (var m in list)
+                {
+                    if (m >= 0)
+                    {
+                        _replicaLoads[m] += size;
+                    }
+                }
+            }
+        }
+
+        /// <summary>Fills <see cref="_constant"/>, <see cref="_slope"/> and <see cref="_touched"/> for a joiner vnode inside the range ending at <paramref name="end"/>.</summary>
+        private void Collect(int end)
+        {
+            var count = Vnodes.Count;
+            var walked = _walked.AsSpan();
+
+            // Earlier vnodes whose walk reached `end` now meet the joiner just before it.
+            for (var back = 1; back <= Math.Min(_maxReach, count - 1); back++)
+            {
+                var v = end - back < 0 ? end - back + count : end - back;
+                if (_reach[v] < back)
+                {
+                    continue;
+                }
+
+                Select(v, end, walked);
+                var size = RangeSizeAt(v);
+                var old = _lists.AsSpan(v * _kept, _kept);
+                foreach (var m in walked)
+                {
+                    if (m >= 0 && !old.Contains(m))
+                    {
+                        Touch(m);
+                        _constant[m] += (Int128)size;
+                    }
+                }
+
+                foreach (var m in old)
+                {
+                    if (m >= 0 && !walked.Contains(m))
+                    {
+                        Touch(m);
+                        _constant[m] -= (Int128)size;
+                    }
+                }
+            }
+
+            // The new piece: the joiner's list instead of the range's.
+            Select(end, end, walked);
+            var current = _lists.AsSpan(end * _kept, _kept);
+            foreach (var m in walked)
+            {
+                if (m >= 0)
+                {
+                    Touch(m);
+                    _slope[m]++;
+                }
+            }
+
+            foreach (var m in current)
+            {
+                if (m >= 0)
+                {
+                    Touch(m);
+                    _slope[m]--;
+                }
+            }
+        }
+
+        private void Touch(int member)
+        {
+            if (!_isTouched[member])
+            {
+                _isTouched[member] = true;
+                _touched.Add(member);
+            }
+        }
+
+        private void Clear()
+        {
+            foreach (var m in _touched)
+            {
+                _isTouched[m] = false;
+                _constant[m] = 0;
+                _slope[m] = 0;
+            }
+
+            _touched.Clear();
+        }
+
+        /// <summary>
+        /// The preference list (local member indexes, -1 where the data center has too few members so far) of the walk from
+        /// vnode <paramref name="start"/>, with a joiner vnode just before vnode <paramref name="insertBefore"/> (none when -1);
+        /// returns how many vnodes past the start the walk went (the count of vnodes when it did not fill).
+        /// </summary>
+        /// <remarks>The rule of <see cref="PreferenceList"/> for one data center: a new rack is taken, a seen one while repeats are left.</remarks>
+        private int Select(int start, int insertBefore, Span<int> destination)
+        {
+            destination.Fill(-1);
+            var stamp = ++_stamp;
+            var repeats = _rackRepeats;
+            var taken = 0;
+            var count = Vnodes.Count;
+            var inserted = insertBefore < 0;
+            for (var step = 0; step < count; step++)
+            {
+                var v = start + step >= count ? start + step - count : start + step;
+                if (!inserted && v == insertBefore)
+                {
+                    inserted = true;
+                    if (Visit(_joiner, stamp, ref repeats, ref taken, destination))
+                    {
+                        return step;
+                    }
+                }
+
+                if (Visit(Vnodes[v].Owner, stamp, ref repeats, ref taken, destination))
+                {
+                    return step;
+                }
+            }
+
+            return count;
+        }
+
+        /// <summary>One member met by <see cref="Select"/>'s walk; true when it filled the list.</summary>
+        private bool Visit(int member, int stamp, ref int repeats, ref int taken, Span<int> destination)
+        {
+            if (_visited[member] == stamp)
+            {
+                return false;
+            }
+
+            _visited[member] = stamp;
+            var rack = _racks[member];
+            if (_rackSeen[rack] == stamp)
+            {
+                if (repeats == 0)
+                {
+                    return false;
+                }
+
+                repeats--;
+            }
+            else
+            {
+                _rackSeen[rack] = stamp;
+            }
+
+            destination[taken++] = member;
+            return taken == _kept;
+        }
+
+        /// <summary>Inserts a joiner vnode about <paramref name="amount"/> tokens into the range ending at position <paramref name="end"/>; false when no token inside is free.</summary>
+        private bool TryInsert(int end, UInt128 amount, out Token inserted)
         {
             var start = Vnodes[end == 0 ? Vnodes.Count - 1 : end - 1].Token;
             var size = RangeSizeAt(end);
@@ -424,17 +712,16 @@ internal static class TokenAllocator
 
                 if (offset == 0)
                 {
-                    ThrowHelper.InvalidArgument($"no free token inside the range ending at {new Token(Vnodes[end].Token)}");
+                    inserted = default;
+                    return false;
                 }
             }
 
             var token = unchecked(start + offset);
-            var donor = Vnodes[end].Owner;
-            _loads[donor] -= offset;
-            _loads[_joiner] += offset;
             var at = Vnodes.BinarySearch((token, -1), TokenOrder.Instance);
             Vnodes.Insert(~at, (token, _joiner));
-            return new Token(token);
+            inserted = new Token(token);
+            return true;
         }
 
         private UInt128 RangeSizeAt(int position) =>

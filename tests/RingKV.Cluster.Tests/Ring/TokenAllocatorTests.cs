@@ -211,7 +211,7 @@ public sealed class TokenAllocatorTests(ITestOutputHelper output)
     {
         var ring = TokenAllocator.Initial(Equal(3));
         var first = Member("dc2-first", "dc2");
-        var tokens = TokenAllocator.Allocate(ring, first);
+        var tokens = TokenAllocator.Allocate(ring, first, ReplicationSettings.Default);
         Assert.Equal(TokenAllocator.DefaultVnodesPerCapacity, tokens.Length);
         var joined = ring.With(first, tokens);
         Assert.Equal(1.0, joined.DataCenterOwnershipOf(first.Id));
@@ -226,23 +226,20 @@ public sealed class TokenAllocatorTests(ITestOutputHelper output)
     [Fact]
     public void Allocate_TokenTakenByAnotherDataCenter_TakesTheNextFreeToken()
     {
-        // dc1: a at 0 and b at 2^63, each owning half. One vnode for the joiner takes its third of dc1 from the front of
-        // a's or b's range; dc2's c sits on both of those exact tokens.
-        var third = (ulong)(TokenRing.TokenSpace / 3);
+        // dc1: a at 0 and b at 2^63. First the joiner's one vnode with dc1 alone; then dc2's c sits on exactly that token
+        // (and on one more), which changes nothing in dc1's choice but the nudge to the next free token.
         var half = 1UL << 63;
-        var ring = TokenRing.Create(
-        [
-            (Member("a"), [new Token(0)]),
-            (Member("b"), [new Token(half)]),
-            (Member("c", "dc2"), [new Token(third), new Token(half + third)]),
-        ]);
-        var tokens = TokenAllocator.Allocate(ring, Member("joiner"), vnodesPerCapacity: 1);
-        Assert.Single(tokens);
-        Assert.Contains(tokens[0].Value, new[] { third + 1, half + third + 1 });
-        var joined = ring.With(Member("joiner"), tokens);
+        (RingMember, IReadOnlyList<Token>)[] dc1 = [(Member("a"), [new Token(0)]), (Member("b"), [new Token(half)])];
+        var alone = TokenAllocator.Allocate(TokenRing.Create(dc1), Member("joiner"), ReplicationSettings.Default, vnodesPerCapacity: 1);
+        Assert.Single(alone);
+        var ring = TokenRing.Create([.. dc1, (Member("c", "dc2"), [alone[0], new Token(alone[0].Value + 2)])]);
+        var tokens = TokenAllocator.Allocate(ring, Member("joiner"), ReplicationSettings.Default, vnodesPerCapacity: 1);
+        Assert.Equal([new Token(alone[0].Value + 1)], tokens);
 
-        // Within dc1 the joiner's vnode runs back to a's or b's token: its third plus the one token of the nudge.
-        Assert.Equal(TokenRing.Fraction((UInt128)third + 1), joined.DataCenterOwnershipOf(new NodeId("joiner")));
+        // Within dc1 the joiner's vnode runs back to a's or b's token: the piece first chosen plus the one token of the nudge.
+        var joined = ring.With(Member("joiner"), tokens);
+        var start = alone[0].Value >= half ? half : 0;
+        Assert.Equal(TokenRing.Fraction((UInt128)(alone[0].Value - start) + 1), joined.DataCenterOwnershipOf(new NodeId("joiner")));
     }
 
     [Fact]
@@ -253,12 +250,12 @@ public sealed class TokenAllocatorTests(ITestOutputHelper output)
         Assert.NotEqual(Tokens(TokenAllocator.Initial(Equal(10), seed: 6)), Tokens(ring));
 
         var joiner = Member("joiner");
-        var tokens = TokenAllocator.Allocate(ring, joiner, seed: 9);
-        Assert.Equal(tokens, TokenAllocator.Allocate(ring, joiner, seed: 9));
+        var tokens = TokenAllocator.Allocate(ring, joiner, ReplicationSettings.Default, seed: 9);
+        Assert.Equal(tokens, TokenAllocator.Allocate(ring, joiner, ReplicationSettings.Default, seed: 9));
 
         // 8 x 16 vnodes divide 2^64 exactly, so every member owns exactly as much and the seed decides who gives first.
         var even = TokenAllocator.Initial(Equal(8), seed: 5);
-        Assert.NotEqual(TokenAllocator.Allocate(even, joiner, seed: 9), TokenAllocator.Allocate(even, joiner, seed: 10));
+        Assert.NotEqual(TokenAllocator.Allocate(even, joiner, ReplicationSettings.Default, seed: 9), TokenAllocator.Allocate(even, joiner, ReplicationSettings.Default, seed: 10));
 
         // Member order does not matter.
         var reversed = Equal(10);
@@ -271,8 +268,8 @@ public sealed class TokenAllocatorTests(ITestOutputHelper output)
     {
         var ring = TokenAllocator.Initial(Equal(4), vnodesPerCapacity: 8);
         Assert.Equal(32, ring.VnodeCount);
-        Assert.Equal(24, TokenAllocator.Allocate(ring, Member("x", capacity: 3), vnodesPerCapacity: 8).Length);
-        var one = TokenAllocator.Allocate(ring, Member("y"), vnodesPerCapacity: 1);
+        Assert.Equal(24, TokenAllocator.Allocate(ring, Member("x", capacity: 3), ReplicationSettings.Default, vnodesPerCapacity: 8).Length);
+        var one = TokenAllocator.Allocate(ring, Member("y"), ReplicationSettings.Default, vnodesPerCapacity: 1);
         Assert.Single(one);
     }
 
@@ -280,8 +277,8 @@ public sealed class TokenAllocatorTests(ITestOutputHelper output)
     public void Allocate_BadInput_Throws()
     {
         var ring = TokenAllocator.Initial(Equal(3));
-        Assert.Contains("already in the ring", Assert.Throws<RingKVException>(() => TokenAllocator.Allocate(ring, Member(Name(1)))).Message, StringComparison.Ordinal);
-        Assert.Contains("vnodes per capacity unit is 0", Assert.Throws<RingKVException>(() => TokenAllocator.Allocate(ring, Member("x"), 0)).Message, StringComparison.Ordinal);
+        Assert.Contains("already in the ring", Assert.Throws<RingKVException>(() => TokenAllocator.Allocate(ring, Member(Name(1)), ReplicationSettings.Default)).Message, StringComparison.Ordinal);
+        Assert.Contains("vnodes per capacity unit is 0", Assert.Throws<RingKVException>(() => TokenAllocator.Allocate(ring, Member("x"), ReplicationSettings.Default, 0)).Message, StringComparison.Ordinal);
         Assert.Throws<RingKVException>(() => TokenAllocator.Initial(Equal(3), TokenAllocator.MaxVnodesPerCapacity + 1));
         Assert.Contains("appears twice", Assert.Throws<RingKVException>(() => TokenAllocator.Initial([Member("a"), Member("a", "dc2")])).Message, StringComparison.Ordinal);
         Assert.True(TokenAllocator.Initial([]).IsEmpty);
