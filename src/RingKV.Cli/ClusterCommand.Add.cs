@@ -150,7 +150,7 @@ internal static partial class ClusterCommand
     {
         var ready = new bool[observers.Count];
         var clock = Stopwatch.StartNew();
-        var ringCheckedAt = TimeSpan.MinValue;
+        TimeSpan? ringCheckedAt = null;
         var percent = 0.0;
         var bytes = 0L;
         return () =>
@@ -172,7 +172,7 @@ internal static partial class ClusterCommand
                 // Busy or between two states: the next poll asks again; the process exiting is what fails a join.
             }
 
-            if (clock.Elapsed - ringCheckedAt >= Membership.RingCheckInterval)
+            if (ringCheckedAt is not { } checkedAt || clock.Elapsed - checkedAt >= Membership.RingCheckInterval)
             {
                 ringCheckedAt = clock.Elapsed;
                 var all = true;

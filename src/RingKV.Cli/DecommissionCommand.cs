@@ -90,7 +90,7 @@ internal static class DecommissionCommand
     {
         RespClient? client = null;
         var clock = Stopwatch.StartNew();
-        var ringCheckedAt = TimeSpan.MinValue;
+        TimeSpan? ringCheckedAt = null;
         var reached = false;
         var sawLeaving = false;
         var percent = 0.0;
@@ -98,7 +98,7 @@ internal static class DecommissionCommand
 
         ProgressStep Poll()
         {
-            if (clock.Elapsed - ringCheckedAt >= Membership.RingCheckInterval)
+            if (ringCheckedAt is not { } checkedAt || clock.Elapsed - checkedAt >= Membership.RingCheckInterval)
             {
                 ringCheckedAt = clock.Elapsed;
                 switch (Membership.StateSeenBy(observers, id, password))

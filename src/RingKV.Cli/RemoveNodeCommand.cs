@@ -91,7 +91,7 @@ internal static class RemoveNodeCommand
     {
         var received = new long[gainers.Count];
         var clock = Stopwatch.StartNew();
-        var ringCheckedAt = TimeSpan.MinValue;
+        TimeSpan? ringCheckedAt = null;
         var percent = 0.0;
         RespClient? remover = null;
 
@@ -112,7 +112,7 @@ internal static class RemoveNodeCommand
             {
                 remover ??= RespClient.Open(address, password, Membership.ProbeTimeout);
                 percent = StreamingInfo.Ask(remover).ChangePercent;
-                if (clock.Elapsed - ringCheckedAt >= Membership.RingCheckInterval)
+                if (ringCheckedAt is not { } checkedAt || clock.Elapsed - checkedAt >= Membership.RingCheckInterval)
                 {
                     ringCheckedAt = clock.Elapsed;
                     for (var i = 0; i < gainers.Count; i++)
