@@ -63,16 +63,18 @@ internal static partial class ClusterCommand
         }
 
         var password = LocalCluster.Password(serveOptions);
+        var manifest = new ClusterManifest(basePort, LocalCluster.SharedOptions(count, serveOptions), plan.ConvertAll(n => n.Name), []);
         var started = new List<(LocalNode Node, Process Process, Task Exited)>();
         try
         {
+            manifest.Write(root);
             foreach (var node in plan)
             {
                 Directory.CreateDirectory(node.DataDirectory);
                 var process = NodeProcesses.StartDetached(node.ServeArguments, node.LogFile);
                 NodeProcesses.WritePid(node.PidFile, process.Id);
                 started.Add((node, process, process.WaitForExitAsync()));
-                if (!WaitForPing(node, process, started, password, timeout, errors))
+                if (!WaitForPing("ringkv cluster up", node, process, started, password, timeout, errors))
                 {
                     StopStarted(started, errors);
                     return 1;
@@ -97,7 +99,7 @@ internal static partial class ClusterCommand
     }
 
     /// <summary>Waits until <paramref name="node"/> answers PING; false (the reason written) when it exits or the deadline passes.</summary>
-    private static bool WaitForPing(LocalNode node, Process process, List<(LocalNode Node, Process Process, Task Exited)> started, string? password, TimeSpan timeout, TextWriter errors)
+    private static bool WaitForPing(string command, LocalNode node, Process process, List<(LocalNode Node, Process Process, Task Exited)> started, string? password, TimeSpan timeout, TextWriter errors)
     {
         var clock = Stopwatch.StartNew();
         var last = "";
@@ -105,7 +107,7 @@ internal static partial class ClusterCommand
         {
             if (process.HasExited)
             {
-                errors.WriteLine($"ringkv cluster up: {node.Name} ({node.Address}) exited with code {process.ExitCode} before answering PING\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
+                errors.WriteLine($"{command}: {node.Name} ({node.Address}) exited with code {process.ExitCode} before answering PING\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
                 return false;
             }
 
@@ -132,7 +134,7 @@ internal static partial class ClusterCommand
 
             if (clock.Elapsed >= timeout)
             {
-                errors.WriteLine($"ringkv cluster up: {node.Name} ({node.Address}) did not answer PING within {timeout.TotalSeconds:0.#} s (last: {last})\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
+                errors.WriteLine($"{command}: {node.Name} ({node.Address}) did not answer PING within {timeout.TotalSeconds:0.#} s (last: {last})\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
                 return false;
             }
 
@@ -240,7 +242,7 @@ internal static partial class ClusterCommand
     }
 
     /// <summary>Stops the nodes a failed <c>cluster up</c> started, so it leaves nothing running (the logs stay).</summary>
-    private static void StopStarted(List<(LocalNode Node, Process Process, Task Exited)> started, TextWriter errors)
+    private static void StopStarted(List<(LocalNode Node, Process Process, Task Exited)> started, TextWriter errors, string command = "ringkv cluster up")
     {
         if (started.Count == 0)
         {
@@ -253,7 +255,7 @@ internal static partial class ClusterCommand
             nodes.Add((node.Name, process.Id, node.DataDirectory, node.PidFile));
         }
 
-        errors.WriteLine($"ringkv cluster up: stopping the {nodes.Count} node(s) started; their logs stay in {Path.GetDirectoryName(started[0].Node.LogFile)}");
+        errors.WriteLine($"{command}: stopping the {nodes.Count} node(s) started; their logs stay in {Path.GetDirectoryName(started[0].Node.LogFile)}");
         Stop(nodes, TimeSpan.FromSeconds(DefaultTimeoutSeconds), errors);
     }
 

@@ -5,7 +5,7 @@ using RingKV.Cli.Admin;
 
 namespace RingKV.Cli;
 
-/// <summary><c>ringkv cluster up</c> and <c>ringkv cluster down</c>: a cluster of local node processes to try and test with.</summary>
+/// <summary><c>ringkv cluster up</c>, <c>down</c>, <c>add</c> and <c>remove</c>: a cluster of local node processes to try and test with.</summary>
 internal static partial class ClusterCommand
 {
     /// <summary>The default of <c>--timeout</c>, in seconds.</summary>
@@ -13,17 +13,19 @@ internal static partial class ClusterCommand
 
     public static Command Create()
     {
-        var command = new Command("cluster", "Start or stop a cluster of local nodes (background processes with pid files and logs under one directory).")
+        var command = new Command("cluster", "Start, stop, grow or shrink a cluster of local nodes (background processes with pid files and logs under one directory).")
         {
             CreateUp(),
             CreateDown(),
+            CreateAdd(),
+            CreateRemove(),
         };
         return command;
     }
 
     private static Option<string> DataDirectoryOption() => new("--data-dir")
     {
-        Description = "The cluster's directory: node<i>/ (data), node<i>.pid and node<i>.log for each node. Default ./cluster.",
+        Description = "The cluster's directory: node<i>/ (data), node<i>.pid and node<i>.log for each node, cluster.json (what cluster add needs). Default ./cluster.",
         HelpName = "path",
         DefaultValueFactory = _ => LocalCluster.DefaultDirectory,
     };

@@ -15,6 +15,9 @@ internal static class Program
             ClusterCommand.Create(),
             StatusCommand.Create(),
             RepairCommand.Create(),
+            DecommissionCommand.Create(),
+            RemoveNodeCommand.Create(),
+            CleanupCommand.Create(),
         };
         foreach (var option in root.Options)
         {

@@ -19,9 +19,14 @@ internal static class StatusCommand
             HelpName = "host:port",
             DefaultValueFactory = _ => "127.0.0.1:7379",
         };
-        var json = new Option<bool>("--json") { Description = "Print JSON: { \"nodes\": [ { \"id\", \"address\", \"peer\", \"dc\", \"rack\", \"state\", \"status\", \"capacity\", \"ownership\", \"tokens\", \"load\" } ] }." };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print JSON: { \"nodes\": [ { \"id\", \"address\", \"peer\", \"dc\", \"rack\", \"state\", \"status\", \"capacity\", \"ownership\", \"tokens\", \"load\", \"hints\" } ] }; "
+            + "JOINING and LEAVING nodes also have \"streamed\" (percent, null when the node does not answer); LEFT nodes are listed here, not in the table."
+        };
         var password = new Option<string?>("--password") { Description = "AUTH with this password first (a node started with --password).", HelpName = "password" };
-        var command = new Command("status", "Print the cluster as one node sees it: per node UN/DN/UJ/UL (up or down; normal, joining or leaving), address, data center, rack, load, tokens, ownership and id.")
+        var command = new Command("status", "Print the cluster as one node sees it: per node UN/DN/UJ/UL (up or down; normal, joining or leaving; joining and leaving ones with the percent streamed, ? when unknown), "
+            + "address, data center, rack, load, tokens, ownership, hints and id. LEFT nodes are named under the table.")
         {
             host,
             json,
@@ -51,10 +56,39 @@ internal static class StatusCommand
                 return 1;
             }
 
-            Console.Out.Write(parse.GetValue(json) ? StatusReport.Json(members) : StatusReport.Table(members));
+            var streamed = AskStreamed(members, parse.GetValue(password));
+            Console.Out.Write(parse.GetValue(json) ? StatusReport.Json(members, streamed) : StatusReport.Table(members, streamed));
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The percent streamed of each JOINING or LEAVING node, from its own INFO <c>streaming_change_percent</c> at its
+    /// RESP address; null for one that does not answer within <see cref="Membership.ProbeTimeout"/>.
+    /// </summary>
+    public static Dictionary<string, double?> AskStreamed(IReadOnlyList<RingMember> members, string? password)
+    {
+        var streamed = new Dictionary<string, double?>(StringComparer.Ordinal);
+        foreach (var member in members)
+        {
+            if (!StatusReport.IsStreaming(member))
+            {
+                continue;
+            }
+
+            try
+            {
+                using var client = RespClient.Open(member.Address, password, Membership.ProbeTimeout);
+                streamed[member.Id] = StreamingInfo.Ask(client).ChangePercent;
+            }
+            catch (Exception e) when (e is RespClientException or FormatException)
+            {
+                streamed[member.Id] = null;
+            }
+        }
+
+        return streamed;
     }
 
     /// <summary>Connects to <paramref name="address"/>, authenticates when a password is given, and reads its KV.RING.</summary>
@@ -62,12 +96,7 @@ internal static class StatusCommand
     /// <exception cref="FormatException">The node refused AUTH or KV.RING, or its reply has another shape.</exception>
     public static IReadOnlyList<RingMember> AskRing(string address, string? password, TimeSpan timeout)
     {
-        using var client = RespClient.Connect(address, timeout);
-        if (password is not null && client.Call("AUTH", password) is { Kind: RespReplyKind.Error } refused)
-        {
-            throw new FormatException($"{address} refused AUTH: {refused.Text}");
-        }
-
+        using var client = RespClient.Open(address, password, timeout);
         return RingMember.DecodeRing(client.Call("KV.RING"), address);
     }
 }

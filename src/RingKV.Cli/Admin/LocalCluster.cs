@@ -55,6 +55,26 @@ internal static partial class LocalCluster
                 + $"ports go from 1 to 65535, so --base-port must be at most {65535 - PeerPortOffset - nodes + 1}");
         }
 
+        var shared = SharedOptions(nodes, serveOptions);
+        var root = Path.GetFullPath(directory);
+        var plan = new List<LocalNode>(nodes);
+        for (var i = 1; i <= nodes; i++)
+        {
+            plan.Add(PlanNode(i, basePort, root, i > 1 ? [$"127.0.0.1:{basePort + PeerPortOffset}"] : [], shared));
+        }
+
+        return plan;
+    }
+
+    /// <summary>
+    /// The serve flags every node of a cluster of <paramref name="nodes"/> gets after its own (listen addresses, data
+    /// directory, id, seeds): <c>--replication min(3, nodes)</c> unless <paramref name="serveOptions"/> hold
+    /// <c>--replication</c>, then <paramref name="serveOptions"/>. <c>cluster up</c> records them in
+    /// <see cref="ClusterManifest"/> so <c>cluster add</c> starts a node with the same.
+    /// </summary>
+    /// <exception cref="ArgumentException">A serve option <c>cluster up</c> sets itself, or <c>--peer-advertise</c>.</exception>
+    public static List<string> SharedOptions(int nodes, IReadOnlyList<string> serveOptions)
+    {
         var replicationGiven = false;
         foreach (var option in serveOptions)
         {
@@ -74,38 +94,49 @@ internal static partial class LocalCluster
             replicationGiven |= name == "--replication";
         }
 
-        var root = Path.GetFullPath(directory);
-        var plan = new List<LocalNode>(nodes);
-        for (var i = 1; i <= nodes; i++)
+        var shared = new List<string>();
+        if (!replicationGiven)
         {
-            var name = NodeName(i);
-            var port = basePort + i - 1;
-            var data = Path.Combine(root, name);
-            var arguments = new List<string>
-            {
-                "serve",
-                "--listen", $"127.0.0.1:{port}",
-                "--peer-listen", $"127.0.0.1:{port + PeerPortOffset}",
-                "--data-dir", data,
-                "--node-id", name,
-            };
-            if (i > 1)
-            {
-                arguments.Add("--seeds");
-                arguments.Add($"127.0.0.1:{basePort + PeerPortOffset}");
-            }
-
-            if (!replicationGiven)
-            {
-                arguments.Add("--replication");
-                arguments.Add(Math.Min(3, nodes).ToString(CultureInfo.InvariantCulture));
-            }
-
-            arguments.AddRange(serveOptions);
-            plan.Add(new LocalNode(name, port, port + PeerPortOffset, data, Path.Combine(root, name + ".pid"), Path.Combine(root, name + ".log"), arguments));
+            shared.Add("--replication");
+            shared.Add(Math.Min(3, nodes).ToString(CultureInfo.InvariantCulture));
         }
 
-        return plan;
+        shared.AddRange(serveOptions);
+        return shared;
+    }
+
+    /// <summary>
+    /// Node <paramref name="index"/> of the cluster under <paramref name="root"/> (a full path): RESP on
+    /// <paramref name="basePort"/> + index - 1, joining through <paramref name="seeds"/> (internode addresses; none for
+    /// the first node), with <paramref name="sharedOptions"/> (<see cref="SharedOptions"/>) after its own flags.
+    /// </summary>
+    /// <exception cref="ArgumentException">Its internode port would pass 65535.</exception>
+    public static LocalNode PlanNode(int index, int basePort, string root, IReadOnlyList<string> seeds, IReadOnlyList<string> sharedOptions)
+    {
+        var name = NodeName(index);
+        var port = basePort + index - 1;
+        if (index < 1 || port + PeerPortOffset > 65535)
+        {
+            throw new ArgumentException($"{name} would listen on port {port} and {port + PeerPortOffset}: ports go from 1 to 65535");
+        }
+
+        var data = Path.Combine(root, name);
+        var arguments = new List<string>
+        {
+            "serve",
+            "--listen", $"127.0.0.1:{port}",
+            "--peer-listen", $"127.0.0.1:{port + PeerPortOffset}",
+            "--data-dir", data,
+            "--node-id", name,
+        };
+        if (seeds.Count > 0)
+        {
+            arguments.Add("--seeds");
+            arguments.Add(string.Join(',', seeds));
+        }
+
+        arguments.AddRange(sharedOptions);
+        return new LocalNode(name, port, port + PeerPortOffset, data, Path.Combine(root, name + ".pid"), Path.Combine(root, name + ".log"), arguments);
     }
 
     /// <summary>The value of <c>--password</c> among the serve options, if any: the nodes then want AUTH before PING and KV.RING.</summary>
@@ -129,6 +160,13 @@ internal static partial class LocalCluster
 
     /// <summary>node1, node2, ...</summary>
     public static string NodeName(int index) => "node" + index.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The number of node&lt;i&gt;, or null for a name of another form.</summary>
+    public static int? NodeIndex(string name) =>
+        name.StartsWith("node", StringComparison.Ordinal) && name.Length is > 4 and <= 10
+            && int.TryParse(name.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index > 0
+            ? index
+            : null;
 
     /// <summary>The pid files under <paramref name="directory"/> (DIR/node&lt;i&gt;.pid), by node number; none when it does not exist.</summary>
     public static List<(string Name, string PidFile)> PidFiles(string directory)

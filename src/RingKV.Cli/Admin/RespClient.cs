@@ -65,6 +65,28 @@ internal sealed class RespClient : IDisposable
         }
     }
 
+    /// <summary>Connects as <see cref="Connect"/> does, then sends AUTH when <paramref name="password"/> is given.</summary>
+    /// <exception cref="RespClientException">The node refused or did not answer in time.</exception>
+    /// <exception cref="FormatException">The node refused AUTH.</exception>
+    public static RespClient Open(string address, string? password, TimeSpan timeout)
+    {
+        var client = Connect(address, timeout);
+        try
+        {
+            if (password is not null && client.Call("AUTH", password) is { Kind: RespReplyKind.Error } refused)
+            {
+                throw new FormatException($"{address} refused AUTH: {refused.Text}");
+            }
+
+            return client;
+        }
+        catch
+        {
+            client.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>Sends one command (arguments as UTF-8 bulk strings) and reads its reply; an error reply is returned, not thrown.</summary>
     /// <exception cref="RespClientException">The connection failed, timed out, closed or carried something that is not RESP.</exception>
     public RespReply Call(params string[] arguments)

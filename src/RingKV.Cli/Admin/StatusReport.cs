@@ -63,14 +63,30 @@ internal static class StatusReport
         return $"{status}{state}";
     }
 
-    /// <summary>The table: a legend, a header and one row per node, columns padded to their widest cell.</summary>
-    public static string Table(IReadOnlyList<RingMember> members)
+    /// <summary>
+    /// The table: a legend, a header and one row per node, columns padded to their widest cell. A JOINING or LEAVING
+    /// node's code is followed by its percent streamed from <paramref name="streamed"/> (<c>UJ 42.5%</c>; <c>?</c> when
+    /// null there: its INFO could not be read). LEFT nodes are not rows but one line after the table.
+    /// </summary>
+    /// <remarks>
+    /// LEFT nodes are left out as nodetool leaves them out: they own nothing, store nothing and answer nothing, and the
+    /// ring keeps listing them only for a while, so a row would look like a member. The line after the table still
+    /// names them, so a decommission just done is visible; <see cref="Json"/> lists them whole.
+    /// </remarks>
+    public static string Table(IReadOnlyList<RingMember> members, IReadOnlyDictionary<string, double?>? streamed = null)
     {
         var rows = new List<string[]> { Headers };
+        var left = new List<string>();
         foreach (var member in Sorted(members))
         {
+            if (member.State == "LEFT")
+            {
+                left.Add(member.Id);
+                continue;
+            }
+
             rows.Add([
-                StateCode(member),
+                StateCode(member) + StreamedSuffix(member, streamed),
                 member.Address,
                 member.Dc,
                 member.Rack,
@@ -93,7 +109,7 @@ internal static class StatusReport
 
         var text = new StringBuilder();
         text.Append("Status=Up/Down\n");
-        text.Append("|/ State=Normal/Joining/Leaving/left (X)\n");
+        text.Append("|/ State=Normal/Joining/Leaving (with the percent streamed)\n");
         foreach (var row in rows)
         {
             for (var column = 0; column < row.Length; column++)
@@ -105,14 +121,29 @@ internal static class StatusReport
             text.Append('\n');
         }
 
+        if (left.Count > 0)
+        {
+            text.Append("Left (not listed): ").Append(string.Join(", ", left)).Append('\n');
+        }
+
         return text.ToString();
     }
+
+    /// <summary>Whether a node is in a membership change whose streams have a percent: JOINING or LEAVING.</summary>
+    public static bool IsStreaming(RingMember member) => member.State is "JOINING" or "LEAVING";
+
+    /// <summary><c> 42.5%</c> or <c> ?</c> after a JOINING or LEAVING node's code when percents were asked; nothing otherwise.</summary>
+    private static string StreamedSuffix(RingMember member, IReadOnlyDictionary<string, double?>? streamed) =>
+        streamed is null || !IsStreaming(member) ? ""
+        : streamed.GetValueOrDefault(member.Id) is { } percent ? " " + percent.ToString("0.0", CultureInfo.InvariantCulture) + "%"
+        : " ?";
 
     /// <summary>
     /// <c>{ "nodes": [ { "id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load", "hints" } ] }</c>,
     /// indented; capacity, ownership, tokens, load (bytes) and hints (kept for the node by the one answering) are numbers, the rest strings as KV.RING gave them.
+    /// A JOINING or LEAVING node also has <c>"streamed"</c> when <paramref name="streamed"/> is given: its percent, or null when unknown. LEFT nodes are listed.
     /// </summary>
-    public static string Json(IReadOnlyList<RingMember> members)
+    public static string Json(IReadOnlyList<RingMember> members, IReadOnlyDictionary<string, double?>? streamed = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -134,6 +165,18 @@ internal static class StatusReport
                 json.WriteNumber("tokens", member.Tokens);
                 json.WriteNumber("load", member.LoadBytes);
                 json.WriteNumber("hints", member.HintsPending);
+                if (streamed is not null && IsStreaming(member))
+                {
+                    if (streamed.GetValueOrDefault(member.Id) is { } percent)
+                    {
+                        json.WriteNumber("streamed", Math.Round(percent, 1));
+                    }
+                    else
+                    {
+                        json.WriteNull("streamed");
+                    }
+                }
+
                 json.WriteEndObject();
             }
 

@@ -27,6 +27,33 @@ public sealed class LocalClusterTests
         Assert.Equal("/tmp/c/node2.log", plan[1].LogFile);
     }
 
+    [Fact]
+    public void PlanNode_AddedNode_SeedsOfTheRunningOnesAndTheSharedOptions()
+    {
+        var shared = LocalCluster.SharedOptions(3, ["--sync", "always"]);
+
+        var node = LocalCluster.PlanNode(4, 7379, "/tmp/c", ["127.0.0.1:17379", "127.0.0.1:17380"], shared);
+
+        Assert.Equal(
+            ["serve", "--listen", "127.0.0.1:7382", "--peer-listen", "127.0.0.1:17382", "--data-dir", "/tmp/c/node4", "--node-id", "node4",
+                "--seeds", "127.0.0.1:17379,127.0.0.1:17380", "--replication", "3", "--sync", "always"],
+            node.ServeArguments);
+        Assert.Equal("/tmp/c/node4.pid", node.PidFile);
+    }
+
+    [Fact]
+    public void PlanNode_PastThePortRange_IsRefused() =>
+        Assert.Throws<ArgumentException>(() => LocalCluster.PlanNode(3, 55534, "/tmp/c", [], []));
+
+    [Theory]
+    [InlineData("node1", 1)]
+    [InlineData("node42", 42)]
+    [InlineData("node", null)]
+    [InlineData("node0", null)]
+    [InlineData("nodeX", null)]
+    [InlineData("other1", null)]
+    public void NodeIndex_OfNodeNames(string name, int? expected) => Assert.Equal(expected, LocalCluster.NodeIndex(name));
+
     [Theory]
     [InlineData(1, "1")]
     [InlineData(2, "2")]

@@ -1,3 +1,5 @@
+using System;
+using System.Collections.Generic;
 using System.Text.Json;
 using RingKV.Cli.Admin;
 using Xunit;
@@ -19,7 +21,7 @@ public sealed class StatusReportTests
 
         Assert.Equal(
             "Status=Up/Down\n"
-            + "|/ State=Normal/Joining/Leaving/left (X)\n"
+            + "|/ State=Normal/Joining/Leaving (with the percent streamed)\n"
             + "--  Address          DC    Rack   Load     Tokens  Owns   Hints  Id\n"
             + "UN  127.0.0.1:7379   dc1   rack1  5.0 GiB  128     33.3%  0      node1\n"
             + "DN  127.0.0.1:9999   dc1   rack1  1.5 KiB  16      40.0%  0      node2\n"
@@ -52,6 +54,72 @@ public sealed class StatusReportTests
         Assert.Equal("DOWN", nodes[1].GetProperty("status").GetString());
         Assert.Equal("LEAVING", nodes[2].GetProperty("state").GetString());
         Assert.Equal("nodeE", nodes[3].GetProperty("id").GetString());
+    }
+
+    [Fact]
+    public void Table_JoiningAndLeavingWithPercents_PercentAfterTheCodeAndQuestionMarkWhenUnknown()
+    {
+        var members = RingMember.DecodeRing(RespReply.Array(
+            RingSamples.Node("node1", "127.0.0.1:7379"),
+            RingSamples.Node("node2", "127.0.0.1:7380", state: "LEAVING"),
+            RingSamples.Node("node3", "127.0.0.1:7381", state: "JOINING", tokens: 0, ownership: "0"),
+            RingSamples.Node("node4", "127.0.0.1:7382", state: "LEAVING", status: "DOWN")), "test");
+        var streamed = new Dictionary<string, double?> { ["node2"] = 42.46, ["node3"] = 100, ["node4"] = null };
+
+        var table = StatusReport.Table(members, streamed);
+
+        Assert.Equal(
+            "Status=Up/Down\n"
+            + "|/ State=Normal/Joining/Leaving (with the percent streamed)\n"
+            + "--         Address         DC   Rack   Load  Tokens  Owns   Hints  Id\n"
+            + "UN         127.0.0.1:7379  dc1  rack1  0 B   16      33.3%  0      node1\n"
+            + "UL 42.5%   127.0.0.1:7380  dc1  rack1  0 B   16      33.3%  0      node2\n"
+            + "UJ 100.0%  127.0.0.1:7381  dc1  rack1  0 B   0       0.0%   0      node3\n"
+            + "DL ?       127.0.0.1:7382  dc1  rack1  0 B   16      33.3%  0      node4\n",
+            table);
+    }
+
+    [Fact]
+    public void Table_StreamedNotAsked_CodesAlone()
+    {
+        var members = RingMember.DecodeRing(RespReply.Array(RingSamples.Node("node2", "127.0.0.1:7380", state: "JOINING")), "test");
+
+        Assert.Contains("\nUJ  127.0.0.1:7380", StatusReport.Table(members), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Table_LeftNodes_NotRowsButNamedAfterTheTable()
+    {
+        var members = RingMember.DecodeRing(RespReply.Array(
+            RingSamples.Node("node1", "127.0.0.1:7379"),
+            RingSamples.Node("node5", "127.0.0.1:7383", state: "LEFT", status: "DOWN"),
+            RingSamples.Node("node4", "127.0.0.1:7382", state: "LEFT", status: "DOWN")), "test");
+
+        var lines = StatusReport.Table(members, new Dictionary<string, double?>()).TrimEnd('\n').Split('\n');
+
+        Assert.Equal(5, lines.Length);
+        Assert.StartsWith("UN  127.0.0.1:7379", lines[3], StringComparison.Ordinal);
+        Assert.Equal("Left (not listed): node4, node5", lines[4]);
+    }
+
+    [Fact]
+    public void Json_StreamingNodes_StreamedPercentOrNullAndLeftNodesListed()
+    {
+        var members = RingMember.DecodeRing(RespReply.Array(
+            RingSamples.Node("node1", "127.0.0.1:7379"),
+            RingSamples.Node("node2", "127.0.0.1:7380", state: "JOINING"),
+            RingSamples.Node("node3", "127.0.0.1:7381", state: "LEAVING"),
+            RingSamples.Node("node4", "127.0.0.1:7382", state: "LEFT", status: "DOWN")), "test");
+
+        using var json = JsonDocument.Parse(StatusReport.Json(members, new Dictionary<string, double?> { ["node2"] = 12.34, ["node3"] = null }));
+
+        var nodes = json.RootElement.GetProperty("nodes");
+        Assert.Equal(4, nodes.GetArrayLength());
+        Assert.False(nodes[0].TryGetProperty("streamed", out _));
+        Assert.Equal(12.3, nodes[1].GetProperty("streamed").GetDouble());
+        Assert.Equal(JsonValueKind.Null, nodes[2].GetProperty("streamed").ValueKind);
+        Assert.Equal("LEFT", nodes[3].GetProperty("state").GetString());
+        Assert.False(nodes[3].TryGetProperty("streamed", out _));
     }
 
     [Fact]
