@@ -61,8 +61,8 @@ internal sealed record StreamCheckpointRange(ulong First, ulong Last, ImmutableA
 /// </remarks>
 internal sealed partial class ClusterNode
 {
-    private const int StreamPageRecords = 512;
-    private const int StreamsInFlight = 2;
+    private const int StreamPageRecords = 1024;
+    private const int StreamsInFlight = 4;
     private static readonly TimeSpan StreamStepTimeout = TimeSpan.FromSeconds(10);
 
     // The change in flight: the future ring and its placement, and the union of both rings' tokens (each of its ranges

@@ -712,7 +712,7 @@ internal sealed class ClusterRun
         $"[{string.Join(", ", set.Siblings.ToArray().Select(s => $"{(s.IsTombstone ? "tomb" : Encoding.UTF8.GetString(s.Value.Span))}@{s.Stamp}"))}] ctx {set.Context} floor {set.LwwFloor}";
 
     private string Views() => string.Join("; ", _sim.Nodes.Select(n => n.Up
-        ? $"{n.Id}: {string.Join(",", n.Machine.View.Members.Select(m => $"{m.Id}{(m.Down ? "(DOWN)" : "")}:{m.Record.State}"))} ring {n.Machine.Node.Ring.MemberCount}, tokens {n.Machine.Tokens.Length} from {(n.Machine.Tokens.IsEmpty ? 0 : n.Machine.Tokens[0])}"
+        ? $"{n.Id}: {string.Join(",", n.Machine.View.Members.Select(m => $"{m.Id}{(m.Down ? "(DOWN)" : "")}:{m.Record.State}"))} ring {n.Machine.Node.Ring.MemberCount}, tokens {n.Machine.Tokens.Length} from {(n.Machine.Tokens.IsEmpty ? 0 : n.Machine.Tokens[0])}, change {n.Machine.ChangeInFlight ?? "none"} (in flight {n.Machine.Node.ChangeInFlight}, streamed {n.Machine.StreamFigures.RangesDone}/{n.Machine.StreamFigures.RangesTotal}, gainers {string.Join(",", n.Machine.Node.Gainers)}, all streamed {n.Machine.Node.ChangeStreamed})"
         : $"{n.Id}: crashed"));
 
     private void Log(string line)
