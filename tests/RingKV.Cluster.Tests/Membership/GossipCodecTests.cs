@@ -9,17 +9,17 @@ namespace RingKV.Cluster.Tests.Membership;
 
 public sealed class GossipCodecTests
 {
-    // format 1, kind Ping; heartbeat "a" g1 v2 s1 load (3,4,5) no suspects; from "a:1"; sent at 0x0102030405060708 (i64 LE).
+    // format 1, kind Ping; heartbeat "a" g1 v2 s1 load (3,4,5, cpu 6) no suspects; from "a:1"; sent at 0x0102030405060708 (i64 LE).
     private static readonly byte[] GoldenPing =
     [
         0x01, 0x01,
-        0x01, (byte)'a', 0x01, 0x02, 0x01, 0x03, 0x04, 0x05, 0x00,
+        0x01, (byte)'a', 0x01, 0x02, 0x01, 0x03, 0x04, 0x05, 0x06, 0x00,
         0x03, (byte)'a', (byte)':', (byte)'1',
         0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01,
     ];
 
     // format 1, kind Ack2 from "b" at "p"; one record: "b" g2 v3 s3 Normal, dc "d", rack "r", capacity 300, client "c",
-    // peer "p", one token 1 (u64 LE), load (0,0,0), suspects ["a"]; no heartbeats.
+    // peer "p", one token 1 (u64 LE), load (0,0,0,0), suspects ["a"]; no heartbeats.
     private static readonly byte[] GoldenAck2 =
     [
         0x01, 0x05,
@@ -27,7 +27,7 @@ public sealed class GossipCodecTests
         0x01,
         0x01, (byte)'b', 0x02, 0x03, 0x03, 0x02, 0x01, (byte)'d', 0x01, (byte)'r', 0xAC, 0x02, 0x01, (byte)'c', 0x01, (byte)'p',
         0x01, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00,
         0x01, 0x01, (byte)'a',
         0x00,
     ];
@@ -45,7 +45,7 @@ public sealed class GossipCodecTests
     [Fact]
     public void Encode_Ping_MatchesTheDocumentedLayout()
     {
-        var ping = new GossipPing(new HeartbeatUpdate(new NodeId("a"), 1, 2, 1, new LoadFigures(3, 4, 5), []), "a:1", 0x0102030405060708);
+        var ping = new GossipPing(new HeartbeatUpdate(new NodeId("a"), 1, 2, 1, new LoadFigures(3, 4, 5, 6), []), "a:1", 0x0102030405060708);
 
         Assert.Equal(GoldenPing, GossipCodec.Encode(ping));
     }
@@ -209,7 +209,7 @@ public sealed class GossipCodecTests
     [Fact]
     public void TryDecode_SuspectsUnsortedDuplicatedOrSelf_IsInvalid()
     {
-        var heartbeat = new byte[] { 0x01, (byte)'m', 0x01, 0x01, 0x01, 0x00, 0x00, 0x00 };
+        var heartbeat = new byte[] { 0x01, (byte)'m', 0x01, 0x01, 0x01, 0x00, 0x00, 0x00, 0x00 };
         byte[] Ping(params byte[] suspects) => [0x01, 0x01, .. heartbeat, .. suspects, 0x01, (byte)'m', 0, 0, 0, 0, 0, 0, 0, 0];
 
         Assert.True(GossipCodec.TryDecode(Ping(0x02, 0x01, (byte)'a', 0x01, (byte)'b'), out _, out var ok), ok.ToString());

