@@ -499,8 +499,9 @@ internal sealed partial class ClusterNode
         var pending = new List<NodeId>();
         foreach (var node in _futurePlacement!.For(new Token(token)))
         {
-            // In the grace after a change, only nodes still in the ring: a node that left or was removed answers no more.
-            if (natural.IndexOf(node) < 0 && (_inFlight || _ring.Contains(node)))
+            // In the grace after a change, only live nodes still in the ring: a node that left or was removed answers no
+            // more, and a DOWN one serves no stale read (it was the reason to write it), so it would only cost availability.
+            if (natural.IndexOf(node) < 0 && (_inFlight || (_ring.Contains(node) && IsAlive(node))))
             {
                 pending.Add(node);
             }
