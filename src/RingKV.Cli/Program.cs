@@ -15,6 +15,7 @@ internal static class Program
             ClusterCommand.Create(),
             StatusCommand.Create(),
             RepairCommand.Create(),
+            AutoscaleCommand.Create(),
         };
         foreach (var option in root.Options)
         {

@@ -55,6 +55,25 @@ internal static partial class LocalCluster
                 + $"ports go from 1 to 65535, so --base-port must be at most {65535 - PeerPortOffset - nodes + 1}");
         }
 
+        var common = CommonServeOptions(nodes, serveOptions);
+        var root = Path.GetFullPath(directory);
+        var plan = new List<LocalNode>(nodes);
+        for (var i = 1; i <= nodes; i++)
+        {
+            plan.Add(Node(i, basePort, root, common, i == 1 ? [] : [$"127.0.0.1:{basePort + PeerPortOffset}"]));
+        }
+
+        return plan;
+    }
+
+    /// <summary>
+    /// The serve flags every node of a cluster of <paramref name="nodes"/> gets after its own: <paramref name="serveOptions"/>,
+    /// and <c>--replication min(3, nodes)</c> unless they hold <c>--replication</c>. Nodes added later (ringkv autoscale)
+    /// get the same, recorded in <see cref="LocalClusterLayout"/>, so they replicate as the first ones do.
+    /// </summary>
+    /// <exception cref="ArgumentException">A serve option that <c>cluster up</c> sets itself, or one that names a single node's address.</exception>
+    public static List<string> CommonServeOptions(int nodes, IReadOnlyList<string> serveOptions)
+    {
         var replicationGiven = false;
         foreach (var option in serveOptions)
         {
@@ -74,39 +93,50 @@ internal static partial class LocalCluster
             replicationGiven |= name == "--replication";
         }
 
-        var root = Path.GetFullPath(directory);
-        var plan = new List<LocalNode>(nodes);
-        for (var i = 1; i <= nodes; i++)
+        var common = new List<string>();
+        if (!replicationGiven)
         {
-            var name = NodeName(i);
-            var port = basePort + i - 1;
-            var data = Path.Combine(root, name);
-            var arguments = new List<string>
-            {
-                "serve",
-                "--listen", $"127.0.0.1:{port}",
-                "--peer-listen", $"127.0.0.1:{port + PeerPortOffset}",
-                "--data-dir", data,
-                "--node-id", name,
-            };
-            if (i > 1)
-            {
-                arguments.Add("--seeds");
-                arguments.Add($"127.0.0.1:{basePort + PeerPortOffset}");
-            }
-
-            if (!replicationGiven)
-            {
-                arguments.Add("--replication");
-                arguments.Add(Math.Min(3, nodes).ToString(CultureInfo.InvariantCulture));
-            }
-
-            arguments.AddRange(serveOptions);
-            plan.Add(new LocalNode(name, port, port + PeerPortOffset, data, Path.Combine(root, name + ".pid"), Path.Combine(root, name + ".log"), arguments));
+            common.Add("--replication");
+            common.Add(Math.Min(3, nodes).ToString(CultureInfo.InvariantCulture));
         }
 
-        return plan;
+        common.AddRange(serveOptions);
+        return common;
     }
+
+    /// <summary>
+    /// Node <paramref name="index"/> (1-based) of the cluster from <paramref name="basePort"/> under <paramref name="root"/> (a full
+    /// path): its ports, files and serve arguments, joining through <paramref name="seeds"/> (peer addresses; none for the first).
+    /// </summary>
+    public static LocalNode Node(int index, int basePort, string root, IReadOnlyList<string> common, IReadOnlyList<string> seeds)
+    {
+        var name = NodeName(index);
+        var port = basePort + index - 1;
+        var data = Path.Combine(root, name);
+        var arguments = new List<string>
+        {
+            "serve",
+            "--listen", $"127.0.0.1:{port}",
+            "--peer-listen", $"127.0.0.1:{port + PeerPortOffset}",
+            "--data-dir", data,
+            "--node-id", name,
+        };
+        if (seeds.Count > 0)
+        {
+            arguments.Add("--seeds");
+            arguments.Add(string.Join(",", seeds));
+        }
+
+        arguments.AddRange(common);
+        return new LocalNode(name, port, port + PeerPortOffset, data, Path.Combine(root, name + ".pid"), Path.Combine(root, name + ".log"), arguments);
+    }
+
+    /// <summary>The node number of a local node's id (node7: 7), or null when the id is not node&lt;i&gt;.</summary>
+    public static int? NodeIndex(string name) =>
+        name.StartsWith("node", StringComparison.Ordinal) && name.Length > 4
+            && int.TryParse(name.AsSpan(4), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index >= 1
+            ? index
+            : null;
 
     /// <summary>The value of <c>--password</c> among the serve options, if any: the nodes then want AUTH before PING and KV.RING.</summary>
     public static string? Password(IReadOnlyList<string> serveOptions)

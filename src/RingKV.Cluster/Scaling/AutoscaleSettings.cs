@@ -6,8 +6,8 @@ namespace RingKV.Cluster.Scaling;
 
 /// <summary>The autoscale policy's settings: water marks per metric, the window and cooldown, the node range and the step.</summary>
 /// <remarks>
-/// Every mark is per node (the cluster's mean over its NORMAL nodes). Names in error messages are the
-/// <c>ringkv autoscale</c> flags', so a bad value on the command line is named as it was typed.
+/// Every mark is per node (the cluster's mean over its NORMAL nodes). Error messages name the <c>ringkv autoscale</c>
+/// flags (<c>--low-ops</c>), so a bad value on the command line is named as it was typed.
 /// </remarks>
 internal sealed record AutoscaleSettings
 {
@@ -53,27 +53,27 @@ internal sealed record AutoscaleSettings
         var problems = new List<string>();
         if (MinNodes < 1)
         {
-            problems.Add($"min must be at least 1, not {MinNodes}");
+            problems.Add($"--min must be at least 1, not {MinNodes}");
         }
 
         if (MaxNodes < MinNodes)
         {
-            problems.Add($"max ({MaxNodes}) must be at least min ({MinNodes})");
+            problems.Add($"--max ({MaxNodes}) must be at least --min ({MinNodes})");
         }
 
         if (Step < 1)
         {
-            problems.Add($"step must be at least 1, not {Step}");
+            problems.Add($"--step must be at least 1, not {Step}");
         }
 
         if (Window < TimeSpan.Zero)
         {
-            problems.Add($"window must not be negative, not {Window}");
+            problems.Add($"--window must not be negative, not {Window}");
         }
 
         if (Cooldown < TimeSpan.Zero)
         {
-            problems.Add($"cooldown must not be negative, not {Cooldown}");
+            problems.Add($"--cooldown must not be negative, not {Cooldown}");
         }
 
         var any = false;
@@ -86,24 +86,24 @@ internal sealed record AutoscaleSettings
             {
                 if (value is { } v && (!double.IsFinite(v) || v < 0))
                 {
-                    problems.Add($"{mark}-{name} must be a number >= 0, not {Text(v)}");
+                    problems.Add($"--{mark}-{name} must be a number >= 0, not {Text(v)}");
                 }
             }
 
             if (high is { } h && low is { } l && !(l < h))
             {
-                problems.Add($"low-{name} ({Text(l)}) must be below high-{name} ({Text(h)}): the band between them keeps the autoscaler from flapping");
+                problems.Add($"--low-{name} ({Text(l)}) must be below --high-{name} ({Text(h)}): the band between them keeps the autoscaler from flapping");
             }
 
             if (high is 0)
             {
-                problems.Add($"high-{name} must be above 0: every load would be above it");
+                problems.Add($"--high-{name} must be above 0: every load would be above it");
             }
         }
 
         if (!any)
         {
-            problems.Add("no water mark is set: give at least one of high-ops, low-ops, high-bytes, low-bytes, high-p99, low-p99, high-cpu, low-cpu");
+            problems.Add("no water mark is set: give at least one of --high-ops, --low-ops, --high-bytes, --low-bytes, --high-p99, --low-p99, --high-cpu, --low-cpu");
         }
 
         return problems;

@@ -15,7 +15,7 @@ public sealed class AutoscalePolicyTests
         var problems = OpsSettings(high: 100, low: 100).Problems();
 
         var problem = Assert.Single(problems);
-        Assert.Contains("low-ops (100) must be below high-ops (100)", problem, StringComparison.Ordinal);
+        Assert.Contains("--low-ops (100) must be below --high-ops (100)", problem, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -32,13 +32,13 @@ public sealed class AutoscalePolicyTests
 
         var problems = string.Join("\n", settings.Problems());
 
-        Assert.Contains("min must be at least 1, not 0", problems, StringComparison.Ordinal);
-        Assert.Contains("max (-1) must be at least min (0)", problems, StringComparison.Ordinal);
-        Assert.Contains("step must be at least 1, not 0", problems, StringComparison.Ordinal);
-        Assert.Contains("window must not be negative", problems, StringComparison.Ordinal);
-        Assert.Contains("cooldown must not be negative", problems, StringComparison.Ordinal);
-        Assert.Contains("high-cpu must be a number >= 0, not NaN", problems, StringComparison.Ordinal);
-        Assert.Contains("low-cpu must be a number >= 0, not -2", problems, StringComparison.Ordinal);
+        Assert.Contains("--min must be at least 1, not 0", problems, StringComparison.Ordinal);
+        Assert.Contains("--max (-1) must be at least --min (0)", problems, StringComparison.Ordinal);
+        Assert.Contains("--step must be at least 1, not 0", problems, StringComparison.Ordinal);
+        Assert.Contains("--window must not be negative", problems, StringComparison.Ordinal);
+        Assert.Contains("--cooldown must not be negative", problems, StringComparison.Ordinal);
+        Assert.Contains("--high-cpu must be a number >= 0, not NaN", problems, StringComparison.Ordinal);
+        Assert.Contains("--low-cpu must be a number >= 0, not -2", problems, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -46,8 +46,8 @@ public sealed class AutoscalePolicyTests
     {
         var e = Assert.Throws<ArgumentException>(() => new AutoscalePolicy(OpsSettings(high: 10, low: 20, step: 0)));
 
-        Assert.Contains("low-ops (20) must be below high-ops (10)", e.Message, StringComparison.Ordinal);
-        Assert.Contains("step must be at least 1", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--low-ops (20) must be below --high-ops (10)", e.Message, StringComparison.Ordinal);
+        Assert.Contains("--step must be at least 1", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]
