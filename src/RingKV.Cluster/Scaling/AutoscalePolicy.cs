@@ -382,7 +382,7 @@ internal sealed class AutoscalePolicy
         {
             if (_settings.Marks(metric).IsSet)
             {
-                parts.Add(means[(int)metric] is { } mean ? Describe(metric, mean) : $"{FlagName(metric)} unknown");
+                parts.Add(means[(int)metric] is { } mean ? Describe(metric, mean) : $"{FlagName(metric)} not reported");
             }
         }
 
