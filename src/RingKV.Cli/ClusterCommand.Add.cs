@@ -45,9 +45,9 @@ internal static partial class ClusterCommand
     private static string? CountError(int count) => count is < 1 or > LocalCluster.MaxNodes ? $"--nodes must be from 1 to {LocalCluster.MaxNodes}, not {count}" : null;
 
     /// <summary>
-    /// Starts <paramref name="count"/> nodes one after another, each with <c>--seeds</c> of the running ones, and follows
-    /// its join. 0 when all joined; 1 (the reason written) on the first that did not: one that exits is named with its
-    /// log's last lines; one past the timeout is left running (it may still finish).
+    /// Starts <paramref name="count"/> nodes one after another (<see cref="AddOne"/>) and prints the status table. 0
+    /// when all joined; 1 (the reason written) on the first that did not; 2 when that many would pass
+    /// <see cref="LocalCluster.MaxNodes"/>.
     /// </summary>
     internal static int Add(int count, string root, TimeSpan timeout, bool live, TextWriter output, TextWriter errors)
     {
@@ -63,82 +63,102 @@ internal static partial class ClusterCommand
             return 2;
         }
 
-        var password = LocalCluster.Password(manifest.ServeOptions);
         for (var k = 0; k < count; k++)
         {
-            var index = manifest.NextIndex();
-            while (Directory.Exists(Path.Combine(root, LocalCluster.NodeName(index))) || File.Exists(Path.Combine(root, LocalCluster.NodeName(index) + ".pid")))
+            if (AddOne(Command, root, timeout, live, output, errors) is null)
             {
-                index++; // a node of an earlier cluster in this directory: its data stays, its number is not reused
-            }
-
-            var seeds = running.ConvertAll(n => n.PeerAddress);
-            LocalNode node;
-            try
-            {
-                node = LocalCluster.PlanNode(index, manifest.BasePort, root, seeds, manifest.ServeOptions);
-            }
-            catch (ArgumentException e)
-            {
-                errors.WriteLine($"{Command}: {e.Message}");
                 return 1;
             }
-
-            if (PortsInUse([node]) is { Count: > 0 } busy)
-            {
-                errors.WriteLine($"{Command}: {string.Join("; ", busy)}");
-                return 1;
-            }
-
-            var started = new List<(LocalNode Node, Process Process, Task Exited)>();
-            var clock = Stopwatch.StartNew();
-            try
-            {
-                Directory.CreateDirectory(node.DataDirectory);
-                var process = NodeProcesses.StartDetached(node.ServeArguments, node.LogFile);
-                NodeProcesses.WritePid(node.PidFile, process.Id);
-                manifest = manifest.WithNode(node.Name);
-                manifest.Write(root);
-                started.Add((node, process, process.WaitForExitAsync()));
-                if (!WaitForPing(Command, node, process, started, password, timeout, errors))
-                {
-                    StopStarted(started, errors, Command);
-                    manifest.WithRemoved(node.Name).Write(root);
-                    return 1;
-                }
-
-                var observers = running.ConvertAll(n => n.Address);
-                observers.Add(node.Address);
-                var outcome = ProgressView.Follow($"join {node.Name}", FollowJoin(node, process, observers, password), timeout - clock.Elapsed, live, output);
-                if (!outcome.Done)
-                {
-                    if (outcome.TimedOut)
-                    {
-                        errors.WriteLine($"{Command}: {outcome.Failure}; {node.Name} (pid {process.Id}) stays running and may still join: follow it with ringkv status --host {node.Address}");
-                    }
-                    else
-                    {
-                        errors.WriteLine($"{Command}: {outcome.Failure}\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
-                        StopStarted(started, errors, Command);
-                        manifest.WithRemoved(node.Name).Write(root);
-                    }
-
-                    return 1;
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or InvalidOperationException)
-            {
-                errors.WriteLine($"{Command}: {e.Message}");
-                StopStarted(started, errors, Command);
-                return 1;
-            }
-
-            output.WriteLine($"{node.Name} ({node.Address}) joined: NORMAL and UP in all {running.Count + 1} nodes' views after {clock.Elapsed.TotalSeconds:0.0} s (log {node.LogFile})");
-            running.Add(node);
         }
 
-        PrintStatus(running[0].Address, password, output);
+        PrintStatus(running[0].Address, LocalCluster.Password(manifest.ServeOptions), output);
         return 0;
+    }
+
+    /// <summary>
+    /// Starts one node in the cluster under <paramref name="root"/> with the flags of its cluster.json and
+    /// <c>--seeds</c> of the running nodes, and follows its join until every node sees it NORMAL and UP: what
+    /// <c>cluster add</c> does per node and what <c>ringkv autoscale</c>'s local provider calls. The node and its pid
+    /// then; null (the reason written after <paramref name="command"/>) when it did not join: one that exits is named
+    /// with its log's last lines and its pid file goes; one past the timeout is left running (it may still finish).
+    /// </summary>
+    internal static (LocalNode Node, int Pid)? AddOne(string command, string root, TimeSpan timeout, bool live, TextWriter output, TextWriter errors)
+    {
+        if (!TryOpen(command, root, errors, out var manifest, out var running))
+        {
+            return null;
+        }
+
+        var password = LocalCluster.Password(manifest.ServeOptions);
+        var index = manifest.NextIndex();
+        while (Directory.Exists(Path.Combine(root, LocalCluster.NodeName(index))) || File.Exists(Path.Combine(root, LocalCluster.NodeName(index) + ".pid")))
+        {
+            index++; // a node of an earlier cluster in this directory: its data stays, its number is not reused
+        }
+
+        var seeds = running.ConvertAll(n => n.PeerAddress);
+        LocalNode node;
+        try
+        {
+            node = LocalCluster.PlanNode(index, manifest.BasePort, root, seeds, manifest.ServeOptions);
+        }
+        catch (ArgumentException e)
+        {
+            errors.WriteLine($"{command}: {e.Message}");
+            return null;
+        }
+
+        if (PortsInUse([node]) is { Count: > 0 } busy)
+        {
+            errors.WriteLine($"{command}: {string.Join("; ", busy)}");
+            return null;
+        }
+
+        var started = new List<(LocalNode Node, Process Process, Task Exited)>();
+        var clock = Stopwatch.StartNew();
+        Process process;
+        try
+        {
+            process = NodeLauncher.Start(node);
+            manifest = manifest.WithNode(node.Name);
+            manifest.Write(root);
+            started.Add((node, process, process.WaitForExitAsync()));
+            if (NodeLauncher.WaitForPing(node, process, password, timeout, () => Pause(started)) is { } failure)
+            {
+                errors.WriteLine($"{command}: {failure}");
+                StopStarted(started, errors, command);
+                manifest.WithRemoved(node.Name).Write(root);
+                return null;
+            }
+
+            var observers = running.ConvertAll(n => n.Address);
+            observers.Add(node.Address);
+            var outcome = ProgressView.Follow($"join {node.Name}", FollowJoin(node, process, observers, password), timeout - clock.Elapsed, live, output);
+            if (!outcome.Done)
+            {
+                if (outcome.TimedOut)
+                {
+                    errors.WriteLine($"{command}: {outcome.Failure}; {node.Name} (pid {process.Id}) stays running and may still join: follow it with ringkv status --host {node.Address}");
+                }
+                else
+                {
+                    errors.WriteLine($"{command}: {outcome.Failure}\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
+                    StopStarted(started, errors, command);
+                    manifest.WithRemoved(node.Name).Write(root);
+                }
+
+                return null;
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.ComponentModel.Win32Exception or InvalidOperationException)
+        {
+            errors.WriteLine($"{command}: {e.Message}");
+            StopStarted(started, errors, command);
+            return null;
+        }
+
+        output.WriteLine($"{node.Name} ({node.Address}) joined: NORMAL and UP in all {running.Count + 1} nodes' views after {clock.Elapsed.TotalSeconds:0.0} s (log {node.LogFile})");
+        return (node, process.Id);
     }
 
     /// <summary>
@@ -216,7 +236,7 @@ internal static partial class ClusterCommand
     /// Reads the manifest of <paramref name="root"/> and the members it names that run (by pid file), in node order;
     /// false (the reason written) when there is no manifest or nothing runs.
     /// </summary>
-    private static bool TryOpen(string command, string root, TextWriter errors, out ClusterManifest manifest, out List<LocalNode> running)
+    internal static bool TryOpen(string command, string root, TextWriter errors, out ClusterManifest manifest, out List<LocalNode> running)
     {
         manifest = null!;
         running = [];

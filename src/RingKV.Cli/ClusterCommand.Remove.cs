@@ -35,9 +35,9 @@ internal static partial class ClusterCommand
     }
 
     /// <summary>
-    /// Decommissions the <paramref name="count"/> highest-numbered running nodes, the highest first, each followed until
-    /// it is LEFT and its process exited; then its pid file goes and the manifest lists it as removed. 0 when all left;
-    /// 1 (the reason written) at the first that did not; 2 when that many would leave no node.
+    /// Decommissions the <paramref name="count"/> highest-numbered running nodes, the highest first
+    /// (<see cref="RemoveOne"/>), and prints the status table. 0 when all left; 1 (the reason written) at the first that
+    /// did not; 2 when that many would leave no node.
     /// </summary>
     internal static int Remove(int count, string root, TimeSpan timeout, bool live, TextWriter output, TextWriter errors)
     {
@@ -53,31 +53,61 @@ internal static partial class ClusterCommand
             return 2;
         }
 
-        var password = LocalCluster.Password(manifest.ServeOptions);
         for (var k = 0; k < count; k++)
         {
-            var node = running[^1];
-            var clock = Stopwatch.StartNew();
-            if (DecommissionCommand.Run(Command, node.Address, password, timeout, live, output, errors) != 0)
+            if (!RemoveOne(Command, root, null, timeout, live, output, errors))
             {
                 return 1;
             }
-
-            if (NodeProcesses.ReadPid(node.PidFile) is { } pid && !NodeProcesses.WaitForExit(pid, node.DataDirectory, clock, timeout))
-            {
-                errors.WriteLine($"{Command}: {node.Name} is LEFT but its process (pid {pid}) did not exit within {timeout.TotalSeconds:0.#} s; stop it with ringkv cluster down{DataDirectoryFlag(root)}\n"
-                    + NodeProcesses.LastLines(node.LogFile, LogLinesShown));
-                return 1;
-            }
-
-            File.Delete(node.PidFile);
-            manifest = manifest.WithRemoved(node.Name);
-            manifest.Write(root);
-            output.WriteLine($"{node.Name} exited; its data stays in {node.DataDirectory}");
-            running.RemoveAt(running.Count - 1);
         }
 
-        PrintStatus(running[0].Address, password, output);
+        PrintStatus(running[0].Address, LocalCluster.Password(manifest.ServeOptions), output);
         return 0;
+    }
+
+    /// <summary>
+    /// Decommissions the running node <paramref name="name"/> of the cluster under <paramref name="root"/> (null: the
+    /// highest-numbered one), follows it until it is LEFT and its process exited, then deletes its pid file and lists it
+    /// as removed in cluster.json; its data directory stays. What <c>cluster remove</c> does per node and what
+    /// <c>ringkv autoscale</c>'s local provider calls. False (the reason written after <paramref name="command"/>) when
+    /// it is not a running node, is the last one, refused, or did not leave and exit in time.
+    /// </summary>
+    internal static bool RemoveOne(string command, string root, string? name, TimeSpan timeout, bool live, TextWriter output, TextWriter errors)
+    {
+        if (!TryOpen(command, root, errors, out var manifest, out var running))
+        {
+            return false;
+        }
+
+        var node = name is null ? running[^1] : running.Find(n => n.Name == name);
+        if (node is null)
+        {
+            errors.WriteLine($"{command}: {name} is not a running node of {root}");
+            return false;
+        }
+
+        if (running.Count == 1)
+        {
+            errors.WriteLine($"{command}: {node.Name} is the only node that runs; stop the cluster with ringkv cluster down{DataDirectoryFlag(root)}");
+            return false;
+        }
+
+        var clock = Stopwatch.StartNew();
+        if (DecommissionCommand.Run(command, node.Address, LocalCluster.Password(manifest.ServeOptions), timeout, live, output, errors) != 0)
+        {
+            return false;
+        }
+
+        if (NodeProcesses.ReadPid(node.PidFile) is { } pid && !NodeProcesses.WaitForExit(pid, node.DataDirectory, clock, timeout))
+        {
+            errors.WriteLine($"{command}: {node.Name} is LEFT but its process (pid {pid}) did not exit within {timeout.TotalSeconds:0.#} s; stop it with ringkv cluster down{DataDirectoryFlag(root)}\n"
+                + NodeProcesses.LastLines(node.LogFile, LogLinesShown));
+            return false;
+        }
+
+        File.Delete(node.PidFile);
+        manifest.WithRemoved(node.Name).Write(root);
+        output.WriteLine($"{node.Name} exited after {clock.Elapsed.TotalSeconds:0.0} s; its data stays in {node.DataDirectory}");
+        return true;
     }
 }

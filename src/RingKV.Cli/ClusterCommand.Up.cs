@@ -12,8 +12,8 @@ namespace RingKV.Cli;
 
 internal static partial class ClusterCommand
 {
-    /// <summary>How long one PING or KV.RING of a starting node may take before it is asked again.</summary>
-    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>How long one KV.RING of a starting node may take before it is asked again.</summary>
+    private static readonly TimeSpan ProbeTimeout = NodeLauncher.ProbeTimeout;
 
     /// <summary>How long to wait between two probes of a node that is not ready yet (less when a node exits meanwhile).</summary>
     private static readonly TimeSpan ProbeInterval = TimeSpan.FromMilliseconds(200);
@@ -21,7 +21,7 @@ internal static partial class ClusterCommand
     private static readonly string[] SummaryHeaders = ["Node", "Pid", "RESP", "Internode", "Log"];
 
     /// <summary>Lines of a failed node's log an error shows.</summary>
-    private const int LogLinesShown = 20;
+    private const int LogLinesShown = NodeLauncher.LogLinesShown;
 
     /// <summary>
     /// Starts the nodes one after another (the next once the previous answers PING), then waits until every node's
@@ -70,12 +70,11 @@ internal static partial class ClusterCommand
             manifest.Write(root);
             foreach (var node in plan)
             {
-                Directory.CreateDirectory(node.DataDirectory);
-                var process = NodeProcesses.StartDetached(node.ServeArguments, node.LogFile);
-                NodeProcesses.WritePid(node.PidFile, process.Id);
+                var process = NodeLauncher.Start(node);
                 started.Add((node, process, process.WaitForExitAsync()));
-                if (!WaitForPing("ringkv cluster up", node, process, started, password, timeout, errors))
+                if (NodeLauncher.WaitForPing(node, process, password, timeout, () => Pause(started)) is { } failure)
                 {
+                    errors.WriteLine($"ringkv cluster up: {failure}");
                     StopStarted(started, errors);
                     return 1;
                 }
@@ -96,50 +95,6 @@ internal static partial class ClusterCommand
 
         PrintSummary(started, root, basePort, password, output);
         return 0;
-    }
-
-    /// <summary>Waits until <paramref name="node"/> answers PING; false (the reason written) when it exits or the deadline passes.</summary>
-    private static bool WaitForPing(string command, LocalNode node, Process process, List<(LocalNode Node, Process Process, Task Exited)> started, string? password, TimeSpan timeout, TextWriter errors)
-    {
-        var clock = Stopwatch.StartNew();
-        var last = "";
-        while (true)
-        {
-            if (process.HasExited)
-            {
-                errors.WriteLine($"{command}: {node.Name} ({node.Address}) exited with code {process.ExitCode} before answering PING\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
-                return false;
-            }
-
-            try
-            {
-                using var client = RespClient.Connect(node.Address, ProbeTimeout);
-                if (password is not null)
-                {
-                    client.Call("AUTH", password);
-                }
-
-                var reply = client.Call("PING");
-                if (reply is { Kind: RespReplyKind.SimpleString, Text: "PONG" })
-                {
-                    return true;
-                }
-
-                last = $"PING got {reply}";
-            }
-            catch (RespClientException e)
-            {
-                last = e.Message;
-            }
-
-            if (clock.Elapsed >= timeout)
-            {
-                errors.WriteLine($"{command}: {node.Name} ({node.Address}) did not answer PING within {timeout.TotalSeconds:0.#} s (last: {last})\n{NodeProcesses.LastLines(node.LogFile, LogLinesShown)}");
-                return false;
-            }
-
-            Pause(started);
-        }
     }
 
     /// <summary>Waits until every node's KV.RING lists all the nodes NORMAL and UP; false (naming the nodes that are not there yet) otherwise.</summary>

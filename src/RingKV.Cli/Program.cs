@@ -18,6 +18,7 @@ internal static class Program
             DecommissionCommand.Create(),
             RemoveNodeCommand.Create(),
             CleanupCommand.Create(),
+            AutoscaleCommand.Create(),
         };
         foreach (var option in root.Options)
         {

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
+using System.IO;
 using RingKV.Cli.Admin;
+using RingKV.Cli.Scaling;
 
 namespace RingKV.Cli;
 
@@ -25,12 +27,19 @@ internal static class StatusCommand
             + "JOINING and LEAVING nodes also have \"streamed\" (percent, null when the node does not answer); LEFT nodes are listed here, not in the table."
         };
         var password = new Option<string?>("--password") { Description = "AUTH with this password first (a node started with --password).", HelpName = "password" };
+        var directory = new Option<string>("--data-dir")
+        {
+            Description = "A `ringkv cluster up` directory: when ringkv autoscale writes its last decision there (autoscale.json), an Autoscaler: line follows the table. Default ./cluster.",
+            HelpName = "path",
+            DefaultValueFactory = _ => LocalCluster.DefaultDirectory,
+        };
         var command = new Command("status", "Print the cluster as one node sees it: per node UN/DN/UJ/UL (up or down; normal, joining or leaving; joining and leaving ones with the percent streamed, ? when unknown), "
-            + "address, data center, rack, load, tokens, ownership, hints and id. LEFT nodes are named under the table.")
+            + "address, data center, rack, load, tokens, ownership, hints and id. LEFT nodes are named under the table; the autoscaler's last decision follows it when --data-dir has one.")
         {
             host,
             json,
             password,
+            directory,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +67,11 @@ internal static class StatusCommand
 
             var streamed = AskStreamed(members, parse.GetValue(password));
             Console.Out.Write(parse.GetValue(json) ? StatusReport.Json(members, streamed) : StatusReport.Table(members, streamed));
+            if (!parse.GetValue(json) && AutoscalerLine(parse.GetValue(directory)!, DateTimeOffset.UtcNow) is { } line)
+            {
+                Console.Out.WriteLine(line);
+            }
+
             return 0;
         });
         return command;
@@ -90,6 +104,13 @@ internal static class StatusCommand
 
         return streamed;
     }
+
+    /// <summary>
+    /// The autoscaler's last decision from DIR/autoscale.json (<see cref="AutoscaleStatus"/>), or null when there is none:
+    /// INFO cannot show it, the autoscaler being a process of its own.
+    /// </summary>
+    internal static string? AutoscalerLine(string directory, DateTimeOffset now) =>
+        AutoscaleStatus.TryRead(Path.Combine(directory, AutoscaleStatus.FileName))?.Line(now);
 
     /// <summary>Connects to <paramref name="address"/>, authenticates when a password is given, and reads its KV.RING.</summary>
     /// <exception cref="RespClientException">The node did not answer.</exception>

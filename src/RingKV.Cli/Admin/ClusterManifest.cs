@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace RingKV.Cli.Admin;
 
 /// <summary>
-/// What <c>ringkv cluster up</c> records in DIR/cluster.json so <c>cluster add</c> and <c>cluster remove</c> can grow
+/// What <c>ringkv cluster up</c> records in DIR/cluster.json so <c>cluster add</c> and <c>cluster remove</c> (and <c>ringkv autoscale</c>'s local provider, which calls them) can grow
 /// and shrink the cluster later: the first RESP port, the serve flags every node gets, the nodes that are members and
 /// those decommissioned.
 /// </summary>

@@ -17,6 +17,9 @@ namespace RingKV.Cli.Admin;
 /// <param name="Tokens">How many tokens it has.</param>
 /// <param name="LoadBytes">Bytes it stores.</param>
 /// <param name="HintsPending">Hints the node answering keeps for it (writes it missed while DOWN); 0 when the node answering does not say.</param>
+/// <param name="OpsPerSecond">Client operations per second it coordinated (<c>ops</c>); null when the node answering does not say.</param>
+/// <param name="P99Micros">The 99th percentile latency of those, microseconds (<c>p99_us</c>); null when not said.</param>
+/// <param name="CpuPercent">Its process's CPU use, percent of one core (<c>cpu</c>); null when not said.</param>
 internal sealed record RingMember(
     string Id,
     string Address,
@@ -29,7 +32,10 @@ internal sealed record RingMember(
     double Ownership,
     long Tokens,
     long LoadBytes,
-    long HintsPending = 0)
+    long HintsPending = 0,
+    double? OpsPerSecond = null,
+    double? P99Micros = null,
+    double? CpuPercent = null)
 {
     private static readonly string[] Fields = ["id", "address", "peer", "dc", "rack", "state", "status", "capacity", "ownership", "tokens", "load"];
 
@@ -104,13 +110,23 @@ internal sealed record RingMember(
             Fraction(values, where),
             Integer(values, "tokens", where),
             Integer(values, "load", where),
-            values.ContainsKey("hints") ? Integer(values, "hints", where) : 0);
+            values.ContainsKey("hints") ? Integer(values, "hints", where) : 0,
+            Optional(values, "ops", where),
+            Optional(values, "p99_us", where),
+            Optional(values, "cpu", where));
     }
 
     private static long Integer(Dictionary<string, string> values, string field, string where) =>
         long.TryParse(values[field], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value) && value >= 0
             ? value
             : throw new FormatException($"{where}: {field} '{values[field]}' is not a whole number >= 0");
+
+    /// <summary>A load figure (ops, p99_us, cpu): a number >= 0, or null when the field is absent (a node from before these fields).</summary>
+    private static double? Optional(Dictionary<string, string> values, string field, string where) =>
+        !values.TryGetValue(field, out var text) ? null
+        : double.TryParse(text, NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new FormatException($"{where}: {field} '{text}' is not a number >= 0");
 
     private static double Fraction(Dictionary<string, string> values, string where) =>
         double.TryParse(values["ownership"], NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var value)
