@@ -53,40 +53,16 @@ internal static partial class MessageCodec
                 w.Text(m.Error);
                 break;
             case ReplicaScanRequest m:
-                w.Fixed64(m.First);
-                w.Fixed64(m.Last);
-                w.Varint((ulong)m.Limit);
+                w.ScanRange(m.First, m.Last, m.Limit);
                 break;
             case ReplicaScanReply m:
-                w.Byte((byte)m.Status);
-                w.Varint((ulong)m.Entries.Count);
-                foreach (var entry in m.Entries)
-                {
-                    w.Bytes(entry.Key);
-                    w.Record(entry.Record);
-                }
-
-                w.Byte(m.Complete ? (byte)1 : (byte)0);
-                w.Fixed64(m.Next);
-                w.Text(m.Error);
+                w.ScanPage(m.Status, m.Entries, m.Complete, m.Next, m.Error);
                 break;
             case StreamPageRequest m:
-                w.Fixed64(m.First);
-                w.Fixed64(m.Last);
-                w.Varint((ulong)m.Limit);
+                w.ScanRange(m.First, m.Last, m.Limit);
                 break;
             case StreamPageReply m:
-                w.Byte((byte)m.Status);
-                w.Varint((ulong)m.Entries.Count);
-                foreach (var entry in m.Entries)
-                {
-                    w.Bytes(entry.Key);
-                    w.Record(entry.Record);
-                }
-
-                w.Byte(m.Complete ? (byte)1 : (byte)0);
-                w.Fixed64(m.Next);
-                w.Text(m.Error);
+                w.ScanPage(m.Status, m.Entries, m.Complete, m.Next, m.Error);
                 break;
             case StreamProgressRequest m:
                 w.Fixed64(m.Signature);
@@ -374,6 +350,30 @@ internal static partial class MessageCodec
 
     private readonly ref struct Writer(IBufferWriter<byte> output)
     {
+        /// <summary>A scan's or a stream page's range: first and last token, then the record limit.</summary>
+        public void ScanRange(ulong first, ulong last, int limit)
+        {
+            Fixed64(first);
+            Fixed64(last);
+            Varint((ulong)limit);
+        }
+
+        /// <summary>A scan page (a scan reply or a stream page): status, the entries, complete, the next token, the error.</summary>
+        public void ScanPage(ReplicaStatus status, IReadOnlyList<ScanEntry> entries, bool complete, ulong next, string error)
+        {
+            Byte((byte)status);
+            Varint((ulong)entries.Count);
+            foreach (var entry in entries)
+            {
+                Bytes(entry.Key);
+                Record(entry.Record);
+            }
+
+            Byte(complete ? (byte)1 : (byte)0);
+            Fixed64(next);
+            Text(error);
+        }
+
         public void Byte(byte value)
         {
             output.GetSpan(1)[0] = value;

@@ -82,6 +82,9 @@ public sealed class PeerLinkHeldFramesTests
         proxy.Reject(); // the handshake fails: the peer closed the connection
         await Wait.UntilAsync(() => observer.Failed.Count == 3, "the held frames were failed back");
         Assert.Equal([new PeerFrameId(16, 50), new PeerFrameId(16, 51), new PeerFrameId(16, 52)], observer.Failed);
+
+        // The down is reported on its own, after the frames are failed back: waited for (CI found it not there yet).
+        await Wait.UntilAsync(() => observer.Downs.Count >= 1, "the link reported the failed connect");
         Assert.False(observer.Downs[0].WasConnected);
 
         // Later attempts hold nothing: the next one is held at the proxy, and a send is refused at once meanwhile.
