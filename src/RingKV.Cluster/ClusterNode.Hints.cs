@@ -80,9 +80,8 @@ internal sealed partial class ClusterNode
     private readonly Dictionary<ulong, HintDelivery> _deliveries = [];
     private readonly DueQueue<ulong> _deliveryDeadlines = new();
     private bool _hintCountAsked;
-    private double _hintBudget;
+    private ByteBudget _hintBudget;
     private double _hintAverageBytes = 128;
-    private long _hintBudgetTicks;
     private long _hintsWritten;
     private long _hintsDelivered;
     private long _hintsDropped;
@@ -209,15 +208,10 @@ internal sealed partial class ClusterNode
         }
 
         var rate = _settings.HintRateBytesPerSecond;
-        if (rate > 0)
-        {
-            // A token bucket: refills at the rate and holds at most a second's worth, so a replica that comes back after a
-            // long absence gets the rate from its first second. A page is started while the budget is above zero and
-            // spends what it sends, so the overdraft is at most one page.
-            var elapsed = _hintBudgetTicks == 0 ? 0 : Math.Max(0, ticks - _hintBudgetTicks);
-            _hintBudget = Math.Min(rate, _hintBudget + (rate * (double)elapsed / TimeSpan.TicksPerSecond));
-            _hintBudgetTicks = ticks;
-        }
+
+        // A replica that comes back after a long absence gets the rate from its first second; a page is started while the
+        // budget is above zero and spends what it sends, so the overdraft is at most one page.
+        _hintBudget.Refill(rate, ticks);
 
         var cutoff = (now - _settings.HintWindow).ToUnixTimeMilliseconds();
         foreach (var (target, queue) in _hintQueues)
@@ -243,7 +237,7 @@ internal sealed partial class ClusterNode
                 continue;
             }
 
-            if (rate > 0 && _hintBudget <= 0)
+            if (rate > 0 && _hintBudget.Available <= 0)
             {
                 break;
             }
@@ -258,7 +252,7 @@ internal sealed partial class ClusterNode
     {
         queue.Scanning = true;
         var cutoff = (now - _settings.HintWindow).ToUnixTimeMilliseconds();
-        var limit = _settings.HintRateBytesPerSecond <= 0 ? HintPage : (int)Math.Clamp(_hintBudget / _hintAverageBytes, 1, HintPage);
+        var limit = _settings.HintRateBytesPerSecond <= 0 ? HintPage : (int)Math.Clamp(_hintBudget.Available / _hintAverageBytes, 1, HintPage);
         SubmitStorage(
             new StorageRequest(0, StorageOperation.HintScan, [], default, First: queue.Cursor, Last: (ulong)Math.Max(0, cutoff), Limit: limit, Target: target),
             new StorageWait(null, queue.Cursor, 1, MessageKind.ReplicaWrite) { Hint = HintWork.Scan, HintFor = target });
@@ -271,7 +265,7 @@ internal sealed partial class ClusterNode
     private void ContinueHandOver(NodeId target, HintQueue queue, DateTimeOffset now)
     {
         if (queue.InFlight == 0 && !queue.Scanning && queue.Pending > 0 && now.UtcTicks >= queue.RetryAtTicks
-            && (_settings.HintRateBytesPerSecond <= 0 || _hintBudget > 0)
+            && (_settings.HintRateBytesPerSecond <= 0 || _hintBudget.Available > 0)
             && (target == Self || (IsAlive(target) && !IsSuspected(target))))
         {
             StartHintPage(target, queue, now);
@@ -315,7 +309,7 @@ internal sealed partial class ClusterNode
             _deliveryDeadlines.Add(id, deadline);
             queue.InFlight++;
             var bytes = entry.Key.Length + entry.Record.Set.Length + 16;
-            _hintBudget -= bytes;
+            _hintBudget.Spend(bytes);
             _hintAverageBytes += (bytes - _hintAverageBytes) / 16; // a moving average, for the next page's size
             if (target == Self)
             {

@@ -82,8 +82,7 @@ internal sealed partial class ClusterNode
     private readonly Dictionary<NodeId, StreamProgressReply> _gainerProgress = [];
     private DateTimeOffset _nextProgressPoll;
     private long _streamBytesIn, _streamKeysIn, _streamBytesOut, _streamKeysOut;
-    private double _streamBudget;
-    private long _streamBudgetTicks;
+    private ByteBudget _streamBudget;
     private long _bytesEstimate;
     private StreamCheckpoint? _resume;
     private IReadOnlyDictionary<NodeId, ulong> _storedBytes = ImmutableDictionary<NodeId, ulong>.Empty;
@@ -139,12 +138,7 @@ internal sealed partial class ClusterNode
     /// <summary>The streaming figures (for INFO); <paramref name="change"/> names the change as the machine sees it.</summary>
     public StreamFigures StreamFiguresFor(string change)
     {
-        var done = 0;
-        foreach (var g in _gains)
-        {
-            done += g.Done ? 1 : 0;
-        }
-
+        var done = GainsDone();
         var permille = OwnPermille();
         var changePermille = permille;
         if (_gainers.Length > 0 && (_gainers.Length > 1 || _gainers[0] != Self))
@@ -422,8 +416,14 @@ internal sealed partial class ClusterNode
             }
         }
 
-        var alive = new List<NodeId>(natural.Length);
-        foreach (var node in natural)
+        return LiveOthers(natural);
+    }
+
+    /// <summary>The live replicas of <paramref name="replicas"/> other than this node (a range's sources when the one it drops is DOWN).</summary>
+    private NodeId[] LiveOthers(ReadOnlySpan<NodeId> replicas)
+    {
+        var alive = new List<NodeId>(replicas.Length);
+        foreach (var node in replicas)
         {
             if (IsAlive(node) && node != Self)
             {
@@ -432,6 +432,17 @@ internal sealed partial class ClusterNode
         }
 
         return [.. alive];
+    }
+
+    private int GainsDone()
+    {
+        var done = 0;
+        foreach (var g in _gains)
+        {
+            done += g.Done ? 1 : 0;
+        }
+
+        return done;
     }
 
     private double EstimateBytes(Token start, Token end, NodeId[] sources)
@@ -593,12 +604,7 @@ internal sealed partial class ClusterNode
 
         var ticks = now.UtcTicks;
         var rate = _settings.StreamRateBytesPerSecond;
-        if (rate > 0)
-        {
-            var elapsed = _streamBudgetTicks == 0 ? 0 : Math.Max(0, ticks - _streamBudgetTicks);
-            _streamBudget = Math.Min(rate, _streamBudget + (rate * (double)elapsed / TimeSpan.TicksPerSecond));
-            _streamBudgetTicks = ticks;
-        }
+        _streamBudget.Refill(rate, ticks);
 
         // A page whose answer or merges did not come in time is asked again (the cursor only moves once a page is merged).
         foreach (var gain in _gains)
@@ -616,7 +622,7 @@ internal sealed partial class ClusterNode
 
         foreach (var gain in _gains)
         {
-            if (_streamsInFlight.Count >= StreamsInFlight || (rate > 0 && _streamBudget <= 0))
+            if (_streamsInFlight.Count >= StreamsInFlight || (rate > 0 && _streamBudget.Available <= 0))
             {
                 return;
             }
@@ -636,23 +642,14 @@ internal sealed partial class ClusterNode
             if (!IsAlive(source))
             {
                 // The source went DOWN: the range starts over from every live current replica (merged).
-                var natural = _placement.For(new Token(gain.Last));
-                var alive = new List<NodeId>();
-                foreach (var node in natural)
-                {
-                    if (IsAlive(node) && node != Self)
-                    {
-                        alive.Add(node);
-                    }
-                }
-
-                if (alive.Count == 0)
+                var alive = LiveOthers(_placement.For(new Token(gain.Last)));
+                if (alive.Length == 0)
                 {
                     gain.RetryAt = now + TimeSpan.FromSeconds(1);
                     continue;
                 }
 
-                gain.Sources = [.. alive];
+                gain.Sources = alive;
                 gain.SourceIndex = 0;
                 gain.Cursor = gain.First;
                 source = gain.Sources[0];
@@ -692,13 +689,7 @@ internal sealed partial class ClusterNode
                     StorageWait.ForPeer(from, m.RequestId, MessageKind.StreamPage));
                 break;
             case StreamProgressRequest m:
-                var done = 0;
-                foreach (var g in _gains)
-                {
-                    done += g.Done ? 1 : 0;
-                }
-
-                outbox.Send(from, new StreamProgressReply(m.RequestId, _changeSignature, _gains.Count, done, OwnPermille(), _streamBytesIn));
+                outbox.Send(from, new StreamProgressReply(m.RequestId, _changeSignature, _gains.Count, GainsDone(), OwnPermille(), _streamBytesIn));
                 break;
             case StreamProgressReply m:
                 _gainerProgress[from] = m;
@@ -738,7 +729,7 @@ internal sealed partial class ClusterNode
 
         _streamBytesIn += bytes;
         _streamKeysIn += page.Entries.Count;
-        _streamBudget -= bytes;
+        _streamBudget.Spend(bytes);
         if (gain.MergesLeft == 0)
         {
             PageMerged(gain, now, outbox);
