@@ -55,14 +55,15 @@ internal sealed record StreamCheckpointRange(ulong First, ulong Last, ImmutableA
 /// A node that gains a range streams it from the replica it displaces (which holds what it gives up: every write acked
 /// by W current replicas is then on W future ones), or from every live current replica, merged, when that one is DOWN
 /// (a removal or replacement: the dead node's copy is gone, the survivors together hold every acked write). Pages are
-/// engine range scans (tombstones included) merged into the local store like any replica write; the frame's CRC32C
+/// engine range scans (tombstones included), stored in bulk where the gainer holds nothing of a key
+/// (<see cref="StorageOperation.Ingest"/>), merged like any replica write where it does; the frame's CRC32C
 /// covers each page; pages are throttled (<see cref="ClusterNodeSettings.StreamRateBytesPerSecond"/>); the cursor is
 /// checkpointed by the host, so a restart of either side resumes at the last merged page.
 /// </remarks>
 internal sealed partial class ClusterNode
 {
-    private const int StreamPageRecords = 1024;
-    private const int StreamsInFlight = 4;
+    private const int StreamPageRecords = 4096;
+    private const int StreamsInFlight = 8;
     private static readonly TimeSpan StreamStepTimeout = TimeSpan.FromSeconds(10);
 
     // The change in flight: the future ring and its placement, and the union of both rings' tokens (each of its ranges
@@ -719,21 +720,27 @@ internal sealed partial class ClusterNode
         gain.Merging = true;
         gain.PageComplete = page.Complete;
         gain.PageNext = page.Next;
-        gain.MergesLeft = page.Entries.Count;
         long bytes = 0;
         foreach (var entry in page.Entries)
         {
             bytes += entry.Key.Length + (entry.Record.Set?.Length ?? 0);
-            SubmitStorage(new StorageRequest(0, StorageOperation.Merge, entry.Key, entry.Record), StorageWait.ForPeer(Self, page.RequestId, MessageKind.StreamPageReply));
         }
 
         _streamBytesIn += bytes;
         _streamKeysIn += page.Entries.Count;
         _streamBudget.Spend(bytes);
-        if (gain.MergesLeft == 0)
+        if (page.Entries.Count == 0)
         {
             PageMerged(gain, now, outbox);
+            return;
         }
+
+        // The page goes to the store in bulk: what the store holds no version of is stored as it came, beside the write
+        // path (the key's replica writes and merges would each be a read, a merge and a commit); what it gives back (the key
+        // was held, or written while the page went in) is merged record by record, as replica writes are.
+        gain.MergesLeft = 1;
+        SubmitStorage(new StorageRequest(0, StorageOperation.Ingest, [], default, Entries: page.Entries),
+            StorageWait.ForPeer(Self, page.RequestId, MessageKind.StreamPageReply) with { Ingest = true });
     }
 
     /// <summary>The local store answered a stream's merge (or a peer's stream page scan): true when it was one.</summary>
@@ -760,7 +767,14 @@ internal sealed partial class ClusterNode
         if (_streamsInFlight.TryGetValue(wait.RequestId, out var gain) && gain.Merging)
         {
             gain.MergeFailed |= done.Status != ReplicaStatus.Ok;
-            if (--gain.MergesLeft == 0)
+            var left = wait.Ingest && done.Status == ReplicaStatus.Ok ? done.Entries ?? [] : [];
+            gain.MergesLeft += left.Count - 1;
+            foreach (var entry in left)
+            {
+                SubmitStorage(new StorageRequest(0, StorageOperation.Merge, entry.Key, entry.Record), StorageWait.ForPeer(Self, wait.RequestId, MessageKind.StreamPageReply));
+            }
+
+            if (gain.MergesLeft == 0)
             {
                 PageMerged(gain, now, outbox);
             }

@@ -526,6 +526,9 @@ internal sealed partial class ClusterNode
         /// <summary>A cleanup of this node's own (no peer or request waits for it).</summary>
         public bool Cleanup { get; init; }
 
+        /// <summary>A stream page's bulk store (<see cref="StorageOperation.Ingest"/>), not one of its merges.</summary>
+        public bool Ingest { get; init; }
+
         public static StorageWait ForPeer(NodeId peer, ulong requestId, MessageKind kind) => new(peer, requestId, -1, kind);
 
         public static StorageWait ForRequest(ulong requestId, int replicaIndex, MessageKind kind) => new(null, requestId, replicaIndex, kind);

@@ -23,6 +23,8 @@ public sealed class StorageStatistics
     internal long _logSyncs;
     internal long _flushes;
     internal long _bytesFlushed;
+    internal long _ingests;
+    internal long _bytesIngested;
     internal long _compactions;
     internal long _bytesCompactedRead;
     internal long _bytesCompactedWritten;
@@ -78,6 +80,12 @@ public sealed class StorageStatistics
 
     /// <summary>Bytes of tables written by flushes.</summary>
     public long BytesFlushed => Volatile.Read(ref _bytesFlushed);
+
+    /// <summary>Tables stored by <see cref="StorageEngine.IngestRuns"/>.</summary>
+    public long Ingests => Volatile.Read(ref _ingests);
+
+    /// <summary>Bytes of the tables <see cref="StorageEngine.IngestRuns"/> stored.</summary>
+    public long BytesIngested => Volatile.Read(ref _bytesIngested);
 
     /// <summary>Compactions finished.</summary>
     public long Compactions => Volatile.Read(ref _compactions);

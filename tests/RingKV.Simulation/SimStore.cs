@@ -174,6 +174,8 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
                     .Select(g => (new RingKV.Cluster.NodeId(g.Key), (long)g.Count()))]);
             case StorageOperation.Cleanup:
                 return Cleanup(request);
+            case StorageOperation.Ingest:
+                return Ingest(request);
             case StorageOperation.Flush:
                 _unsynced.Clear();
                 foreach (var key in _synced.Keys.ToList())
@@ -186,6 +188,33 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
             default:
                 throw new InvalidOperationException($"SimStore does not serve {request.Operation}");
         }
+    }
+
+    /// <summary>
+    /// A stream page in bulk, as the engine's store does it: a record whose key the store holds nothing of is stored as it
+    /// came, durable at once; the others are answered back for the node to merge. (The simulator runs one event at a time,
+    /// so no write lands while the page goes in: the store's "written meanwhile" case cannot arise here.)
+    /// </summary>
+    private StorageDone Ingest(StorageRequest request)
+    {
+        var back = new List<ScanEntry>();
+        long stored = 0;
+        foreach (var entry in request.Entries ?? [])
+        {
+            var key = Key(entry.Key);
+            if (Get(key).Exists || !entry.Record.Exists)
+            {
+                back.Add(entry);
+                continue;
+            }
+
+            _unsynced.Remove(key);
+            _synced[key] = entry.Record;
+            OnMerged?.Invoke(node, key, entry.Record);
+            stored++;
+        }
+
+        return new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: back, Keys: stored);
     }
 
     /// <summary>Cleanups applied (a counter the checker waits on).</summary>

@@ -77,6 +77,14 @@ internal enum StorageOperation : byte
     /// the new owners hold the data. <see cref="StorageDone.Keys"/> is how many were removed.
     /// </summary>
     Cleanup,
+
+    /// <summary>
+    /// Store <see cref="StorageRequest.Entries"/> (a stream page of a gained range, in token order) in bulk, bypassing
+    /// the write path, where the store holds no version of the key; answers, in <see cref="StorageDone.Entries"/>, the
+    /// records it did not store that way (the key was held, or written meanwhile), which the caller merges as usual.
+    /// Durable before the answer; <see cref="StorageDone.Keys"/> is how many it stored.
+    /// </summary>
+    Ingest,
 }
 
 /// <summary>A versioned write (KV.PUT, KV.DEL) as the coordinating replica applies it to its stored set.</summary>
@@ -109,7 +117,8 @@ internal readonly record struct StorageRequest(
     int Limit = 0,
     IReadOnlyList<(ulong First, ulong Last)>? Ranges = null,
     VersionedUpdate? Update = null,
-    NodeId? Target = null);
+    NodeId? Target = null,
+    IReadOnlyList<ScanEntry>? Entries = null);
 
 /// <summary>The local replica store's answer to a <see cref="StorageRequest"/>.</summary>
 /// <remarks><see cref="Record"/>: the key's record for Read, the record it now holds for Update.</remarks>

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO.Hashing;
+using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Cluster.Coordination;
@@ -95,6 +96,17 @@ internal sealed class EngineReplicaStore : IReplicaStore
             if (_round.Requests.Count >= MaxBatch || _round.Bytes >= MaxBatchBytes)
             {
                 DispatchWrites();
+            }
+
+            return;
+        }
+
+        if (request.Operation == StorageOperation.Ingest)
+        {
+            _ingests.Enqueue(request);
+            if (Interlocked.CompareExchange(ref _ingesting, 1, 0) == 0)
+            {
+                ThreadPool.UnsafeQueueUserWorkItem(static store => _ = store.IngestLoopAsync(), this, preferLocal: false);
             }
 
             return;
@@ -273,6 +285,245 @@ internal sealed class EngineReplicaStore : IReplicaStore
         return new StorageDone(request.Tag, ReplicaStatus.Ok, Keys: doomed.Count);
     }
 
+    // Write rounds between their first read and their answers, per epoch (see IngestGroupAsync); only the ingest runner flips it.
+    private readonly long[] _roundsIn = new long[2];
+    private int _epoch;
+
+    // While the ingest runner works, the hashes of the keys every write round touches (counted in the epoch it entered).
+    private readonly HashSet<ulong> _written = [];
+    private readonly Lock _writtenLock = new();
+    private bool _recording;
+
+    // Stream pages waiting for the ingest runner, and whether it runs (one at a time: each group flips the epoch).
+    private readonly ConcurrentQueue<StorageRequest> _ingests = new();
+    private int _ingesting;
+
+    // Records one ingest group takes at most: pages queued meanwhile go in the next one.
+    private const int MaxIngestGroupRecords = 64 * 1024;
+
+    /// <summary>Counts a write round in the current epoch; returns the epoch it was counted in.</summary>
+    private int EnterEpoch()
+    {
+        while (true)
+        {
+            var epoch = Volatile.Read(ref _epoch);
+            Interlocked.Increment(ref _roundsIn[epoch]);
+            if (Volatile.Read(ref _epoch) == epoch)
+            {
+                return epoch;
+            }
+
+            Interlocked.Decrement(ref _roundsIn[epoch]); // flipped meanwhile: count in the new one
+        }
+    }
+
+    private void RecordWritten(List<StorageRequest> requests)
+    {
+        lock (_writtenLock)
+        {
+            foreach (var request in requests)
+            {
+                _written.Add(XxHash64.HashToUInt64(request.Key));
+            }
+        }
+    }
+
+    /// <summary>Flips the epoch and waits until every write round counted in the old one has answered (its writes visible).</summary>
+    private async Task FlipEpochAsync()
+    {
+        var old = _epoch;
+        Volatile.Write(ref _epoch, 1 - old);
+        while (Volatile.Read(ref _roundsIn[old]) > 0)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs queued stream pages, every page queued by then as one group (one manifest write), until none is left.</summary>
+    private async Task IngestLoopAsync()
+    {
+        while (true)
+        {
+            var group = new List<StorageRequest>();
+            var records = 0;
+            while (records < MaxIngestGroupRecords && _ingests.TryDequeue(out var request))
+            {
+                group.Add(request);
+                records += request.Entries?.Count ?? 0;
+            }
+
+            if (group.Count > 0)
+            {
+                Volatile.Write(ref _recording, true);
+                StorageDone[] answers;
+                try
+                {
+                    answers = await IngestGroupAsync(group).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is RingKVException or System.IO.IOException or ObjectDisposedException)
+                {
+                    answers = [.. group.Select(r => new StorageDone(r.Tag, ReplicaStatus.Error, Error: e.Message))];
+                }
+
+                foreach (var answer in answers)
+                {
+                    _done(answer);
+                }
+
+                continue;
+            }
+
+            Volatile.Write(ref _recording, false);
+            Volatile.Write(ref _ingesting, 0);
+            if (_ingests.IsEmpty || Interlocked.CompareExchange(ref _ingesting, 1, 0) != 0)
+            {
+                return; // nothing queued, or a submit that queued after the check started a runner of its own
+            }
+        }
+    }
+
+    /// <summary>
+    /// Stream pages stored in bulk (<see cref="StorageOperation.Ingest"/>): every record whose key the engine holds no
+    /// version of goes into a table per page (<see cref="StorageEngine.IngestRuns"/>: one manifest write for them all),
+    /// unread and unmerged; each page's others come back for the caller to merge.
+    /// </summary>
+    /// <remarks>
+    /// A write of an ingested key that read before the table was in found nothing; written after the check, it wins over
+    /// the ingested record (a higher sequence) without the streamed siblings. Such keys come back too, for the caller's
+    /// merge, which queues on the key's stripe behind that write. To know them without reading every key again: the
+    /// written-key set is emptied, then the epoch flips and the group waits for every write round counted before (which
+    /// did not record its keys, and whose writes the checks then see); every round since records its keys before it reads,
+    /// so after the table is in, an ingested key whose hash was recorded may have been written around it and comes back
+    /// (a hash that only collides costs one merge). The records' stamps raise their buckets' bounds before the table is in,
+    /// so no plain write below them goes in blind over them (<see cref="StoredStamps"/>).
+    /// </remarks>
+    private async Task<StorageDone[]> IngestGroupAsync(List<StorageRequest> group)
+    {
+        lock (_writtenLock)
+        {
+            _written.Clear();
+        }
+
+        await FlipEpochAsync().ConfigureAwait(false);
+        var sequence = _engine.LastSequence; // before the checks: every write they do not see comes after it
+
+        // Pages are in the engine's order each and hold disjoint ranges: ordered by their first key, they are in order
+        // together, unless a page was asked again while its first answer still queued (then the group is sorted).
+        group.Sort(static (a, b) => ComparePages(a.Entries, b.Entries));
+        var back = new List<ScanEntry>[group.Count];
+        var runs = new List<List<IngestRecord>>(group.Count);
+        var ingested = new List<(ScanEntry Entry, int Page)>();
+        var latest = long.MinValue;
+        var versioned = false;
+        var inOrder = true;
+        var previous = default(ScanEntry);
+        for (var page = 0; page < group.Count; page++)
+        {
+            back[page] = [];
+            var run = new List<IngestRecord>(group[page].Entries?.Count ?? 0);
+            foreach (var entry in group[page].Entries ?? [])
+            {
+                if (!entry.Record.Exists || entry.Key.Length == 0 || _engine.TryGetNewestSequence(entry.Key, out _)
+                    || !SiblingSetFastPath.TryReadStamps(entry.Record.Set, out var stamp, out var lwwOnly))
+                {
+                    back[page].Add(entry); // held already (or not a record the fast path reads): the merge path decides
+                    continue;
+                }
+
+                inOrder &= previous.Key is null || CompareEntries(previous, entry) < 0;
+                previous = entry;
+                _stamps.Stored(StoredStamps.BucketOf(XxHash64.HashToUInt64(entry.Key)), stamp.Value, lwwOnly);
+                latest = Math.Max(latest, stamp.Value);
+                versioned |= !lwwOnly;
+                run.Add(new IngestRecord(entry.Key, entry.Record.Set, entry.Record.ExpiresAtUnixMs));
+                ingested.Add((entry, page));
+            }
+
+            if (run.Count > 0)
+            {
+                runs.Add(run);
+            }
+        }
+
+        if (!inOrder)
+        {
+            // A key twice goes in once; its other copy comes back.
+            ingested.Sort(static (a, b) => CompareEntries(a.Entry, b.Entry));
+            var records = new List<IngestRecord>(ingested.Count);
+            runs = [records];
+            var unique = new List<(ScanEntry Entry, int Page)>(ingested.Count);
+            foreach (var item in ingested)
+            {
+                if (unique.Count > 0 && CompareEntries(unique[^1].Entry, item.Entry) == 0)
+                {
+                    back[item.Page].Add(item.Entry);
+                    continue;
+                }
+
+                unique.Add(item);
+                records.Add(new IngestRecord(item.Entry.Key, item.Entry.Record.Set, item.Entry.Record.ExpiresAtUnixMs));
+            }
+
+            ingested = unique;
+        }
+
+        var stored = new long[group.Count];
+        if (ingested.Count > 0)
+        {
+            _stamps.EnsureDurable(latest, versioned);
+            var refused = false;
+            try
+            {
+                _engine.IngestRuns(runs, sequence);
+            }
+            catch (RingKVException e) when (e.Code == ErrorCode.InvalidArgument)
+            {
+                refused = true; // a key or value over the engine's limits: nothing went in; the merge path answers each record
+            }
+
+            lock (_writtenLock)
+            {
+                foreach (var (entry, page) in ingested)
+                {
+                    if (refused || _written.Contains(XxHash64.HashToUInt64(entry.Key)))
+                    {
+                        back[page].Add(entry);
+                    }
+                    else
+                    {
+                        stored[page]++;
+                    }
+                }
+            }
+
+            if (!refused)
+            {
+                Interlocked.Add(ref StreamIngested, ingested.Count);
+            }
+        }
+
+        return [.. group.Select((r, page) => new StorageDone(r.Tag, ReplicaStatus.Ok, Entries: back[page], Keys: stored[page]))];
+    }
+
+    /// <summary>The engine's order of two records' keys: token, then bytes.</summary>
+    private static int CompareEntries(in ScanEntry a, in ScanEntry b)
+    {
+        var byToken = Token.Of(a.Key).CompareTo(Token.Of(b.Key));
+        return byToken != 0 ? byToken : a.Key.AsSpan().SequenceCompareTo(b.Key);
+    }
+
+    private static int ComparePages(IReadOnlyList<ScanEntry>? a, IReadOnlyList<ScanEntry>? b) =>
+        (a is { Count: > 0 }, b is { Count: > 0 }) switch
+        {
+            (true, true) => CompareEntries(a![0], b![0]),
+            (false, true) => -1,
+            (true, false) => 1,
+            _ => 0,
+        };
+
+    /// <summary>Stream records stored in bulk by <see cref="IngestGroupAsync"/> since start.</summary>
+    public long StreamIngested;
+
     private static bool IsPurgeable(ReadOnlySpan<byte> record, long cutoffUnixMs)
     {
         if (!SiblingSet.TryDecode(record, out var set, out _) || set.Count == 0 || set.MaxTimestamp.UnixMs >= cutoffUnixMs)
@@ -331,9 +582,15 @@ internal sealed class EngineReplicaStore : IReplicaStore
         var count = requests.Count;
         var results = ArrayPool<Written?>.Shared.Rent(count);
         var applying = 0; // requests before it are answered or have a result
+        var epoch = -1;
         try
         {
             await round.WaitForStripesAsync().ConfigureAwait(false);
+            epoch = EnterEpoch();
+            if (Volatile.Read(ref _recording))
+            {
+                RecordWritten(requests);
+            }
             var (batch, read, encoded) = (round.Batch, round.Read, round.Encoded); // reused with the round
             batch.Clear();
             long latest = long.MinValue;
@@ -384,6 +641,11 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
         finally
         {
+            if (epoch >= 0)
+            {
+                Interlocked.Decrement(ref _roundsIn[epoch]);
+            }
+
             round.Release(_stripes);
             ArrayPool<Written?>.Shared.Return(results, clearArray: true);
             _spareRounds.Enqueue(round);

@@ -120,9 +120,27 @@ internal sealed class StoredStamps
     /// <summary>Whether a write stamped <paramref name="stamp"/> is above everything bucket <paramref name="bucket"/> stored. Requires: the caller holds the bucket's stripe.</summary>
     public bool IsAbove(int bucket, long stamp) => stamp > _high[bucket];
 
-    /// <summary>Notes a record stored in <paramref name="bucket"/> (its latest stamp, and whether it is purely last-writer-wins). Requires: the caller holds the bucket's stripe.</summary>
-    public void Stored(int bucket, long latest, bool lastWriterWinsOnly) =>
-        _high[bucket] = lastWriterWinsOnly ? Math.Max(_high[bucket], latest) : long.MaxValue;
+    /// <summary>Notes a record stored in <paramref name="bucket"/> (its latest stamp, and whether it is purely last-writer-wins).</summary>
+    /// <remarks>
+    /// An atomic maximum: a stream's bulk store notes its records without the buckets' stripes (see
+    /// EngineReplicaStore.IngestAsync), beside the writes that hold them; a bound never goes down.
+    /// </remarks>
+    public void Stored(int bucket, long latest, bool lastWriterWinsOnly)
+    {
+        var bound = lastWriterWinsOnly ? latest : long.MaxValue;
+        ref var slot = ref _high[bucket];
+        var seen = Volatile.Read(ref slot);
+        while (bound > seen)
+        {
+            var was = Interlocked.CompareExchange(ref slot, bound, seen);
+            if (was == seen)
+            {
+                return;
+            }
+
+            seen = was;
+        }
+    }
 
     /// <summary>The durable bound: no stored stamp is above it.</summary>
     public long DurableBound => Volatile.Read(ref _durableBound);

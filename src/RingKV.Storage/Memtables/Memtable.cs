@@ -206,26 +206,35 @@ internal sealed class Memtable
     /// Finds the newest entry of <paramref name="seekKey"/>'s ordered key with a sequence at most the seek key's.
     /// </summary>
     /// <returns>True when found, with its kind and value (valid as long as this memtable is alive).</returns>
-    public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value)
+    public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value) =>
+        TryGet(seekKey, out kind, out _, out value);
+
+    /// <summary>As <see cref="TryGet(ReadOnlySpan{byte}, out ValueKind, out ReadOnlySpan{byte})"/>, with the found entry's sequence.</summary>
+    public bool TryGet(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ulong sequence, out ReadOnlySpan<byte> value)
     {
         switch (FindIndexed(seekKey, out var newest))
         {
             case IndexAnswer.Absent:
                 kind = default;
+                sequence = 0;
                 value = default;
                 return false;
             case IndexAnswer.Found:
                 var found = KeyOf(newest);
                 kind = InternalKey.Kind(found);
+                sequence = InternalKey.Sequence(found);
                 value = ValueOf(newest);
                 return true;
         }
 
-        return TryGetByWalk(seekKey, out kind, out value);
+        return Walk(seekKey, out kind, out sequence, out value);
     }
 
-    /// <summary>The same answer as <see cref="TryGet"/>, from the skip list alone (tests compare the two).</summary>
-    internal bool TryGetByWalk(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value)
+    /// <summary>The same answer as <see cref="TryGet(ReadOnlySpan{byte}, out ValueKind, out ReadOnlySpan{byte})"/>, from the skip list alone (tests compare the two).</summary>
+    internal bool TryGetByWalk(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ReadOnlySpan<byte> value) =>
+        Walk(seekKey, out kind, out _, out value);
+
+    private bool Walk(ReadOnlySpan<byte> seekKey, out ValueKind kind, out ulong sequence, out ReadOnlySpan<byte> value)
     {
         var node = FindInBucket(BucketOf(seekKey), seekKey, default);
         if (node != 0)
@@ -234,12 +243,14 @@ internal sealed class Memtable
             if (InternalKey.CompareOrdered(key, seekKey) == 0)
             {
                 kind = InternalKey.Kind(key);
+                sequence = InternalKey.Sequence(key);
                 value = ValueOf(node);
                 return true;
             }
         }
 
         kind = default;
+        sequence = 0;
         value = default;
         return false;
     }

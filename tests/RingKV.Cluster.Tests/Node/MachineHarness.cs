@@ -205,6 +205,20 @@ internal sealed class MachineHarness
                         .ToList();
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: true);
                     break;
+                case StorageOperation.Ingest:
+                    // As the engine's store: what the store holds nothing of goes in as it came; the rest comes back to merge.
+                    var back = new List<ScanEntry>();
+                    foreach (var entry in request.Entries ?? [])
+                    {
+                        var entryKey = System.Text.Encoding.UTF8.GetString(entry.Key);
+                        if (!Records.TryAdd(entryKey, entry.Record))
+                        {
+                            back.Add(entry);
+                        }
+                    }
+
+                    done = new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: back);
+                    break;
                 case StorageOperation.Hint:
                     var pair = (request.Target!.Value.Name, key);
                     var isNew = !Hints.TryGetValue(pair, out var hint);

@@ -1,6 +1,7 @@
 using System;
 using System.Buffers;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Linq;
 using System.Text;
 using CsCheck;
@@ -338,6 +339,97 @@ public sealed class EngineReplicaStoreTests : IDisposable
         Assert.Equal("sibling", Winner(Key("concurrent")));
         Assert.Equal(1, _store.TombstonesPurged);
         Assert.Equal(0, await _store.PurgeTombstonesAsync(cutoffUnixMs: 2_000));
+    }
+
+    [Fact]
+    public void Ingest_KeysHeldNowhere_StoredAsTheyCame_HeldOnesComeBackToMerge()
+    {
+        var held = Key("page-17");
+        Merge(1, held, VersionedPut("mine", actor: 9, counter: 5));
+        _store.DispatchWrites();
+        Await(1);
+        var page = Page(Enumerable.Range(0, 100).Select(i => Key($"page-{i}")), i => PlainPut($"streamed-{i}", counter: 1_000 + i, actor: 3));
+
+        _store.Submit(new StorageRequest(2, StorageOperation.Ingest, [], default, Entries: page));
+        var answer = Await(1)[0];
+
+        Assert.Equal(ReplicaStatus.Ok, answer.Status);
+        Assert.Equal(99, answer.Keys);
+        Assert.Equal(["page-17"], answer.Entries!.Select(e => Encoding.UTF8.GetString(e.Key)));
+        Assert.Equal("mine", Winner(held)); // not overwritten: the caller merges it
+        Assert.All(page.Where(e => Encoding.UTF8.GetString(e.Key) != "page-17"), e => Assert.Equal(e.Record.Set, StoredBytes(e.Key)));
+        Assert.Equal(1, _engine.Statistics.Ingests);
+
+        // The ingested stamps raised their buckets' bounds: a plain write stamped below one is merged (and loses), not written blind over it.
+        var ingested = Key("page-40");
+        Merge(3, ingested, PlainPut("older", counter: 500, actor: 4));
+        _store.DispatchWrites();
+        Await(1);
+        Assert.Equal("streamed-40", Winner(ingested));
+    }
+
+    [Fact]
+    public void Ingest_WritesOfThePageKeysRacingIt_EveryWriteAndEveryStreamedSiblingKept()
+    {
+        // The node's loop is this thread: pages go in while versioned writes of the same keys (another actor) are merged;
+        // what the ingest gives back is merged after it, as ClusterNode does. Whatever the interleaving, every key ends
+        // with both siblings: none written blind over an ingested record, none ingested over a write.
+        ulong tag = 100;
+        for (var round = 0; round < 20; round++)
+        {
+            var keys = Enumerable.Range(0, 400).Select(i => Key($"r{round}-{i}")).ToList();
+            var page = Page(keys, i => VersionedPut($"streamed-{i}", actor: 1, counter: (ulong)(10 + i)));
+            var ingestTag = ++tag;
+            _store.Submit(new StorageRequest(ingestTag, StorageOperation.Ingest, [], default, Entries: page));
+            var writes = 0;
+            foreach (var key in keys.Where((_, i) => i % 2 == round % 2))
+            {
+                Merge(++tag, key, VersionedPut("written", actor: 2, counter: 5));
+                writes++;
+                if (writes % 50 == 0)
+                {
+                    _store.DispatchWrites();
+                }
+            }
+
+            _store.DispatchWrites();
+            var answers = Await(writes + 1);
+            Assert.All(answers, a => Assert.Equal(ReplicaStatus.Ok, a.Status));
+            var back = answers.Single(a => a.Tag == ingestTag).Entries!;
+            foreach (var entry in back)
+            {
+                _store.Submit(new StorageRequest(++tag, StorageOperation.Merge, entry.Key, entry.Record));
+            }
+
+            _store.DispatchWrites();
+            Assert.All(Await(back.Count), a => Assert.Equal(ReplicaStatus.Ok, a.Status));
+            for (var i = 0; i < keys.Count; i++)
+            {
+                var values = Stored(keys[i]).Siblings.ToArray().Select(x => Encoding.UTF8.GetString(x.Value.Span)).Order().ToArray();
+                string[] expected = i % 2 == round % 2 ? [$"streamed-{i}", "written"] : [$"streamed-{i}"];
+                Assert.Equal(expected, values);
+            }
+        }
+    }
+
+    /// <summary>A stream page: the keys in the engine's order (token, then key), each with its record.</summary>
+    private static ScanEntry[] Page(IEnumerable<byte[]> keys, Func<int, byte[]> record) =>
+        [.. keys.Select((k, i) => (Key: k, Record: record(int.Parse(Encoding.UTF8.GetString(k).Split('-')[^1], System.Globalization.CultureInfo.InvariantCulture))))
+            .OrderBy(e => RingKV.Core.Hashing.Token.Of(e.Key).Value).ThenBy(e => e.Key, ByteOrder.Instance)
+            .Select(e => new ScanEntry(e.Key, new ReplicaRecord(e.Record, 0)))];
+
+    private byte[] StoredBytes(byte[] key)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        Assert.True(_engine.TryGet(key, buffer, out _), "the key is stored");
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private sealed class ByteOrder : System.Collections.Generic.IComparer<byte[]>
+    {
+        public static readonly ByteOrder Instance = new();
+
+        public int Compare(byte[]? x, byte[]? y) => x.AsSpan().SequenceCompareTo(y);
     }
 
     private static byte[] PlainDelete(long counter, ulong actor = 1) =>
