@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using RingKV.Cluster.Coordination;
 using RingKV.Cluster.Messages;
+using RingKV.Core.Hashing;
 
 namespace RingKV.Cluster;
 
@@ -159,19 +160,7 @@ internal sealed partial class ClusterNode
                 OnHintPage(wait, done, now, outbox);
                 break;
             case HintWork.MergedHere:
-                if (_deliveries.Remove(wait.RequestId, out var here))
-                {
-                    var own = QueueOf(Self);
-                    own.InFlight--;
-                    if (done.Status == ReplicaStatus.Ok)
-                    {
-                        SubmitStorage(
-                            new StorageRequest(0, StorageOperation.HintDelete, here.Key, here.Record, Target: Self),
-                            new StorageWait(null, 0, -1, MessageKind.ReplicaWrite) { Hint = HintWork.Delete, HintFor = Self });
-                        ContinueHandOver(Self, own, now);
-                    }
-                }
-
+                HintAcknowledged(wait.RequestId, done.Status == ReplicaStatus.Ok, now);
                 break;
             case HintWork.Delete:
                 if (done.Status == ReplicaStatus.Ok && done.Keys > 0)
@@ -221,7 +210,7 @@ internal sealed partial class ClusterNode
                 continue;
             }
 
-            var deliverable = target == Self || (_ring.TryGetMember(target, out _) && IsAlive(target) && !IsSuspected(target));
+            var deliverable = target == Self || Redirected(target) || (_ring.TryGetMember(target, out _) && IsAlive(target) && !IsSuspected(target));
             if (!deliverable)
             {
                 if (ticks >= queue.SweepAtTicks)
@@ -266,7 +255,7 @@ internal sealed partial class ClusterNode
     {
         if (queue.InFlight == 0 && !queue.Scanning && queue.Pending > 0 && now.UtcTicks >= queue.RetryAtTicks
             && (_settings.HintRateBytesPerSecond <= 0 || _hintBudget.Available > 0)
-            && (target == Self || (IsAlive(target) && !IsSuspected(target))))
+            && (target == Self || Redirected(target) || (IsAlive(target) && !IsSuspected(target))))
         {
             StartHintPage(target, queue, now);
         }
@@ -302,52 +291,107 @@ internal sealed partial class ClusterNode
 
         queue.Cursor = done.Complete ? 0 : done.Next;
         var deadline = (now + _settings.RequestTimeout).UtcTicks;
+        var redirected = Redirected(target);
         foreach (var entry in entries)
         {
+            // A hint for a node that left (removed, or replaced) goes to the key's live replicas on the current ring instead:
+            // the write it holds may be on fewer than the level's replicas otherwise (it counted for a sloppy level), and
+            // merging it where the key is already held changes nothing.
+            NodeId[] to = redirected ? LiveReplicasOf(entry.Key) : [target];
+            if (to.Length == 0)
+            {
+                queue.RetryAtTicks = (now + HintRetry).UtcTicks; // none UP: the hint stays for the next page
+                continue;
+            }
+
             var id = NewRequestId();
-            _deliveries[id] = new HintDelivery(target, entry.Key, entry.Record);
+            _deliveries[id] = new HintDelivery(target, entry.Key, entry.Record, to, to.Length);
             _deliveryDeadlines.Add(id, deadline);
             queue.InFlight++;
             var bytes = entry.Key.Length + entry.Record.Set.Length + 16;
             _hintBudget.Spend(bytes);
             _hintAverageBytes += (bytes - _hintAverageBytes) / 16; // a moving average, for the next page's size
-            if (target == Self)
+            foreach (var node in to)
             {
-                SubmitStorage(new StorageRequest(0, StorageOperation.Merge, entry.Key, entry.Record), new StorageWait(null, id, -1, MessageKind.ReplicaWrite) { Hint = HintWork.MergedHere });
-            }
-            else
-            {
-                outbox.Send(target, new ReplicaWriteRequest(id, entry.Key, entry.Record));
+                if (node == Self)
+                {
+                    SubmitStorage(new StorageRequest(0, StorageOperation.Merge, entry.Key, entry.Record), new StorageWait(null, id, -1, MessageKind.ReplicaWrite) { Hint = HintWork.MergedHere });
+                }
+                else
+                {
+                    outbox.Send(node, new ReplicaWriteRequest(id, entry.Key, entry.Record));
+                }
             }
         }
     }
 
-    /// <summary>A replica acknowledged a handed-over hint (true: the reply was one): the hint is deleted if it did not change meanwhile.</summary>
-    private bool OnHintDelivered(NodeId from, ReplicaWriteReply reply, DateTimeOffset now)
+    /// <summary>Whether hints for <paramref name="target"/> go to each key's current replicas: it left the cluster (and the ring).</summary>
+    private bool Redirected(NodeId target) => target != Self && _left.Contains(target) && !_ring.TryGetMember(target, out _);
+
+    /// <summary>The key's natural replicas on the current ring that are UP.</summary>
+    private NodeId[] LiveReplicasOf(byte[] key)
     {
-        if (!_deliveries.TryGetValue(reply.RequestId, out var delivery) || delivery.Target != from)
+        var replicas = _placement.For(Token.Of(key));
+        var live = new List<NodeId>(replicas.Length);
+        foreach (var node in replicas)
         {
-            return false;
+            if (node == Self || (IsAlive(node) && !IsSuspected(node)))
+            {
+                live.Add(node);
+            }
         }
 
-        _deliveries.Remove(reply.RequestId);
+        return [.. live];
+    }
+
+    /// <summary>
+    /// One recipient of a handed-over hint acknowledged it (or failed): once every recipient did, the hint is deleted if it
+    /// did not change meanwhile; a failure leaves it for a later page.
+    /// </summary>
+    private void HintAcknowledged(ulong id, bool ok, DateTimeOffset now)
+    {
+        if (!_deliveries.TryGetValue(id, out var delivery))
+        {
+            return;
+        }
+
         var queue = QueueOf(delivery.Target);
-        queue.InFlight--;
-        if (reply.Status != ReplicaStatus.Ok)
+        if (!ok)
         {
+            _deliveries.Remove(id);
+            queue.InFlight--;
             queue.RetryAtTicks = (now + HintRetry).UtcTicks;
-            return true;
+            return;
         }
 
+        if (delivery.Waiting > 1)
+        {
+            _deliveries[id] = delivery with { Waiting = delivery.Waiting - 1 };
+            return;
+        }
+
+        _deliveries.Remove(id);
+        queue.InFlight--;
         SubmitStorage(
             new StorageRequest(0, StorageOperation.HintDelete, delivery.Key, delivery.Record, Target: delivery.Target),
             new StorageWait(null, 0, -1, MessageKind.ReplicaWrite) { Hint = HintWork.Delete, HintFor = delivery.Target });
         ContinueHandOver(delivery.Target, queue, now);
+    }
+
+    /// <summary>A replica acknowledged a handed-over hint (true: the reply was one).</summary>
+    private bool OnHintDelivered(NodeId from, ReplicaWriteReply reply, DateTimeOffset now)
+    {
+        if (!_deliveries.TryGetValue(reply.RequestId, out var delivery) || Array.IndexOf(delivery.To, from) < 0)
+        {
+            return false;
+        }
+
+        HintAcknowledged(reply.RequestId, reply.Status == ReplicaStatus.Ok, now);
         return true;
     }
 
-    /// <summary>A hint sent to its target, waiting for the acknowledgement.</summary>
-    private readonly record struct HintDelivery(NodeId Target, byte[] Key, ReplicaRecord Record);
+    /// <summary>A hint for <paramref name="Target"/> sent to <paramref name="To"/> (the target, or the key's replicas when it left), <paramref name="Waiting"/> acknowledgements still to come.</summary>
+    private readonly record struct HintDelivery(NodeId Target, byte[] Key, ReplicaRecord Record, NodeId[] To, int Waiting);
 
     /// <summary>The hints this node keeps for one target: how many, where the next page starts, what is in flight.</summary>
     private sealed class HintQueue

@@ -121,6 +121,7 @@ internal sealed partial class ClusterNode
     private Placement _placement;
     private HashSet<NodeId> _down = [];
     private HashSet<NodeId> _suspected = [];
+    private HashSet<NodeId> _left = [];
 
     // ReplicasOf's answers per vnode of the current ring and DOWN set (immutable; forgotten when either changes): the
     // natural list (strict quorum), and the sloppy one with stand-ins for DOWN replicas (the same object when none is DOWN).
@@ -182,9 +183,11 @@ internal sealed partial class ClusterNode
     /// <param name="down">Nodes DOWN for the cluster.</param>
     /// <param name="suspected">Nodes this node's detector suspects.</param>
     /// <param name="future">The ring a membership change in flight leads to (NORMAL and JOINING members); null: none in flight.</param>
-    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null, TokenRing? future = null)
+    /// <param name="left">Nodes that left the cluster (decommissioned, removed, replaced): hints kept for them go to each key's current replicas.</param>
+    public void ApplyMembership(TokenRing ring, IEnumerable<NodeId> down, IEnumerable<NodeId>? suspected = null, TokenRing? future = null, IEnumerable<NodeId>? left = null)
     {
         var previous = _ring;
+        _left = left is null ? [] : [.. left];
         if (!ReferenceEquals(ring, _ring))
         {
             _ring = ring;

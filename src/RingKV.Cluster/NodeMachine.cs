@@ -638,7 +638,8 @@ internal sealed class NodeMachine
 
         _node.SetStoredBytes(view.Members.ToDictionary(m => m.Id, m => m.Record.Load.StorageBytes));
         var wasInFlight = _node.ChangeInFlight;
-        _node.ApplyMembership(ring, down, suspected, future);
+        var left = view.Members.Where(m => m.Record.State == NodeState.Left).Select(m => m.Id);
+        _node.ApplyMembership(ring, down, suspected, future, left);
         if (wasInFlight && !_node.ChangeInFlight)
         {
             _changeEndedAt = now;

@@ -58,6 +58,34 @@ public sealed class FailureHandlingTests
     }
 
     [Fact]
+    public void Handoff_HintsForARemovedNode_GoToTheKeysCurrentReplicas_AndAreDeleted()
+    {
+        var harness = FourNodes();
+        var (a, c) = (harness["a"], harness["c"]);
+        StopUntilDown(harness, c);
+        for (var i = 0; i < Keys; i++)
+        {
+            a.Submit(ClientRequest.WriteOf(100 + (ulong)i, Key(i), WriteOperation.PlainPut, Value(i), consistency: ConsistencyLevel.All));
+        }
+
+        harness.Pump();
+        Assert.All(Enumerable.Range(0, Keys), i => Assert.Equal(ClientStatus.Ok, harness.Replies[100 + (ulong)i].Status));
+        Assert.Equal(Keys, harness.Members.Sum(m => m.Store.Hints.Count(h => h.Key.Target == "c")));
+
+        // c is dead for good: removed, its ranges re-replicated from the survivors; the hints kept for it are not left to
+        // expire but handed to each key's replicas on the new ring (a, b and d: every one of them now).
+        Assert.True(a.Machine.TryRemoveNode(c.Id, harness.Now, a, out var error), error);
+        harness.Run(TimeSpan.FromSeconds(60));
+        Assert.All(harness.Members.Where(m => m != c), m => Assert.Equal(3, m.Machine.Node.Ring.MemberCount));
+
+        Assert.All(harness.Members, m => Assert.Empty(m.Store.Hints));
+        Assert.All(harness.Members.Where(m => m != c), m => Assert.Equal(0, m.Machine.Node.Hints.Pending));
+        Assert.Equal(Keys, harness.Members.Sum(m => m.Machine.Node.Hints.Delivered));
+        Assert.All(harness.Members.Where(m => m != c), m => Assert.All(Enumerable.Range(0, Keys),
+            i => Assert.Equal(Value(i), m.Store.Get(Text(i))!.Winner!.Value.Value.ToArray())));
+    }
+
+    [Fact]
     public void Write_ReplicaDownWithoutStandIn_CoordinatorKeepsTheHint_NotCountedForTheLevel()
     {
         var harness = ThreeNodes();
