@@ -40,40 +40,7 @@ public sealed partial class StorageEngine
         {
             var orderedLength = InternalKey.WriteOrdered(seekKey, key);
             InternalKey.Write(seekKey, seekKey[..orderedLength], InternalKey.MaxSequence, ValueKind.Seek);
-            var ordered = seekKey[..orderedLength];
-            if (sv.Mem.TryGet(seekKey, out _, out sequence, out _))
-            {
-                return true;
-            }
-
-            foreach (var imm in sv.Immutables)
-            {
-                if (imm.TryGet(seekKey, out _, out sequence, out _))
-                {
-                    return true;
-                }
-            }
-
-            var levels = sv.Version.Levels;
-            foreach (var file in levels[0])
-            {
-                if (file.Covers(ordered) && file.Reader!.TryGet(seekKey, out _, out sequence, out _))
-                {
-                    return true;
-                }
-            }
-
-            for (var level = 1; level < levels.Length; level++)
-            {
-                var index = sv.Version.FindFile(level, ordered);
-                if (index >= 0 && levels[level][index].Reader!.TryGet(seekKey, out _, out sequence, out _))
-                {
-                    return true;
-                }
-            }
-
-            sequence = 0;
-            return false;
+            return TryFindNewest(sv, seekKey, seekKey[..orderedLength], out _, out sequence, out _);
         }
         finally
         {

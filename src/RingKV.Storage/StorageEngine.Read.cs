@@ -145,37 +145,9 @@ public sealed partial class StorageEngine
         {
             var orderedLength = InternalKey.WriteOrdered(seekKey, key);
             InternalKey.Write(seekKey, seekKey[..orderedLength], sequence, ValueKind.Seek);
-            var ordered = seekKey[..orderedLength];
-
-            if (sv.Mem.TryGet(seekKey, out var kind, out var value))
+            if (TryFindNewest(sv, seekKey, seekKey[..orderedLength], out var kind, out _, out var value))
             {
                 return Deliver(kind, value, destination, out expiresAt);
-            }
-
-            foreach (var imm in sv.Immutables)
-            {
-                if (imm.TryGet(seekKey, out kind, out value))
-                {
-                    return Deliver(kind, value, destination, out expiresAt);
-                }
-            }
-
-            var levels = sv.Version.Levels;
-            foreach (var file in levels[0])
-            {
-                if (file.Covers(ordered) && file.Reader!.TryGet(seekKey, out kind, out _, out var memory))
-                {
-                    return Deliver(kind, memory.Span, destination, out expiresAt);
-                }
-            }
-
-            for (var level = 1; level < levels.Length; level++)
-            {
-                var index = sv.Version.FindFile(level, ordered);
-                if (index >= 0 && levels[level][index].Reader!.TryGet(seekKey, out kind, out _, out var memory))
-                {
-                    return Deliver(kind, memory.Span, destination, out expiresAt);
-                }
             }
 
             return false;
@@ -188,6 +160,49 @@ public sealed partial class StorageEngine
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
+    }
+
+    /// <summary>
+    /// The newest entry of <paramref name="ordered"/>'s key at most the seek key's sequence, whatever its kind: memtable,
+    /// frozen memtables, level 0 newest first, then one table per level. The value lives as long as <paramref name="sv"/>.
+    /// </summary>
+    private static bool TryFindNewest(SuperVersion sv, ReadOnlySpan<byte> seekKey, ReadOnlySpan<byte> ordered, out ValueKind kind, out ulong sequence, out ReadOnlySpan<byte> value)
+    {
+        if (sv.Mem.TryGet(seekKey, out kind, out sequence, out value))
+        {
+            return true;
+        }
+
+        foreach (var imm in sv.Immutables)
+        {
+            if (imm.TryGet(seekKey, out kind, out sequence, out value))
+            {
+                return true;
+            }
+        }
+
+        var levels = sv.Version.Levels;
+        foreach (var file in levels[0])
+        {
+            if (file.Covers(ordered) && file.Reader!.TryGet(seekKey, out kind, out sequence, out var memory))
+            {
+                value = memory.Span;
+                return true;
+            }
+        }
+
+        for (var level = 1; level < levels.Length; level++)
+        {
+            var index = sv.Version.FindFile(level, ordered);
+            if (index >= 0 && levels[level][index].Reader!.TryGet(seekKey, out kind, out sequence, out var memory))
+            {
+                value = memory.Span;
+                return true;
+            }
+        }
+
+        value = default;
+        return false;
     }
 
     private bool Deliver(ValueKind kind, ReadOnlySpan<byte> value, IBufferWriter<byte> destination, out DateTimeOffset? expiresAt)

@@ -60,15 +60,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Handoff_HintsForARemovedNode_GoToTheKeysCurrentReplicas_AndAreDeleted()
     {
-        var harness = FourNodes();
-        var (a, c) = (harness["a"], harness["c"]);
-        StopUntilDown(harness, c);
-        for (var i = 0; i < Keys; i++)
-        {
-            a.Submit(ClientRequest.WriteOf(100 + (ulong)i, Key(i), WriteOperation.PlainPut, Value(i), consistency: ConsistencyLevel.All));
-        }
-
-        harness.Pump();
+        var (harness, a, c) = FourNodesWithCDownAndHinted();
         Assert.All(Enumerable.Range(0, Keys), i => Assert.Equal(ClientStatus.Ok, harness.Replies[100 + (ulong)i].Status));
         Assert.Equal(Keys, harness.Members.Sum(m => m.Store.Hints.Count(h => h.Key.Target == "c")));
 
@@ -228,15 +220,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Read_Sloppy_AsksTheStandInForTheDownReplicasHint()
     {
-        var harness = FourNodes();
-        var (a, c) = (harness["a"], harness["c"]);
-        StopUntilDown(harness, c);
-        for (var i = 0; i < Keys; i++)
-        {
-            a.Submit(ClientRequest.WriteOf(100 + (ulong)i, Key(i), WriteOperation.PlainPut, Value(i), consistency: ConsistencyLevel.All));
-        }
-
-        harness.Pump();
+        var (harness, a, c) = FourNodesWithCDownAndHinted();
 
         // A sloppy read at ALL asks the stand-in, which answers with the hint it keeps; a strict one cannot be served.
         for (var i = 0; i < Keys; i++)
@@ -259,6 +243,21 @@ public sealed class FailureHandlingTests
         node.Running = false;
         harness.Run(TimeSpan.FromSeconds(20));
         Assert.All(harness.Members.Where(m => m != node), m => Assert.False(m.Machine.Node.IsAlive(node.Id), $"{m.Id} still counts {node.Id} UP"));
+    }
+
+    /// <summary>Four nodes, c DOWN, and through a sloppy ALL write of every key (ids 100 + i) a hint for c kept by each key's stand-in.</summary>
+    private static (MachineHarness Harness, MachineHarness.Member A, MachineHarness.Member C) FourNodesWithCDownAndHinted()
+    {
+        var harness = FourNodes();
+        var (a, c) = (harness["a"], harness["c"]);
+        StopUntilDown(harness, c);
+        for (var i = 0; i < Keys; i++)
+        {
+            a.Submit(ClientRequest.WriteOf(100 + (ulong)i, Key(i), WriteOperation.PlainPut, Value(i), consistency: ConsistencyLevel.All));
+        }
+
+        harness.Pump();
+        return (harness, a, c);
     }
 
     private static MachineHarness ThreeNodes(Func<ClusterNodeSettings, ClusterNodeSettings>? configure = null)
