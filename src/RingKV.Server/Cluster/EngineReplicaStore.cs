@@ -420,10 +420,13 @@ internal sealed class EngineReplicaStore : IReplicaStore
         for (var page = 0; page < group.Count; page++)
         {
             back[page] = [];
-            var run = new List<IngestRecord>(group[page].Entries?.Count ?? 0);
-            foreach (var entry in group[page].Entries ?? [])
+            var entries = group[page].Entries ?? [];
+            var run = new List<IngestRecord>(entries.Count);
+            var held = HeldKeys(entries);
+            for (var e = 0; e < entries.Count; e++)
             {
-                if (!entry.Record.Exists || entry.Key.Length == 0 || _engine.TryGetNewestSequence(entry.Key, out _)
+                var entry = entries[e];
+                if (!entry.Record.Exists || entry.Key.Length == 0 || held[e]
                     || !SiblingSetFastPath.TryReadStamps(entry.Record.Set, out var stamp, out var lwwOnly))
                 {
                     back[page].Add(entry); // held already (or not a record the fast path reads): the merge path decides
@@ -503,6 +506,31 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
 
         return [.. group.Select((r, page) => new StorageDone(r.Tag, ReplicaStatus.Ok, Entries: back[page], Keys: stored[page]))];
+    }
+
+    /// <summary>Which of a page's keys the engine holds a version of: one pass over the page's span (pages come in the engine's order), a lookup per key otherwise.</summary>
+    private bool[] HeldKeys(IReadOnlyList<ScanEntry> entries)
+    {
+        var held = new bool[entries.Count];
+        var keys = new byte[entries.Count][];
+        for (var i = 0; i < entries.Count; i++)
+        {
+            keys[i] = entries[i].Key;
+        }
+
+        try
+        {
+            _engine.MarkHeld(keys, held);
+        }
+        catch (RingKVException e) when (e.Code == ErrorCode.InvalidArgument)
+        {
+            for (var i = 0; i < keys.Length; i++)
+            {
+                held[i] = keys[i].Length == 0 || _engine.TryGetNewestSequence(keys[i], out _);
+            }
+        }
+
+        return held;
     }
 
     /// <summary>The engine's order of two records' keys: token, then bytes.</summary>

@@ -160,6 +160,35 @@ public sealed class IngestTests
     }
 
     [Fact]
+    public void MarkHeld_AnyVersionCounts_InTheMemtableAndInTables_AsTheNewestSequenceSays()
+    {
+        using var dir = new TempDirectory();
+        var time = new ManualTimeProvider();
+        using var engine = StorageEngine.Open(Options(dir.Path, time));
+        var keys = Records(0, 400).Select(r => r.Key).ToList(); // the engine's order
+        engine.Put(keys[10], "v"u8);
+        engine.Delete(keys[20]);
+        engine.Put(keys[30], "x"u8, time.GetUtcNow().AddSeconds(1));
+        engine.Flush(); // those three in a table, the next ones in the memtable
+        engine.Put(keys[40], "w"u8);
+        engine.Delete(keys[399]);
+        time.Advance(TimeSpan.FromSeconds(5)); // keys[30] expired: still a version
+        engine.Ingest(Records(0, 5, "other"), engine.LastSequence);
+
+        var held = new bool[keys.Count];
+        engine.MarkHeld(keys, held);
+
+        int[] expected = [10, 20, 30, 40, 399];
+        Assert.Equal(expected, Enumerable.Range(0, keys.Count).Where(i => held[i]));
+        Assert.All(Enumerable.Range(0, keys.Count), i => Assert.Equal(engine.TryGetNewestSequence(keys[i], out _), held[i]));
+
+        var unsorted = keys.ToList();
+        unsorted.Reverse();
+        var e = Assert.Throws<RingKVException>(() => engine.MarkHeld(unsorted, new bool[unsorted.Count]));
+        Assert.Contains("sorted", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Ingest_UnsortedOrRepeatedKeys_IsRefusedAndStoresNothing()
     {
         using var dir = new TempDirectory();
