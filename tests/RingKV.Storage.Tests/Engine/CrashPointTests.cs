@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using RingKV.Core.Errors;
@@ -17,9 +18,10 @@ namespace RingKV.Storage.Tests.Engine;
 /// </summary>
 /// <remarks>
 /// The workload passes through each step whose durability the engine arranges: log appends and fsyncs, a new log
-/// segment without a flush, a multi-operation batch, flushes, a compaction, obsolete logs and tables deleted, a
-/// manifest replaced, and a reopen that replays the log into a table. Unsynced bytes are all lost, so a directory sync
-/// or fsync left out fails this test at every run, not at random: each such crash point is among the swept ones.
+/// segment without a flush, a multi-operation batch, flushes, a compaction, an ingest of two tables, obsolete logs and
+/// tables deleted, a manifest replaced, and a reopen that replays the log into a table. Unsynced bytes are all lost, so
+/// a directory sync or fsync left out fails this test at every run, not at random: each such crash point is among the
+/// swept ones.
 /// </remarks>
 public sealed class CrashPointTests
 {
@@ -270,6 +272,7 @@ public sealed class CrashPointTests
 
                 Step("flush", () => _engine!.Flush());
                 Step("compact all", () => _engine!.CompactAll());
+                Ingest([.. Enumerable.Range(30, 10).Select(i => (Key(i), NextValue()))]);
                 Write((Key(20), NextValue()), (Key(2), null));
                 for (var i = 8; i < 12; i++)
                 {
@@ -300,6 +303,22 @@ public sealed class CrashPointTests
         {
             Current = what;
             action();
+        }
+
+        /// <summary>New keys stored by an ingest as two runs (two tables, one manifest write): all of them, or none.</summary>
+        private void Ingest((string Key, byte[] Value)[] records)
+        {
+            var sorted = records.OrderBy(r => Token.Of(Encoding.UTF8.GetBytes(r.Key)).Value).ThenBy(r => r.Key, StringComparer.Ordinal)
+                .Select(r => new IngestRecord(Encoding.UTF8.GetBytes(r.Key), r.Value, 0)).ToList();
+            Current = $"ingest of {records.Length}";
+            InFlight = [.. records.Select(r => (r.Key, (byte[]?)r.Value))];
+            _engine!.IngestRuns([sorted[..(sorted.Count / 2)], sorted[(sorted.Count / 2)..]], _engine.LastSequence);
+            foreach (var (key, value) in records)
+            {
+                Acked[key] = value;
+            }
+
+            InFlight = [];
         }
 
         private void Write(params (string Key, byte[]? Value)[] changes)
