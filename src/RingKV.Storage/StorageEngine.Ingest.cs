@@ -87,26 +87,7 @@ public sealed partial class StorageEngine
         var sv = AcquireSuper();
         try
         {
-            var children = new List<IInternalIterator> { sv.Mem.NewIterator() };
-            foreach (var imm in sv.Immutables)
-            {
-                children.Add(imm.NewIterator());
-            }
-
-            foreach (var file in sv.Version.Levels[0])
-            {
-                children.Add(file.Reader!.NewIterator(false));
-            }
-
-            for (var level = 1; level < Version.LevelCount; level++)
-            {
-                if (sv.Version.Levels[level].Length > 0)
-                {
-                    children.Add(new LevelIterator(sv.Version.Levels[level], fillCache: false));
-                }
-            }
-
-            using var it = new MergingIterator(children);
+            using var it = new MergingIterator(ChildIterators(sv, fillCache: false));
             Span<byte> seek = stackalloc byte[Token.Size + InternalKey.TrailerSize];
             new Token(tokens[0]).Encode(seek);
             InternalKey.Write(seek, seek[..Token.Size], InternalKey.MaxSequence, ValueKind.Seek);

@@ -55,6 +55,18 @@ public sealed partial class StorageEngine
         ThrowIfDisposed();
         var own = snapshot is null ? GetSnapshot() : null;
         var sv = AcquireSuper();
+        var children = ChildIterators(sv, fillCache: true);
+        var sequence = (snapshot ?? own)!.Sequence;
+        return new StorageIterator(new MergingIterator(children), range, sequence, _options.Time, () =>
+        {
+            sv.Unref();
+            own?.Dispose();
+        });
+    }
+
+    /// <summary>An iterator over every version of every key for each part of <paramref name="sv"/>: the memtables, each level-0 table, each deeper level.</summary>
+    private static List<IInternalIterator> ChildIterators(SuperVersion sv, bool fillCache)
+    {
         var children = new List<IInternalIterator> { sv.Mem.NewIterator() };
         foreach (var imm in sv.Immutables)
         {
@@ -63,23 +75,18 @@ public sealed partial class StorageEngine
 
         foreach (var file in sv.Version.Levels[0])
         {
-            children.Add(file.Reader!.NewIterator(true));
+            children.Add(file.Reader!.NewIterator(fillCache));
         }
 
         for (var level = 1; level < Version.LevelCount; level++)
         {
             if (sv.Version.Levels[level].Length > 0)
             {
-                children.Add(new LevelIterator(sv.Version.Levels[level], fillCache: true));
+                children.Add(new LevelIterator(sv.Version.Levels[level], fillCache));
             }
         }
 
-        var sequence = (snapshot ?? own)!.Sequence;
-        return new StorageIterator(new MergingIterator(children), range, sequence, _options.Time, () =>
-        {
-            sv.Unref();
-            own?.Dispose();
-        });
+        return children;
     }
 
     private void RegisterSnapshotLocked(ulong sequence)

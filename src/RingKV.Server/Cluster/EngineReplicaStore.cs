@@ -412,7 +412,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
         group.Sort(static (a, b) => ComparePages(a.Entries, b.Entries));
         var back = new List<ScanEntry>[group.Count];
         var runs = new List<List<IngestRecord>>(group.Count);
-        var ingested = new List<(ScanEntry Entry, int Page)>();
+        var ingested = new List<(ScanEntry Entry, int Page, ulong Hash)>(); // the key's hash: its stamp bucket, and what write rounds record
         var latest = long.MinValue;
         var versioned = false;
         var inOrder = true;
@@ -435,11 +435,12 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
                 inOrder &= previous.Key is null || CompareEntries(previous, entry) < 0;
                 previous = entry;
-                _stamps.Stored(StoredStamps.BucketOf(XxHash64.HashToUInt64(entry.Key)), stamp.Value, lwwOnly);
+                var hash = XxHash64.HashToUInt64(entry.Key);
+                _stamps.Stored(StoredStamps.BucketOf(hash), stamp.Value, lwwOnly);
                 latest = Math.Max(latest, stamp.Value);
                 versioned |= !lwwOnly;
                 run.Add(new IngestRecord(entry.Key, entry.Record.Set, entry.Record.ExpiresAtUnixMs));
-                ingested.Add((entry, page));
+                ingested.Add((entry, page, hash));
             }
 
             if (run.Count > 0)
@@ -454,7 +455,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
             ingested.Sort(static (a, b) => CompareEntries(a.Entry, b.Entry));
             var records = new List<IngestRecord>(ingested.Count);
             runs = [records];
-            var unique = new List<(ScanEntry Entry, int Page)>(ingested.Count);
+            var unique = new List<(ScanEntry Entry, int Page, ulong Hash)>(ingested.Count);
             foreach (var item in ingested)
             {
                 if (unique.Count > 0 && CompareEntries(unique[^1].Entry, item.Entry) == 0)
@@ -486,9 +487,9 @@ internal sealed class EngineReplicaStore : IReplicaStore
 
             lock (_writtenLock)
             {
-                foreach (var (entry, page) in ingested)
+                foreach (var (entry, page, hash) in ingested)
                 {
-                    if (refused || _written.Contains(XxHash64.HashToUInt64(entry.Key)))
+                    if (refused || _written.Contains(hash))
                     {
                         back[page].Add(entry);
                     }
@@ -499,10 +500,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
                 }
             }
 
-            if (!refused)
-            {
-                Interlocked.Add(ref StreamIngested, ingested.Count);
-            }
         }
 
         return [.. group.Select((r, page) => new StorageDone(r.Tag, ReplicaStatus.Ok, Entries: back[page], Keys: stored[page]))];
@@ -526,7 +523,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
         {
             for (var i = 0; i < keys.Length; i++)
             {
-                held[i] = keys[i].Length == 0 || _engine.TryGetNewestSequence(keys[i], out _);
+                held[i] = _engine.TryGetNewestSequence(keys[i], out _);
             }
         }
 
@@ -548,9 +545,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
             (true, false) => 1,
             _ => 0,
         };
-
-    /// <summary>Stream records stored in bulk by <see cref="IngestGroupAsync"/> since start.</summary>
-    public long StreamIngested;
 
     private static bool IsPurgeable(ReadOnlySpan<byte> record, long cutoffUnixMs)
     {
