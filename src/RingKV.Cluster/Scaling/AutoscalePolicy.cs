@@ -22,7 +22,7 @@ namespace RingKV.Cluster.Scaling;
 ///     (the longest-held wins; ties go to the first in <see cref="AutoscaleSettings.Metrics"/> order).
 /// (5) Scale in by k = min(step, n - floor, removable nodes) when every metric with a low mark stayed below it for the
 ///     whole window, and for every metric with a high mark the projected mean after removing k nodes,
-///     mean × n / (n - k), stays below that high mark. That projection is the hysteresis that keeps it from flapping:
+///     mean × n / (n - k), stays below that high mark (by more than rounding: <see cref="ProjectionMargin"/>). That projection is the hysteresis that keeps it from flapping:
 ///     the load a scale in leaves never asks for a scale out by itself.
 /// Which nodes a scale in removes: the NORMAL, UP, removable nodes with the highest ids, highest first, comparing ids
 /// with their digit runs as numbers (node10 after node9; a StatefulSet's ringkv-10 after ringkv-9): the node that
@@ -32,6 +32,13 @@ namespace RingKV.Cluster.Scaling;
 /// </remarks>
 internal sealed class AutoscalePolicy
 {
+    /// <summary>
+    /// Relative margin below a high mark within which a scale in's projection counts as reaching the mark. A load that
+    /// sat exactly on the mark (one ulp above it: a scale out) and was then spread over more nodes comes back from the
+    /// projection an ulp below it; without the margin that steady load would be scaled out and straight back in.
+    /// </summary>
+    private const double ProjectionMargin = 1e-9;
+
     private readonly AutoscaleSettings _settings;
 
     /// <summary>Per metric: the first sample of the current unbroken run above its high mark (null: not above).</summary>
@@ -259,7 +266,7 @@ internal sealed class AutoscalePolicy
             }
 
             var projected = mean * n / (n - k);
-            if (projected >= high)
+            if (projected >= high * (1 - ProjectionMargin))
             {
                 return Hold($"{what}, but removing {k} would put {Describe(metric, projected)} on {n - k} nodes, not below the high mark {Describe(metric, high)}", n);
             }

@@ -106,6 +106,34 @@ public sealed class AutoscalePolicyTests
     }
 
     [Fact]
+    public void Decide_SteadyLoadOnTheHighMark_ScaledOutIsNotScaledBackIn()
+    {
+        // The case CsCheck found: 5 nodes a rounding error above high 7.711982682028474 scale out by 2; spread over 7
+        // and projected back onto 5, the same load comes out an ulp below the mark, which must still hold.
+        const double high = 7.711982682028474;
+        var policy = new AutoscalePolicy(OpsSettings(high: high, low: 7, windowSeconds: 0, cooldownSeconds: 0, min: 4, max: 9, step: 2));
+        var perNode = high * 5 / 5;
+        Assert.True(perNode > high);
+
+        var grow = policy.Decide(Ops(0, 5, perNode));
+        Assert.Equal(ScaleAction.ScaleOut, grow.Action);
+        policy.Completed(Start);
+
+        var spread = perNode * 5 / 7;
+        var mean = 0.0;
+        for (var i = 0; i < 7; i++)
+        {
+            mean += spread;
+        }
+
+        Assert.True(mean / 7 * 7 / 5 < high); // the policy's mean of the 7, projected onto 5
+        var after = policy.Decide(Ops(1, 7, spread));
+
+        Assert.Equal(ScaleAction.Hold, after.Action);
+        Assert.Contains("but removing 2 would put", after.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Decide_EveryLowMarkMustHold_OneMetricAboveItsLowMarkHolds()
     {
         var settings = OpsSettings(windowSeconds: 0) with { Cpu = new WaterMarks(80, 20) };
