@@ -33,7 +33,7 @@ internal sealed class ClusterReplyException : RingKVException
 /// <remarks>
 /// Plain writes are last-writer-wins (the coordinator stamps them with its hybrid-logical clock). A plain SET without a
 /// condition, GET or KEEPTTL is one blind write at the write level; conditional and read-modify-write forms (SET NX/XX/GET,
-/// KEEPTTL, DEL's count, GETDEL, GETEX, EXPIRE and its conditions) read at the read level first and then write at the write
+/// KEEPTTL, DEL's count, GETDEL, GETEX, EXPIRE and its conditions, APPEND, SETRANGE, SETBIT) read at the read level first and then write at the write
 /// level: under concurrency they are not atomic (docs/consistency.md).
 /// </remarks>
 internal sealed class CoordinatedStore : IKeyValueStore
@@ -119,6 +119,16 @@ internal sealed class CoordinatedStore : IKeyValueStore
 
                 await SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainDelete, [], consistency: request.Consistency)).ConfigureAwait(false);
                 return new WriteResult(true, true);
+
+            case WriteKind.Modify:
+                var modified = request.Modifier!.Modify(existed ? winner.Span : default, existed);
+                if (modified is null)
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                await PutAsync(key, modified, existed ? currentExpiry : 0, request.Consistency).ConfigureAwait(false);
+                return new WriteResult(true, existed);
 
             default:
                 if (!existed || request.Expiry.Mode == ExpiryMode.Keep || !request.Expiry.AppliesTo(currentExpiry))

@@ -676,6 +676,20 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>EXPIRETIME and PEXPIRETIME: the absolute expiry in Unix seconds (rounded) or ms; -1 without one, -2 for no key.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    internal async ValueTask<RespAction> ExpireTime(RespCommand c, RespWriter w, long unitMs)
+    {
+        if (!CheckSizes(w, c[1]))
+        {
+            return RespAction.Continue;
+        }
+
+        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        w.WriteInteger(!read.Found ? -2 : read.ExpiresAtUnixMs == 0 ? -1 : unitMs == 1 ? read.ExpiresAtUnixMs : (read.ExpiresAtUnixMs + 500) / 1000);
+        return RespAction.Continue;
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> Persist(RespCommand c, RespWriter w)
     {

@@ -365,6 +365,23 @@ internal sealed partial class CommandHandler : IRespHandler
         return RespAction.Continue;
     }
 
+    /// <summary>TIME: this node's clock as Unix seconds and the microseconds within the second, two bulk strings.</summary>
+    internal RespAction Time(RespWriter w)
+    {
+        var micros = (_node.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
+        Span<byte> digits = stackalloc byte[20];
+        w.WriteArrayHeader(2);
+        w.WriteBulkString(Digits(micros / 1_000_000, digits));
+        w.WriteBulkString(Digits(micros % 1_000_000, digits));
+        return RespAction.Continue;
+
+        static ReadOnlySpan<byte> Digits(long value, Span<byte> into)
+        {
+            value.TryFormat(into, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
+            return into[..written];
+        }
+    }
+
     internal static RespAction Select(RespCommand c, RespWriter w)
     {
         if (!c.TryGetInt64(1, out var db))

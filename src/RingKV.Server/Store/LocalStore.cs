@@ -393,6 +393,17 @@ internal sealed class LocalStore : IKeyValueStore
                 batch.Delete(key);
                 return new WriteResult(existed, existed);
 
+            case WriteKind.Modify:
+                var modified = request.Modifier!.Modify(existed ? winner.Span : default, existed);
+                if (modified is null)
+                {
+                    return new WriteResult(false, existed);
+                }
+
+                set ??= SiblingSet.Empty;
+                StageExpiring(batch, key, set.Put(set.Context, modified, _actor, Now(), _maxVectorEntries, DotFloor()), existed ? currentExpiry : 0);
+                return new WriteResult(true, existed);
+
             default:
                 if (!existed || request.Expiry.Mode == ExpiryMode.Keep || !request.Expiry.AppliesTo(currentExpiry))
                 {

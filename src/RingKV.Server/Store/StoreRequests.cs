@@ -91,6 +91,26 @@ internal enum WriteKind : byte
 
     /// <summary>Change only the expiry (EXPIRE and its forms, PERSIST, GETEX).</summary>
     Expire,
+
+    /// <summary>
+    /// Replace the live value (or absence) with what <see cref="WriteRequest.Modifier"/> makes of it, keeping the expiry
+    /// (APPEND, SETRANGE, SETBIT): atomic on one node, read then write at the levels in a cluster.
+    /// </summary>
+    Modify,
+}
+
+/// <summary>
+/// A read-modify-write of one value: given what the key holds, the value it should hold. Called once per write, inside
+/// the store's critical section on a single node (so it must not block or call the store); it keeps whatever its
+/// command replies with (a new length, an old bit) in its own fields.
+/// </summary>
+internal interface IValueModifier
+{
+    /// <summary>
+    /// The new value for a key that holds <paramref name="current"/> (<paramref name="exists"/> false: the key is absent and
+    /// <paramref name="current"/> empty), or null to write nothing (the command is refused, or changes nothing).
+    /// </summary>
+    byte[]? Modify(ReadOnlySpan<byte> current, bool exists);
 }
 
 /// <summary>A plain read of one key (GET, EXISTS, TTL, TYPE, each key of MGET).</summary>
@@ -110,6 +130,7 @@ internal readonly record struct ReadResult(bool Found, long ExpiresAtUnixMs);
 /// <param name="Expiry">The expiry after a set (Clear, Keep or At), or the change an <see cref="WriteKind.Expire"/> makes, with its condition.</param>
 /// <param name="Previous">Receives the live value the write found (SET GET, GETDEL, GETEX), when given.</param>
 /// <param name="Consistency">Replicas to write to; default: the store's default.</param>
+/// <param name="Modifier">For <see cref="WriteKind.Modify"/>: makes the new value from the current one.</param>
 internal readonly record struct WriteRequest(
     ReadOnlyMemory<byte> Key,
     WriteKind Kind,
@@ -117,8 +138,13 @@ internal readonly record struct WriteRequest(
     SetCondition Condition,
     ExpiryRule Expiry,
     IBufferWriter<byte>? Previous = null,
-    ConsistencyLevel Consistency = default)
+    ConsistencyLevel Consistency = default,
+    IValueModifier? Modifier = null)
 {
+    /// <summary>A read-modify-write that keeps the key's expiry (a key it creates has none).</summary>
+    public static WriteRequest Modify(ReadOnlyMemory<byte> key, IValueModifier modifier, ConsistencyLevel consistency = default) =>
+        new(key, WriteKind.Modify, default, SetCondition.Always, ExpiryRule.Keep, null, consistency, modifier);
+
     /// <summary>A SET.</summary>
     public static WriteRequest Set(ReadOnlyMemory<byte> key, ReadOnlyMemory<byte> value, SetCondition condition, ExpiryRule expiry, IBufferWriter<byte>? previous = null, ConsistencyLevel consistency = default) =>
         new(key, WriteKind.Set, value, condition, expiry, previous, consistency);
