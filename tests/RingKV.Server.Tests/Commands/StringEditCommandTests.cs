@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Threading.Tasks;
-using RingKV.Server.Tests.Cluster;
 using RingKV.Server.Tests.Support;
 using StackExchange.Redis;
 using Xunit;
@@ -303,28 +302,10 @@ public sealed class StringEditSingleNodeTests(ServerFixture fixture) : StringEdi
 }
 
 /// <summary>The cases through a 3-node cluster: written through node 0, read through node 2.</summary>
-[Collection("cluster processes")]
-public sealed class StringEditClusterTests(StringEditClusterTests.ThreeNodes fixture) : StringEditCases, IClassFixture<StringEditClusterTests.ThreeNodes>
+[Collection(ThreeNodeCluster.Collection)]
+public sealed class StringEditClusterTests(ThreeNodeCluster fixture) : StringEditCases
 {
     protected override IDatabase Writer => fixture.Writer;
 
     protected override IDatabase Reader => fixture.Reader;
-
-    /// <summary>Three real nodes, N = 3, QUORUM reads and writes (the defaults).</summary>
-    public sealed class ThreeNodes : IDisposable
-    {
-        private readonly LocalCluster _cluster = new(3);
-
-        public ThreeNodes()
-        {
-            Writer = _cluster.Db(0);
-            Reader = _cluster.Db(2);
-        }
-
-        public IDatabase Writer { get; }
-
-        public IDatabase Reader { get; }
-
-        public void Dispose() => _cluster.Dispose();
-    }
 }

@@ -34,6 +34,24 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
     }
 
     [Fact]
+    public void RedisCli_BigKeysAndMemKeys_FindTheBiggestString()
+    {
+        // --bigkeys sizes strings with STRLEN, --memkeys with MEMORY USAGE: before those existed every key was 0 bytes.
+        var cli = Tool("redis-cli");
+        var port = fixture.Server.Port.ToString(CultureInfo.InvariantCulture);
+        fixture.Db.StringSet("cli:big", new string('b', 5000));
+        fixture.Db.StringSet("cli:small", "s");
+
+        var big = Run(cli, "-p", port, "--bigkeys");
+        Assert.Contains("Biggest string found '\"cli:big\"' has 5000 bytes", big, StringComparison.Ordinal);
+
+        var memory = Run(cli, "-p", port, "--memkeys");
+        var found = Regex.Match(memory, "Biggest string found '\"cli:big\"' has (?<bytes>[0-9]+) bytes");
+        Assert.True(found.Success, memory);
+        Assert.InRange(long.Parse(found.Groups["bytes"].Value, CultureInfo.InvariantCulture), 5000 + 7, 6000);
+    }
+
+    [Fact]
     public void RedisBenchmark_SetGet_ExitsZeroWithBothLines()
     {
         var benchmark = Tool("redis-benchmark");
