@@ -101,6 +101,29 @@ internal sealed class RespCommand
         return RespNumber.TryParseDouble(this[index], out value);
     }
 
+    /// <summary>A command over copies of <paramref name="arguments"/> (one buffer): for commands kept past their receive, as MULTI queues them.</summary>
+    public static RespCommand Of(byte[][] arguments)
+    {
+        var length = 0;
+        foreach (var argument in arguments)
+        {
+            length += argument.Length;
+        }
+
+        var buffer = new byte[length];
+        var command = new RespCommand();
+        command.Begin(buffer);
+        var offset = 0;
+        foreach (var argument in arguments)
+        {
+            argument.CopyTo(buffer, offset);
+            command.Add(offset, argument.Length);
+            offset += argument.Length;
+        }
+
+        return command;
+    }
+
     /// <summary>Copies the arguments into new arrays; for tests and diagnostics, never on a hot path.</summary>
     public byte[][] ToArrays()
     {

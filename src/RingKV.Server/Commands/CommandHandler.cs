@@ -27,6 +27,9 @@ internal sealed partial class CommandHandler : IRespHandler
     private readonly List<ulong> _inFlightTokens = [];
     private bool _tracking;
 
+    // A barrier command is in flight: no later command may start before it is done. Cleared when the window drains.
+    private bool _barrierInFlight;
+
     public CommandHandler(NodeContext node, ClientInfo client)
     {
         _node = node;
@@ -40,6 +43,11 @@ internal sealed partial class CommandHandler : IRespHandler
         _node.CountCommand();
         _client.NoteCommand(command.Name);
         var spec = CommandTable.Find(command.Name);
+        if (_queued is not null && !RunsInsideMulti(spec))
+        {
+            return new ValueTask<RespAction>(Queue(spec, command, writer));
+        }
+
         if (spec is not null && spec.Execute == SetExecutor && TryDefer(command, writer, out var deferred))
         {
             return deferred;
@@ -59,7 +67,7 @@ internal sealed partial class CommandHandler : IRespHandler
     public bool MayOverlap(RespCommand command)
     {
         var spec = CommandTable.Find(command.Name);
-        if (spec is null || spec.Flags.HasFlag(CommandFlags.Barrier) || spec.FirstKey == 0 || !_session.Authenticated)
+        if (spec is null || spec.Flags.HasFlag(CommandFlags.Barrier) || spec.FirstKey == 0 || !_session.Authenticated || _barrierInFlight || _queued is not null)
         {
             return false;
         }
@@ -82,6 +90,7 @@ internal sealed partial class CommandHandler : IRespHandler
     {
         _inFlightTokens.Clear();
         _tracking = false;
+        _barrierInFlight = false;
     }
 
     /// <summary>Dispatches one command: authentication, lookup, arity, then its executor; a store error becomes its reply.</summary>
@@ -145,6 +154,11 @@ internal sealed partial class CommandHandler : IRespHandler
     /// <summary>A command that did not complete at once, or started while others run, keeps its keys in flight.</summary>
     private ValueTask<RespAction> Track(CommandSpec? spec, RespCommand c, ValueTask<RespAction> pending)
     {
+        if (!pending.IsCompleted && spec is not null && spec.Flags.HasFlag(CommandFlags.Barrier))
+        {
+            _barrierInFlight = true; // later commands wait for it (EXEC's queue, FLUSHALL)
+        }
+
         if ((_tracking || !pending.IsCompleted) && spec is not null && spec.FirstKey != 0)
         {
             var (first, last, step) = spec.KeyPositions(c.Count);
@@ -409,6 +423,7 @@ internal sealed partial class CommandHandler : IRespHandler
     internal RespAction Reset(RespWriter w)
     {
         _session.Reset(authenticated: _node.Options.Password is null);
+        EndTransaction();
         w.Protocol = 2;
         w.WriteSimpleString("RESET"u8);
         return RespAction.Continue;

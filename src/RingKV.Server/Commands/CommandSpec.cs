@@ -37,6 +37,9 @@ internal enum CommandFlags : ushort
     /// commands in flight, and later commands wait for it.
     /// </summary>
     Barrier = 1 << 7,
+
+    /// <summary>Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, UNWATCH, QUIT, RESET).</summary>
+    Transaction = 1 << 8,
 }
 
 /// <summary>Runs one command of a connection; writes exactly one reply to the writer, possibly after an await.</summary>

@@ -26,6 +26,12 @@ public sealed class ThreeNodeCluster : IDisposable
 
     public IDatabase Reader { get; }
 
+    /// <summary>Node 0, where writes go.</summary>
+    public System.Net.IPEndPoint WriterEndPoint => _cluster.Nodes[0].EndPoint;
+
+    /// <summary>Node 2, where reads go.</summary>
+    public System.Net.IPEndPoint ReaderEndPoint => _cluster.Nodes[2].EndPoint;
+
     public void Dispose() => _cluster.Dispose();
 }
 
