@@ -55,9 +55,11 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
     public void RedisBenchmark_SetGet_ExitsZeroWithBothLines()
     {
         var benchmark = Tool("redis-benchmark");
-        var output = Run(benchmark, "-p", fixture.Server.Port.ToString(CultureInfo.InvariantCulture), "-t", "set,get", "-n", "2000", "-c", "4", "-q");
+        var output = Run(benchmark, "-p", fixture.Server.Port.ToString(CultureInfo.InvariantCulture), "-t", "set,get,incr", "-n", "2000", "-c", "4", "-q");
         Assert.Matches(SetLine(), output);
         Assert.Matches(GetLine(), output);
+        Assert.Matches(IncrLine(), output);
+        Assert.Equal(2000, (long)fixture.Db.StringGet("counter:__rand_int__")); // redis-benchmark's INCR key: every increment kept
         Assert.Equal("PONG", (string?)fixture.Db.Execute("PING"));
     }
 
@@ -66,6 +68,9 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
 
     [GeneratedRegex(@"(?:^|[\r\n])GET: [0-9.]+ requests per second")]
     private static partial Regex GetLine();
+
+    [GeneratedRegex(@"(?:^|[\r\n])INCR: [0-9.]+ requests per second")]
+    private static partial Regex IncrLine();
 
     internal static string Tool(string name)
     {
