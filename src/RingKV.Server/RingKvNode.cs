@@ -25,6 +25,7 @@ internal sealed class RingKvNode : IAsyncDisposable
     private readonly RespListener _listener;
     private readonly IKeyValueStore _store;
     private NodeHost? _cluster;
+    private NodeContext? _context;
     private readonly StorageEngine _engine;
     private readonly MemoryTrimmer _trimmer;
     private readonly ILogger _logger;
@@ -117,7 +118,7 @@ internal sealed class RingKvNode : IAsyncDisposable
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
         }
-        return new RingKvNode(listener, store, engine, trimmer, logger) { _cluster = cluster };
+        return new RingKvNode(listener, store, engine, trimmer, logger) { _cluster = cluster, _context = node };
     }
 
     /// <summary>The cluster host's settings from the serve options.</summary>
@@ -153,10 +154,20 @@ internal sealed class RingKvNode : IAsyncDisposable
     }
 
     /// <summary>
-    /// Completes when a cluster node is done by itself: with null after it was decommissioned (LEFT), or with the reason
-    /// it cannot go on (a replace that cannot proceed). Never, for a single node.
+    /// Completes when the node is done by itself: with null after SHUTDOWN or after it was decommissioned (LEFT), or
+    /// with the reason a cluster node cannot go on (a replace that cannot proceed).
     /// </summary>
-    public Task<string?> Finished => _cluster?.Finished ?? new TaskCompletionSource<string?>().Task;
+    public Task<string?> Finished => _finished ??= WhenFinished();
+
+    private Task<string?>? _finished;
+
+    private async Task<string?> WhenFinished()
+    {
+        var shutdown = _context?.ShutdownRequested ?? new TaskCompletionSource().Task;
+        var cluster = _cluster?.Finished ?? new TaskCompletionSource<string?>().Task;
+        var first = await Task.WhenAny(shutdown, cluster).ConfigureAwait(false);
+        return first == cluster ? await cluster.ConfigureAwait(false) : null;
+    }
 
     /// <summary>Graceful shutdown; safe to call more than once.</summary>
     public async Task StopAsync()

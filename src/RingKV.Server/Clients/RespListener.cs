@@ -99,6 +99,35 @@ internal sealed class RespListener : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Closes every connection <paramref name="match"/> selects (CLIENT KILL): its socket is shut down, so its pending
+    /// receive ends and its loop closes it. Returns how many it closed.
+    /// </summary>
+    public int Kill(Func<ClientInfo, bool> match)
+    {
+        var killed = 0;
+        foreach (var connection in _connections.Values)
+        {
+            if (!match(connection.Info))
+            {
+                continue;
+            }
+
+            try
+            {
+                connection.Socket.Shutdown(SocketShutdown.Both);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Closed meanwhile: it counts, it is gone.
+            }
+
+            killed++;
+        }
+
+        return killed;
+    }
+
     /// <summary>Starts accepting clients; throws <see cref="RingKVException"/> naming the address when it cannot listen.</summary>
     public void Start()
     {

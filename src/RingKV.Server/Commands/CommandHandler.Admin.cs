@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
+using RingKV.Server.Clients;
 using RingKV.Storage;
 
 namespace RingKV.Server.Commands;
@@ -37,6 +38,10 @@ internal sealed partial class CommandHandler
         "INFO [<command-name> ...]",
         "    Return details about multiple RingKV commands.",
         "    If no command names are given, details for all commands are returned.",
+        "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+        "    Return a list of all commands in this RingKV server.",
+        "GETKEYS <full-command>",
+        "    Return the keys from a full RingKV command.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple commands.",
         "    RingKV keeps no command documentation: the reply is always empty.",
@@ -78,6 +83,17 @@ internal sealed partial class CommandHandler
                 }
             }
         }
+        else if (c.ArgumentEquals(1, "LIST"u8))
+        {
+            CommandList(c, w);
+        }
+        else if (c.ArgumentEquals(1, "GETKEYS"u8))
+        {
+            if (SubcommandArity(c, w, -3))
+            {
+                CommandGetKeys(c, w);
+            }
+        }
         else if (c.ArgumentEquals(1, "DOCS"u8))
         {
             // No documentation entries: redis-cli then falls back to its built-in hints.
@@ -96,6 +112,168 @@ internal sealed partial class CommandHandler
         }
 
         return RespAction.Continue;
+    }
+
+    /// <summary>
+    /// COMMAND LIST [FILTERBY MODULE m | ACLCAT c | PATTERN p]: the names in the table. RingKV has no modules; its ACL
+    /// categories are the flags it has (read, write, fast, slow, admin, keyspace for commands that take keys); a
+    /// pattern matches names as KEYS matches keys, ignoring case.
+    /// </summary>
+    private static void CommandList(RespCommand c, RespWriter w)
+    {
+        Func<CommandSpec, bool> keep = static _ => true;
+        if (c.Count == 5 && c.ArgumentEquals(2, "FILTERBY"u8))
+        {
+            if (c.ArgumentEquals(3, "MODULE"u8))
+            {
+                keep = static _ => false;
+            }
+            else if (c.ArgumentEquals(3, "PATTERN"u8))
+            {
+                var pattern = Glob.Compile(c[4], ignoreCase: true);
+                keep = spec => pattern.IsMatch(Encoding.ASCII.GetBytes(spec.Name));
+            }
+            else if (c.ArgumentEquals(3, "ACLCAT"u8))
+            {
+                var category = Encoding.ASCII.GetString(c[4]).ToLowerInvariant();
+                keep = spec => AclCategories(spec).Contains(category);
+            }
+            else
+            {
+                w.WriteError(RespErrors.Syntax);
+                return;
+            }
+        }
+        else if (c.Count != 2)
+        {
+            w.WriteError(RespErrors.Syntax);
+            return;
+        }
+
+        var names = new List<string>();
+        foreach (var spec in CommandTable.All)
+        {
+            if (keep(spec))
+            {
+                names.Add(spec.Name);
+            }
+        }
+
+        w.WriteArrayHeader(names.Count);
+        foreach (var name in names)
+        {
+            w.WriteBulkString(Encoding.ASCII.GetBytes(name));
+        }
+    }
+
+    /// <summary>The ACL categories COMMAND LIST FILTERBY ACLCAT sees a command in, from its flags.</summary>
+    private static List<string> AclCategories(CommandSpec spec)
+    {
+        var categories = new List<string>();
+        if (spec.Flags.HasFlag(CommandFlags.Read))
+        {
+            categories.Add("read");
+        }
+
+        if (spec.Flags.HasFlag(CommandFlags.Write))
+        {
+            categories.Add("write");
+        }
+
+        categories.Add(spec.Flags.HasFlag(CommandFlags.Fast) ? "fast" : "slow");
+        if (spec.Flags.HasFlag(CommandFlags.Admin))
+        {
+            categories.Add("admin");
+            categories.Add("dangerous");
+        }
+
+        if (spec.FirstKey != 0)
+        {
+            categories.Add("keyspace");
+        }
+
+        if (spec.Flags.HasFlag(CommandFlags.Transaction) && spec.Name is not ("quit" or "reset"))
+        {
+            categories.Add("transaction");
+        }
+
+        return categories;
+    }
+
+    /// <summary>COMMAND GETKEYS command arg...: the arguments of that command that are keys, by the table's key positions.</summary>
+    private static void CommandGetKeys(RespCommand c, RespWriter w)
+    {
+        if (CommandTable.Find(c[2]) is not { } spec)
+        {
+            w.WriteError("ERR Invalid command specified"u8);
+            return;
+        }
+
+        var count = c.Count - 2; // the inner command's arguments, its name included
+        if (!spec.AcceptsArgumentCount(count))
+        {
+            w.WriteError("ERR Invalid number of arguments specified for command"u8);
+            return;
+        }
+
+        var (first, last, step) = spec.KeyPositions(count);
+        if (first == 0 || first > last)
+        {
+            w.WriteError("ERR The command has no key arguments"u8);
+            return;
+        }
+
+        w.WriteArrayHeader(((last - first) / step) + 1);
+        for (var i = first; i <= last; i += step)
+        {
+            w.WriteBulkString(c[i + 2]);
+        }
+    }
+
+    /// <summary>
+    /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]: stops the node as SIGTERM does (clients' commands in flight
+    /// finish, the commit log is synced, the process exits 0); the connection closes without a reply, as in Redis.
+    /// SAVE and NOSAVE change nothing (every acknowledged write is in the commit log either way), NOW and FORCE neither
+    /// (there is no replica to wait for and no save to fail); ABORT has nothing to abort, since the stop begins at once.
+    /// </summary>
+    internal RespAction Shutdown(RespCommand c, RespWriter w)
+    {
+        bool save = false, noSave = false, abort = false;
+        for (var i = 1; i < c.Count; i++)
+        {
+            if (c.ArgumentEquals(i, "NOSAVE"u8))
+            {
+                noSave = true;
+            }
+            else if (c.ArgumentEquals(i, "SAVE"u8))
+            {
+                save = true;
+            }
+            else if (c.ArgumentEquals(i, "ABORT"u8))
+            {
+                abort = true;
+            }
+            else if (!c.ArgumentEquals(i, "NOW"u8) && !c.ArgumentEquals(i, "FORCE"u8))
+            {
+                w.WriteError(RespErrors.Syntax);
+                return RespAction.Continue;
+            }
+        }
+
+        if ((save && noSave) || (abort && c.Count > 2))
+        {
+            w.WriteError(RespErrors.Syntax);
+            return RespAction.Continue;
+        }
+
+        if (abort)
+        {
+            w.WriteError("ERR No shutdown in progress."u8);
+            return RespAction.Continue;
+        }
+
+        _node.RequestShutdown();
+        return RespAction.Close;
     }
 
     private static void WriteAllCommands(RespWriter w)
@@ -253,6 +431,26 @@ internal sealed partial class CommandHandler
         "      Return clients of specified type.",
         "    * ID id [id ...]",
         "      Return clients of specified IDs only.",
+        "KILL <ip:port>",
+        "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]",
+        "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)",
+        "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+        "      Kill connections by type.",
+        "    * ID <client-id>",
+        "      Kill connections by client id.",
+        "    * SKIPME (YES|NO)",
+        "      Skip killing current connection (default: yes).",
+        "NO-EVICT (ON|OFF)",
+        "    Accepted for compatibility: RingKV evicts no client.",
+        "PAUSE <timeout> [WRITE|ALL]",
+        "    Suspend all, or just write, clients for <timeout> milliseconds.",
+        "UNPAUSE",
+        "    Stop the current client pause, resuming traffic.",
         "SETNAME <name>",
         "    Assign the name <name> to the current connection.",
         "SETINFO <option> <value>",
@@ -262,6 +460,173 @@ internal sealed partial class CommandHandler
         "HELP",
         "    Prints this help.",
     ];
+
+    /// <summary>
+    /// CLIENT KILL ip:port (+OK, or "No such client"), or CLIENT KILL with filters (ID, ADDR, LADDR, TYPE, USER, SKIPME,
+    /// MAXAGE), answering how many it closed. Every connection here is a normal one of user "default". This connection,
+    /// when it is among them (SKIPME no), is closed after the reply.
+    /// </summary>
+    private RespAction ClientKill(RespCommand c, RespWriter w)
+    {
+        if (c.Count == 3)
+        {
+            var address = Encoding.UTF8.GetString(c[2]);
+            if (address == _client.Address)
+            {
+                w.WriteOk();
+                return RespAction.Close;
+            }
+
+            var killed = _node.Listener?.Kill(info => info.Address == address) ?? 0;
+            if (killed == 0)
+            {
+                w.WriteError("ERR No such client"u8);
+            }
+            else
+            {
+                w.WriteOk();
+            }
+
+            return RespAction.Continue;
+        }
+
+        if ((c.Count - 2) % 2 != 0)
+        {
+            w.WriteError(RespErrors.Syntax);
+            return RespAction.Continue;
+        }
+
+        long? id = null, maxAge = null;
+        string? addr = null, laddr = null, user = null;
+        var skipMe = true;
+        var typeMatches = true;
+        for (var i = 2; i < c.Count; i += 2)
+        {
+            var value = Encoding.UTF8.GetString(c[i + 1]);
+            if (c.ArgumentEquals(i, "ID"u8))
+            {
+                if (!c.TryGetInt64(i + 1, out var parsed) || parsed <= 0)
+                {
+                    w.WriteError("ERR client-id should be greater than 0"u8);
+                    return RespAction.Continue;
+                }
+
+                id = parsed;
+            }
+            else if (c.ArgumentEquals(i, "ADDR"u8))
+            {
+                addr = value;
+            }
+            else if (c.ArgumentEquals(i, "LADDR"u8))
+            {
+                laddr = value;
+            }
+            else if (c.ArgumentEquals(i, "USER"u8))
+            {
+                user = value;
+            }
+            else if (c.ArgumentEquals(i, "TYPE"u8))
+            {
+                if (c.ArgumentEquals(i + 1, "NORMAL"u8))
+                {
+                    typeMatches = true;
+                }
+                else if (c.ArgumentEquals(i + 1, "MASTER"u8) || c.ArgumentEquals(i + 1, "REPLICA"u8) || c.ArgumentEquals(i + 1, "SLAVE"u8) || c.ArgumentEquals(i + 1, "PUBSUB"u8))
+                {
+                    typeMatches = false;
+                }
+                else
+                {
+                    w.WriteError($"ERR Unknown client type '{value}'");
+                    return RespAction.Continue;
+                }
+            }
+            else if (c.ArgumentEquals(i, "SKIPME"u8))
+            {
+                if (c.ArgumentEquals(i + 1, "YES"u8))
+                {
+                    skipMe = true;
+                }
+                else if (c.ArgumentEquals(i + 1, "NO"u8))
+                {
+                    skipMe = false;
+                }
+                else
+                {
+                    w.WriteError(RespErrors.Syntax);
+                    return RespAction.Continue;
+                }
+            }
+            else if (c.ArgumentEquals(i, "MAXAGE"u8))
+            {
+                if (!c.TryGetInt64(i + 1, out var age))
+                {
+                    w.WriteError(RespErrors.NotInteger);
+                    return RespAction.Continue;
+                }
+
+                maxAge = age;
+            }
+            else
+            {
+                w.WriteError(RespErrors.Syntax);
+                return RespAction.Continue;
+            }
+        }
+
+        var now = _node.Time.GetUtcNow();
+        bool Matches(ClientInfo info) =>
+            typeMatches
+            && (id is null || info.Id == id)
+            && (addr is null || info.Address == addr)
+            && (laddr is null || info.LocalAddress == laddr)
+            && (user is null || user == "default")
+            && (maxAge is null || (now - info.ConnectedAt).TotalSeconds >= maxAge);
+
+        var self = !skipMe && Matches(_client);
+        var count = (_node.Listener?.Kill(info => info.Id != _client.Id && Matches(info)) ?? 0) + (self ? 1 : 0);
+        w.WriteInteger(count);
+        return self ? RespAction.Close : RespAction.Continue;
+    }
+
+    /// <summary>CLIENT PAUSE timeout-ms [WRITE | ALL]: every connection's commands (or writes) wait until then, or CLIENT UNPAUSE.</summary>
+    private void ClientPause(RespCommand c, RespWriter w)
+    {
+        if (!c.TryGetInt64(2, out var timeout))
+        {
+            w.WriteError("ERR timeout is not an integer or out of range"u8);
+            return;
+        }
+
+        if (timeout < 0)
+        {
+            w.WriteError("ERR timeout is negative"u8);
+            return;
+        }
+
+        var all = true;
+        if (c.Count == 4)
+        {
+            if (c.ArgumentEquals(3, "WRITE"u8))
+            {
+                all = false;
+            }
+            else if (!c.ArgumentEquals(3, "ALL"u8))
+            {
+                w.WriteError("ERR CLIENT PAUSE mode must be WRITE or ALL"u8);
+                return;
+            }
+        }
+        else if (c.Count > 4)
+        {
+            w.WriteError(RespErrors.Syntax);
+            return;
+        }
+
+        var now = _node.Time.GetUtcNow().ToUnixTimeMilliseconds();
+        _node.Pause(timeout > long.MaxValue - now ? long.MaxValue : now + timeout, all);
+        w.WriteOk();
+    }
 
     internal RespAction Client(RespCommand c, RespWriter w)
     {
@@ -303,6 +668,42 @@ internal sealed partial class CommandHandler
         else if (c.ArgumentEquals(1, "LIST"u8))
         {
             ClientList(c, w);
+        }
+        else if (c.ArgumentEquals(1, "KILL"u8))
+        {
+            if (SubcommandArity(c, w, -3))
+            {
+                return ClientKill(c, w);
+            }
+        }
+        else if (c.ArgumentEquals(1, "PAUSE"u8))
+        {
+            if (SubcommandArity(c, w, -3))
+            {
+                ClientPause(c, w);
+            }
+        }
+        else if (c.ArgumentEquals(1, "UNPAUSE"u8))
+        {
+            if (SubcommandArity(c, w, 2))
+            {
+                _node.Unpause();
+                w.WriteOk();
+            }
+        }
+        else if (c.ArgumentEquals(1, "NO-EVICT"u8))
+        {
+            if (SubcommandArity(c, w, 3))
+            {
+                if (c.ArgumentEquals(2, "ON"u8) || c.ArgumentEquals(2, "OFF"u8))
+                {
+                    w.WriteOk();
+                }
+                else
+                {
+                    w.WriteError(RespErrors.Syntax);
+                }
+            }
         }
         else if (c.ArgumentEquals(1, "SETINFO"u8))
         {

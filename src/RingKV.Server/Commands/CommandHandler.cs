@@ -38,7 +38,13 @@ internal sealed partial class CommandHandler : IRespHandler
         node.CountConnection();
     }
 
-    public ValueTask<RespAction> ExecuteAsync(RespCommand command, RespWriter writer, CancellationToken cancellationToken)
+    public ValueTask<RespAction> ExecuteAsync(RespCommand command, RespWriter writer, CancellationToken cancellationToken) =>
+        _node.MayBePaused && PausedFor(command) is { } paused
+            ? AfterPause(paused, FlushPendingAsync(writer), command, writer)
+            : Execute(command, writer, mayDefer: true);
+
+    /// <summary>Runs one command; a plain SET may be deferred into the receive's batch only when <paramref name="mayDefer"/>.</summary>
+    private ValueTask<RespAction> Execute(RespCommand command, RespWriter writer, bool mayDefer)
     {
         _node.CountCommand();
         _client.NoteCommand(command.Name);
@@ -48,7 +54,7 @@ internal sealed partial class CommandHandler : IRespHandler
             return new ValueTask<RespAction>(Queue(spec, command, writer));
         }
 
-        if (spec is not null && spec.Execute == SetExecutor && TryDefer(command, writer, out var deferred))
+        if (mayDefer && spec is not null && spec.Execute == SetExecutor && TryDefer(command, writer, out var deferred))
         {
             return deferred;
         }
@@ -61,6 +67,33 @@ internal sealed partial class CommandHandler : IRespHandler
         }
 
         return Track(spec, command, Dispatch(spec, command, writer));
+    }
+
+    /// <summary>
+    /// The wait a CLIENT PAUSE imposes on <paramref name="command"/> (every command, or writes only), or null. CLIENT
+    /// itself is never paused, or nothing could end a pause early (UNPAUSE).
+    /// </summary>
+    private Task? PausedFor(RespCommand command)
+    {
+        var spec = CommandTable.Find(command.Name);
+        return spec is not null && spec.Name == "client" ? null : _node.PauseFor(spec is not null && spec.Flags.HasFlag(CommandFlags.Write));
+    }
+
+    /// <summary>
+    /// A command that met a CLIENT PAUSE: the SETs deferred before it are committed and answered first (as before any
+    /// other command), then it waits for the pause to end (or UNPAUSE, or waits again for a new pause) and runs, never
+    /// deferred: the receive's batch may already have been flushed.
+    /// </summary>
+    private async ValueTask<RespAction> AfterPause(Task? paused, ValueTask flushed, RespCommand command, RespWriter writer)
+    {
+        await flushed.ConfigureAwait(false);
+        while (paused is not null)
+        {
+            await paused.ConfigureAwait(false);
+            paused = PausedFor(command);
+        }
+
+        return await Execute(command, writer, mayDefer: false).ConfigureAwait(false);
     }
 
     /// <inheritdoc/>

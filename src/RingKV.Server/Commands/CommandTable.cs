@@ -82,6 +82,7 @@ internal static class CommandTable
         new("config", -2, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Config(c, w))),
         new("info", -1, Loading | Barrier, 0, 0, 0, static (h, c, w) => h.Info(c, w)),
         new("client", -2, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Client(c, w))),
+        new("shutdown", -1, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Shutdown(c, w))),
         new("kv.get", -2, Read, 1, 1, 1, static (h, c, w) => h.KvGet(c, w)),
         new("kv.put", -3, Write | DenyOom, 1, 1, 1, static (h, c, w) => h.KvPut(c, w)),
         new("kv.del", -2, Write, 1, 1, 1, static (h, c, w) => h.KvDel(c, w)),

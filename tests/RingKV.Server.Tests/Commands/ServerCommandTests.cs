@@ -182,6 +182,47 @@ public sealed class ServerCommandTests(ServerFixture fixture) : IClassFixture<Se
     }
 
     [Fact]
+    public void CommandList_AllAndFiltered_FromTheOneTable()
+    {
+        var count = (long)_db.Execute("COMMAND", "COUNT");
+        var all = ((RedisResult[])_db.Execute("COMMAND", "LIST")!).Select(r => (string)r!).ToArray();
+        Assert.Equal(count, all.Length);
+        Assert.Contains("lcs", all);
+        Assert.Equal(["getbit", "getdel", "getex", "getrange", "getset"], ((RedisResult[])_db.Execute("COMMAND", "LIST", "FILTERBY", "PATTERN", "GET?*")!).Select(r => (string)r!).Order(StringComparer.Ordinal));
+        Assert.Empty((RedisResult[])_db.Execute("COMMAND", "LIST", "FILTERBY", "MODULE", "json")!);
+        var writes = ((RedisResult[])_db.Execute("COMMAND", "LIST", "FILTERBY", "ACLCAT", "write")!).Select(r => (string)r!).ToArray();
+        Assert.Contains("set", writes);
+        Assert.DoesNotContain("get", writes);
+        Assert.Equal("ERR syntax error", Assert.Throws<RedisServerException>(() => _db.Execute("COMMAND", "LIST", "FILTERBY", "COLOR", "x")).Message);
+    }
+
+    [Fact]
+    public void CommandGetKeys_KeyPositionsOfTheTable_ErrorsAsRedis()
+    {
+        string[] Keys(params object[] args) => ((RedisResult[])_db.Execute("COMMAND", ["GETKEYS", .. args])!).Select(r => (string)r!).ToArray();
+        Assert.Equal(["a"], Keys("SET", "a", "1", "EX", "10"));
+        Assert.Equal(["a", "b"], Keys("MSET", "a", "1", "b", "2"));
+        Assert.Equal(["x", "y", "z"], Keys("DEL", "x", "y", "z"));
+        Assert.Equal(["k1", "k2"], Keys("LCS", "k1", "k2", "IDX"));
+        Assert.Equal(["k"], Keys("OBJECT", "ENCODING", "k"));
+        string Error(params object[] args) => Assert.Throws<RedisServerException>(() => _db.Execute("COMMAND", ["GETKEYS", .. args])).Message;
+        Assert.Equal("ERR Invalid command specified", Error("NOSUCH", "a"));
+        Assert.Equal("ERR Invalid number of arguments specified for command", Error("GET", "a", "b"));
+        Assert.Equal("ERR The command has no key arguments", Error("PING", "x"));
+    }
+
+    [Theory]
+    [InlineData("INCR DECR INCRBY DECRBY INCRBYFLOAT APPEND STRLEN GETRANGE SUBSTR SETRANGE GETSET LCS SETBIT GETBIT BITCOUNT")]
+    [InlineData("KEYS RENAME RENAMENX COPY TOUCH RANDOMKEY EXPIRETIME PEXPIRETIME OBJECT MEMORY")]
+    [InlineData("MULTI EXEC DISCARD WATCH UNWATCH TIME")]
+    public void Commands_UsersReachFor_AreKnown(string names)
+    {
+        // Issue 14 found these answering "ERR unknown command".
+        var info = (RedisResult[])_db.Execute("COMMAND", ["INFO", .. names.Split(' ')])!;
+        Assert.All(info, (entry, i) => Assert.False(entry.IsNull, names.Split(' ')[i] + " is not in COMMAND INFO"));
+    }
+
+    [Fact]
     public void Select_ZeroAndOne_OkAndError()
     {
         using var raw = fixture.Server.ConnectRaw();

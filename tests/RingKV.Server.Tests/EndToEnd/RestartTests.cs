@@ -100,4 +100,37 @@ public sealed class RestartTests
             Assert.Equal($"v{i}", (string?)await after.StringGetAsync($"term:{i}"));
         }
     }
+
+    [Fact]
+    public async Task Shutdown_Command_StopsAsSigtermDoesAndKeepsData()
+    {
+        // --sync none: only the graceful shutdown's log sync makes these writes durable.
+        using var server = new ServerProcess("--sync", "none");
+        var db = server.Connect().GetDatabase();
+        for (var i = 0; i < 300; i++)
+        {
+            db.StringSet($"shut:{i}", $"v{i}", flags: CommandFlags.FireAndForget);
+        }
+
+        Assert.Equal("v299", (string?)await db.StringGetAsync("shut:299"));
+        using var raw = server.ConnectRaw();
+        Assert.Equal("-ERR syntax error", raw.CallText("SHUTDOWN", "SAVE", "NOSAVE"));
+        Assert.Equal("-ERR syntax error", raw.CallText("SHUTDOWN", "LATER"));
+        Assert.Equal("-ERR No shutdown in progress.", raw.CallText("SHUTDOWN", "ABORT"));
+        Assert.Equal("+PONG", raw.CallText("PING")); // none of those stopped it
+
+        raw.Send(RawClient.Encode("SHUTDOWN", "NOSAVE"));
+        var (text, closed) = raw.ReadUntilClosed(TimeSpan.FromSeconds(20));
+        Assert.True(closed, "SHUTDOWN did not close the connection");
+        Assert.Equal("", text); // no reply, as in Redis
+        Assert.Equal(0, server.WaitForExit());
+        Assert.Contains("stopped; commit log synced", server.Log, StringComparison.Ordinal);
+
+        server.Restart();
+        var after = server.Connect().GetDatabase();
+        for (var i = 0; i < 300; i++)
+        {
+            Assert.Equal($"v{i}", (string?)await after.StringGetAsync($"shut:{i}"));
+        }
+    }
 }

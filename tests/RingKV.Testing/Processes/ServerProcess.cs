@@ -127,6 +127,16 @@ public sealed partial class ServerProcess : IDisposable
         return process.ExitCode;
     }
 
+    /// <summary>Waits for the process to exit by itself (SHUTDOWN, a decommission); returns its exit code.</summary>
+    public int WaitForExit()
+    {
+        var process = _process ?? throw new InvalidOperationException("not started");
+        Assert.True(process.WaitForExit(StopDeadline), $"the server did not exit within {StopDeadline}; {Log}");
+        process.WaitForExit(); // drains the redirected output
+        CloseClients();
+        return process.ExitCode;
+    }
+
     /// <summary>Starts the server again on the same data directory (after <see cref="Kill"/> or <see cref="StopGracefully"/>).</summary>
     public void Restart()
     {
