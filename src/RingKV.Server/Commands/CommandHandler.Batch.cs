@@ -20,6 +20,10 @@ internal sealed partial class CommandHandler
     // Plain SETs of the current receive, not yet applied. Their keys and values point into the connection's receive
     // buffer, which stays as it is until the receive's last reply (EndOfBatchAsync comes before the next receive).
     private List<KeyValue> _pending = [];
+
+    // Beside _pending, once the run holds an INCR-family command (a single node only): one entry per pending write, the
+    // modifier of a deferred INCR or null for a SET. Empty while the run holds SETs only (their path stays as it was).
+    private List<IValueModifier?> _pendingModifiers = [];
     private readonly Stack<List<KeyValue>> _spareLists = new(); // under _spareLock: a commit completes on another thread
     private readonly System.Threading.Lock _spareLock = new();
 
@@ -40,8 +44,44 @@ internal sealed partial class CommandHandler
             return false;
         }
 
-        _pending.Add(new KeyValue(c.GetMemory(1), c.GetMemory(2)));
-        _pendingBytes += c[1].Length + c[2].Length;
+        return Defer(new KeyValue(c.GetMemory(1), c.GetMemory(2)), null, w, out deferred);
+    }
+
+    /// <summary>
+    /// On a single node a pipelined INCR, DECR, INCRBY or DECRBY joins the run of deferred writes (applied in order
+    /// with them, one engine write, <see cref="Store.LocalStore.WriteRunAsync"/>), answered with the run. False when the
+    /// command is not one, or its arguments are wrong (the command itself then answers, after the run).
+    /// </summary>
+    private bool TryDeferIncrement(CommandSpec spec, RespCommand c, RespWriter w, out ValueTask<RespAction> deferred)
+    {
+        deferred = default;
+        if (_node.Cluster is not null || !_session.Authenticated || _node.Store is not LocalStore || !KeySizeOk(c[1]) || !TryIncrementDelta(spec, c, out var delta))
+        {
+            return false;
+        }
+
+        return Defer(new KeyValue(c.GetMemory(1), default), new IncrementModifier(delta), w, out deferred);
+    }
+
+    /// <summary>Adds one write to the run; applies the run when it is full.</summary>
+    private bool Defer(KeyValue pair, IValueModifier? modifier, RespWriter w, out ValueTask<RespAction> deferred)
+    {
+        if (modifier is not null && _pendingModifiers.Count < _pending.Count)
+        {
+            // The first INCR of a run of SETs: the SETs before it get their null entries.
+            while (_pendingModifiers.Count < _pending.Count)
+            {
+                _pendingModifiers.Add(null);
+            }
+        }
+
+        _pending.Add(pair);
+        if (modifier is not null || _pendingModifiers.Count > 0)
+        {
+            _pendingModifiers.Add(modifier);
+        }
+
+        _pendingBytes += pair.Key.Length + pair.Value.Length;
         if (_pending.Count < MaxPendingSets && _pendingBytes < MaxPendingBytes)
         {
             deferred = Continue;
@@ -74,6 +114,13 @@ internal sealed partial class CommandHandler
             _pending = _spareLists.Count > 0 ? _spareLists.Pop() : [];
         }
 
+        if (_pendingModifiers.Count > 0)
+        {
+            var modifiers = _pendingModifiers;
+            _pendingModifiers = [];
+            return FlushRunAsync(w, pairs, modifiers);
+        }
+
         ValueTask<bool> written;
         var failures = new RingKVException?[pairs.Count];
         try
@@ -101,6 +148,27 @@ internal sealed partial class CommandHandler
         return AwaitFlush(written, w, pairs, failures);
     }
 
+    /// <summary>Applies a run that holds INCRs (a single node's, <see cref="Store.LocalStore.WriteRunAsync"/>) and writes its replies.</summary>
+    private async ValueTask FlushRunAsync(RespWriter w, List<KeyValue> pairs, List<IValueModifier?> modifiers)
+    {
+        var failures = new RingKVException?[pairs.Count];
+        foreach (var pair in pairs)
+        {
+            _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
+        }
+
+        try
+        {
+            await ((LocalStore)_node.Store).WriteRunAsync(pairs, modifiers).ConfigureAwait(false);
+        }
+        catch (RingKVException e)
+        {
+            Array.Fill(failures, e);
+        }
+
+        Replied(w, pairs, failures, modifiers);
+    }
+
     private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures)
     {
         try
@@ -120,17 +188,21 @@ internal sealed partial class CommandHandler
     /// that was written must not be told it failed because another key did), in the form any SET's error takes; and
     /// recycles their list.
     /// </summary>
-    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException?[] failures)
+    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, List<IValueModifier?>? modifiers = null)
     {
         for (var i = 0; i < pairs.Count; i++)
         {
-            if (failures[i] is not { } failure)
+            if (failures[i] is { } failure)
             {
-                w.WriteOk();
+                WriteStoreError(w, failure);
+            }
+            else if (modifiers?[i] is IncrementModifier increment)
+            {
+                WriteIncrement(w, increment);
             }
             else
             {
-                WriteStoreError(w, failure);
+                w.WriteOk();
             }
         }
 

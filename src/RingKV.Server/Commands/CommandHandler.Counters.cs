@@ -46,6 +46,12 @@ internal sealed partial class CommandHandler
 
         var modifier = new IncrementModifier(delta);
         await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        WriteIncrement(w, modifier);
+        return RespAction.Continue;
+    }
+
+    private static void WriteIncrement(RespWriter w, IncrementModifier modifier)
+    {
         if (modifier.Error is { } error)
         {
             w.WriteError(error);
@@ -54,8 +60,38 @@ internal sealed partial class CommandHandler
         {
             w.WriteInteger(modifier.Result);
         }
+    }
 
-        return RespAction.Continue;
+    /// <summary>The delta of an INCR, DECR, INCRBY or DECRBY whose arguments are right; false for any other command or bad arguments.</summary>
+    private static bool TryIncrementDelta(CommandSpec spec, RespCommand c, out long delta)
+    {
+        delta = 0;
+        var (sign, hasAmount) = spec.Name switch
+        {
+            "incr" => (1L, false),
+            "decr" => (-1L, false),
+            "incrby" => (1L, true),
+            "decrby" => (-1L, true),
+            _ => (0L, false),
+        };
+        if (sign == 0 || c.Count != (hasAmount ? 3 : 2))
+        {
+            return false;
+        }
+
+        if (!hasAmount)
+        {
+            delta = sign;
+            return true;
+        }
+
+        if (!c.TryGetInt64(2, out var amount) || (sign < 0 && amount == long.MinValue))
+        {
+            return false;
+        }
+
+        delta = sign * amount;
+        return true;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -492,18 +492,17 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<RespAction> GetDel(RespCommand c, RespWriter w)
-    {
-        if (!CheckSizes(w, c[1]))
-        {
-            return RespAction.Continue;
-        }
+    internal ValueTask<RespAction> GetDel(RespCommand c, RespWriter w) =>
+        !CheckSizes(w, c[1]) ? new(RespAction.Continue) : WriteReplyingPrevious(WriteRequest.Delete(c.GetMemory(1), null, _session.WriteConsistency), w);
 
+    /// <summary>Runs a write that reports the live value it found (GETDEL, GETSET) and replies with that value, or nil when there was none.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<RespAction> WriteReplyingPrevious(WriteRequest request, RespWriter w)
+    {
         var value = RentBuffer();
         try
         {
-            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(1), value, _session.WriteConsistency)).ConfigureAwait(false);
+            var result = await _node.Store.WriteAsync(request with { Previous = value }).ConfigureAwait(false);
             if (result.Existed)
             {
                 w.WriteBulkString(value.WrittenSpan);

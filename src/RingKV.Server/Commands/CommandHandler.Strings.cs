@@ -151,34 +151,10 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>GETSET key value: SET key value GET (the expiry is cleared).</summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    internal async ValueTask<RespAction> GetSet(RespCommand c, RespWriter w)
-    {
-        if (!CheckSizes(w, c[1], c[2].Length))
-        {
-            return RespAction.Continue;
-        }
-
-        var previous = RentBuffer();
-        try
-        {
-            var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.Always, ExpiryRule.Clear, previous, _session.WriteConsistency)).ConfigureAwait(false);
-            if (result.Existed)
-            {
-                w.WriteBulkString(previous.WrittenSpan);
-            }
-            else
-            {
-                w.WriteNull();
-            }
-        }
-        finally
-        {
-            ReturnBuffer(previous);
-        }
-
-        return RespAction.Continue;
-    }
+    internal ValueTask<RespAction> GetSet(RespCommand c, RespWriter w) =>
+        !CheckSizes(w, c[1], c[2].Length)
+            ? new(RespAction.Continue)
+            : WriteReplyingPrevious(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.Always, ExpiryRule.Clear, null, _session.WriteConsistency), w);
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> GetBit(RespCommand c, RespWriter w)

@@ -59,6 +59,11 @@ internal sealed partial class CommandHandler : IRespHandler
             return deferred;
         }
 
+        if (mayDefer && spec is not null && spec.Flags.HasFlag(CommandFlags.Counter) && TryDeferIncrement(spec, command, writer, out deferred))
+        {
+            return deferred;
+        }
+
         // Anything but a deferrable SET first commits the SETs deferred before it, so its reply follows theirs.
         var flushed = FlushPendingAsync(writer);
         if (!flushed.IsCompletedSuccessfully)

@@ -40,6 +40,9 @@ internal enum CommandFlags : ushort
 
     /// <summary>Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH, UNWATCH, QUIT, RESET).</summary>
     Transaction = 1 << 8,
+
+    /// <summary>INCR, DECR, INCRBY, DECRBY: on a single node a pipelined one joins the run of deferred writes.</summary>
+    Counter = 1 << 9,
 }
 
 /// <summary>Runs one command of a connection; writes exactly one reply to the writer, possibly after an await.</summary>

@@ -180,6 +180,94 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
+    /// <summary>
+    /// A pipelined run of plain SETs (<paramref name="modifiers"/>[i] null) and read-modify-writes (INCR and its family:
+    /// the modifier) applied in order as one engine write, holding every key's stripe: a key named twice sees what the
+    /// run wrote to it before. A modify keeps the key's expiry; a modifier that answers null writes nothing. Each write
+    /// is blind (see <see cref="PrepareMany"/>): the k-th staged record's sibling has counter floor + k.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask WriteRunAsync(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers)
+    {
+        var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
+        var held = 0;
+        var bound = BatchBoundBytes(pairs) + (32L * pairs.Count);
+        var batch = RentBatch(bound);
+        try
+        {
+            var count = SortedStripes(pairs, stripes);
+            for (; held < count; held++)
+            {
+                await _stripes.AcquireAsync(stripes[held]).ConfigureAwait(false);
+            }
+
+            PrepareRun(pairs, modifiers, batch);
+            if (batch.Count > 0)
+            {
+                await _engine.WriteAsync(batch).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            for (var i = 0; i < held; i++)
+            {
+                _stripes.Release(stripes[i]);
+            }
+
+            ArrayPool<int>.Shared.Return(stripes);
+            if (bound <= MaxRetainedBatchBytes)
+            {
+                _batches.Return(batch);
+            }
+        }
+    }
+
+    /// <summary>Stages <see cref="WriteRunAsync"/>'s writes. Requires: every key's stripe.</summary>
+    private void PrepareRun(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers, WriteBatch batch)
+    {
+        // What each entry left its key holding, for a later entry of the same key (runs are at most 64 long).
+        var after = new (byte[]? Value, long Expiry)[pairs.Count];
+        var floor = DotFloor();
+        ulong staged = 0;
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var key = pairs[i].Key.Span;
+            if (modifiers[i] is not { } modifier)
+            {
+                StageBlindPut(batch, key, pairs[i].Value.Span, floor + staged++, 0);
+                after[i] = (pairs[i].Value.ToArray(), 0);
+                continue;
+            }
+
+            var earlier = -1;
+            for (var j = i - 1; j >= 0 && earlier < 0; j--)
+            {
+                earlier = pairs[j].Key.Span.SequenceEqual(key) ? j : -1;
+            }
+
+            (byte[]? Value, long Expiry) current;
+            if (earlier >= 0)
+            {
+                current = after[earlier];
+            }
+            else
+            {
+                var set = Read(key, out var expiry);
+                current = set is not null && set.TryGetWinnerValue(out var winner) ? (winner.ToArray(), expiry) : (null, 0);
+            }
+
+            var modified = modifier.Modify(current.Value ?? [], current.Value is not null);
+            if (modified is null)
+            {
+                after[i] = current;
+                continue;
+            }
+
+            StageBlindPut(batch, key, modified, floor + staged++, current.Expiry);
+            after[i] = (modified, current.Expiry);
+        }
+    }
+
     public ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)
     {
         var set = Read(key.Span, out _);

@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using System.Threading.Tasks;
 using RingKV.Server.Tests.Support;
+using RingKV.Testing.Processes;
 using StackExchange.Redis;
 using Xunit;
 
@@ -97,6 +98,30 @@ public sealed class CounterCommandTests(ServerFixture fixture) : IClassFixture<S
         Assert.Equal(6, (long)Do("INCR", "ctr:ttl"));
         Assert.Equal("7.5", (string?)Do("INCRBYFLOAT", "ctr:ttl", "1.5"));
         Assert.InRange((long)Do("TTL", "ctr:ttl"), 990, 1000);
+    }
+
+    [Fact]
+    public void Incr_PipelinedWithSetsAndReads_AppliedInOrderEachAnswered()
+    {
+        // One receive: the INCRs join the SETs' run (one engine write), a key named twice sees the run's earlier writes,
+        // and every reply comes back in request order.
+        using var raw = fixture.Server.ConnectRaw();
+        raw.CallText("SET", "pipe:text", "abc");
+        object[][] commands =
+        [
+            ["SET", "pipe:n", "5"], ["INCR", "pipe:n"], ["INCRBY", "pipe:n", "10"], ["INCR", "pipe:other"], ["SET", "pipe:n", "1"],
+            ["INCR", "pipe:n"], ["DECR", "pipe:n"], ["INCR", "pipe:text"], ["DECRBY", "pipe:n", "x"], ["INCR", "pipe:n"], ["GET", "pipe:n"],
+            ["INCRBY", "pipe:n", "9223372036854775807"], ["GET", "pipe:n"],
+        ];
+        raw.Send(commands.SelectMany(RawClient.Encode).ToArray());
+        var replies = commands.Select(_ => RawClient.Describe(raw.Read())).ToArray();
+        Assert.Equal(
+            [
+                "+OK", ":6", ":16", ":1", "+OK", ":2", ":1", "-ERR value is not an integer or out of range",
+                "-ERR value is not an integer or out of range", ":2", "2", "-ERR increment or decrement would overflow", "2",
+            ],
+            replies);
+        Assert.Equal("abc", raw.CallText("GET", "pipe:text"));
     }
 
     [Fact]

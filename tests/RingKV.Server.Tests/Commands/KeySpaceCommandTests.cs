@@ -13,19 +13,8 @@ namespace RingKV.Server.Tests.Commands;
 /// (written through node 0, read through node 2). Replies and errors are redis-server 7.0's for the same commands,
 /// checked side by side, except COPY ... DB n for n other than 0 (RingKV has one database).
 /// </summary>
-public abstract class KeySpaceCases
+public abstract class KeySpaceCases : CommandCases
 {
-    protected abstract IDatabase Writer { get; }
-
-    protected abstract IDatabase Reader { get; }
-
-    private RedisResult W(params object[] args) => Writer.Execute((string)args[0], args.Skip(1).ToArray());
-
-    private RedisResult R(params object[] args) => Reader.Execute((string)args[0], args.Skip(1).ToArray());
-
-    private static string Error(IDatabase db, params object[] args) =>
-        Assert.Throws<RedisServerException>(() => db.Execute((string)args[0], args.Skip(1).ToArray())).Message;
-
     private static string[] Strings(RedisResult r) => ((RedisResult[])r!).Select(x => (string)x!).Order(StringComparer.Ordinal).ToArray();
 
     [Fact]

@@ -13,21 +13,8 @@ namespace RingKV.Server.Tests.Commands;
 /// command (checked side by side while writing them). Each case runs on a single node and through a 3-node cluster,
 /// where it writes through one node and reads through another.
 /// </summary>
-public abstract class StringEditCases
+public abstract class StringEditCases : CommandCases
 {
-    /// <summary>Where the case's writes go.</summary>
-    protected abstract IDatabase Writer { get; }
-
-    /// <summary>Where its reads go (another node in a cluster).</summary>
-    protected abstract IDatabase Reader { get; }
-
-    private RedisResult W(params object[] args) => Writer.Execute((string)args[0], args.Skip(1).ToArray());
-
-    private RedisResult R(params object[] args) => Reader.Execute((string)args[0], args.Skip(1).ToArray());
-
-    private static string Error(IDatabase db, params object[] args) =>
-        Assert.Throws<RedisServerException>(() => db.Execute((string)args[0], args.Skip(1).ToArray())).Message;
-
     [Fact]
     public void Append_CreatesThenExtends_AnswersTheNewLength()
     {
