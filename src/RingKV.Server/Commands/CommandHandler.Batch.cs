@@ -66,13 +66,10 @@ internal sealed partial class CommandHandler
     /// <summary>Adds one write to the run; applies the run when it is full.</summary>
     private bool Defer(KeyValue pair, IValueModifier? modifier, RespWriter w, out ValueTask<RespAction> deferred)
     {
-        if (modifier is not null && _pendingModifiers.Count < _pending.Count)
+        // The first INCR of a run of SETs: the SETs before it get their null entries.
+        while (modifier is not null && _pendingModifiers.Count < _pending.Count)
         {
-            // The first INCR of a run of SETs: the SETs before it get their null entries.
-            while (_pendingModifiers.Count < _pending.Count)
-            {
-                _pendingModifiers.Add(null);
-            }
+            _pendingModifiers.Add(null);
         }
 
         _pending.Add(pair);
@@ -148,18 +145,44 @@ internal sealed partial class CommandHandler
         return AwaitFlush(written, w, pairs, failures);
     }
 
-    /// <summary>Applies a run that holds INCRs (a single node's, <see cref="Store.LocalStore.WriteRunAsync"/>) and writes its replies.</summary>
-    private async ValueTask FlushRunAsync(RespWriter w, List<KeyValue> pairs, List<IValueModifier?> modifiers)
+    /// <summary>
+    /// Applies a run that holds INCRs (a single node's, <see cref="Store.LocalStore.WriteRunAsync"/>) and writes its
+    /// replies; as for a run of SETs, its keys count as in flight only while its commit is.
+    /// </summary>
+    private ValueTask FlushRunAsync(RespWriter w, List<KeyValue> pairs, List<IValueModifier?> modifiers)
     {
         var failures = new RingKVException?[pairs.Count];
+        ValueTask written;
+        try
+        {
+            written = ((LocalStore)_node.Store).WriteRunAsync(pairs, modifiers);
+        }
+        catch (RingKVException e)
+        {
+            Array.Fill(failures, e);
+            Replied(w, pairs, failures, modifiers);
+            return default;
+        }
+
+        if (written.IsCompletedSuccessfully)
+        {
+            Replied(w, pairs, failures, modifiers);
+            return default;
+        }
+
         foreach (var pair in pairs)
         {
             _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
         }
 
+        return AwaitRun(written, w, pairs, failures, modifiers);
+    }
+
+    private async ValueTask AwaitRun(ValueTask written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, List<IValueModifier?> modifiers)
+    {
         try
         {
-            await ((LocalStore)_node.Store).WriteRunAsync(pairs, modifiers).ConfigureAwait(false);
+            await written.ConfigureAwait(false);
         }
         catch (RingKVException e)
         {

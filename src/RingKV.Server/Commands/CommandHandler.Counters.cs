@@ -26,22 +26,10 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var delta = sign;
-        if (hasAmount)
+        if (IncrementDelta(c, sign, hasAmount, out var delta) is { } refused)
         {
-            if (!c.TryGetInt64(2, out var amount))
-            {
-                w.WriteError(RespErrors.NotInteger);
-                return RespAction.Continue;
-            }
-
-            if (sign < 0 && amount == long.MinValue)
-            {
-                w.WriteError("ERR decrement would overflow"u8);
-                return RespAction.Continue;
-            }
-
-            delta = sign * amount;
+            w.WriteError(refused);
+            return RespAction.Continue;
         }
 
         var modifier = new IncrementModifier(delta);
@@ -74,24 +62,30 @@ internal sealed partial class CommandHandler
             "decrby" => (-1L, true),
             _ => (0L, false),
         };
-        if (sign == 0 || c.Count != (hasAmount ? 3 : 2))
-        {
-            return false;
-        }
+        return sign != 0 && c.Count == (hasAmount ? 3 : 2) && IncrementDelta(c, sign, hasAmount, out delta) is null;
+    }
 
+    /// <summary>The delta of INCR/DECR (<paramref name="sign"/>) or INCRBY/DECRBY (the amount times the sign); else the error to answer.</summary>
+    private static string? IncrementDelta(RespCommand c, long sign, bool hasAmount, out long delta)
+    {
+        delta = sign;
         if (!hasAmount)
         {
-            delta = sign;
-            return true;
+            return null;
         }
 
-        if (!c.TryGetInt64(2, out var amount) || (sign < 0 && amount == long.MinValue))
+        if (!c.TryGetInt64(2, out var amount))
         {
-            return false;
+            return "ERR value is not an integer or out of range";
+        }
+
+        if (sign < 0 && amount == long.MinValue)
+        {
+            return "ERR decrement would overflow";
         }
 
         delta = sign * amount;
-        return true;
+        return null;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

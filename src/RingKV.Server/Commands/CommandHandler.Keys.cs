@@ -775,7 +775,7 @@ internal sealed partial class CommandHandler
         var request = new ScanRequest(cursor, (int)count, pattern is { MatchesEverything: true } ? null : pattern, noneOfType, count * ScanWorkPerCount);
         var next = await _node.Store.ScanAsync(request, keys).ConfigureAwait(false);
         w.WriteArrayHeader(2);
-        WriteCursor(w, next);
+        WriteBulkDecimal(w, next);
         w.WriteArrayHeader(keys.Count);
         foreach (var key in keys)
         {
@@ -785,10 +785,11 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    private static void WriteCursor(RespWriter w, ulong cursor)
+    /// <summary>A number as a bulk string of its decimal digits (SCAN's cursor, TIME's fields).</summary>
+    private static void WriteBulkDecimal(RespWriter w, ulong value)
     {
         Span<byte> digits = stackalloc byte[20];
-        cursor.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
+        value.TryFormat(digits, out var n, default, System.Globalization.CultureInfo.InvariantCulture);
         w.WriteBulkString(digits[..n]);
     }
 

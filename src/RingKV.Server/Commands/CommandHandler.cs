@@ -420,18 +420,11 @@ internal sealed partial class CommandHandler : IRespHandler
     /// <summary>TIME: this node's clock as Unix seconds and the microseconds within the second, two bulk strings.</summary>
     internal RespAction Time(RespWriter w)
     {
-        var micros = (_node.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
-        Span<byte> digits = stackalloc byte[20];
+        var micros = (ulong)(_node.Time.GetUtcNow() - DateTimeOffset.UnixEpoch).Ticks / 10;
         w.WriteArrayHeader(2);
-        w.WriteBulkString(Digits(micros / 1_000_000, digits));
-        w.WriteBulkString(Digits(micros % 1_000_000, digits));
+        WriteBulkDecimal(w, micros / 1_000_000);
+        WriteBulkDecimal(w, micros % 1_000_000);
         return RespAction.Continue;
-
-        static ReadOnlySpan<byte> Digits(long value, Span<byte> into)
-        {
-            value.TryFormat(into, out var written, default, System.Globalization.CultureInfo.InvariantCulture);
-            return into[..written];
-        }
     }
 
     internal static RespAction Select(RespCommand c, RespWriter w)

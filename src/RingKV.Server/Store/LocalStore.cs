@@ -127,27 +127,50 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    public async ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency, RingKVException?[]? failures = null)
-    {
-        if (failures is not null)
-        {
-            // One engine write for all: they succeed or fail together.
-            try
-            {
-                return await SetManyAsync(pairs, onlyIfNoneExist, consistency).ConfigureAwait(false);
-            }
-            catch (RingKVException e)
-            {
-                Array.Fill(failures, e, 0, pairs.Count);
-                return false;
-            }
-        }
+    public ValueTask<bool> SetManyAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, ConsistencyLevel consistency, RingKVException?[]? failures = null) =>
+        failures is null ? WriteUnderStripesAsync(pairs, onlyIfNoneExist, null) : SetManyReportingAsync(pairs, onlyIfNoneExist, failures);
 
-        // Take every stripe involved, in index order so two batches cannot deadlock.
+    /// <summary>SetManyAsync with a failure slot per pair: one engine write for all, so they succeed or fail together.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SetManyReportingAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, RingKVException?[] failures)
+    {
+        try
+        {
+            return await WriteUnderStripesAsync(pairs, onlyIfNoneExist, null).ConfigureAwait(false);
+        }
+        catch (RingKVException e)
+        {
+            Array.Fill(failures, e, 0, pairs.Count);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A pipelined run of plain SETs (<paramref name="modifiers"/>[i] null) and read-modify-writes (INCR and its family:
+    /// the modifier) applied in order as one engine write, holding every key's stripe: a key named twice sees what the
+    /// run wrote to it before. A modify keeps the key's expiry; a modifier that answers null writes nothing. Each write
+    /// is blind (see <see cref="PrepareMany"/>): the k-th staged record's sibling has counter floor + k.
+    /// </summary>
+    public ValueTask WriteRunAsync(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers)
+    {
+        var written = WriteUnderStripesAsync(pairs, onlyIfNoneExist: false, modifiers);
+        return written.IsCompletedSuccessfully ? default : AwaitWritten(written);
+
+        static async ValueTask AwaitWritten(ValueTask<bool> written) => await written.ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// MSET, MSETNX and the pipelined runs: takes every stripe the keys fall in (in index order, so two batches cannot
+    /// deadlock), stages the writes (<see cref="PrepareMany"/>, or <see cref="PrepareRun"/> when there are
+    /// <paramref name="modifiers"/>) and commits them as one engine write. False when nothing is to be written (MSETNX
+    /// found a live key; every modifier of a run declined).
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> WriteUnderStripesAsync(IReadOnlyList<KeyValue> pairs, bool onlyIfNoneExist, IReadOnlyList<IValueModifier?>? modifiers)
+    {
         var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
         var held = 0;
-        var bound = BatchBoundBytes(pairs);
+        var bound = BatchBoundBytes(pairs) + (modifiers is null ? 0 : 32L * pairs.Count); // an INCR's new value: at most 20 digits and a sign
         var batch = RentBatch(bound);
         try
         {
@@ -157,7 +180,7 @@ internal sealed class LocalStore : IKeyValueStore
                 await _stripes.AcquireAsync(stripes[held]).ConfigureAwait(false);
             }
 
-            if (!PrepareMany(pairs, onlyIfNoneExist, batch))
+            if (modifiers is null ? !PrepareMany(pairs, onlyIfNoneExist, batch) : !PrepareRun(pairs, modifiers, batch))
             {
                 return false;
             }
@@ -180,53 +203,12 @@ internal sealed class LocalStore : IKeyValueStore
         }
     }
 
-    /// <summary>
-    /// A pipelined run of plain SETs (<paramref name="modifiers"/>[i] null) and read-modify-writes (INCR and its family:
-    /// the modifier) applied in order as one engine write, holding every key's stripe: a key named twice sees what the
-    /// run wrote to it before. A modify keeps the key's expiry; a modifier that answers null writes nothing. Each write
-    /// is blind (see <see cref="PrepareMany"/>): the k-th staged record's sibling has counter floor + k.
-    /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask WriteRunAsync(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers)
+    /// <summary>Stages <see cref="WriteRunAsync"/>'s writes; false when none of them writes anything. Requires: every key's stripe.</summary>
+    private bool PrepareRun(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers, WriteBatch batch)
     {
-        var stripes = ArrayPool<int>.Shared.Rent(Math.Max(1, pairs.Count));
-        var held = 0;
-        var bound = BatchBoundBytes(pairs) + (32L * pairs.Count);
-        var batch = RentBatch(bound);
-        try
-        {
-            var count = SortedStripes(pairs, stripes);
-            for (; held < count; held++)
-            {
-                await _stripes.AcquireAsync(stripes[held]).ConfigureAwait(false);
-            }
-
-            PrepareRun(pairs, modifiers, batch);
-            if (batch.Count > 0)
-            {
-                await _engine.WriteAsync(batch).ConfigureAwait(false);
-            }
-        }
-        finally
-        {
-            for (var i = 0; i < held; i++)
-            {
-                _stripes.Release(stripes[i]);
-            }
-
-            ArrayPool<int>.Shared.Return(stripes);
-            if (bound <= MaxRetainedBatchBytes)
-            {
-                _batches.Return(batch);
-            }
-        }
-    }
-
-    /// <summary>Stages <see cref="WriteRunAsync"/>'s writes. Requires: every key's stripe.</summary>
-    private void PrepareRun(IReadOnlyList<KeyValue> pairs, IReadOnlyList<IValueModifier?> modifiers, WriteBatch batch)
-    {
-        // What each entry left its key holding, for a later entry of the same key (runs are at most 64 long).
-        var after = new (byte[]? Value, long Expiry)[pairs.Count];
+        // What each entry left its key holding (Exists false: absent), for a later entry of the same key (runs are at
+        // most 64 long). A SET's value stays in the caller's memory, valid for the whole run.
+        var after = new (bool Exists, ReadOnlyMemory<byte> Value, long Expiry)[pairs.Count];
         var floor = DotFloor();
         ulong staged = 0;
         for (var i = 0; i < pairs.Count; i++)
@@ -235,7 +217,7 @@ internal sealed class LocalStore : IKeyValueStore
             if (modifiers[i] is not { } modifier)
             {
                 StageBlindPut(batch, key, pairs[i].Value.Span, floor + staged++, 0);
-                after[i] = (pairs[i].Value.ToArray(), 0);
+                after[i] = (true, pairs[i].Value, 0);
                 continue;
             }
 
@@ -245,18 +227,13 @@ internal sealed class LocalStore : IKeyValueStore
                 earlier = pairs[j].Key.Span.SequenceEqual(key) ? j : -1;
             }
 
-            (byte[]? Value, long Expiry) current;
-            if (earlier >= 0)
+            var current = earlier >= 0 ? after[earlier] : default;
+            if (earlier < 0 && Read(key, out var expiry) is { } set && set.TryGetWinnerValue(out var winner))
             {
-                current = after[earlier];
-            }
-            else
-            {
-                var set = Read(key, out var expiry);
-                current = set is not null && set.TryGetWinnerValue(out var winner) ? (winner.ToArray(), expiry) : (null, 0);
+                current = (true, winner.ToArray(), expiry); // copied: the read's buffer is reused by the next read
             }
 
-            var modified = modifier.Modify(current.Value ?? [], current.Value is not null);
+            var modified = modifier.Modify(current.Value.Span, current.Exists);
             if (modified is null)
             {
                 after[i] = current;
@@ -264,8 +241,10 @@ internal sealed class LocalStore : IKeyValueStore
             }
 
             StageBlindPut(batch, key, modified, floor + staged++, current.Expiry);
-            after[i] = (modified, current.Expiry);
+            after[i] = (true, modified, current.Expiry);
         }
+
+        return staged > 0;
     }
 
     public ValueTask<VersionedRead?> ReadVersionedAsync(ReadOnlyMemory<byte> key, ConsistencyLevel consistency)
