@@ -27,6 +27,12 @@ internal sealed class NodeContext(ServerOptions options, IKeyValueStore store, S
 
     public RespListener? Listener { get; set; }
 
+    /// <summary>The slow-command log (SLOWLOG).</summary>
+    public Diagnostics.SlowLog SlowLog { get; } = new(options.SlowlogLogSlowerThan, options.SlowlogMaxLen);
+
+    /// <summary>Latency samples and per-command histograms (LATENCY).</summary>
+    public Diagnostics.LatencyMonitor Latency { get; } = new(options.LatencyMonitorThreshold, Commands.CommandTable.All.Count);
+
     /// <summary>The cluster node, when this node runs as one; null for a single node.</summary>
     public Cluster.NodeHost? Cluster { get; init; }
 

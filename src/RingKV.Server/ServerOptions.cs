@@ -48,6 +48,15 @@ internal sealed class ServerOptions
     /// <summary>Entries kept in a key's version vector before the least recently updated are dropped.</summary>
     public int MaxVersionVectorEntries { get; set; } = 10;
 
+    /// <summary>Commands running at least this many microseconds go into SLOWLOG; 0: every command; negative: none (Redis's slowlog-log-slower-than).</summary>
+    public long SlowlogLogSlowerThan { get; set; } = 10_000;
+
+    /// <summary>Entries SLOWLOG keeps (Redis's slowlog-max-len).</summary>
+    public int SlowlogMaxLen { get; set; } = 128;
+
+    /// <summary>Commands running at least this many milliseconds are sampled for LATENCY; 0: off (Redis's latency-monitor-threshold).</summary>
+    public long LatencyMonitorThreshold { get; set; }
+
     /// <summary>Largest request one connection may send, in MiB (Redis's client-query-buffer-limit); unset: <see cref="EffectiveMaxRequestBytes"/>.</summary>
     public int? MaxRequestMb { get; set; }
 
@@ -328,6 +337,9 @@ internal sealed class ServerOptions
         Require(MaxValueBytes is >= 0 and <= 256 << 20, "max-value-bytes must be between 0 and 268435456 (bytes)");
         Require(MaxClients >= 1, "max-clients must be at least 1");
         Require(MaxVersionVectorEntries >= 1, "max-version-vector-entries must be at least 1");
+        Require(SlowlogLogSlowerThan >= -1, "slowlog-log-slower-than must be at least -1 (microseconds; -1 turns it off, 0 logs every command)");
+        Require(SlowlogMaxLen >= 0, "slowlog-max-len must be at least 0");
+        Require(LatencyMonitorThreshold >= 0, "latency-monitor-threshold must be at least 0 (milliseconds; 0 turns it off)");
         Require(MaxRequestMb is null || (MaxRequestMb <= 1024 && MaxRequestMb * Mib >= MinRequestBytes()),
             $"max-request-mb must be at most 1024 and hold one SET of the largest key and value (at least {(MinRequestBytes() + Mib - 1) / Mib})");
         Require(MaxRequestMemoryMb is null || MaxRequestMemoryMb * Mib >= EffectiveMaxRequestBytes(),

@@ -338,7 +338,7 @@ internal sealed partial class CommandHandler
         {
             if (SubcommandArity(c, w, -4))
             {
-                w.WriteError("ERR CONFIG SET is not supported: RingKV is configured at start (ringkv serve --help)"u8);
+                ConfigSet(c, w);
             }
         }
         else if (c.ArgumentEquals(1, "RESETSTAT"u8))
@@ -390,6 +390,9 @@ internal sealed partial class CommandHandler
             ("port", Invariant(BoundPort())),
             ("dir", System.IO.Path.GetFullPath(o.DataDirectory)),
             ("cluster-enabled", "no"),
+            ("slowlog-log-slower-than", Invariant(_node.SlowLog.SlowerThanMicros)),
+            ("slowlog-max-len", Invariant(_node.SlowLog.MaxLength)),
+            ("latency-monitor-threshold", Invariant(_node.Latency.ThresholdMillis)),
         };
         var patterns = new List<Glob>();
         for (var i = 2; i < c.Count; i++)
@@ -413,6 +416,65 @@ internal sealed partial class CommandHandler
             w.WriteBulkString(Encoding.ASCII.GetBytes(name));
             w.WriteBulkString(Encoding.UTF8.GetBytes(value));
         }
+    }
+
+    /// <summary>
+    /// CONFIG SET name value [name value ...]: the slow log's and the latency monitor's thresholds change while the
+    /// node runs (as in Redis); everything else is set at start. All pairs are checked before any is applied.
+    /// </summary>
+    private void ConfigSet(RespCommand c, RespWriter w)
+    {
+        if (c.Count % 2 != 0)
+        {
+            w.WriteError("ERR wrong number of arguments for 'config|set' command"u8);
+            return;
+        }
+
+        var changes = new List<System.Action>();
+        for (var i = 2; i < c.Count; i += 2)
+        {
+            var name = Encoding.ASCII.GetString(c[i]).ToLowerInvariant();
+            (long Min, long Max)? range = name switch
+            {
+                "slowlog-log-slower-than" => (-1, long.MaxValue),
+                "slowlog-max-len" => (0, int.MaxValue),
+                "latency-monitor-threshold" => (0, long.MaxValue),
+                _ => null,
+            };
+            if (range is { } bounds)
+            {
+                if (!RespNumber.TryParseInt64(c[i + 1], out var value))
+                {
+                    w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer");
+                    return;
+                }
+
+                if (value < bounds.Min || value > bounds.Max)
+                {
+                    w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - argument must be between {bounds.Min} and {bounds.Max} inclusive");
+                    return;
+                }
+
+                changes.Add(name switch
+                {
+                    "slowlog-log-slower-than" => () => _node.SlowLog.SlowerThanMicros = value,
+                    "slowlog-max-len" => () => _node.SlowLog.MaxLength = (int)value,
+                    _ => () => _node.Latency.ThresholdMillis = value,
+                });
+            }
+            else
+            {
+                w.WriteError($"ERR CONFIG SET is not supported for '{Printable(c[i], 64)}': RingKV changes only slowlog-log-slower-than, slowlog-max-len and latency-monitor-threshold while running; the rest is configured at start (ringkv serve --help)");
+                return;
+            }
+        }
+
+        foreach (var change in changes)
+        {
+            change();
+        }
+
+        w.WriteOk();
     }
 
     /// <summary>The port clients reach: the bound one, which differs from the configured one when that is 0.</summary>

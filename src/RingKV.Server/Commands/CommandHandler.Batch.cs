@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Threading.Tasks;
 using RingKV.Core.Errors;
 using RingKV.Net.Resp;
+using RingKV.Server.Diagnostics;
 using RingKV.Server.Store;
 
 namespace RingKV.Server.Commands;
@@ -16,6 +17,7 @@ internal sealed partial class CommandHandler
     private const int MaxPendingBytes = 1 << 20;
 
     private int _pendingBytes;
+    private long _pendingStarted; // Stopwatch timestamp of the run's first write: each write's time runs from it to the run's reply
 
     // Plain SETs of the current receive, not yet applied. Their keys and values point into the connection's receive
     // buffer, which stays as it is until the receive's last reply (EndOfBatchAsync comes before the next receive).
@@ -60,7 +62,7 @@ internal sealed partial class CommandHandler
             return false;
         }
 
-        return Defer(new KeyValue(c.GetMemory(1), default), new IncrementModifier(delta), w, out deferred);
+        return Defer(new KeyValue(c.GetMemory(1), default), new IncrementModifier(delta, spec, c.Count == 3 ? c.GetMemory(2) : default), w, out deferred);
     }
 
     /// <summary>Adds one write to the run; applies the run when it is full.</summary>
@@ -70,6 +72,11 @@ internal sealed partial class CommandHandler
         while (modifier is not null && _pendingModifiers.Count < _pending.Count)
         {
             _pendingModifiers.Add(null);
+        }
+
+        if (_pending.Count == 0)
+        {
+            _pendingStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         }
 
         _pending.Add(pair);
@@ -105,6 +112,7 @@ internal sealed partial class CommandHandler
         }
 
         var pairs = _pending;
+        var started = _pendingStarted;
         _pendingBytes = 0;
         lock (_spareLock)
         {
@@ -115,7 +123,7 @@ internal sealed partial class CommandHandler
         {
             var modifiers = _pendingModifiers;
             _pendingModifiers = [];
-            return FlushRunAsync(w, pairs, modifiers);
+            return FlushRunAsync(w, pairs, modifiers, started);
         }
 
         ValueTask<bool> written;
@@ -127,13 +135,13 @@ internal sealed partial class CommandHandler
         catch (RingKVException e)
         {
             Array.Fill(failures, e);
-            Replied(w, pairs, failures);
+            Replied(w, pairs, failures, started);
             return default;
         }
 
         if (written.IsCompletedSuccessfully)
         {
-            Replied(w, pairs, failures);
+            Replied(w, pairs, failures, started);
             return default;
         }
 
@@ -142,14 +150,14 @@ internal sealed partial class CommandHandler
             _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
         }
 
-        return AwaitFlush(written, w, pairs, failures);
+        return AwaitFlush(written, w, pairs, failures, started);
     }
 
     /// <summary>
     /// Applies a run that holds INCRs (a single node's, <see cref="Store.LocalStore.WriteRunAsync"/>) and writes its
     /// replies; as for a run of SETs, its keys count as in flight only while its commit is.
     /// </summary>
-    private ValueTask FlushRunAsync(RespWriter w, List<KeyValue> pairs, List<IValueModifier?> modifiers)
+    private ValueTask FlushRunAsync(RespWriter w, List<KeyValue> pairs, List<IValueModifier?> modifiers, long started)
     {
         var failures = new RingKVException?[pairs.Count];
         ValueTask written;
@@ -160,13 +168,13 @@ internal sealed partial class CommandHandler
         catch (RingKVException e)
         {
             Array.Fill(failures, e);
-            Replied(w, pairs, failures, modifiers);
+            Replied(w, pairs, failures, started, modifiers);
             return default;
         }
 
         if (written.IsCompletedSuccessfully)
         {
-            Replied(w, pairs, failures, modifiers);
+            Replied(w, pairs, failures, started, modifiers);
             return default;
         }
 
@@ -175,10 +183,10 @@ internal sealed partial class CommandHandler
             _inFlightTokens.Add(Core.Hashing.Token.Of(pair.Key.Span).Value);
         }
 
-        return AwaitRun(written, w, pairs, failures, modifiers);
+        return AwaitRun(written, w, pairs, failures, modifiers, started);
     }
 
-    private async ValueTask AwaitRun(ValueTask written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, List<IValueModifier?> modifiers)
+    private async ValueTask AwaitRun(ValueTask written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, List<IValueModifier?> modifiers, long started)
     {
         try
         {
@@ -189,10 +197,10 @@ internal sealed partial class CommandHandler
             Array.Fill(failures, e);
         }
 
-        Replied(w, pairs, failures, modifiers);
+        Replied(w, pairs, failures, started, modifiers);
     }
 
-    private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures)
+    private async ValueTask AwaitFlush(ValueTask<bool> written, RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, long started)
     {
         try
         {
@@ -203,7 +211,7 @@ internal sealed partial class CommandHandler
             Array.Fill(failures, e); // a store that failed the run as a whole
         }
 
-        Replied(w, pairs, failures);
+        Replied(w, pairs, failures, started);
     }
 
     /// <summary>
@@ -211,15 +219,25 @@ internal sealed partial class CommandHandler
     /// that was written must not be told it failed because another key did), in the form any SET's error takes; and
     /// recycles their list.
     /// </summary>
-    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, List<IValueModifier?>? modifiers = null)
+    /// Each write is timed (LATENCY, SLOWLOG) from the run's first write to this reply: what its client waited.
+    private void Replied(RespWriter w, List<KeyValue> pairs, RingKVException?[] failures, long started, List<IValueModifier?>? modifiers = null)
     {
         for (var i = 0; i < pairs.Count; i++)
         {
+            var increment = modifiers?[i] as IncrementModifier;
+            if (Timed(increment?.Spec ?? SetSpec, started) is { } slow)
+            {
+                var pair = pairs[i];
+                LogSlow(slow, increment is null
+                    ? [[.. "SET"u8], SlowLog.Cut(pair.Key.Span), SlowLog.Cut(pair.Value.Span)]
+                    : increment.Arguments(pair.Key.Span));
+            }
+
             if (failures[i] is { } failure)
             {
                 WriteStoreError(w, failure);
             }
-            else if (modifiers?[i] is IncrementModifier increment)
+            else if (increment is not null)
             {
                 WriteIncrement(w, increment);
             }

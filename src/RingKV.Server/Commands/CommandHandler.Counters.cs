@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
+using RingKV.Server.Diagnostics;
 using RingKV.Server.Store;
 
 namespace RingKV.Server.Commands;
@@ -32,7 +33,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var modifier = new IncrementModifier(delta);
+        var modifier = new IncrementModifier(delta, CommandTable.Find(c.Name)!, hasAmount ? c.GetMemory(2) : default);
         await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         WriteIncrement(w, modifier);
         return RespAction.Continue;
@@ -129,8 +130,15 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>INCR/DECR/INCRBY/DECRBY: the value as a strict 64-bit integer (absent: 0) plus the delta.</summary>
-    private sealed class IncrementModifier(long delta) : IValueModifier
+    private sealed class IncrementModifier(long delta, CommandSpec spec, ReadOnlyMemory<byte> amount) : IValueModifier
     {
+        /// <summary>The command it came from (INCR, DECR, INCRBY, DECRBY), for LATENCY and SLOWLOG.</summary>
+        public CommandSpec Spec => spec;
+
+        /// <summary>The command as SLOWLOG keeps it; the amount's memory is valid until the reply.</summary>
+        public byte[][] Arguments(ReadOnlySpan<byte> key) =>
+            amount.IsEmpty ? [spec.UpperName, SlowLog.Cut(key)] : [spec.UpperName, SlowLog.Cut(key), SlowLog.Cut(amount.Span)];
+
         public long Result { get; private set; }
 
         public string? Error { get; private set; }

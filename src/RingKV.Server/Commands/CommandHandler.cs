@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Threading;
@@ -7,6 +8,7 @@ using System.Threading.Tasks;
 using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 using RingKV.Server.Clients;
+using RingKV.Server.Diagnostics;
 
 namespace RingKV.Server.Commands;
 
@@ -153,6 +155,7 @@ internal sealed partial class CommandHandler : IRespHandler
         }
 
         ValueTask<RespAction> pending;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             pending = spec.Execute(this, c, w);
@@ -160,11 +163,45 @@ internal sealed partial class CommandHandler : IRespHandler
         catch (RingKVException e)
         {
             WriteStoreError(w, e);
-            return Continue;
+            pending = Continue;
         }
 
-        return pending.IsCompletedSuccessfully ? pending : Guard(pending, w);
+        if (pending.IsCompletedSuccessfully)
+        {
+            if (Timed(spec, started) is { } slow)
+            {
+                using var arguments = CapturedArguments.Of(c);
+                LogSlow(slow, arguments);
+            }
+
+            return pending;
+        }
+
+        // The connection parses its next command into c once this returns: keep what the slow log may need.
+        return Guard(pending, w, spec, started, _node.SlowLog.SlowerThanMicros >= 0 ? CapturedArguments.Of(c) : default);
     }
+
+    /// <summary>
+    /// Records a command's run time in the latency figures; answers it when the slow log wants the command. Dispatch to
+    /// reply, coordination included; SETs deferred into a pipelined batch are not timed one by one.
+    /// </summary>
+    private long? Timed(CommandSpec spec, long started)
+    {
+        var micros = (long)Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+        if (_node.Latency.Record(spec.Index, micros))
+        {
+            _node.Latency.Sample(spec.Flags.HasFlag(CommandFlags.Fast), micros / 1000, _node.Time.GetUtcNow().ToUnixTimeSeconds());
+        }
+
+        // As Redis: EXEC is not logged (its commands are, one by one), nor AUTH and HELLO, which carry a password.
+        return _node.SlowLog.Wants(micros) && spec.Name is not ("exec" or "auth" or "hello") ? micros : null;
+    }
+
+    /// <summary>Logs a slow command, stamped (as Redis) when it finished.</summary>
+    private void LogSlow(long micros, in CapturedArguments arguments) => LogSlow(micros, arguments.ToEntry());
+
+    private void LogSlow(long micros, byte[][] arguments) =>
+        _node.SlowLog.Add(_node.Time.GetUtcNow().ToUnixTimeSeconds(), micros, arguments, _client.Address, _client.Name);
 
     private async ValueTask<RespAction> ExecuteAfterAsync(ValueTask flushed, CommandSpec? spec, RespCommand c, RespWriter w)
     {
@@ -172,17 +209,28 @@ internal sealed partial class CommandHandler : IRespHandler
         return await Dispatch(spec, c, w).ConfigureAwait(false);
     }
 
-    /// <summary>Turns a store failure that surfaced after an await into the command's error reply.</summary>
-    private static async ValueTask<RespAction> Guard(ValueTask<RespAction> pending, RespWriter w)
+    /// <summary>Turns a store failure that surfaced after an await into the command's error reply; times the command.</summary>
+    private async ValueTask<RespAction> Guard(ValueTask<RespAction> pending, RespWriter w, CommandSpec spec, long started, CapturedArguments arguments)
     {
-        try
+        using (arguments)
         {
-            return await pending.ConfigureAwait(false);
-        }
-        catch (RingKVException e)
-        {
-            WriteStoreError(w, e);
-            return RespAction.Continue;
+            RespAction action;
+            try
+            {
+                action = await pending.ConfigureAwait(false);
+            }
+            catch (RingKVException e)
+            {
+                WriteStoreError(w, e);
+                action = RespAction.Continue;
+            }
+
+            if (Timed(spec, started) is { } slow && arguments.IsCaptured)
+            {
+                LogSlow(slow, arguments);
+            }
+
+            return action;
         }
     }
 
@@ -211,7 +259,9 @@ internal sealed partial class CommandHandler : IRespHandler
 
     private static ValueTask<RespAction> Continue => new(RespAction.Continue);
 
-    private static readonly CommandExecutor SetExecutor = CommandTable.Find("SET"u8)!.Execute;
+    private static readonly CommandSpec SetSpec = CommandTable.Find("SET"u8)!;
+
+    private static readonly CommandExecutor SetExecutor = SetSpec.Execute;
 
     private static void UnknownCommand(RespCommand c, RespWriter w)
     {

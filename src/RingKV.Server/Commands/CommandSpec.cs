@@ -62,6 +62,9 @@ internal delegate ValueTask<RespAction> CommandExecutor(CommandHandler handler, 
 /// <param name="Execute">Runs it.</param>
 internal sealed record CommandSpec(string Name, int Arity, CommandFlags Flags, int FirstKey, int LastKey, int KeyStep, CommandExecutor Execute)
 {
+    /// <summary>Its place in <see cref="CommandTable.All"/>: where per-command figures (LATENCY HISTOGRAM) are kept.</summary>
+    public int Index { get; internal set; }
+
     /// <summary>The name as bytes, upper case, for lookup.</summary>
     public byte[] UpperName { get; } = System.Text.Encoding.ASCII.GetBytes(Name.ToUpperInvariant());
 

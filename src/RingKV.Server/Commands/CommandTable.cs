@@ -81,6 +81,9 @@ internal static class CommandTable
         new("command", -1, Loading, 0, 0, 0, static (h, c, w) => new(CommandHandler.CommandInfo(c, w))),
         new("config", -2, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Config(c, w))),
         new("info", -1, Loading | Barrier, 0, 0, 0, static (h, c, w) => h.Info(c, w)),
+        new("slowlog", -2, Admin | Loading, 0, 0, 0, static (h, c, w) => new(h.SlowLogCommand(c, w))),
+        new("latency", -2, Admin | Loading, 0, 0, 0, static (h, c, w) => new(h.LatencyCommand(c, w))),
+        new("debug", -2, Admin, 0, 0, 0, static (h, c, w) => h.Debug(c, w)),
         new("client", -2, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Client(c, w))),
         new("shutdown", -1, Admin | Barrier, 0, 0, 0, static (h, c, w) => new(h.Shutdown(c, w))),
         new("kv.get", -2, Read, 1, 1, 1, static (h, c, w) => h.KvGet(c, w)),
@@ -124,8 +127,10 @@ internal static class CommandTable
             lists[i] = [];
         }
 
+        var index = 0;
         foreach (var spec in All)
         {
+            spec.Index = index++;
             lists[spec.Name.Length].Add(spec);
         }
 
