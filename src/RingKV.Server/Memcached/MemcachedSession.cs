@@ -554,7 +554,8 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
             var result = await _store.WriteAsync(WriteRequest.Modify(keyBytes, counter)).ConfigureAwait(false);
             if (counter.NonNumeric)
             {
-                Reply("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"u8);
+                // Silent under noreply too, as memcached's.
+                ReplyUnlessQuiet("CLIENT_ERROR cannot increment or decrement non-numeric value\r\n"u8, noReply);
                 return;
             }
 
