@@ -194,6 +194,9 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
             case var n when n.SequenceEqual("touch"u8):
                 await TouchAsync(line).ConfigureAwait(false);
                 return new Step(consumed, 0);
+            case var n when (n.SequenceEqual("version"u8) || n.SequenceEqual("quit"u8)) && _tokens.Count > 1:
+                Reply("ERROR\r\n"u8); // as memcached's: neither takes arguments
+                return new Step(consumed, 0);
             case var n when n.SequenceEqual("version"u8):
                 Reply(Encoding.ASCII.GetBytes($"VERSION {ServerInfo.Version}\r\n"));
                 return new Step(consumed, 0);
