@@ -38,6 +38,8 @@ internal static class ServeCommand
             Text("--max-reply-buffer-mb", "MiB", nameof(ServerOptions.MaxReplyBufferMb), "Unread reply bytes one client may hold, in MiB; a client past it, or holding half of it for 5 s without reading, is disconnected. Default: an eighth of --memory-mb, at least 4x --max-value-bytes + 1."),
             Text("--password", "password", nameof(ServerOptions.Password), "Require AUTH with this password. Default: none."),
             Switch("--enable-flushall", nameof(ServerOptions.EnableFlushAll), "Allow FLUSHALL and FLUSHDB to erase the data set. Off by default."),
+            Text("--memcached-listen", "host:port", nameof(ServerOptions.MemcachedListen), "memcached text-protocol address over the same keyspace (get, set, cas, incr, ...). Default: off."),
+            Switch("--memcached-flush-all", nameof(ServerOptions.MemcachedFlushAll), "Allow memcached's flush_all to erase the data set. Off by default."),
             Text("--max-version-vector-entries", "count", nameof(ServerOptions.MaxVersionVectorEntries), "Entries a key's version vector keeps before the least recently updated are dropped. Default 10.", "--max-version-entries"),
             Text("--slowlog-log-slower-than", "microseconds", nameof(ServerOptions.SlowlogLogSlowerThan), "SLOWLOG keeps commands that ran at least this long; 0: every command; negative: none. Default 10000. CONFIG SET changes it while running."),
             Text("--slowlog-max-len", "count", nameof(ServerOptions.SlowlogMaxLen), "Entries SLOWLOG keeps. Default 128. CONFIG SET changes it while running."),

@@ -23,6 +23,7 @@ namespace RingKV.Server;
 internal sealed class RingKvNode : IAsyncDisposable
 {
     private readonly RespListener _listener;
+    private Memcached.MemcachedListener? _memcached;
     private readonly IKeyValueStore _store;
     private NodeHost? _cluster;
     private NodeContext? _context;
@@ -98,27 +99,41 @@ internal sealed class RingKvNode : IAsyncDisposable
             MaxReplyBytes = options.EffectiveMaxReplyBufferBytes(),
         };
         RespListener listener;
+        Memcached.MemcachedListener? memcached = null;
         try
         {
+            if (options.MemcachedEndPoint() is { } memcachedEndPoint)
+            {
+                memcached = new Memcached.MemcachedListener(memcachedEndPoint, node, logger);
+            }
+
             listener = new RespListener(
                 options.ListenEndPoint(), client => new CommandHandler(node, client), limits, options.MaxClients, logger, options.EffectiveMaxRequestMemoryBytes());
             node.Listener = listener;
             cluster?.Start();
+            memcached?.Start();
             listener.Start();
         }
         catch
         {
+            memcached?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             cluster?.DisposeAsync().AsTask().GetAwaiter().GetResult();
             engine.Dispose();
             throw;
         }
 
         var trimmer = new MemoryTrimmer(() => local.LargeBatchBytes, time, TimeSpan.FromSeconds(1));
+        if (memcached is not null && logger.IsEnabled(LogLevel.Information))
+        {
+            // Before the RESP line, which tests and scripts wait for: once that is out, this one is too.
+            logger.LogInformation("serving memcached on {EndPoint}", memcached.LocalEndPoint);
+        }
+
         if (logger.IsEnabled(LogLevel.Information))
         {
             logger.LogInformation("RingKV {Version} serving RESP on {EndPoint} ({Options})", ServerInfo.Version, listener.LocalEndPoint, options.ToString());
         }
-        return new RingKvNode(listener, store, engine, trimmer, logger) { _cluster = cluster, _context = node };
+        return new RingKvNode(listener, store, engine, trimmer, logger) { _cluster = cluster, _context = node, _memcached = memcached };
     }
 
     /// <summary>The cluster host's settings from the serve options.</summary>
@@ -179,6 +194,11 @@ internal sealed class RingKvNode : IAsyncDisposable
 
         _logger.LogInformation("shutting down: finishing in-flight requests");
         await _listener.StopAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        if (_memcached is not null)
+        {
+            await _memcached.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_cluster is not null)
         {
             await _cluster.DisposeAsync().ConfigureAwait(false);

@@ -36,6 +36,12 @@ internal sealed class ServerOptions
     /// <summary>Largest value accepted, in bytes.</summary>
     public int MaxValueBytes { get; set; } = 1024 * 1024;
 
+    /// <summary>memcached text-protocol listen address, host:port; unset: no memcached port.</summary>
+    public string? MemcachedListen { get; set; }
+
+    /// <summary>Whether memcached's flush_all may erase the data set.</summary>
+    public bool MemcachedFlushAll { get; set; }
+
     /// <summary>Most clients connected at once.</summary>
     public int MaxClients { get; set; } = 10_000;
 
@@ -259,6 +265,24 @@ internal sealed class ServerOptions
         return endPoint;
     }
 
+    /// <summary>Parses <see cref="MemcachedListen"/>; null when no memcached port is asked for.</summary>
+    public IPEndPoint? MemcachedEndPoint()
+    {
+        if (string.IsNullOrWhiteSpace(MemcachedListen))
+        {
+            return null;
+        }
+
+        var text = MemcachedListen.Trim();
+        if (!IPEndPoint.TryParse(text.Replace("localhost:", "127.0.0.1:", StringComparison.OrdinalIgnoreCase), out var endPoint)
+            || (endPoint.Port == 0 && !text.EndsWith(":0", StringComparison.Ordinal)))
+        {
+            throw new FormatException($"invalid memcached-listen address '{MemcachedListen}': expected host:port, e.g. 127.0.0.1:11211");
+        }
+
+        return endPoint;
+    }
+
     /// <summary>Parses <see cref="Sync"/>.</summary>
     public SyncPolicy SyncPolicy() => Storage.SyncPolicy.Parse(Sync);
 
@@ -330,6 +354,7 @@ internal sealed class ServerOptions
     public void Validate()
     {
         _ = ListenEndPoint();
+        _ = MemcachedEndPoint();
         _ = SyncPolicy();
         _ = CompressionKind();
         Require(MemoryMb >= 8, "memory-mb must be at least 8 (MiB)");

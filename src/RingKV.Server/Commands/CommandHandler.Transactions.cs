@@ -1,6 +1,4 @@
-using System;
 using System.Collections.Generic;
-using System.IO.Hashing;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
 using RingKV.Server.Store;
@@ -192,38 +190,6 @@ internal sealed partial class CommandHandler
         _watched = null;
     }
 
-    /// <summary>
-    /// What the read level sees of <paramref name="key"/>, hashed: each sibling's dot, stamp, kind and value, and the
-    /// expiry; 0 for a key that is not live. Every write mints a new dot or stamp, so any write changes it.
-    /// </summary>
-    private async ValueTask<ulong> FingerprintAsync(byte[] key)
-    {
-        var plain = await _node.Store.ReadAsync(new ReadRequest(key, null, _session.ReadConsistency)).ConfigureAwait(false);
-        if (!plain.Found)
-        {
-            return 0;
-        }
-
-        var read = await _node.Store.ReadVersionedAsync(key, _session.ReadConsistency).ConfigureAwait(false);
-        var hash = new XxHash64();
-        Span<byte> word = stackalloc byte[8];
-        Add(hash, word, plain.ExpiresAtUnixMs);
-        foreach (var sibling in read?.Siblings ?? [])
-        {
-            Add(hash, word, (long)sibling.Dot.Actor);
-            Add(hash, word, (long)sibling.Dot.Counter);
-            Add(hash, word, sibling.Timestamp.Value);
-            Add(hash, word, sibling.IsTombstone ? 1 : 0);
-            Add(hash, word, sibling.Value.Length);
-            hash.Append(sibling.Value.Span);
-        }
-
-        return hash.GetCurrentHashAsUInt64() | 1; // never 0, which means "not live"
-
-        static void Add(XxHash64 hash, Span<byte> word, long value)
-        {
-            System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(word, value);
-            hash.Append(word);
-        }
-    }
+    /// <summary>The key's fingerprint at the read level (<see cref="RecordFingerprint"/>); 0 for a key that is not live.</summary>
+    private ValueTask<ulong> FingerprintAsync(byte[] key) => RecordFingerprint.ComputeAsync(_node.Store, key, _session.ReadConsistency);
 }
