@@ -98,7 +98,10 @@ internal sealed partial class ClusterNode
         {
             if (reply is CoordinateWriteReply relayed)
             {
-                node.Finish(this, relayed.Status == ClientStatus.Ok ? ClientReply.Done : new ClientReply(relayed.Status, relayed.Message), outbox);
+                node.Finish(this, relayed.Status != ClientStatus.Ok ? new ClientReply(relayed.Status, relayed.Message)
+                    : Request.Write == WriteOperation.Increment && long.TryParse(relayed.Message, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var counted)
+                        ? ClientReply.Done with { Counter = counted }
+                        : ClientReply.Done, outbox);
             }
         }
 

@@ -25,9 +25,9 @@ internal sealed partial class ClusterNode
             return;
         }
 
-        if (request.Write is WriteOperation.VersionedPut or WriteOperation.VersionedDelete)
+        if (request.Write is WriteOperation.VersionedPut or WriteOperation.VersionedDelete or WriteOperation.Increment)
         {
-            // Coordinated at a natural replica (it holds the dots its node minted); stand-ins only keep hints.
+            // Coordinated at a natural replica (it holds the dots its node minted, and its counter entries); stand-ins only keep hints.
             var self = Array.IndexOf(replicas.Nodes, Self, 0, replicas.PendingFrom);
             if (self >= 0 && replicas.Alive[self] && !replicas.IsStandIn(self))
             {
@@ -39,7 +39,7 @@ internal sealed partial class ClusterNode
             }
             else
             {
-                outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {level}: a versioned write needs a live replica of its key to coordinate it, none is up"));
+                outbox.Reply(request.Id, new ClientReply(ClientStatus.Unavailable, $"UNAVAILABLE {level}: a versioned write or an increment needs a live replica of its key to coordinate it, none is up"));
             }
 
             return;
@@ -120,9 +120,24 @@ internal sealed partial class ClusterNode
             return;
         }
 
-        ObserveContext(request.Context, now);
-        var stamp = _clock.Next(now.ToUnixTimeMilliseconds());
-        var update = new VersionedUpdate(request.Context, request.Value, request.Write == WriteOperation.VersionedDelete, Self.Actor, stamp, _settings.MaxVersionEntries);
+        RecordUpdate update;
+        if (request.Write == WriteOperation.Increment)
+        {
+            if (!request.TryIncrementParts(out var delta, out var seen))
+            {
+                Answer(origin, request.Id, new ClientReply(ClientStatus.Error, "ERR an increment without its delta"), outbox);
+                return;
+            }
+
+            update = new CounterUpdate(CounterActor, delta, seen.Set, seen.ExpiresAtUnixMs, now.ToUnixTimeMilliseconds());
+        }
+        else
+        {
+            ObserveContext(request.Context, now);
+            var stamp = _clock.Next(now.ToUnixTimeMilliseconds());
+            update = new VersionedUpdate(request.Context, request.Value, request.Write == WriteOperation.VersionedDelete, Self.Actor, stamp, _settings.MaxVersionEntries);
+        }
+
         var pending = new VersionedWritePending(NewRequestId(), request, replicas, tracker, level, self) { ReplyTo = origin };
         Track(pending, now);
         pending.Start(this, update);
@@ -156,6 +171,9 @@ internal sealed partial class ClusterNode
         protected QuorumTracker Tracker { get; } = tracker;
 
         protected ConsistencyLevel Level { get; } = level;
+
+        /// <summary>The answer once the level is met.</summary>
+        protected virtual ClientReply Succeeded => ClientReply.Done;
 
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
@@ -229,7 +247,7 @@ internal sealed partial class ClusterNode
             var state = Tracker.Record(replicaIndex, status == ReplicaStatus.Ok);
             if (state == QuorumState.Succeeded)
             {
-                node.Finish(this, ClientReply.Done, outbox);
+                node.Finish(this, Succeeded, outbox);
             }
             else if (state == QuorumState.Failed)
             {
@@ -259,7 +277,11 @@ internal sealed partial class ClusterNode
     private sealed class VersionedWritePending(ulong id, ClientRequest request, Replicas replicas, QuorumTracker tracker, ConsistencyLevel level, int self)
         : WriteQuorumPending(id, request, replicas, tracker, level)
     {
-        public void Start(ClusterNode node, VersionedUpdate update)
+        private ClientReply _succeeded = ClientReply.Done;
+
+        protected override ClientReply Succeeded => _succeeded;
+
+        public void Start(ClusterNode node, RecordUpdate update)
         {
             SkipDown();
             node.SubmitStorage(
@@ -271,6 +293,12 @@ internal sealed partial class ClusterNode
         {
             if (Tracker.HasReplied(self))
             {
+                return;
+            }
+
+            if (done.Status != ReplicaStatus.Ok && Request.Write == WriteOperation.Increment && done.Error.StartsWith("ERR ", StringComparison.Ordinal))
+            {
+                node.Finish(this, new ClientReply(ClientStatus.Error, done.Error), outbox); // the value refused the increment (Redis's error)
                 return;
             }
 
@@ -286,6 +314,10 @@ internal sealed partial class ClusterNode
             if (SiblingSet.TryDecode(done.Record.Set, out var written, out _) && written.Winner is { } minted)
             {
                 node._clock.Observe(minted); // the new sibling: stamped above the set, so it is the winner
+                if (written.Counter is { } counter)
+                {
+                    _succeeded = ClientReply.Done with { Counter = (long)counter.Total };
+                }
             }
 
             SendToEach(node, done.Record, skip: self, now, outbox);

@@ -140,11 +140,27 @@ internal sealed partial class ClusterNode
         ForgetReplicas();
         // Ids are unique across incarnations too: a late reply to an earlier run's request must not match a new one.
         _nextRequestId = settings.FirstRequestId;
+        Span<byte> incarnation = stackalloc byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(incarnation, settings.Self.Actor);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(incarnation[8..], settings.FirstRequestId);
+        CounterActor = System.IO.Hashing.XxHash64.HashToUInt64(incarnation);
         _clock = new HybridClock(settings.ClockFloorUnixMs > 0 ? HybridTimestamp.FromUnixMs(settings.ClockFloorUnixMs) : HybridTimestamp.MinValue);
     }
 
     /// <summary>This node's id.</summary>
     public NodeId Self => _settings.Self;
+
+    /// <summary>
+    /// This incarnation's actor in counters (<see cref="CounterState"/>): derived from the node's actor and its first
+    /// request id, which is unique per incarnation (the generation is its high half).
+    /// </summary>
+    /// <remarks>
+    /// Why not the node's actor: a crash can lose the node's last increments that were not yet synced while other
+    /// replicas already hold them; an actor that went on from its older entry would reuse versions with other sums, and
+    /// the per-actor join would drop increments. A new actor per incarnation never reuses one. The cost: a counter key
+    /// keeps one entry per incarnation that incremented it.
+    /// </remarks>
+    public ulong CounterActor { get; private init; }
 
     /// <summary>The ring the node routes by.</summary>
     public TokenRing Ring => _ring;
@@ -453,7 +469,9 @@ internal sealed partial class ClusterNode
     {
         if (origin is { } forwarder)
         {
-            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, reply.Message));
+            // An increment's count travels as the message of its Ok reply.
+            var message = reply.Status == ClientStatus.Ok && reply.Counter != 0 ? reply.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture) : reply.Message;
+            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, message));
         }
         else
         {

@@ -127,10 +127,14 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
                         return new StorageDone(request.Tag, ReplicaStatus.Error, Error: "stored record does not decode: " + error);
                     }
 
-                    var result = request.Update!.ApplyTo(stored);
+                    if (!request.Update!.TryApply(stored, record.ExpiresAtUnixMs, out var result, out var expiry, out var refused))
+                    {
+                        return new StorageDone(request.Tag, ReplicaStatus.Error, Error: refused);
+                    }
+
                     var buffer = new ArrayBufferWriter<byte>();
                     result.Encode(buffer);
-                    var written = new ReplicaRecord(buffer.WrittenSpan.ToArray(), 0);
+                    var written = new ReplicaRecord(buffer.WrittenSpan.ToArray(), expiry);
                     Put(key, written);
                     if (SyncEveryMerge)
                     {

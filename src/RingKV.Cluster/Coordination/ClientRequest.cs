@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using RingKV.Cluster.Messages;
 using RingKV.Core.Consistency;
@@ -39,6 +40,12 @@ internal enum WriteOperation : byte
 
     /// <summary>KV.DEL: a tombstone superseding what the context saw.</summary>
     VersionedDelete = 3,
+
+    /// <summary>
+    /// INCR, DECR, INCRBY, DECRBY: add to the key's counter at a replica of the key (its actor applies it, as Riak's vnode
+    /// does); <see cref="ClientRequest.Value"/> holds the delta and what the coordinator's read saw (<see cref="ClientRequest.Increment"/>).
+    /// </summary>
+    Increment = 4,
 }
 
 /// <summary>One client request handed to <see cref="ClusterNode.Submit"/>; answered exactly once through <see cref="IOutbox.Reply"/>.</summary>
@@ -53,7 +60,7 @@ internal sealed record ClientRequest(ulong Id, ClientOperation Operation, Consis
     /// <summary>The kind of write.</summary>
     public WriteOperation Write { get; init; }
 
-    /// <summary>The value of a put.</summary>
+    /// <summary>The value of a put; for <see cref="WriteOperation.Increment"/>, | delta (8, LE) | seen expiry, Unix ms (8, LE) | seen record's set |.</summary>
     public byte[] Value { get; init; } = [];
 
     /// <summary>The expiry a put sets, Unix ms; 0 for none.</summary>
@@ -71,6 +78,34 @@ internal sealed record ClientRequest(ulong Id, ClientOperation Operation, Consis
     /// <summary>A read request.</summary>
     public static ClientRequest Read(ulong id, byte[] key, ConsistencyLevel consistency = default) =>
         new(id, ClientOperation.Read, consistency) { Key = key };
+
+    /// <summary>
+    /// An increment of <paramref name="key"/> by <paramref name="delta"/>; <paramref name="seen"/> is the record the
+    /// client's read found (<see cref="ReplicaRecord.None"/> for none), which the coordinating replica merges first.
+    /// </summary>
+    public static ClientRequest Increment(ulong id, byte[] key, long delta, ReplicaRecord seen, ConsistencyLevel consistency = default)
+    {
+        var value = new byte[16 + seen.Set.Length];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value, delta);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(value.AsSpan(8), seen.ExpiresAtUnixMs);
+        seen.Set.CopyTo(value, 16);
+        return new(id, ClientOperation.Write, consistency) { Key = key, Write = WriteOperation.Increment, Value = value };
+    }
+
+    /// <summary>The parts of an increment's <see cref="Value"/>; false when it is too short to hold them.</summary>
+    public bool TryIncrementParts(out long delta, out ReplicaRecord seen)
+    {
+        delta = 0;
+        seen = ReplicaRecord.None;
+        if (Write != WriteOperation.Increment || Value.Length < 16)
+        {
+            return false;
+        }
+
+        delta = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value);
+        seen = new ReplicaRecord(Value.AsSpan(16).ToArray(), System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(Value.AsSpan(8)));
+        return true;
+    }
 
     /// <summary>A write request.</summary>
     public static ClientRequest WriteOf(ulong id, byte[] key, WriteOperation write, byte[] value, long expiresAtUnixMs = 0, VersionVector? context = null, ConsistencyLevel consistency = default) =>
@@ -129,6 +164,9 @@ internal sealed record ClientReply(ClientStatus Status, string Message = "")
 
     /// <summary>Count: live keys, those with an expiry, and the sum of their time left in ms.</summary>
     public (long Keys, long Expires, long TtlSumMs) Counts { get; init; }
+
+    /// <summary>Increment: the count after it, as the coordinating replica's record holds it.</summary>
+    public long Counter { get; init; }
 
     /// <summary>A successful reply with nothing in it (a write).</summary>
     public static ClientReply Done { get; } = new(ClientStatus.Ok);

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Diagnostics.CodeAnalysis;
 using RingKV.Cluster.Messages;
 using RingKV.Core.Versioning;
 
@@ -87,6 +88,23 @@ internal enum StorageOperation : byte
     Ingest,
 }
 
+/// <summary>A change the coordinating replica applies to a key's stored set as one read-modify-write (<see cref="StorageOperation.Update"/>).</summary>
+/// <remarks>
+/// Requires of every store: the stored set is what the store holds at this moment, read under the same per-key exclusion as
+/// the write of the result (the actor of a versioned write or of an increment must see its own earlier writes of the key).
+/// </remarks>
+internal abstract record RecordUpdate
+{
+    /// <summary>Bytes the update holds (for the store's accounting of queued work).</summary>
+    public abstract int Size { get; }
+
+    /// <summary>
+    /// The stored set (<paramref name="stored"/>, <see cref="SiblingSet.Empty"/> when none, with its record's expiry) with
+    /// this update applied, and the expiry of the record to write; false with the error the client gets, and nothing written.
+    /// </summary>
+    public abstract bool TryApply(SiblingSet stored, long storedExpiresAtUnixMs, [NotNullWhen(true)] out SiblingSet? result, out long expiresAtUnixMs, [NotNullWhen(false)] out string? error);
+}
+
 /// <summary>A versioned write (KV.PUT, KV.DEL) as the coordinating replica applies it to its stored set.</summary>
 /// <param name="Context">What the client saw.</param>
 /// <param name="Value">The value of a put (empty for a delete); the store keeps it, so the caller does not reuse the array.</param>
@@ -94,8 +112,11 @@ internal enum StorageOperation : byte
 /// <param name="Actor">The coordinating replica's actor: it mints the dot.</param>
 /// <param name="Timestamp">The coordinator's hybrid-logical stamp; the set raises it above what it holds.</param>
 /// <param name="MaxVersionEntries">Entries the resulting context keeps.</param>
-internal sealed record VersionedUpdate(VersionVector Context, byte[] Value, bool IsDelete, ulong Actor, HybridTimestamp Timestamp, int MaxVersionEntries)
+internal sealed record VersionedUpdate(VersionVector Context, byte[] Value, bool IsDelete, ulong Actor, HybridTimestamp Timestamp, int MaxVersionEntries) : RecordUpdate
 {
+    /// <inheritdoc/>
+    public override int Size => Value.Length;
+
     /// <summary>The stored set with this write applied (<paramref name="stored"/>: the key's set, <see cref="SiblingSet.Empty"/> when none).</summary>
     /// <remarks>
     /// Requires: <paramref name="stored"/> is what the store holds at this moment, read under the same per-key exclusion as
@@ -104,6 +125,62 @@ internal sealed record VersionedUpdate(VersionVector Context, byte[] Value, bool
     public SiblingSet ApplyTo(SiblingSet stored) => IsDelete
         ? stored.Delete(Context, Actor, Timestamp, MaxVersionEntries)
         : stored.Put(Context, Value, Actor, Timestamp, MaxVersionEntries);
+
+    /// <inheritdoc/>
+    /// <remarks>The new sibling wins (it is stamped above the set), so the record's expiry is the versioned write's: none.</remarks>
+    public override bool TryApply(SiblingSet stored, long storedExpiresAtUnixMs, [NotNullWhen(true)] out SiblingSet? result, out long expiresAtUnixMs, [NotNullWhen(false)] out string? error)
+    {
+        result = ApplyTo(stored);
+        expiresAtUnixMs = 0;
+        error = null;
+        return true;
+    }
+}
+
+/// <summary>An increment (INCR, DECR, INCRBY, DECRBY) as the coordinating replica applies it: see <see cref="SiblingSet.TryIncrement"/>.</summary>
+/// <param name="Actor">The counter actor of this node's incarnation (<see cref="ClusterNode.CounterActor"/>).</param>
+/// <param name="Delta">What to add.</param>
+/// <param name="Seen">What the coordinator's read at the client's read level found (encoded; empty when nothing): merged in
+/// first, so the count adds to the latest plain write a quorum acknowledged even when this replica missed it.</param>
+/// <param name="SeenExpiresAtUnixMs">The expiry of the record the read found.</param>
+/// <param name="NowUnixMs">The coordinator's time: a record whose expiry has passed counts as absent.</param>
+internal sealed record CounterUpdate(ulong Actor, long Delta, byte[] Seen, long SeenExpiresAtUnixMs, long NowUnixMs) : RecordUpdate
+{
+    /// <inheritdoc/>
+    public override int Size => Seen.Length;
+
+    /// <inheritdoc/>
+    /// <remarks>The record keeps its expiry (INCR keeps a key's TTL, as in Redis), unless it had passed: then none.</remarks>
+    public override bool TryApply(SiblingSet stored, long storedExpiresAtUnixMs, [NotNullWhen(true)] out SiblingSet? result, out long expiresAtUnixMs, [NotNullWhen(false)] out string? error)
+    {
+        var set = stored;
+        expiresAtUnixMs = storedExpiresAtUnixMs;
+        if (Seen.Length > 0)
+        {
+            if (!SiblingSet.TryDecode(Seen, out var seen, out var decodeError))
+            {
+                result = null;
+                error = "ERR the coordinator's read of the key does not decode: " + decodeError;
+                return false;
+            }
+
+            // The expiry follows the winning sibling's record, as every merge of records does.
+            if (seen.Winner is { } theirs && (stored.Winner is not { } mine || theirs.WinsOver(mine)))
+            {
+                expiresAtUnixMs = SeenExpiresAtUnixMs;
+            }
+
+            set = stored.Merge(seen);
+        }
+
+        var expired = expiresAtUnixMs != 0 && expiresAtUnixMs <= NowUnixMs;
+        if (expired)
+        {
+            expiresAtUnixMs = 0;
+        }
+
+        return set.TryIncrement(Actor, Delta, expired, out result, out error);
+    }
 }
 
 /// <summary>One request to the local replica store; answered by <see cref="ClusterNode.OnStorage"/> with the same <see cref="Tag"/>.</summary>
@@ -116,7 +193,7 @@ internal readonly record struct StorageRequest(
     ulong Last = 0,
     int Limit = 0,
     IReadOnlyList<(ulong First, ulong Last)>? Ranges = null,
-    VersionedUpdate? Update = null,
+    RecordUpdate? Update = null,
     NodeId? Target = null,
     IReadOnlyList<ScanEntry>? Entries = null);
 

@@ -253,9 +253,9 @@ internal static partial class MessageCodec
             return false;
         }
 
-        if (write is not ((byte)WriteOperation.VersionedPut or (byte)WriteOperation.VersionedDelete))
+        if (write is not ((byte)WriteOperation.VersionedPut or (byte)WriteOperation.VersionedDelete or (byte)WriteOperation.Increment))
         {
-            error = $"CoordinateWrite of write operation {write}: only versioned writes are forwarded";
+            error = $"CoordinateWrite of write operation {write}: only versioned writes and increments are forwarded";
             return false;
         }
 

@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using RingKV.Core.Encoding;
 using RingKV.Core.Errors;
 
 namespace RingKV.Core.Versioning;
@@ -46,11 +47,12 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
 {
     private readonly Sibling[] _siblings;
 
-    private SiblingSet(VersionVector context, Sibling[] siblings, WriteStamp? lwwFloor)
+    private SiblingSet(VersionVector context, Sibling[] siblings, WriteStamp? lwwFloor, CounterState? counter = null)
     {
         Context = context;
         _siblings = siblings;
         LwwFloor = lwwFloor;
+        Counter = counter;
     }
 
     /// <summary>The set of a key never written: no siblings, empty context.</summary>
@@ -62,6 +64,14 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     /// <summary>The highest stamp of any last-writer-wins write this set has seen (null if none): nothing below it survives.</summary>
     /// <remarks>Equals the stamp of the set's last-writer-wins sibling when it has one; outlives it when a KV.PUT that saw it superseded it.</remarks>
     public WriteStamp? LwwFloor { get; }
+
+    /// <summary>The increments (INCR, DECR) added to the plain write at the floor since it was made; null when none.</summary>
+    /// <remarks>
+    /// Its base is always <see cref="LwwFloor"/>: a plain write above it resets the count (a merge drops a counter whose base
+    /// is below the joined floor). The last-writer-wins sibling at the floor, when the set holds it, carries the count's
+    /// decimal digits as its value (rendered again after every merge), so GET reads a counter as it reads any value.
+    /// </remarks>
+    public CounterState? Counter { get; }
 
     /// <summary>The latest timestamp the set holds (siblings and <see cref="LwwFloor"/>); <see cref="HybridTimestamp.MinValue"/> if none.</summary>
     /// <remarks>A coordinator's clock observes it before stamping a write to this set.</remarks>
@@ -273,7 +283,100 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             }
         }
 
-        return new SiblingSet(Context.Merge(other.Context), merged.ToArray(), floor);
+        var counter = Counter is { } mine && mine.Base == floor ? mine : null;
+        if (other.Counter is { } theirs && theirs.Base == floor)
+        {
+            counter = counter is null ? theirs : counter.Merge(theirs);
+        }
+
+        return new SiblingSet(Context.Merge(other.Context), Render(merged.ToArray(), counter), floor, counter);
+    }
+
+    /// <summary>
+    /// This set with <paramref name="delta"/> added to its count by <paramref name="actor"/> (INCR, DECR, INCRBY, DECRBY),
+    /// or false with Redis's error text. The value must be a plain one: absent, deleted, expired, or one last-writer-wins
+    /// value that is a 64-bit integer (or already a counter).
+    /// </summary>
+    /// <param name="actor">The incrementing actor: a coordinating replica's incarnation, which applies its increments to its own replica's set.</param>
+    /// <param name="delta">What to add (negative to subtract).</param>
+    /// <param name="expired">The record's expiry has passed: the value counts as absent and the count starts again from 0 on its stamp.</param>
+    /// <param name="result">The new set; its <see cref="Counter"/> holds the count.</param>
+    /// <param name="error">Why not: not an integer, an overflow, or versioned siblings.</param>
+    /// <remarks>
+    /// Adds no sibling and mints no dot: the count lives in <see cref="Counter"/> over the floor's write, so increments from
+    /// any number of coordinators join without siblings, and a concurrent plain SET with a higher stamp resets them all
+    /// (last writer wins, as for any plain write). An absent key's base is <see cref="CounterState.Genesis"/>, the same on
+    /// every replica, so increments started on it through different coordinators add up.
+    /// Requires: this is the actor's own replica's set, read and written in one step (the actor's entry is its last increment).
+    /// </remarks>
+    public bool TryIncrement(ulong actor, long delta, bool expired, [NotNullWhen(true)] out SiblingSet? result, [NotNullWhen(false)] out string? error)
+    {
+        result = null;
+        var context = Context;
+        var siblings = _siblings;
+        CounterState state;
+        if (_siblings.Length == 0 && LwwFloor is null)
+        {
+            var genesis = CounterState.Genesis;
+            context = Context.Merge(VersionVector.FromEntries([new VersionVectorEntry(genesis.Dot.Actor, genesis.Dot.Counter, 0)]));
+            siblings = [new Sibling(genesis.Dot, genesis.Timestamp, false, ReadOnlyMemory<byte>.Empty, IsLww: true)];
+            state = CounterState.Start(genesis, 0);
+        }
+        else if (_siblings.Length == 1 && _siblings[0].IsLww)
+        {
+            var only = _siblings[0];
+            if (!expired && Counter is { } counter && counter.Base == only.Stamp)
+            {
+                state = counter;
+            }
+            else if (expired || only.IsTombstone)
+            {
+                state = CounterState.Start(only.Stamp, 0);
+            }
+            else if (DecimalInt64.TryParse(only.Value.Span, out var value))
+            {
+                state = CounterState.Start(only.Stamp, value);
+            }
+            else
+            {
+                error = "ERR value is not an integer or out of range";
+                return false;
+            }
+        }
+        else
+        {
+            error = "ERR the key holds versioned values (KV.PUT siblings), not a plain value a counter can add to: resolve them with KV.PUT, or SET the key";
+            return false;
+        }
+
+        if (!state.TryIncrement(actor, delta, out var next))
+        {
+            error = "ERR increment or decrement would overflow";
+            return false;
+        }
+
+        result = new SiblingSet(context, Render((Sibling[])siblings.Clone(), next), next.Base, next);
+        error = null;
+        return true;
+    }
+
+    /// <summary>Writes the count into the last-writer-wins sibling at the counter's base, if the set holds it (in place: <paramref name="siblings"/> is the new set's own array).</summary>
+    private static Sibling[] Render(Sibling[] siblings, CounterState? counter)
+    {
+        if (counter is null)
+        {
+            return siblings;
+        }
+
+        for (var i = 0; i < siblings.Length; i++)
+        {
+            if (siblings[i].IsLww && siblings[i].Stamp == counter.Base)
+            {
+                siblings[i] = siblings[i] with { IsTombstone = false, Value = counter.Render() };
+            }
+        }
+
+        return siblings;
     }
 
     /// <summary>Writes the set: format version 2 (see docs/formats/sibling-set.md).</summary>
@@ -311,7 +414,8 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     /// <param name="detachedFloor">The floor when no last-writer-wins sibling carries it (see <see cref="HasDetachedFloor"/>), else null.</param>
     /// <param name="set">The set.</param>
     /// <param name="error">Which invariant the parts break.</param>
-    internal static bool TryCreate(VersionVector context, Sibling[] siblings, WriteStamp? detachedFloor, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error)
+    /// <param name="counter">The counter, when the set has one: its base must be the floor.</param>
+    internal static bool TryCreate(VersionVector context, Sibling[] siblings, WriteStamp? detachedFloor, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error, CounterState? counter = null)
     {
         set = null;
         var floor = detachedFloor;
@@ -362,14 +466,21 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             }
         }
 
-        set = siblings.Length == 0 && floor is null && context.Count == 0 && context.TruncatedCounter == 0 ? Empty : new SiblingSet(context, siblings, floor);
+        if (counter is not null && counter.Base != floor)
+        {
+            error = "the counter's base is not the last-writer-wins floor";
+            return false;
+        }
+
+        set = siblings.Length == 0 && floor is null && context.Count == 0 && context.TruncatedCounter == 0 ? Empty : new SiblingSet(context, siblings, floor, counter);
         error = null;
         return true;
     }
 
     /// <inheritdoc/>
     public bool Equals(SiblingSet? other) =>
-        other is not null && Context.Equals(other.Context) && LwwFloor == other.LwwFloor && _siblings.AsSpan().SequenceEqual(other._siblings);
+        other is not null && Context.Equals(other.Context) && LwwFloor == other.LwwFloor && _siblings.AsSpan().SequenceEqual(other._siblings)
+        && Equals(Counter, other.Counter);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as SiblingSet);
@@ -388,7 +499,7 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         }
 
         var floor = LwwFloor is { } f ? " floor " + f : string.Empty;
-        return Context + floor + " [" + string.Join(", ", parts) + "]";
+        return Context + floor + " [" + string.Join(", ", parts) + "]" + (Counter is { } counter ? " " + counter : string.Empty);
     }
 
     private SiblingSet Write(VersionVector context, ReadOnlyMemory<byte> value, bool isTombstone, bool isLww, ulong actor, HybridTimestamp timestamp, int maxVectorEntries, ulong minCounter)
@@ -445,8 +556,10 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             }
         }
 
-        var result = new SiblingSet(merged.Truncate(maxVectorEntries, keepActors.AsSpan(0, actorCount)), kept.ToArray(), floor);
-        Debug.Assert(TryCreate(result.Context, result._siblings, result.HasDetachedFloor ? floor : null, out _, out _));
+        // A plain write raises the floor above the counter's base (a reset, as Redis's SET); a versioned one keeps it.
+        var counter = Counter is { } c && c.Base == floor ? c : null;
+        var result = new SiblingSet(merged.Truncate(maxVectorEntries, keepActors.AsSpan(0, actorCount)), kept.ToArray(), floor, counter);
+        Debug.Assert(TryCreate(result.Context, result._siblings, result.HasDetachedFloor ? floor : null, out _, out _, counter));
         return result;
     }
 

@@ -28,6 +28,12 @@ internal static class SiblingSetCodec
     /// <summary>The sibling-set format version written.</summary>
     public const byte FormatVersion = 2;
 
+    /// <summary>The sibling-set format written for a set with a counter: version 2 followed by the counter.</summary>
+    public const byte CounterFormatVersion = 3;
+
+    /// <summary>Most counter entries a decoder accepts.</summary>
+    public const int MaxCounterEntries = 1 << 16;
+
     /// <summary>The sibling-set format of releases before hybrid timestamps and last-writer-wins siblings; still read.</summary>
     public const byte FormatVersion1 = 1;
 
@@ -58,11 +64,12 @@ internal static class SiblingSetCodec
     // Smallest encodings, to bound counts by the bytes left: actor 8 + counter 1 + time 1; index 1 + counter 1 + flags 1 + time 1.
     private const int MinEntryBytes = 10;
     private const int MinSiblingBytes = 4;
+    private const int MinCounterEntryBytes = 10;
 
     public static void Encode(SiblingSet set, IBufferWriter<byte> writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
-        WriteByte(writer, FormatVersion);
+        WriteByte(writer, set.Counter is null ? FormatVersion : CounterFormatVersion);
         WriteContextBody(set.Context, writer);
         if (set.HasDetachedFloor && set.LwwFloor is { } floor)
         {
@@ -92,6 +99,81 @@ internal static class SiblingSetCodec
                 writer.Write(sibling.Value.Span);
             }
         }
+
+        if (set.Counter is { } counter)
+        {
+            WriteCounter(counter, writer);
+        }
+    }
+
+    /// <summary>Version 3's trailer: | base timestamp (zigzag) | base actor (8, LE) | base counter | base value (zigzag) | entry count | entry × count |, entry: | actor (8, LE) | version | sum (zigzag) |.</summary>
+    private static void WriteCounter(CounterState counter, IBufferWriter<byte> writer)
+    {
+        WriteVarint(writer, ZigZag(counter.Base.Timestamp.Value));
+        WriteActor(writer, counter.Base.Dot.Actor);
+        WriteVarint(writer, counter.Base.Dot.Counter);
+        WriteVarint(writer, ZigZag(counter.BaseValue));
+        WriteVarint(writer, (ulong)counter.Entries.Length);
+        foreach (var entry in counter.Entries)
+        {
+            WriteActor(writer, entry.Actor);
+            WriteVarint(writer, entry.Version);
+            WriteVarint(writer, ZigZag(entry.Sum));
+        }
+    }
+
+    /// <summary>Reads version 3's counter trailer (see <see cref="WriteCounter"/>).</summary>
+    internal static bool TryReadCounter(ReadOnlySpan<byte> source, ref int offset, out CounterState? counter, [NotNullWhen(false)] out string? error)
+    {
+        counter = null;
+        if (!TryReadVarint(source, ref offset, out var time) || source.Length - offset < sizeof(ulong))
+        {
+            error = "counter base is truncated";
+            return false;
+        }
+
+        var actor = BinaryPrimitives.ReadUInt64LittleEndian(source.Slice(offset, sizeof(ulong)));
+        offset += sizeof(ulong);
+        if (!TryReadVarint(source, ref offset, out var baseCounter) || !TryReadVarint(source, ref offset, out var baseValue))
+        {
+            error = "counter base is truncated";
+            return false;
+        }
+
+        if (!TryReadCount(source, ref offset, MaxCounterEntries, MinCounterEntryBytes, "counter entry", out var count, out error))
+        {
+            return false;
+        }
+
+        var entries = new CounterEntry[count];
+        for (var i = 0; i < count; i++)
+        {
+            if (source.Length - offset < sizeof(ulong))
+            {
+                error = "counter entry is truncated";
+                return false;
+            }
+
+            var entryActor = BinaryPrimitives.ReadUInt64LittleEndian(source.Slice(offset, sizeof(ulong)));
+            offset += sizeof(ulong);
+            if (!TryReadVarint(source, ref offset, out var version) || !TryReadVarint(source, ref offset, out var sum))
+            {
+                error = "counter entry is truncated";
+                return false;
+            }
+
+            entries[i] = new CounterEntry(entryActor, version, UnZigZag(sum));
+        }
+
+        var @base = new WriteStamp(new HybridTimestamp(UnZigZag(time)), new Dot(actor, baseCounter));
+        return CounterState.TryCreate(@base, UnZigZag(baseValue), entries, out counter, out error);
+    }
+
+    private static void WriteActor(IBufferWriter<byte> writer, ulong actor)
+    {
+        var span = writer.GetSpan(sizeof(ulong));
+        BinaryPrimitives.WriteUInt64LittleEndian(span, actor);
+        writer.Advance(sizeof(ulong));
     }
 
     /// <summary>What version 2 stores for a sibling's timestamp: its distance from the dot's counter, wrapping.</summary>
@@ -121,10 +203,17 @@ internal static class SiblingSetCodec
         }
 
         var version = source[0];
-        if (version is not (FormatVersion or FormatVersion1))
+        if (version is not (FormatVersion or FormatVersion1 or CounterFormatVersion))
         {
             error = FormattableString.Invariant($"unknown format version {version}");
             return false;
+        }
+
+        // Version 3 is version 2 with a counter after the siblings.
+        var hasCounter = version == CounterFormatVersion;
+        if (hasCounter)
+        {
+            version = FormatVersion;
         }
 
         if (!TryReadContextBody(source, 1, out var context, out var offset, out error))
@@ -209,13 +298,19 @@ internal static class SiblingSetCodec
             siblings[i] = new Sibling(new Dot(entries[(int)index].Actor, counter), timestamp, isTombstone, value, (flags & LwwFlag) != 0);
         }
 
+        CounterState? counted = null;
+        if (hasCounter && !TryReadCounter(source, ref offset, out counted, out error))
+        {
+            return false;
+        }
+
         if (offset != source.Length)
         {
             error = "trailing bytes after the sibling set";
             return false;
         }
 
-        return SiblingSet.TryCreate(context, siblings, floor, out set, out error);
+        return SiblingSet.TryCreate(context, siblings, floor, out set, out error, counted);
     }
 
     public static bool TryDecodeContext(ReadOnlySpan<byte> source, [NotNullWhen(true)] out VersionVector? context, out uint? keyTag, [NotNullWhen(false)] out string? error)

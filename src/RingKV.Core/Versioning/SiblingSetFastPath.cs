@@ -61,7 +61,7 @@ public static class SiblingSetFastPath
             value = default;
         }
 
-        return at == encoded.Length;
+        return AtEnd(encoded, at);
     }
 
     /// <summary>
@@ -109,9 +109,9 @@ public static class SiblingSetFastPath
         var at = 1;
         var entriesStart = 1;
         var version = SiblingSetCodec.FormatVersion;
-        if (!existing.IsEmpty && !TrySkipHeader(existing, out version, out at, out entriesStart, out entryCount, out truncated))
+        if (!existing.IsEmpty && (existing[0] == SiblingSetCodec.CounterFormatVersion || !TrySkipHeader(existing, out version, out at, out entriesStart, out entryCount, out truncated)))
         {
-            return false;
+            return false; // a counter (version 3): the object path keeps or resets it
         }
 
         if (entryCount > (ulong)maxVectorEntries)
@@ -250,12 +250,13 @@ public static class SiblingSetFastPath
         entriesStart = 1;
         entryCount = 0;
         truncated = 0;
-        if (encoded.IsEmpty || encoded[0] is not (SiblingSetCodec.FormatVersion or SiblingSetCodec.FormatVersion1))
+        if (encoded.IsEmpty || encoded[0] is not (SiblingSetCodec.FormatVersion or SiblingSetCodec.FormatVersion1 or SiblingSetCodec.CounterFormatVersion))
         {
             return false;
         }
 
-        version = encoded[0];
+        // Version 3 is version 2 with a counter after the siblings (see AtEnd): read as version 2 here.
+        version = encoded[0] == SiblingSetCodec.FormatVersion1 ? SiblingSetCodec.FormatVersion1 : SiblingSetCodec.FormatVersion;
         if (!TryVarint(encoded, ref at, out entryCount) || !TryVarint(encoded, ref at, out truncated) || entryCount > (ulong)(encoded.Length - at))
         {
             return false;
@@ -273,6 +274,11 @@ public static class SiblingSetFastPath
 
         return true;
     }
+
+    /// <summary>Whether <paramref name="at"/>, just past the last sibling, ends the set: the input's end, or (version 3) the end of a well-formed counter after it.</summary>
+    private static bool AtEnd(ReadOnlySpan<byte> encoded, int at) =>
+        at == encoded.Length
+        || (encoded[0] == SiblingSetCodec.CounterFormatVersion && SiblingSetCodec.TryReadCounter(encoded, ref at, out _, out _) && at == encoded.Length);
 
     private static void SkipEntry(ReadOnlySpan<byte> encoded, ref int at)
     {
@@ -369,7 +375,7 @@ public static class SiblingSetFastPath
         }
 
         lastWriterWinsOnly = onlyLww;
-        return at == encoded.Length;
+        return AtEnd(encoded, at);
     }
 
     /// <summary>Reads one sibling; <paramref name="time"/> is its timestamp (version 2) or its Unix ms (version 1).</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Text;
+using RingKV.Core.Encoding;
 
 namespace RingKV.Net.Resp;
 
@@ -14,63 +15,7 @@ internal static class RespNumber
     /// Parses a base-10 int64: an optional '-', then digits without a leading zero (except "0" itself),
     /// nothing else (no spaces, no '+'), and the value fits in int64.
     /// </summary>
-    public static bool TryParseInt64(ReadOnlySpan<byte> text, out long value)
-    {
-        value = 0;
-        if (text.IsEmpty || text.Length > MaxInt64Length)
-        {
-            return false;
-        }
-
-        if (text.Length == 1 && text[0] == (byte)'0')
-        {
-            return true;
-        }
-
-        var negative = text[0] == (byte)'-';
-        var digits = negative ? text[1..] : text;
-        if (digits.IsEmpty || digits[0] < (byte)'1' || digits[0] > (byte)'9')
-        {
-            return false;
-        }
-
-        // Accumulate as a positive ulong, then check the sign's range: -9223372036854775808 is valid.
-        ulong magnitude = 0;
-        foreach (var b in digits)
-        {
-            var digit = (uint)(b - (byte)'0');
-            if (digit > 9)
-            {
-                return false;
-            }
-
-            if (magnitude > (ulong.MaxValue - digit) / 10)
-            {
-                return false;
-            }
-
-            magnitude = (magnitude * 10) + digit;
-        }
-
-        if (negative)
-        {
-            if (magnitude > (ulong)long.MaxValue + 1)
-            {
-                return false;
-            }
-
-            value = (long)(0 - magnitude);
-            return true;
-        }
-
-        if (magnitude > long.MaxValue)
-        {
-            return false;
-        }
-
-        value = (long)magnitude;
-        return true;
-    }
+    public static bool TryParseInt64(ReadOnlySpan<byte> text, out long value) => DecimalInt64.TryParse(text, out value);
 
     /// <summary>
     /// Parses a double as Redis does: decimal or exponent form, "inf"/"+inf"/"-inf" (any case),

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using RingKV.Cluster.Coordination;
+using RingKV.Cluster.Messages;
 using RingKV.Core.Consistency;
 using RingKV.Core.Errors;
 using RingKV.Core.Versioning;
@@ -275,6 +276,36 @@ internal sealed class CoordinatedStore : IKeyValueStore
         var reply = await SubmitAsync(new ClientRequest(0, ClientOperation.Count, default)).ConfigureAwait(false);
         var (keys, expires, ttlSum) = reply.Counts;
         return new KeyCounts(keys, expires, expires == 0 ? 0 : ttlSum / expires);
+    }
+
+    /// <summary>
+    /// INCR/DECR/INCRBY/DECRBY in the cluster: reads the key at <paramref name="readLevel"/>, then has a replica of the key
+    /// add <paramref name="delta"/> to its counter over what the read saw and replicate it at <paramref name="writeLevel"/>;
+    /// answers the count the coordinating replica's record holds after adding.
+    /// </summary>
+    /// <remarks>
+    /// Why read first: the count adds to the key's latest plain write, and the replica that applies the increment may have
+    /// missed one a quorum acknowledged; merged with the read, it adds to the write every read at that level sees.
+    /// Throws <see cref="ClusterReplyException"/> with Redis's error text for a value that is not an integer or an overflow.
+    /// </remarks>
+    public async ValueTask<long> IncrementAsync(ReadOnlyMemory<byte> key, long delta, ConsistencyLevel readLevel, ConsistencyLevel writeLevel)
+    {
+        var bytes = key.ToArray();
+        var read = await SubmitAsync(ClientRequest.Read(0, bytes, readLevel)).ConfigureAwait(false);
+        var seen = ReplicaRecord.None;
+        if (read.Record is { } agreed)
+        {
+            seen = agreed;
+        }
+        else if (read.Set is { } merged)
+        {
+            var encoded = new ArrayBufferWriter<byte>(64);
+            merged.Encode(encoded);
+            seen = new ReplicaRecord(encoded.WrittenSpan.ToArray(), read.ExpiresAtUnixMs);
+        }
+
+        var reply = await SubmitAsync(ClientRequest.Increment(0, bytes, delta, seen, writeLevel)).ConfigureAwait(false);
+        return reply.Counter;
     }
 
     public async ValueTask FlushAllAsync() =>

@@ -24,7 +24,7 @@ namespace RingKV.Server.Cluster;
 /// the thread pool; every answer goes to the callback, which queues it for the loop (never calling the node back from inside
 /// Submit). A write reads, merges and writes its key under the key's stripe lock, and a batch takes its stripes when it
 /// is dispatched, behind the batches dispatched before it: writes of one key apply in the order they were submitted
-/// (an update must see every dot its node minted before: see <see cref="VersionedUpdate.ApplyTo"/>), and two batches
+/// (an update must see every dot its node minted before: see <see cref="RecordUpdate"/>), and two batches
 /// never wait on each other in a cycle.
 /// An acknowledged write is as durable as the engine's sync policy makes it.
 /// </remarks>
@@ -92,7 +92,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
         {
             // Writes wait for the end of the loop's round of events (DispatchWrites) and go to the engine as one batch.
             _round.Requests.Add(request);
-            _round.Bytes += request.Key.Length + (request.Record.Set?.Length ?? 0) + (request.Update?.Value.Length ?? 0);
+            _round.Bytes += request.Key.Length + (request.Record.Set?.Length ?? 0) + (request.Update?.Size ?? 0);
             if (_round.Requests.Count >= MaxBatch || _round.Bytes >= MaxBatchBytes)
             {
                 DispatchWrites();
@@ -727,9 +727,13 @@ internal sealed class EngineReplicaStore : IReplicaStore
         long expiry;
         if (request.Operation == StorageOperation.Update)
         {
-            // The new sibling wins (it is stamped above the set), so the record's expiry is the versioned write's: none.
-            result = request.Update!.ApplyTo(current ?? SiblingSet.Empty);
-            expiry = 0;
+            if (!request.Update!.TryApply(current ?? SiblingSet.Empty, current is null ? 0 : currentExpiry, out var updated, out expiry, out var refused))
+            {
+                error = refused;
+                return null;
+            }
+
+            result = updated;
         }
         else
         {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
+using RingKV.Server.Cluster;
 using RingKV.Server.Diagnostics;
 using RingKV.Server.Store;
 
@@ -11,9 +12,11 @@ namespace RingKV.Server.Commands;
 /// <summary>INCR, DECR, INCRBY, DECRBY and INCRBYFLOAT on a single node, with Redis's parsing, overflow rules and replies.</summary>
 /// <remarks>
 /// Each is one <see cref="WriteKind.Modify"/>: the key's stripe is held from the read to the commit, so concurrent
-/// increments never lose one, and the TTL is kept (as Redis's KEEPTTL). In a cluster they are refused for now: a
-/// read-modify-write at two levels loses and doubles increments under concurrency and partitions (as Cassandra's
-/// counters did), and the counter CRDT they need there (issue 14) has not landed yet.
+/// increments never lose one, and the TTL is kept (as Redis's KEEPTTL). In a cluster INCR, DECR, INCRBY and DECRBY are a
+/// counter CRDT (<see cref="Core.Versioning.CounterState"/>, applied by a replica of the key: see
+/// <see cref="CoordinatedStore.IncrementAsync"/>), since a read-modify-write at two levels loses and doubles increments
+/// under concurrency and partitions (as Cassandra's counters did). INCRBYFLOAT is refused there: a float's sum depends
+/// on the order of its terms, so replicas that add the same increments in different orders would disagree.
 /// INCRBYFLOAT computes in decimal (28 significant digits) while the operands fit, so 0.1 + 0.2 answers 0.3 as Redis's
 /// long double does, and in double beyond; the result is written in fixed notation without trailing zeros.
 /// </remarks>
@@ -22,7 +25,7 @@ internal sealed partial class CommandHandler
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     internal async ValueTask<RespAction> IncrBy(RespCommand c, RespWriter w, long sign, bool hasAmount)
     {
-        if (!CheckSizes(w, c[1]) || !CountersHere(w))
+        if (!CheckSizes(w, c[1]))
         {
             return RespAction.Continue;
         }
@@ -30,6 +33,13 @@ internal sealed partial class CommandHandler
         if (IncrementDelta(c, sign, hasAmount, out var delta) is { } refused)
         {
             w.WriteError(refused);
+            return RespAction.Continue;
+        }
+
+        if (_node.Store is CoordinatedStore cluster)
+        {
+            // The counter CRDT: a replica of the key adds the delta to its own entry; replicas join entries, never lose one.
+            w.WriteInteger(await cluster.IncrementAsync(c.GetMemory(1), delta, _session.ReadConsistency, _session.WriteConsistency).ConfigureAwait(false));
             return RespAction.Continue;
         }
 
@@ -117,7 +127,7 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
-    /// <summary>False (with the error written) on a cluster node: counters there wait for their CRDT.</summary>
+    /// <summary>False (with the error written) on a cluster node: INCRBYFLOAT has no merge that replicas agree on.</summary>
     private bool CountersHere(RespWriter w)
     {
         if (_node.Cluster is null)
@@ -125,7 +135,7 @@ internal sealed partial class CommandHandler
             return true;
         }
 
-        w.WriteError("ERR INCR, DECR, INCRBY, DECRBY and INCRBYFLOAT are not supported in a cluster yet: a read-modify-write across replicas would lose or double increments (counters that merge are planned); use a single node"u8);
+        w.WriteError("ERR INCRBYFLOAT is not supported in a cluster: a read-modify-write across replicas would lose or double increments, and float sums depend on their order; use INCRBY (a counter that merges) or a single node"u8);
         return false;
     }
 

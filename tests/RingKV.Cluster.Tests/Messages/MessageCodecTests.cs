@@ -21,7 +21,7 @@ public sealed class MessageCodecTests
             Array.ConvertAll(Enum.GetValues<MessageKind>(), k => ((int)k, k.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Error"), (2, "Busy")], Array.ConvertAll(Enum.GetValues<ReplicaStatus>(), s => ((int)s, s.ToString())));
         Assert.Equal([(0, "Ok"), (1, "Unavailable"), (2, "Timeout"), (3, "Busy"), (4, "Error")], Array.ConvertAll(Enum.GetValues<ClientStatus>(), s => ((int)s, s.ToString())));
-        Assert.Equal([(0, "PlainPut"), (1, "PlainDelete"), (2, "VersionedPut"), (3, "VersionedDelete")], Array.ConvertAll(Enum.GetValues<WriteOperation>(), s => ((int)s, s.ToString())));
+        Assert.Equal([(0, "PlainPut"), (1, "PlainDelete"), (2, "VersionedPut"), (3, "VersionedDelete"), (4, "Increment")], Array.ConvertAll(Enum.GetValues<WriteOperation>(), s => ((int)s, s.ToString())));
     }
 
     public static TheoryData<string> Levels => ["ONE", "TWO", "THREE", "QUORUM", "LOCAL_QUORUM", "EACH_QUORUM", "ALL", "5"];
@@ -37,6 +37,8 @@ public sealed class MessageCodecTests
         Assert.Equal(message, RoundTrip(message));
         var delete = message with { Write = WriteOperation.VersionedDelete, Value = [], Context = VersionVector.Empty };
         Assert.Equal(delete, RoundTrip(delete));
+        var increment = message with { Write = WriteOperation.Increment, Value = ClientRequest.Increment(0, "key"u8.ToArray(), -5, new ReplicaRecord([2, 0, 0, 0, 0], 77)).Value, Context = VersionVector.Empty };
+        Assert.Equal(increment, RoundTrip(increment));
     }
 
     [Fact]

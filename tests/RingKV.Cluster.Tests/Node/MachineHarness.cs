@@ -187,10 +187,15 @@ internal sealed class MachineHarness
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok);
                     break;
                 case StorageOperation.Update:
-                    var result = request.Update!.ApplyTo(Get(key) ?? SiblingSet.Empty);
+                    if (!request.Update!.TryApply(Get(key) ?? SiblingSet.Empty, Records.TryGetValue(key, out var before) ? before.ExpiresAtUnixMs : 0, out var result, out var expiry, out var refused))
+                    {
+                        done = new StorageDone(request.Tag, ReplicaStatus.Error, Error: refused);
+                        break;
+                    }
+
                     var written = new ArrayBufferWriter<byte>();
                     result.Encode(written);
-                    Records[key] = new ReplicaRecord(written.WrittenSpan.ToArray(), 0);
+                    Records[key] = new ReplicaRecord(written.WrittenSpan.ToArray(), expiry);
                     done = new StorageDone(request.Tag, ReplicaStatus.Ok, Records[key]);
                     break;
                 case StorageOperation.Scan:

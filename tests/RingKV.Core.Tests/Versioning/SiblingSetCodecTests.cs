@@ -205,9 +205,9 @@ public sealed class SiblingSetCodecTests
     public void TryDecode_UnknownVersion_ReturnsFalseNamingIt()
     {
         var bytes = Encode(Sample());
-        bytes[0] = 3;
+        bytes[0] = 4;
         Assert.False(SiblingSet.TryDecode(bytes, out _, out var error));
-        Assert.Contains("version 3", error, StringComparison.Ordinal);
+        Assert.Contains("version 4", error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -26,23 +26,26 @@ public sealed class CutTests : IAsyncDisposable
     // verdict nor a flickering report could hide in the window, and twice the ~5 rounds the detector takes to suspect.
     private const int UpRounds = 12;
 
-    private readonly List<CutProxy> _proxies = [];
-    private readonly List<ServerProcess> _nodes = [];
+    private CutCluster? _cluster;
 
-    private static IPAddress PeerIp(int i) => IPAddress.Parse($"127.0.0.{10 + i}");
+    private List<ServerProcess> Servers => _cluster!.Nodes;
+
+    private List<CutProxy> Proxies => _cluster!.Proxies;
+
+    private static IPAddress PeerIp(int i) => CutCluster.PeerIp(i);
 
     [Fact]
     [Trait("Category", "System")]
     public async Task OnePairCut_PeerStaysUp_SecondCutMarksItDown_HealBringsItBackUp()
     {
         Start();
-        var a = _nodes[A];
-        var b = _nodes[B];
-        var c = _nodes[C];
+        var a = Servers[A];
+        var b = Servers[B];
+        var c = Servers[C];
 
         // The links leave from each node's own address: the proxies see A's and C's connections by source.
         LocalCluster.WaitUntil(
-            () => _proxies[C].ConnectionsFrom(PeerIp(A)) > 0 && _proxies[A].ConnectionsFrom(PeerIp(C)) > 0 && _proxies[B].ConnectionsFrom(PeerIp(C)) > 0,
+            () => Proxies[C].ConnectionsFrom(PeerIp(A)) > 0 && Proxies[A].ConnectionsFrom(PeerIp(C)) > 0 && Proxies[B].ConnectionsFrom(PeerIp(C)) > 0,
             Deadline,
             "links from node0 and node2 arrive from 127.0.0.10 and 127.0.0.12");
 
@@ -117,7 +120,7 @@ public sealed class CutTests : IAsyncDisposable
             "node2 DOWN on node0 and node1 once both are cut from it");
         foreach (var (observer, subject) in new[] { (A, B), (B, A), (C, A), (C, B) })
         {
-            Assert.Equal("UP", LocalCluster.StatusOf(_nodes[observer], subject));
+            Assert.Equal("UP", LocalCluster.StatusOf(Servers[observer], subject));
         }
 
         Assert.Equal("2", Field(a, C, "observers"));
@@ -128,7 +131,7 @@ public sealed class CutTests : IAsyncDisposable
         Heal(A, C);
         Heal(B, C);
         LocalCluster.WaitUntil(
-            () => _nodes.All(n => LocalCluster.UpNormal(n) == Nodes && LocalCluster.Ring(n).Values.All(f => f["suspected"] == "0")),
+            () => Servers.All(n => LocalCluster.UpNormal(n) == Nodes && LocalCluster.Ring(n).Values.All(f => f["suspected"] == "0")),
             Deadline,
             "every node UP and unsuspected on every node after the heal");
         Log($"every node UP everywhere {heal.Elapsed.TotalSeconds:0.0} s after the heal");
@@ -136,14 +139,9 @@ public sealed class CutTests : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var node in _nodes)
+        if (_cluster is not null)
         {
-            node.Dispose();
-        }
-
-        foreach (var proxy in _proxies)
-        {
-            await proxy.DisposeAsync();
+            await _cluster.DisposeAsync();
         }
     }
 
@@ -168,46 +166,19 @@ public sealed class CutTests : IAsyncDisposable
 
     private void Start()
     {
-        var ports = FreePorts.BasePort(2 * Nodes); // clients P+i, proxies P+3+i, peers P+10000+i
-        for (var i = 0; i < Nodes; i++)
-        {
-            var proxy = new CutProxy(new IPEndPoint(IPAddress.Loopback, ports + Nodes + i), new IPEndPoint(PeerIp(i), ports + 10000 + i), TimeSpan.FromMinutes(5));
-            _proxies.Add(proxy);
-        }
-
-        for (var i = 0; i < Nodes; i++)
-        {
-            _nodes.Add(ServerProcess.Listening(
-                $"127.0.0.1:{ports + i}",
-                "--node-id", $"node{i}",
-                "--peer-listen", $"{PeerIp(i)}:{ports + 10000 + i}",
-                "--peer-advertise", _proxies[i].EndPoint.ToString(),
-                "--seeds", _proxies[0].EndPoint.ToString(),
-                "--sync", "always"));
-        }
-
-        LocalCluster.WaitUntil(() => _nodes.All(n => LocalCluster.UpNormal(n) == Nodes), Deadline, $"{Nodes} nodes NORMAL and UP on every node");
-        Assert.Equal(_proxies[C].EndPoint.ToString(), Field(_nodes[A], C, "peer"));
+        _cluster = new CutCluster(Nodes);
+        Assert.Equal(Proxies[C].EndPoint.ToString(), Field(Servers[A], C, "peer"));
     }
 
-    /// <summary>Blackholes both directions between nodes <paramref name="x"/> and <paramref name="y"/>.</summary>
-    private void Cut(int x, int y)
-    {
-        _proxies[x].Cut(PeerIp(y));
-        _proxies[y].Cut(PeerIp(x));
-    }
+    private void Cut(int x, int y) => _cluster!.Cut(x, y);
 
-    private void Heal(int x, int y)
-    {
-        _proxies[x].Heal(PeerIp(y));
-        _proxies[y].Heal(PeerIp(x));
-    }
+    private void Heal(int x, int y) => _cluster!.Heal(x, y);
 
     private void AssertUpEverywhere(string when)
     {
         for (var observer = 0; observer < Nodes; observer++)
         {
-            var ring = LocalCluster.Ring(_nodes[observer]);
+            var ring = LocalCluster.Ring(Servers[observer]);
             for (var subject = 0; subject < Nodes; subject++)
             {
                 var status = ring.TryGetValue($"node{subject}", out var f) ? f["status"] : "absent";
