@@ -328,6 +328,35 @@ public sealed partial class MemcachedProtocolTests : IDisposable
     }
 
     [Fact]
+    public void MetaSet_SentOneByteAtATime_IsTheSameAsWhole()
+    {
+        const string Script = "ms w1 5 T100 F3\r\nab\r\nd\r\nmg w1 v f t\r\nms w1 2 MZ\r\nxy\r\nma w2 N0 J1 v\r\nmn\r\n";
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, MemcachedPort(_server));
+        client.NoDelay = true;
+        var stream = client.GetStream();
+        stream.ReadTimeout = 10_000;
+        foreach (var b in Encoding.ASCII.GetBytes(Script))
+        {
+            stream.WriteByte(b);
+            stream.Flush();
+        }
+
+        var reply = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!reply.ToString().EndsWith("MN\r\n", StringComparison.Ordinal))
+        {
+            var n = stream.Read(buffer);
+            Assert.NotEqual(0, n);
+            reply.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        const string Expected = "HD\r\nVA 5 f3 t100\r\nab\r\nd\r\nCLIENT_ERROR invalid mode for ms M token\r\nVA 1\r\n1\r\nMN\r\n";
+        Assert.Equal(Expected, reply.ToString());
+        Assert.Equal(Expected, Run(Script.Replace("w1", "w3", StringComparison.Ordinal).Replace("w2", "w4", StringComparison.Ordinal), "MN\r\n"));
+    }
+
+    [Fact]
     public void MetaUnsupported_Invalidate_IsAClientError()
     {
         Assert.Equal(
