@@ -188,7 +188,14 @@ public sealed partial class MemcachedProtocolTests : IDisposable
         + "get last\r\n";
 
     [Fact]
-    public void Script_AgainstRealMemcached_SameReplies()
+    public void Script_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(ComparedScript);
+
+    /// <summary>
+    /// Runs <paramref name="script"/> against a fresh real memcached (Debian's /usr/bin/memcached) and against this
+    /// server, and asserts the same replies, line by line, after <paramref name="normalize"/> (for CAS uniques and sizes,
+    /// which are each server's own).
+    /// </summary>
+    private void AssertSameAsMemcached(string script, Func<string, string>? normalize = null)
     {
         const string Binary = "/usr/bin/memcached";
         Assert.True(File.Exists(Binary), "memcached is not installed (apt-get install memcached); .ci/run installs it");
@@ -214,7 +221,7 @@ public sealed partial class MemcachedProtocolTests : IDisposable
             {
                 try
                 {
-                    expected = Exchange(port, ComparedScript, null);
+                    expected = Exchange(port, script, null);
                 }
                 catch (SocketException) when (DateTime.UtcNow < deadline)
                 {
@@ -222,13 +229,148 @@ public sealed partial class MemcachedProtocolTests : IDisposable
                 }
             }
 
-            var actual = Run(ComparedScript, null);
-            Assert.Equal(expected.Split("\r\n"), actual.Split("\r\n"));
+            var actual = Run(script, null);
+            normalize ??= static text => text;
+            Assert.Equal(normalize(expected).Split("\r\n"), normalize(actual).Split("\r\n"));
         }
         finally
         {
             memcached.Kill();
             memcached.WaitForExit();
         }
+    }
+
+    /// <summary>CAS uniques (the c flag, me's cas=) and me's size= replaced by '#': each server has its own.</summary>
+    private static string NormalizeCas(string replies) => MetaCas().Replace(replies, "${name}#");
+
+    [GeneratedRegex(@"(?<name>(?<=^|\r\n|[ ])c|cas=|size=)[0-9]+(?=[ \r])")]
+    private static partial Regex MetaCas();
+
+    [Fact]
+    public void MetaGet_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(
+        "mg g1 v\r\nmg g1\r\nmg g1 q v\r\nmn\r\nmg g1 O7 k\r\nmg g1 k b\r\nmg ZzE= k b O8\r\n"
+        + "ms g1 5 F42 T100\r\nhello\r\nmg g1 h l\r\nmg g1 s v f t k O9\r\nmg g1 q\r\nmg g1 c\r\nmg g1 T0 t v\r\n"
+        + "mg ZzE= b v s\r\nms ZzI= 2 b\r\nhi\r\nmg ZzI= b k v\r\nmg ZzI= b k q O1\r\nmg g3 N30 v t s\r\n"
+        + "mg g1 u v\r\nmg g1 P1 Lx v\r\nmg g9 q k\r\nmg g9 T30 v\r\nmn\r\n",
+        NormalizeCas);
+
+    [Fact]
+    public void MetaSet_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(
+        "ms s1 2\r\nhi\r\nms s1 2 q\r\nho\r\nms s1 2 k O5 q\r\nho\r\nms s2 2 ME\r\nab\r\nms s2 2 ME\r\ncd\r\n"
+        + "ms s3 1 MR\r\nx\r\nms s2 1 MR k O1\r\nx\r\nms s2 2 MA\r\nyz\r\nms s2 1 MP\r\n_\r\nms s9 1 MA\r\nq\r\n"
+        + "ms s9 1 MP q\r\nq\r\nms s7 0 MS F7\r\n\r\nmg s7 v f\r\nms s4 1 T-1\r\nx\r\nmg s4 v\r\n"
+        + "ms s5 3 F4294967295 T100\r\nabc\r\nmg s5 f v t\r\nms s1 2 C1\r\nno\r\nms s8 2 C1\r\nno\r\n"
+        + "ms s1 2 MA C1\r\nno\r\nms s8 2 MA C1\r\nno\r\nms s1 2 MR C1 q\r\nno\r\nms s1 2 I\r\nxx\r\n"
+        + "ms s6 1 c k\r\nz\r\nms s6 1 ME c\r\nz\r\nmg s1 v\r\nmg s2 v f\r\nmg s6 v\r\nget s2\r\nmn\r\n",
+        NormalizeCas);
+
+    [Fact]
+    public void MetaDelete_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(
+        "md d1\r\nmd d1 q\r\nms d1 1\r\na\r\nmd d1 O3 k\r\nms d1 1\r\na\r\nmd d1 q\r\nmg d1\r\n"
+        + "ms d2 1\r\na\r\nmd d2 C1\r\nmd d9 C1 O2\r\nms ZDM= 1 b\r\na\r\nmd ZDM= b k\r\nmd d2 T30\r\nmg d2\r\n"
+        + "set d4 0 0 1\r\nx\r\nmd d4 q\r\nget d4\r\nmn\r\n");
+
+    [Fact]
+    public void MetaArithmetic_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(
+        "ma a1\r\nma a1 q\r\nmn\r\nma a1 N0 J10 v\r\nma a1 v\r\nma a1 D9 v\r\nma a1 MD D25 v\r\nma a1 M- v\r\n"
+        + "ma a1 M+ D18446744073709551615 v\r\nma a1 MI v\r\nma a1 q\r\nma a1 k O4\r\nma a1 t v\r\nma a1 T100 t\r\n"
+        + "ma a1 C1\r\nma a9 C1\r\nma a9 C1 N0 J3 v\r\nms a2 2\r\nxy\r\nma a2\r\nma a2 q\r\nma a1 c v\r\n"
+        + "set a3 5 0 2\r\n10\r\nma a3 MD v k\r\nincr a1 1\r\nmn\r\n",
+        NormalizeCas);
+
+    [Fact]
+    public void MetaDebugAndNoOp_AgainstRealMemcached_SameReplies() => AssertSameAsMemcached(
+        "me m1\r\nms m1 2 T100\r\nhi\r\nme m1\r\nms bTI= 2 b\r\nhi\r\nme bTI= b\r\nme\r\nmn\r\nmn extra\r\nmd m1\r\nme m1\r\n",
+        NormalizeCas);
+
+    [Fact]
+    public void MetaBadInput_AgainstRealMemcached_SameRepliesAndNothingLost()
+    {
+        var longKey = new string('k', 251);
+        var longOpaque = "O" + new string('o', 32);
+        AssertSameAsMemcached(
+            "ms keep 4\r\nkeep\r\n"
+            + $"mg {longKey} v\r\nmg k1 Tx\r\nmg k1 T\r\nmg k1 Nx\r\nmg k1 !\r\nmg k1 v v\r\nmg !!!! b\r\nmg Zm9v= b\r\nmg k1 {longOpaque}\r\n"
+            + "mg k1 a b c d e f g h i j k l m n o p q r\r\nmg k1 s t c f l h O1 k v q u P L a\r\n"
+            + $"ms k1 x\r\nhi\r\nms k1 -1\r\nms {longKey} 2\r\nhi\r\nms k1 2 Fx\r\nhi\r\nms k1 2 F\r\nhi\r\nms k1 2 MZ\r\nhi\r\n"
+            + $"ms k1 2 Mxx\r\nhi\r\nms k1 2 Cx\r\nhi\r\nms k1 2 T1x\r\nhi\r\nms !!!! 2 b\r\nhi\r\nms k1 2 !\r\nhi\r\nms k1 2 {longOpaque}\r\nhi\r\n"
+            + "ms k1 2\r\nhiXX\r\nms\r\nms k1\r\nmd\r\nma\r\nmg\r\n"
+            + $"md {longKey}\r\nmd k1 Cx\r\nmd k1 !\r\nmd keep q q\r\nma k1 Dx\r\nma k1 D-1\r\nma k1 Jx N0\r\nma k1 MX\r\nma k1 Mxx\r\nma {longKey}\r\n"
+            + "ma keep v v\r\nmg keep v\r\nmg k1 v\r\nmn\r\n");
+    }
+
+    [Fact]
+    public void MetaCas_IsTheGetsUnique_AndAWriteInBetweenIsEX()
+    {
+        var set = Run("ms c1 1 c\r\na\r\nmg c1 c v\r\ngets c1\r\n", "END\r\n");
+        var unique = Regex.Match(set, @"^HD c(\d+)\r\n").Groups[1].Value;
+        Assert.NotEmpty(unique);
+        Assert.Equal($"HD c{unique}\r\nVA 1 c{unique}\r\na\r\nVALUE c1 0 1 {unique}\r\na\r\nEND\r\n", set);
+
+        // The cas from ms/mg works with the text cas, and the other way round; each write changes it.
+        var stored = Run($"ms c1 1 C{unique} c\r\nb\r\nms c1 1 C{unique}\r\nc\r\ncas c1 0 0 1 {unique}\r\nd\r\n", "EXISTS\r\n");
+        var next = Regex.Match(stored, @"^HD c(\d+)\r\nEX\r\nEXISTS\r\n$").Groups[1].Value;
+        Assert.NotEmpty(next);
+        Assert.NotEqual(unique, next);
+
+        // A write in between, through Redis with the same value: md, ma and ms with the old cas answer EX and change nothing.
+        _server.Connect().GetDatabase().StringSet("c1", "b");
+        Assert.Equal(
+            "EX\r\nEX\r\nEX\r\nEX\r\nVA 1\r\nb\r\n",
+            Run($"ms c1 1 C{next}\r\nz\r\nms c1 1 MA C{next}\r\nz\r\nmd c1 C{next}\r\nma c1 C{next}\r\nmg c1 v\r\n", "b\r\n"));
+
+        var current = Regex.Match(Run("gets c1\r\n", "END\r\n"), @"VALUE c1 0 1 (\d+)\r\n").Groups[1].Value;
+        Assert.Equal("HD\r\nEN\r\n", Run($"md c1 C{current}\r\nmg c1\r\n", "EN\r\n"));
+        var counter = Run("ms n1 1\r\n5\r\nma n1 c v\r\ngets n1\r\n", "END\r\n");
+        var afterIncrement = Regex.Match(counter, @"^HD\r\nVA 1 c(\d+)\r\n6\r\n").Groups[1].Value;
+        Assert.NotEmpty(afterIncrement);
+        Assert.EndsWith($"VALUE n1 0 1 {afterIncrement}\r\n6\r\nEND\r\n", counter, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MetaSet_SentOneByteAtATime_IsTheSameAsWhole()
+    {
+        const string Script = "ms w1 5 T100 F3\r\nab\r\nd\r\nmg w1 v f t\r\nms w1 2 MZ\r\nxy\r\nma w2 N0 J1 v\r\nmn\r\n";
+        using var client = new TcpClient();
+        client.Connect(IPAddress.Loopback, MemcachedPort(_server));
+        client.NoDelay = true;
+        var stream = client.GetStream();
+        stream.ReadTimeout = 10_000;
+        foreach (var b in Encoding.ASCII.GetBytes(Script))
+        {
+            stream.WriteByte(b);
+            stream.Flush();
+        }
+
+        var reply = new StringBuilder();
+        var buffer = new byte[4096];
+        while (!reply.ToString().EndsWith("MN\r\n", StringComparison.Ordinal))
+        {
+            var n = stream.Read(buffer);
+            Assert.NotEqual(0, n);
+            reply.Append(Encoding.ASCII.GetString(buffer, 0, n));
+        }
+
+        const string Expected = "HD\r\nVA 5 f3 t100\r\nab\r\nd\r\nCLIENT_ERROR invalid mode for ms M token\r\nVA 1\r\n1\r\nMN\r\n";
+        Assert.Equal(Expected, reply.ToString());
+        Assert.Equal(Expected, Run(Script.Replace("w1", "w3", StringComparison.Ordinal).Replace("w2", "w4", StringComparison.Ordinal), "MN\r\n"));
+    }
+
+    [Fact]
+    public void MetaUnsupported_Invalidate_IsAClientError()
+    {
+        Assert.Equal(
+            "HD\r\nCLIENT_ERROR invalidate (I) is not supported\r\nCLIENT_ERROR invalidate (I) is not supported\r\nVA 1\r\na\r\n",
+            Run("ms i1 1\r\na\r\nmd i1 I\r\nms i1 1 I C1\r\nb\r\nmg i1 v\r\n", "a\r\n"));
+    }
+
+    [Fact]
+    public void Memccapable_Ascii_AllTestsPass()
+    {
+        var tool = EndToEnd.RedisCliTests.Tool("memccapable");
+        using var server = new ServerProcess("--memcached-listen", "127.0.0.1:0", "--memcached-flush-all");
+        var output = EndToEnd.RedisCliTests.Run(tool, "-h", "127.0.0.1", "-p", MemcachedPort(server).ToString(System.Globalization.CultureInfo.InvariantCulture), "-a");
+        Assert.Contains("All tests passed", output, StringComparison.Ordinal);
+        Assert.Matches(@"ascii stat +\[pass\]", output);
     }
 }

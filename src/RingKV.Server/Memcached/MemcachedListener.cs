@@ -34,6 +34,15 @@ internal sealed class MemcachedListener : IAsyncDisposable
     internal long GetMisses;
     internal long TotalConnections;
 
+    /// <summary>"stats reset": the command and hit counters start again from 0 (the connection counts stay).</summary>
+    internal void ResetStats()
+    {
+        Interlocked.Exchange(ref CmdGet, 0);
+        Interlocked.Exchange(ref CmdSet, 0);
+        Interlocked.Exchange(ref GetHits, 0);
+        Interlocked.Exchange(ref GetMisses, 0);
+    }
+
     public MemcachedListener(IPEndPoint endPoint, NodeContext node, ILogger logger)
     {
         _node = node;

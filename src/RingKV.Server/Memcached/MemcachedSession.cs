@@ -24,7 +24,7 @@ namespace RingKV.Server.Memcached;
 /// NOTE: cas checks the fingerprint, then writes: a write that lands between the two is overwritten (as a WATCH/EXEC
 /// race is); see docs/consistency.md.
 /// </remarks>
-internal sealed class MemcachedSession(Socket socket, MemcachedListener listener)
+internal sealed partial class MemcachedSession(Socket socket, MemcachedListener listener)
 {
     private const int InitialBytes = 16 * 1024;
 
@@ -207,8 +207,10 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
                 _close = true;
                 return new Step(consumed, 0);
             case var n when n.SequenceEqual("stats"u8):
-                Stats();
+                Stats(line.Span);
                 return new Step(consumed, 0);
+            case var n when n.Length == 2 && n[0] == (byte)'m':
+                return await MetaAsync(pending, line, consumed).ConfigureAwait(false);
             case var n when n.SequenceEqual("flush_all"u8):
                 await FlushAllAsync(line).ConfigureAwait(false);
                 return new Step(consumed, 0);
@@ -323,6 +325,13 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
     /// </summary>
     private async ValueTask<(bool Found, ulong Cas)> ReadItemAsync(byte[] key, ArrayBufferWriter<byte> value, bool withCas)
     {
+        var (found, cas, _) = await ReadItemWithExpiryAsync(key, value, withCas).ConfigureAwait(false);
+        return (found, cas);
+    }
+
+    /// <summary><see cref="ReadItemAsync"/>, with the item's expiry (Unix milliseconds, 0 for none) too.</summary>
+    private async ValueTask<(bool Found, ulong Cas, long ExpiresAtUnixMs)> ReadItemWithExpiryAsync(byte[] key, ArrayBufferWriter<byte> value, bool withCas)
+    {
         for (var attempt = 0; ; attempt++)
         {
             var before = withCas ? await RecordFingerprint.ComputeAsync(_store, key, default).ConfigureAwait(false) : 0;
@@ -330,13 +339,13 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
             var read = await _store.ReadAsync(new ReadRequest(key, value)).ConfigureAwait(false);
             if (!read.Found || !withCas)
             {
-                return (read.Found, 0);
+                return (read.Found, 0, read.ExpiresAtUnixMs);
             }
 
             var after = await RecordFingerprint.ComputeAsync(_store, key, default).ConfigureAwait(false);
             if (after == before || attempt >= 8)
             {
-                return (after != 0, after);
+                return (after != 0, after, read.ExpiresAtUnixMs);
             }
         }
     }
@@ -393,7 +402,7 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
         var keyBytes = key.ToArray();
         try
         {
-            var reply = name switch
+            var outcome = name switch
             {
                 _ when name.SequenceEqual("set"u8) => await SetAsync(keyBytes, flags, exptime, data, SetCondition.Always).ConfigureAwait(false),
                 _ when name.SequenceEqual("add"u8) => await SetAsync(keyBytes, flags, exptime, data, SetCondition.IfAbsent).ConfigureAwait(false),
@@ -402,7 +411,13 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
                 _ when name.SequenceEqual("prepend"u8) => await ConcatenateAsync(keyBytes, data, append: false).ConfigureAwait(false),
                 _ => await CasAsync(keyBytes, flags, exptime, data, casUnique).ConfigureAwait(false),
             };
-            ReplyUnlessQuiet(reply, noReply);
+            ReplyUnlessQuiet(outcome switch
+            {
+                StoreOutcome.Stored => "STORED\r\n"u8,
+                StoreOutcome.NotStored => "NOT_STORED\r\n"u8,
+                StoreOutcome.Exists => "EXISTS\r\n"u8,
+                _ => "NOT_FOUND\r\n"u8,
+            }, noReply);
         }
         catch (RingKVException e)
         {
@@ -414,61 +429,67 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
 
     private void ServerError(RingKVException e) => Reply(Encoding.ASCII.GetBytes($"SERVER_ERROR {e.Message.Replace('\r', ' ').Replace('\n', ' ')}\r\n"));
 
-    private static readonly byte[] Stored = "STORED\r\n"u8.ToArray();
-    private static readonly byte[] NotStored = "NOT_STORED\r\n"u8.ToArray();
-    private static readonly byte[] Exists = "EXISTS\r\n"u8.ToArray();
     private static readonly byte[] NotFound = "NOT_FOUND\r\n"u8.ToArray();
 
-    private async ValueTask<byte[]> SetAsync(byte[] key, uint flags, long exptime, ReadOnlyMemory<byte> data, SetCondition condition)
+    /// <summary>What a store did; the text commands answer STORED and the rest, ms answers HD, NS, EX, NF.</summary>
+    private enum StoreOutcome
+    {
+        Stored,
+        NotStored,
+        Exists,
+        NotFound,
+    }
+
+    private async ValueTask<StoreOutcome> SetAsync(byte[] key, uint flags, long exptime, ReadOnlyMemory<byte> data, SetCondition condition)
     {
         var rule = Expiry(exptime);
         var result = await _store.WriteAsync(WriteRequest.Set(key, data, condition, rule)).ConfigureAwait(false);
         if (!result.Applied)
         {
-            return NotStored;
+            return StoreOutcome.NotStored;
         }
 
         // Always: a set with flags 0 must remove a side key left by an earlier item of the same value.
         await MemcachedItems.WriteFlagsAsync(_store, key, flags, data, rule).ConfigureAwait(false);
 
-        return Stored;
+        return StoreOutcome.Stored;
     }
 
-    private async ValueTask<byte[]> CasAsync(byte[] key, uint flags, long exptime, ReadOnlyMemory<byte> data, ulong casUnique)
+    private async ValueTask<StoreOutcome> CasAsync(byte[] key, uint flags, long exptime, ReadOnlyMemory<byte> data, ulong casUnique)
     {
         var current = await RecordFingerprint.ComputeAsync(_store, key, default).ConfigureAwait(false);
         if (current == 0)
         {
-            return NotFound;
+            return StoreOutcome.NotFound;
         }
 
         if (current != casUnique)
         {
-            return Exists;
+            return StoreOutcome.Exists;
         }
 
         var rule = Expiry(exptime);
         var result = await _store.WriteAsync(WriteRequest.Set(key, data, SetCondition.IfPresent, rule)).ConfigureAwait(false);
         if (!result.Applied)
         {
-            return NotFound;
+            return StoreOutcome.NotFound;
         }
 
         await MemcachedItems.WriteFlagsAsync(_store, key, flags, data, rule).ConfigureAwait(false);
-        return Stored;
+        return StoreOutcome.Stored;
     }
 
-    private async ValueTask<byte[]> ConcatenateAsync(byte[] key, ReadOnlyMemory<byte> data, bool append)
+    private async ValueTask<StoreOutcome> ConcatenateAsync(byte[] key, ReadOnlyMemory<byte> data, bool append)
     {
         var modifier = new Concatenation(data.ToArray(), append);
         var result = await _store.WriteAsync(WriteRequest.Modify(key, modifier)).ConfigureAwait(false);
         if (!result.Applied || modifier.Old is null || modifier.New is null)
         {
-            return NotStored;
+            return StoreOutcome.NotStored;
         }
 
         await MemcachedItems.CarryFlagsAsync(_store, key, modifier.Old, modifier.New).ConfigureAwait(false);
-        return Stored;
+        return StoreOutcome.Stored;
     }
 
     /// <summary>append and prepend: the value with the data added at one end; nothing for a missing key (NOT_STORED).</summary>
@@ -528,29 +549,49 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
         }
     }
 
-    private async ValueTask CountAsync(ReadOnlyMemory<byte> line, bool increment)
+    /// <summary>A number parser for <see cref="TryKeyAndNumber"/>.</summary>
+    private delegate bool NumberParser<T>(ReadOnlySpan<byte> text, out T value);
+
+    /// <summary>
+    /// The header of "&lt;command&gt; &lt;key&gt; &lt;number&gt; [noreply]" (incr, decr, touch): false, with the error answered
+    /// (ERROR for a wrong token count, the key's format error, then <paramref name="numberError"/>), when it is not one.
+    /// </summary>
+    private bool TryKeyAndNumber<T>(ReadOnlySpan<byte> line, NumberParser<T> parse, ReadOnlySpan<byte> numberError, out byte[] key, out T number, out bool noReply)
     {
+        key = [];
+        number = default!;
+        noReply = false;
         if (_tokens.Count is not (3 or 4))
         {
             Reply("ERROR\r\n"u8);
-            return;
+            return false;
         }
 
-        var key = line.Span[_tokens[1]];
-        if (!MemcachedParser.IsValidKey(key))
+        var keyToken = line[_tokens[1]];
+        if (!MemcachedParser.IsValidKey(keyToken))
         {
             BadFormat();
-            return;
+            return false;
         }
 
-        if (!MemcachedParser.TryParseUInt64(line.Span[_tokens[2]], out var delta))
+        if (!parse(line[_tokens[2]], out number))
         {
-            Reply("CLIENT_ERROR invalid numeric delta argument\r\n"u8);
+            Reply(numberError);
+            return false;
+        }
+
+        key = keyToken.ToArray();
+        noReply = NoReply(line, 3);
+        return true;
+    }
+
+    private async ValueTask CountAsync(ReadOnlyMemory<byte> line, bool increment)
+    {
+        if (!TryKeyAndNumber<ulong>(line.Span, MemcachedParser.TryParseUInt64, "CLIENT_ERROR invalid numeric delta argument\r\n"u8, out var keyBytes, out var delta, out var noReply))
+        {
             return;
         }
 
-        var noReply = NoReply(line.Span, 3);
-        var keyBytes = key.ToArray();
         var counter = new Counter(delta, increment);
         try
         {
@@ -616,27 +657,11 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
 
     private async ValueTask TouchAsync(ReadOnlyMemory<byte> line)
     {
-        if (_tokens.Count is not (3 or 4))
+        if (!TryKeyAndNumber<long>(line.Span, MemcachedParser.TryParseInt64, "CLIENT_ERROR invalid exptime argument\r\n"u8, out var keyBytes, out var exptime, out var noReply))
         {
-            Reply("ERROR\r\n"u8);
             return;
         }
 
-        var key = line.Span[_tokens[1]];
-        if (!MemcachedParser.IsValidKey(key))
-        {
-            BadFormat();
-            return;
-        }
-
-        if (!MemcachedParser.TryParseInt64(line.Span[_tokens[2]], out var exptime))
-        {
-            Reply("CLIENT_ERROR invalid exptime argument\r\n"u8);
-            return;
-        }
-
-        var noReply = NoReply(line.Span, 3);
-        var keyBytes = key.ToArray();
         var rule = Expiry(exptime);
         try
         {
@@ -665,15 +690,80 @@ internal sealed class MemcachedSession(Socket socket, MemcachedListener listener
         ReplyUnlessQuiet("OK\r\n"u8, NoReply(line, _tokens.Count - 1));
     }
 
-    private void Stats()
+    /// <summary>
+    /// stats, and its arguments as memcached 1.6 answers them: "reset" clears the counters, "settings" lists the limits
+    /// that apply here, "detail on|off|dump" is accepted (no per-prefix statistics are kept); "items", "slabs", "sizes",
+    /// "conns" and "extstore" describe memcached's own memory and have nothing to list; anything else (noreply
+    /// included, which memccapable checks) is ERROR.
+    /// </summary>
+    private void Stats(ReadOnlySpan<byte> line)
     {
-        if (_tokens.Count != 1)
+        if (_tokens.Count == 1)
         {
-            // Only the general statistics; "stats items", "stats slabs" and the rest have no meaning here.
-            Reply("END\r\n"u8);
+            GeneralStats();
             return;
         }
 
+        var argument = line[_tokens[1]];
+        switch (argument)
+        {
+            case var a when a.SequenceEqual("reset"u8) && _tokens.Count == 2:
+                _listener.ResetStats();
+                Reply("RESET\r\n"u8);
+                return;
+            case var a when a.SequenceEqual("settings"u8) && _tokens.Count == 2:
+                SettingsStats();
+                return;
+            case var a when a.SequenceEqual("detail"u8):
+                if (_tokens.Count == 3 && (line[_tokens[2]].SequenceEqual("on"u8) || line[_tokens[2]].SequenceEqual("off"u8)))
+                {
+                    Reply("OK\r\n"u8);
+                }
+                else if (_tokens.Count == 3 && line[_tokens[2]].SequenceEqual("dump"u8))
+                {
+                    Reply("END\r\n"u8);
+                }
+                else
+                {
+                    Reply("CLIENT_ERROR usage: stats detail on|off|dump\r\n"u8);
+                }
+
+                return;
+            case var a when a.SequenceEqual("sizes"u8) && _tokens.Count == 2:
+                Reply("STAT sizes_status disabled\r\nEND\r\n"u8);
+                return;
+            case var a when (a.SequenceEqual("items"u8) || a.SequenceEqual("slabs"u8) || a.SequenceEqual("conns"u8) || a.SequenceEqual("extstore"u8)) && _tokens.Count == 2:
+                Reply("END\r\n"u8);
+                return;
+            case var a when a.SequenceEqual("cachedump"u8) && _tokens.Count == 4:
+                Reply("END\r\n"u8);
+                return;
+            default:
+                Reply("ERROR\r\n"u8);
+                return;
+        }
+    }
+
+    private void SettingsStats()
+    {
+        var options = _listener.Node.Options;
+        var text = new StringBuilder(256);
+        text.Append("STAT tcpport ").Append(_listener.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
+        text.Append("STAT udpport 0\r\n");
+        text.Append("STAT inter ").Append(_listener.LocalEndPoint.Address).Append("\r\n");
+        text.Append("STAT verbosity 0\r\n");
+        text.Append("STAT evictions off\r\n");
+        text.Append("STAT cas_enabled yes\r\n");
+        text.Append("STAT binding_protocol ascii\r\n");
+        text.Append("STAT item_size_max ").Append(options.MaxValueBytes.ToString(System.Globalization.CultureInfo.InvariantCulture)).Append("\r\n");
+        text.Append("STAT flush_enabled ").Append(options.MemcachedFlushAll ? "yes" : "no").Append("\r\n");
+        text.Append("STAT meta_response_old no\r\n");
+        text.Append("END\r\n");
+        Reply(Encoding.ASCII.GetBytes(text.ToString()));
+    }
+
+    private void GeneralStats()
+    {
         var node = _listener.Node;
         var now = node.Time.GetUtcNow();
         var text = new StringBuilder(512);
