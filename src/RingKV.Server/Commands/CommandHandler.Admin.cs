@@ -44,7 +44,8 @@ internal sealed partial class CommandHandler
         "    Return the keys from a full RingKV command.",
         "DOCS [<command-name> ...]",
         "    Return documentation details about multiple commands.",
-        "    RingKV keeps no command documentation: the reply is always empty.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
         "HELP",
         "    Prints this help.",
     ];
@@ -96,8 +97,7 @@ internal sealed partial class CommandHandler
         }
         else if (c.ArgumentEquals(1, "DOCS"u8))
         {
-            // No documentation entries: redis-cli then falls back to its built-in hints.
-            w.WriteMapHeader(0);
+            CommandDocs(c, w);
         }
         else if (c.ArgumentEquals(1, "HELP"u8))
         {
@@ -112,6 +112,115 @@ internal sealed partial class CommandHandler
         }
 
         return RespAction.Continue;
+    }
+
+    /// <summary>
+    /// COMMAND DOCS [name ...]: a map from each named command (every command when none is named; unknown names left out,
+    /// a name given twice answered twice, as Redis 7 does) to its documentation from the table.
+    /// </summary>
+    private static void CommandDocs(RespCommand c, RespWriter w)
+    {
+        var specs = new List<CommandSpec>();
+        if (c.Count == 2)
+        {
+            specs.AddRange(CommandTable.All);
+        }
+
+        for (var i = 2; i < c.Count; i++)
+        {
+            if (CommandTable.Find(c[i]) is { } spec)
+            {
+                specs.Add(spec);
+            }
+        }
+
+        w.WriteMapHeader(specs.Count);
+        foreach (var spec in specs)
+        {
+            w.WriteBulkString(Encoding.ASCII.GetBytes(spec.Name));
+            WriteCommandDoc(w, spec.Name, spec.Doc);
+        }
+    }
+
+    /// <summary>One command's or subcommand's documentation map, its fields in Redis's order; subcommands named <c>cmd|sub</c>.</summary>
+    private static void WriteCommandDoc(RespWriter w, string name, CommandDoc doc)
+    {
+        w.WriteMapHeader(3 + (doc.Complexity is null ? 0 : 1) + (doc.Arguments.Count == 0 ? 0 : 1) + (doc.Subcommands.Count == 0 ? 0 : 1));
+        WriteDocField(w, "summary", doc.Summary);
+        WriteDocField(w, "since", doc.Since);
+        WriteDocField(w, "group", doc.Group);
+        if (doc.Complexity is { } complexity)
+        {
+            WriteDocField(w, "complexity", complexity);
+        }
+
+        if (doc.Arguments.Count > 0)
+        {
+            w.WriteBulkString("arguments"u8);
+            var keyIndex = 0;
+            WriteDocArguments(w, doc.Arguments, ref keyIndex);
+        }
+
+        if (doc.Subcommands.Count > 0)
+        {
+            w.WriteBulkString("subcommands"u8);
+            w.WriteMapHeader(doc.Subcommands.Count);
+            foreach (var (subName, subDoc) in doc.Subcommands)
+            {
+                var fullName = name + "|" + subName;
+                w.WriteBulkString(Encoding.ASCII.GetBytes(fullName));
+                WriteCommandDoc(w, fullName, subDoc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// An array of argument maps. Keys carry <c>key_spec_index</c>, Redis's link to COMMAND INFO's key specs: the
+    /// keys are numbered in the order they appear, as Redis's own tables number them.
+    /// </summary>
+    private static void WriteDocArguments(RespWriter w, IReadOnlyList<CommandArgument> arguments, ref int keyIndex)
+    {
+        w.WriteArrayHeader(arguments.Count);
+        foreach (var argument in arguments)
+        {
+            var isKey = argument.Type == CommandArgumentType.Key;
+            var flags = argument.FlagNames();
+            w.WriteMapHeader(2 + (isKey ? 1 : 0) + (argument.Leader is null ? 0 : 1) + (flags.Length == 0 ? 0 : 1) + (argument.Arguments.Count == 0 ? 0 : 1));
+            WriteDocField(w, "name", argument.Name);
+            WriteDocField(w, "type", argument.TypeName);
+            if (isKey)
+            {
+                w.WriteBulkString("key_spec_index"u8);
+                w.WriteInteger(keyIndex++);
+            }
+
+            if (argument.Leader is { } token)
+            {
+                WriteDocField(w, "token", token);
+            }
+
+            if (flags.Length > 0)
+            {
+                w.WriteBulkString("flags"u8);
+                w.WriteSetHeader(flags.Length);
+                foreach (var flag in flags)
+                {
+                    w.WriteSimpleString(Encoding.ASCII.GetBytes(flag));
+                }
+            }
+
+            if (argument.Arguments.Count > 0)
+            {
+                w.WriteBulkString("arguments"u8);
+                WriteDocArguments(w, argument.Arguments, ref keyIndex);
+            }
+        }
+    }
+
+    private static void WriteDocField(RespWriter w, string name, string value)
+    {
+        w.WriteBulkString(Encoding.ASCII.GetBytes(name));
+        w.WriteBulkString(Encoding.UTF8.GetBytes(value));
     }
 
     /// <summary>
@@ -315,8 +424,9 @@ internal sealed partial class CommandHandler
         "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "GET <pattern>",
         "    Return parameters matching the glob-like <pattern> and their values.",
-        "SET <directive> <value>",
-        "    Not supported: RingKV takes its settings when it starts (ringkv serve --help).",
+        "SET <directive> <value> [<directive> <value> ...]",
+        "    Set slowlog-log-slower-than, slowlog-max-len or latency-monitor-threshold;",
+        "    RingKV takes its other settings when it starts (ringkv serve --help).",
         "RESETSTAT",
         "    Not supported: INFO's counters run from the node's start.",
         "REWRITE",
@@ -390,10 +500,12 @@ internal sealed partial class CommandHandler
             ("port", Invariant(BoundPort())),
             ("dir", System.IO.Path.GetFullPath(o.DataDirectory)),
             ("cluster-enabled", "no"),
-            ("slowlog-log-slower-than", Invariant(_node.SlowLog.SlowerThanMicros)),
-            ("slowlog-max-len", Invariant(_node.SlowLog.MaxLength)),
-            ("latency-monitor-threshold", Invariant(_node.Latency.ThresholdMillis)),
         };
+        foreach (var parameter in SettableParameters)
+        {
+            values.Add((parameter.Name, Invariant(parameter.Get(this))));
+        }
+
         var patterns = new List<Glob>();
         for (var i = 2; i < c.Count; i++)
         {
@@ -418,6 +530,42 @@ internal sealed partial class CommandHandler
         }
     }
 
+    /// <summary>A parameter CONFIG SET changes while the node runs: an integer within bounds; CONFIG GET reads it here too.</summary>
+    private sealed record SettableParameter(string Name, long Min, long Max, Func<CommandHandler, long> Get, Action<CommandHandler, long> Set);
+
+    /// <summary>Every parameter CONFIG SET takes (the slow log's and the latency monitor's thresholds, as in Redis).</summary>
+    private static readonly SettableParameter[] SettableParameters =
+    [
+        new("slowlog-log-slower-than", -1, long.MaxValue, static h => h._node.SlowLog.SlowerThanMicros, static (h, v) => h._node.SlowLog.SlowerThanMicros = v),
+        new("slowlog-max-len", 0, int.MaxValue, static h => h._node.SlowLog.MaxLength, static (h, v) => h._node.SlowLog.MaxLength = (int)v),
+        new("latency-monitor-threshold", 0, long.MaxValue, static h => h._node.Latency.ThresholdMillis, static (h, v) => h._node.Latency.ThresholdMillis = v),
+    ];
+
+    private static SettableParameter? FindSettableParameter(ReadOnlySpan<byte> name)
+    {
+        foreach (var parameter in SettableParameters)
+        {
+            if (Ascii.EqualsIgnoreCase(name, parameter.Name))
+            {
+                return parameter;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The settable parameters' names as a sentence: "a, b and c".</summary>
+    private static string SettableParameterNames()
+    {
+        var names = new string[SettableParameters.Length];
+        for (var i = 0; i < names.Length; i++)
+        {
+            names[i] = SettableParameters[i].Name;
+        }
+
+        return names.Length == 1 ? names[0] : string.Join(", ", names[..^1]) + " and " + names[^1];
+    }
+
     /// <summary>
     /// CONFIG SET name value [name value ...]: the slow log's and the latency monitor's thresholds change while the
     /// node runs (as in Redis); everything else is set at start. All pairs are checked before any is applied.
@@ -430,48 +578,33 @@ internal sealed partial class CommandHandler
             return;
         }
 
-        var changes = new List<System.Action>();
+        var changes = new List<(SettableParameter Parameter, long Value)>();
         for (var i = 2; i < c.Count; i += 2)
         {
-            var name = Encoding.ASCII.GetString(c[i]).ToLowerInvariant();
-            (long Min, long Max)? range = name switch
+            if (FindSettableParameter(c[i]) is not { } parameter)
             {
-                "slowlog-log-slower-than" => (-1, long.MaxValue),
-                "slowlog-max-len" => (0, int.MaxValue),
-                "latency-monitor-threshold" => (0, long.MaxValue),
-                _ => null,
-            };
-            if (range is { } bounds)
-            {
-                if (!RespNumber.TryParseInt64(c[i + 1], out var value))
-                {
-                    w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - argument couldn't be parsed into an integer");
-                    return;
-                }
-
-                if (value < bounds.Min || value > bounds.Max)
-                {
-                    w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{name}') - argument must be between {bounds.Min} and {bounds.Max} inclusive");
-                    return;
-                }
-
-                changes.Add(name switch
-                {
-                    "slowlog-log-slower-than" => () => _node.SlowLog.SlowerThanMicros = value,
-                    "slowlog-max-len" => () => _node.SlowLog.MaxLength = (int)value,
-                    _ => () => _node.Latency.ThresholdMillis = value,
-                });
-            }
-            else
-            {
-                w.WriteError($"ERR CONFIG SET is not supported for '{Printable(c[i], 64)}': RingKV changes only slowlog-log-slower-than, slowlog-max-len and latency-monitor-threshold while running; the rest is configured at start (ringkv serve --help)");
+                w.WriteError($"ERR CONFIG SET is not supported for '{Printable(c[i], 64)}': RingKV changes only {SettableParameterNames()} while running; the rest is configured at start (ringkv serve --help)");
                 return;
             }
+
+            if (!RespNumber.TryParseInt64(c[i + 1], out var value))
+            {
+                w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{parameter.Name}') - argument couldn't be parsed into an integer");
+                return;
+            }
+
+            if (value < parameter.Min || value > parameter.Max)
+            {
+                w.WriteError($"ERR CONFIG SET failed (possibly related to argument '{parameter.Name}') - argument must be between {parameter.Min} and {parameter.Max} inclusive");
+                return;
+            }
+
+            changes.Add((parameter, value));
         }
 
-        foreach (var change in changes)
+        foreach (var (parameter, value) in changes)
         {
-            change();
+            parameter.Set(this, value);
         }
 
         w.WriteOk();

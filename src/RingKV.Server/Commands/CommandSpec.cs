@@ -60,7 +60,8 @@ internal delegate ValueTask<RespAction> CommandExecutor(CommandHandler handler, 
 /// <param name="LastKey">Position of the last key; -1 the last argument.</param>
 /// <param name="KeyStep">Distance between keys (2 for MSET).</param>
 /// <param name="Execute">Runs it.</param>
-internal sealed record CommandSpec(string Name, int Arity, CommandFlags Flags, int FirstKey, int LastKey, int KeyStep, CommandExecutor Execute)
+/// <param name="Doc">What COMMAND DOCS says of it.</param>
+internal sealed record CommandSpec(string Name, int Arity, CommandFlags Flags, int FirstKey, int LastKey, int KeyStep, CommandExecutor Execute, CommandDoc Doc)
 {
     /// <summary>Its place in <see cref="CommandTable.All"/>: where per-command figures (LATENCY HISTOGRAM) are kept.</summary>
     public int Index { get; internal set; }
