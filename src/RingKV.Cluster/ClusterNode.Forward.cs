@@ -92,12 +92,28 @@ internal sealed partial class ClusterNode
     private readonly record struct Origin(NodeId Node, ulong RequestId);
 
     /// <summary>A versioned write forwarded to its coordinating replica: relays that replica's answer, or answers TIMEOUT at the deadline.</summary>
+    /// <remarks>An Ok answer the coordinating replica sent before every replica replied lingers here too, for WAIT.</remarks>
     private sealed class ForwardPending(ulong id, ClientRequest request, NodeId target, ConsistencyLevel level) : Pending(id, request, [target])
     {
+        private int _acked;
+        private bool _settled;
+
+        public override int Acked => _acked;
+
+        public override bool Settled => _settled;
+
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
             if (reply is CoordinateWriteReply relayed)
             {
+                _acked = Math.Max(_acked, relayed.Acked); // replies may come duplicated or out of order: the count only grows
+                _settled |= relayed.Final || relayed.Status != ClientStatus.Ok;
+                if (Answered)
+                {
+                    node.OnLateAck(this, outbox);
+                    return;
+                }
+
                 node.Finish(this, relayed.Status != ClientStatus.Ok ? new ClientReply(relayed.Status, relayed.Message)
                     : Request.Write == WriteOperation.Increment && long.TryParse(relayed.Message, System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out var counted)
                         ? ClientReply.Done with { Counter = counted }

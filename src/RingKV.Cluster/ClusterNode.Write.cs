@@ -175,6 +175,11 @@ internal sealed partial class ClusterNode
         /// <summary>The answer once the level is met.</summary>
         protected virtual ClientReply Succeeded => ClientReply.Done;
 
+        /// <summary>Successes of the key's replicas (not of nodes that only join them: they come after <see cref="Replicas.PendingFrom"/>).</summary>
+        public override int Acked => Tracker.Acknowledged(Replicas.PendingFrom);
+
+        public override bool Settled => Tracker.AllReplied;
+
         public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
         {
             if (Tracker.HasReplied(replicaIndex) || reply is not ReplicaWriteReply written)
@@ -245,7 +250,11 @@ internal sealed partial class ClusterNode
         protected void Count(ClusterNode node, int replicaIndex, ReplicaStatus status, string error, IOutbox outbox)
         {
             var state = Tracker.Record(replicaIndex, status == ReplicaStatus.Ok);
-            if (state == QuorumState.Succeeded)
+            if (Answered)
+            {
+                node.OnLateAck(this, outbox);
+            }
+            else if (state == QuorumState.Succeeded)
             {
                 node.Finish(this, Succeeded, outbox);
             }

@@ -105,6 +105,20 @@ internal sealed partial class ClusterNode
     private readonly Dictionary<ulong, Pending> _pending = [];
     private readonly DueQueue<ulong> _deadlines = new();
 
+    // Writes answered before every replica replied, by id, waiting on for the rest until their deadline (WAIT counts
+    // them); those of this node's clients also by client id. Bounded by MaxInFlight: past it a write is not waited on.
+    private readonly Dictionary<ulong, Pending> _lingering = [];
+    private readonly Dictionary<ulong, Pending> _lingeringByClient = [];
+
+    // WAIT requests in flight by their own deadline (rare: a heap is fine here, unlike the one-timeout _deadlines).
+    private readonly PriorityQueue<ulong, long> _waitDeadlines = new();
+
+    // The final acknowledgement counts of recent client writes, in a slot by client id (an older write's slot is reused):
+    // WAIT after a write's replicas have all replied answers from here, not from the count when the write was answered.
+    private const int RecentAckSlots = 1 << 14;
+    private readonly ulong[] _recentAckIds = new ulong[RecentAckSlots];
+    private readonly int[] _recentAcks = new int[RecentAckSlots];
+
     // When reads and scan pages in flight ask one more replica (speculative retry), by id; an entry whose request ended is skipped.
     private readonly DueQueue<ulong> _speculations = new();
 
@@ -246,6 +260,9 @@ internal sealed partial class ClusterNode
             case ClientOperation.Count:
                 StartCount(request, now, outbox);
                 break;
+            case ClientOperation.WaitAcks:
+                StartWaitAcks(request, now, outbox);
+                break;
             default:
                 StartFlush(request, now, outbox);
                 break;
@@ -339,7 +356,7 @@ internal sealed partial class ClusterNode
             return;
         }
 
-        if (_pending.TryGetValue(wait.RequestId, out var pending))
+        if (_pending.TryGetValue(wait.RequestId, out var pending) || _lingering.TryGetValue(wait.RequestId, out pending))
         {
             pending.OnStorage(this, wait.ReplicaIndex, wait.Kind, done, now, outbox);
         }
@@ -354,6 +371,19 @@ internal sealed partial class ClusterNode
             if (_pending.TryGetValue(id, out var pending))
             {
                 pending.OnDeadline(this, now, outbox);
+            }
+            else if (_lingering.TryGetValue(id, out pending))
+            {
+                EndLinger(pending, outbox); // a replica never answered: the count stays what it is
+            }
+        }
+
+        while (_waitDeadlines.TryPeek(out var waitId, out var due) && due <= ticks)
+        {
+            _waitDeadlines.Dequeue();
+            if (_pending.TryGetValue(waitId, out var wait))
+            {
+                wait.OnDeadline(this, now, outbox);
             }
         }
 
@@ -455,23 +485,150 @@ internal sealed partial class ClusterNode
         _deadlines.Add(pending.Id, (now + _settings.RequestTimeout).UtcTicks);
     }
 
-    /// <summary>Ends a coordinated request: it is forgotten, and late replies to it are dropped.</summary>
+    /// <summary>
+    /// Answers a coordinated request and forgets it, so late replies to it are dropped; but a write answered Ok before
+    /// every replica replied is kept (lingers) until they have, or until its deadline, counting them for WAIT.
+    /// </summary>
     private void Finish(Pending pending, ClientReply reply, IOutbox outbox)
     {
-        if (_pending.Remove(pending.Id))
+        if (pending.Answered || !_pending.Remove(pending.Id))
         {
-            Answer(pending.ReplyTo, pending.ClientId, reply, outbox);
+            return;
+        }
+
+        var settled = true;
+        if (reply.Status == ClientStatus.Ok && pending.Acked is var acked and >= 0)
+        {
+            reply = ReferenceEquals(reply, ClientReply.Done) ? ClientReply.DoneWith(acked) : reply with { Acked = acked };
+            if (!pending.Settled && _lingering.Count < _settings.MaxInFlight)
+            {
+                settled = false;
+                pending.Answered = true;
+                _lingering[pending.Id] = pending;
+                if (pending.ReplyTo is null)
+                {
+                    _lingeringByClient[pending.ClientId] = pending;
+                }
+            }
+            else if (pending.ReplyTo is null)
+            {
+                RememberAcks(pending.ClientId, acked);
+            }
+        }
+
+        Answer(pending.ReplyTo, pending.ClientId, reply, outbox, settled);
+    }
+
+    /// <summary>A write that is answered already got one more reply: count it for WAIT, and stop waiting once all are in.</summary>
+    private void OnLateAck(Pending write, IOutbox outbox)
+    {
+        if (write.Settled)
+        {
+            EndLinger(write, outbox);
+            return;
+        }
+
+        var acked = write.Acked;
+        if (write.ReplyTo is { } origin)
+        {
+            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, "", acked, Final: false));
+        }
+
+        WakeWaiters(write, acked, settled: false, outbox);
+    }
+
+    /// <summary>Stops waiting on an answered write (all replicas replied, or its deadline passed): its count is final.</summary>
+    private void EndLinger(Pending write, IOutbox outbox)
+    {
+        if (!_lingering.Remove(write.Id))
+        {
+            return;
+        }
+
+        var acked = write.Acked;
+        if (write.ReplyTo is { } origin)
+        {
+            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, "", acked, Final: true));
+        }
+        else
+        {
+            _lingeringByClient.Remove(write.ClientId);
+            RememberAcks(write.ClientId, acked);
+        }
+
+        WakeWaiters(write, acked, settled: true, outbox);
+    }
+
+    private void RememberAcks(ulong clientId, int acked)
+    {
+        var slot = (int)(clientId & (RecentAckSlots - 1));
+        _recentAckIds[slot] = clientId;
+        _recentAcks[slot] = acked;
+    }
+
+    /// <summary>WAIT: answers at once when the write has enough acknowledgements or is settled, else waits on it.</summary>
+    private void StartWaitAcks(ClientRequest request, DateTimeOffset now, IOutbox outbox)
+    {
+        if (_lingeringByClient.TryGetValue(request.Cursor, out var write) && write.Acked < request.Count)
+        {
+            var wait = new WaitAcksPending(NewRequestId(), request, write);
+            _pending[wait.Id] = wait;
+            (write.Waiters ??= []).Add(wait);
+
+            // The write settles by its own deadline at the latest, and answers its waiters then.
+            var timeout = request.Timeout > TimeSpan.Zero && request.Timeout < _settings.RequestTimeout ? request.Timeout : _settings.RequestTimeout * 2;
+            _waitDeadlines.Enqueue(wait.Id, (now + timeout).UtcTicks);
+            return;
+        }
+
+        var slot = (int)(request.Cursor & (RecentAckSlots - 1));
+        var acked = write?.Acked ?? (_recentAckIds[slot] == request.Cursor && request.Cursor != 0 ? _recentAcks[slot] : -1);
+        outbox.Reply(request.Id, ClientReply.DoneWith(acked));
+    }
+
+    private void WakeWaiters(Pending write, int acked, bool settled, IOutbox outbox)
+    {
+        if (write.Waiters is not { } waiters)
+        {
+            return;
+        }
+
+        for (var i = waiters.Count - 1; i >= 0; i--)
+        {
+            if (settled || acked >= waiters[i].Request.Count)
+            {
+                var wait = waiters[i];
+                waiters.RemoveAt(i);
+                Finish(wait, ClientReply.DoneWith(acked), outbox);
+            }
         }
     }
 
-    /// <summary>Answers a request: its client's, or the node that forwarded it to this one.</summary>
-    private static void Answer(Origin? origin, ulong clientId, ClientReply reply, IOutbox outbox)
+    /// <summary>A WAIT waiting on a lingering write: answered by the write (enough acknowledgements, or settled) or at its timeout.</summary>
+    private sealed class WaitAcksPending(ulong id, ClientRequest request, Pending write) : Pending(id, request, [])
+    {
+        public override void OnReply(ClusterNode node, int replicaIndex, ClusterMessage reply, DateTimeOffset now, IOutbox outbox)
+        {
+        }
+
+        public override void OnDeadline(ClusterNode node, DateTimeOffset now, IOutbox outbox)
+        {
+            write.Waiters?.Remove(this);
+            node.Finish(this, ClientReply.DoneWith(write.Acked), outbox);
+        }
+    }
+
+    /// <summary>
+    /// Answers a request: its client's, or the node that forwarded it to this one (<paramref name="settled"/>, for a
+    /// forwarded write answered Ok: whether every replica has replied, else updates follow).
+    /// </summary>
+    private static void Answer(Origin? origin, ulong clientId, ClientReply reply, IOutbox outbox, bool settled = true)
     {
         if (origin is { } forwarder)
         {
             // An increment's count travels as the message of its Ok reply.
             var message = reply.Status == ClientStatus.Ok && reply.Counter != 0 ? reply.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture) : reply.Message;
-            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, message));
+            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, message, Math.Max(0, reply.Acked), settled));
         }
         else
         {
@@ -509,7 +666,7 @@ internal sealed partial class ClusterNode
             return;
         }
 
-        if (_pending.TryGetValue(message.RequestId, out var pending))
+        if (_pending.TryGetValue(message.RequestId, out var pending) || _lingering.TryGetValue(message.RequestId, out pending))
         {
             var index = pending.IndexOf(from);
             if (index >= 0)
@@ -647,6 +804,18 @@ internal sealed partial class ClusterNode
 
         /// <summary>The node that forwarded this request, which gets the answer instead of a client; null for a client's.</summary>
         public Origin? ReplyTo { get; init; }
+
+        /// <summary>A write answered Ok while replicas had not all replied yet: it lingers for WAIT (<see cref="Finish"/>).</summary>
+        public bool Answered { get; set; }
+
+        /// <summary>A write: the replicas of the key that acknowledged it so far; -1: not a write.</summary>
+        public virtual int Acked => -1;
+
+        /// <summary>A write: whether every replica it went to has replied (nothing more to count).</summary>
+        public virtual bool Settled => true;
+
+        /// <summary>WAIT requests waiting on this write; null when none.</summary>
+        public List<Pending>? Waiters { get; set; }
 
         public int IndexOf(NodeId node) => Array.IndexOf(Nodes, node);
 

@@ -23,6 +23,13 @@ internal enum ClientOperation : byte
 
     /// <summary>Remove every key on every node (FLUSHALL).</summary>
     Flush,
+
+    /// <summary>
+    /// WAIT: how many replicas acknowledged an earlier write of this node (<see cref="ClientRequest.Cursor"/>: its request
+    /// id); answered once <see cref="ClientRequest.Count"/> have, or at <see cref="ClientRequest.Timeout"/>, or when the
+    /// write's replicas have all answered (see <see cref="ClientReply.Acked"/>).
+    /// </summary>
+    WaitAcks,
 }
 
 /// <summary>What a write does; the coordinator stamps it.</summary>
@@ -72,8 +79,15 @@ internal sealed record ClientRequest(ulong Id, ClientOperation Operation, Consis
     /// <summary>Scan: the token to start at.</summary>
     public ulong Cursor { get; init; }
 
-    /// <summary>Scan: about how many records to examine.</summary>
+    /// <summary>Scan: about how many records to examine; WaitAcks: the acknowledgements to wait for.</summary>
     public int Count { get; init; } = 10;
+
+    /// <summary>WaitAcks: how long to wait at most; <see cref="TimeSpan.Zero"/>: until the write's replicas have all answered.</summary>
+    public TimeSpan Timeout { get; init; }
+
+    /// <summary>WAIT: the acknowledgements of write <paramref name="writeId"/> (a request id this node was given), waiting for <paramref name="replicas"/> of them.</summary>
+    public static ClientRequest WaitAcks(ulong id, ulong writeId, int replicas, TimeSpan timeout) =>
+        new(id, ClientOperation.WaitAcks, default) { Cursor = writeId, Count = replicas, Timeout = timeout };
 
     /// <summary>A read request.</summary>
     public static ClientRequest Read(ulong id, byte[] key, ConsistencyLevel consistency = default) =>
@@ -168,8 +182,33 @@ internal sealed record ClientReply(ClientStatus Status, string Message = "")
     /// <summary>Increment: the count after it, as the coordinating replica's record holds it.</summary>
     public long Counter { get; init; }
 
+    /// <summary>
+    /// Write: the replicas of the key that had acknowledged it when the answer went out (every one that stored it, the
+    /// coordinating replica and stand-ins included; not the nodes it is also sent to while they join). WaitAcks: how many
+    /// have by now; -1 when the node no longer knows the write (answered long ago).
+    /// </summary>
+    public int Acked { get; init; }
+
     /// <summary>A successful reply with nothing in it (a write).</summary>
     public static ClientReply Done { get; } = new(ClientStatus.Ok);
+
+    // Done with each small acknowledgement count, made once: a write's answer allocates nothing.
+    private static readonly ClientReply[] DoneAcked = CreateDoneAcked();
+
+    /// <summary>A successful write's reply with <see cref="Acked"/> = <paramref name="acked"/>.</summary>
+    public static ClientReply DoneWith(int acked) =>
+        (uint)(acked + 1) < (uint)DoneAcked.Length ? DoneAcked[acked + 1] : Done with { Acked = acked };
+
+    private static ClientReply[] CreateDoneAcked()
+    {
+        var replies = new ClientReply[34];
+        for (var i = 0; i < replies.Length; i++)
+        {
+            replies[i] = new ClientReply(ClientStatus.Ok) { Acked = i - 1 };
+        }
+
+        return replies;
+    }
 
     /// <summary>The reply to an entry read from a replica record.</summary>
     internal static (SiblingSet? Set, long Expiry) Decode(ReplicaRecord record) =>

@@ -105,6 +105,36 @@ internal sealed class QuorumTracker
 
     /// <summary>Whether replica <paramref name="index"/> has replied.</summary>
     public bool HasReplied(int index) => _counts[(2 * _plan.Groups) + index] != 0;
+
+    /// <summary>Successes among replicas [0, <paramref name="upTo"/>), whether they count toward the level or not (WAIT's answer).</summary>
+    public int Acknowledged(int upTo)
+    {
+        var start = 2 * _plan.Groups;
+        var acked = 0;
+        for (var i = 0; i < upTo; i++)
+        {
+            acked += _counts[start + i] == 1 ? 1 : 0;
+        }
+
+        return acked;
+    }
+
+    /// <summary>Whether every replica has replied (succeeded or failed): nothing more can change.</summary>
+    public bool AllReplied
+    {
+        get
+        {
+            for (var i = 2 * _plan.Groups; i < _counts.Length; i++)
+            {
+                if (_counts[i] == 0)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
+    }
 }
 
 /// <summary>

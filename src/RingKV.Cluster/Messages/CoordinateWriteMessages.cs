@@ -29,8 +29,17 @@ internal sealed record CoordinateWriteRequest(ulong RequestId, byte[] Key, Write
     public override int GetHashCode() => HashCode.Combine(RequestId, Key.Length, Write, Value.Length);
 }
 
-/// <summary>How a forwarded versioned write ended at its coordinating replica: the client's reply, relayed as is.</summary>
-internal sealed record CoordinateWriteReply(ulong RequestId, ClientStatus Status, string Message = "") : ClusterMessage(RequestId)
+/// <summary>
+/// How a forwarded versioned write ended at its coordinating replica: the client's reply, relayed as is; and, after an
+/// Ok answer sent before every replica had replied, one more per late acknowledgement (the same id, status Ok), the
+/// last with <paramref name="Final"/>, so WAIT on the forwarding node counts them.
+/// </summary>
+/// <param name="RequestId">The forwarding node's request id.</param>
+/// <param name="Status">How the write ended.</param>
+/// <param name="Message">The error text; for an increment's Ok, the count.</param>
+/// <param name="Acked">Replicas of the key that have acknowledged the write so far.</param>
+/// <param name="Final">Every replica has replied (or the deadline passed): no more updates follow.</param>
+internal sealed record CoordinateWriteReply(ulong RequestId, ClientStatus Status, string Message = "", int Acked = 0, bool Final = true) : ClusterMessage(RequestId)
 {
     public override MessageKind Kind => MessageKind.CoordinateWriteReply;
 }

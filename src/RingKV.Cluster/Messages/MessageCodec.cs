@@ -109,6 +109,8 @@ internal static partial class MessageCodec
             case CoordinateWriteReply m:
                 w.Byte((byte)m.Status);
                 w.Text(m.Message);
+                w.Varint((ulong)Math.Max(0, m.Acked));
+                w.Byte(m.Final ? (byte)1 : (byte)0);
                 break;
             case MembershipMessage m:
                 w.Bytes(m.Body);
@@ -214,8 +216,9 @@ internal static partial class MessageCodec
                 }
 
                 break;
-            case MessageKind.CoordinateWriteReply when r.Byte(out var status) && status <= (byte)ClientStatus.Error && r.Text(out var text):
-                message = new CoordinateWriteReply(id, (ClientStatus)status, text);
+            case MessageKind.CoordinateWriteReply when r.Byte(out var status) && status <= (byte)ClientStatus.Error && r.Text(out var text)
+                && r.Varint(out var acked) && acked <= byte.MaxValue && r.Byte(out var final) && final <= 1:
+                message = new CoordinateWriteReply(id, (ClientStatus)status, text, (int)acked, final == 1);
                 break;
             case MessageKind.Membership when r.Bytes(out var membership):
                 message = new MembershipMessage(membership);

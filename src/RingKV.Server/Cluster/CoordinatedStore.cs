@@ -2,6 +2,7 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using System.Threading;
 using System.Threading.Tasks;
 using RingKV.Cluster.Coordination;
 using RingKV.Cluster.Messages;
@@ -42,12 +43,57 @@ internal sealed class CoordinatedStore : IKeyValueStore
     private readonly NodeHost _host;
     private readonly TimeProvider _time;
 
+    // A connection's store (ForConnection): its writes since its last WAIT; null for the node's shared store.
+    private readonly WriteReceipts? _receipts;
+
     /// <param name="host">The node.</param>
     /// <param name="time">The clock expiry is judged by.</param>
     public CoordinatedStore(NodeHost host, TimeProvider time)
+        : this(host, time, null)
+    {
+    }
+
+    private CoordinatedStore(NodeHost host, TimeProvider time, WriteReceipts? receipts)
     {
         _host = host;
         _time = time;
+        _receipts = receipts;
+    }
+
+    public IKeyValueStore ForConnection() => new CoordinatedStore(_host, _time, new WriteReceipts());
+
+    /// <remarks>
+    /// Each write's count is the node's (it coordinates, or it forwarded and the coordinating replica keeps it told), asked
+    /// only for writes that had fewer than <paramref name="replicas"/> when answered. No write yet: 0.
+    /// </remarks>
+    public async ValueTask<long> WaitForReplicasAsync(int replicas, TimeSpan timeout)
+    {
+        if (_receipts is null)
+        {
+            return 0;
+        }
+
+        var writes = _receipts.ForWait(out var floor);
+        var least = floor;
+        var start = _time.GetTimestamp();
+        foreach (var (id, ackedAtAnswer) in writes)
+        {
+            var acked = ackedAtAnswer;
+            if (acked < replicas)
+            {
+                var left = timeout == TimeSpan.Zero ? TimeSpan.Zero : timeout - _time.GetElapsedTime(start);
+                if (timeout == TimeSpan.Zero || left > TimeSpan.Zero)
+                {
+                    var reply = await _host.SubmitAsync(ClientRequest.WaitAcks(_host.NewClientId(), id, replicas, left)).ConfigureAwait(false);
+                    acked = Math.Max(acked, reply.Acked); // -1: the node forgot the write; the count when answered stands
+                    _receipts.Counted(id, acked);
+                }
+            }
+
+            least = Math.Min(least, acked);
+        }
+
+        return least == int.MaxValue ? 0 : least;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -89,7 +135,8 @@ internal sealed class CoordinatedStore : IKeyValueStore
         if (request.Kind == WriteKind.Set && request.Condition == SetCondition.Always && request.Previous is null && request.Expiry.Mode != ExpiryMode.Keep)
         {
             var expiresAt = request.Expiry.Mode == ExpiryMode.At ? request.Expiry.AtUnixMs : 0;
-            Check(await _host.SubmitAsync(ClientRequest.WriteOf(_host.NewClientId(), key, WriteOperation.PlainPut, request.Value.ToArray(), expiresAt, consistency: request.Consistency)).ConfigureAwait(false));
+            var id = _host.NewClientId();
+            Noted(id, Check(await _host.SubmitAsync(ClientRequest.WriteOf(id, key, WriteOperation.PlainPut, request.Value.ToArray(), expiresAt, consistency: request.Consistency)).ConfigureAwait(false)));
             return new WriteResult(true, false);
         }
 
@@ -173,11 +220,13 @@ internal sealed class CoordinatedStore : IKeyValueStore
 
         // Not atomic across nodes: each key is its own quorum write; all are in flight at once.
         var writes = new ValueTask<ClientReply>[pairs.Count];
+        var ids = new ulong[pairs.Count];
         for (var i = 0; i < pairs.Count; i++)
         {
             // Stored, then awaited exactly once below: every write must be in flight before the first is awaited.
 #pragma warning disable CA2012
-            writes[i] = _host.SubmitAsync(ClientRequest.WriteOf(_host.NewClientId(), pairs[i].Key.ToArray(), WriteOperation.PlainPut, pairs[i].Value.ToArray(), consistency: consistency));
+            ids[i] = _host.NewClientId();
+            writes[i] = _host.SubmitAsync(ClientRequest.WriteOf(ids[i], pairs[i].Key.ToArray(), WriteOperation.PlainPut, pairs[i].Value.ToArray(), consistency: consistency));
 #pragma warning restore CA2012
         }
 
@@ -187,7 +236,7 @@ internal sealed class CoordinatedStore : IKeyValueStore
         {
             try
             {
-                Check(await writes[i].ConfigureAwait(false));
+                Noted(ids[i], Check(await writes[i].ConfigureAwait(false)));
             }
             catch (RingKVException e)
             {
@@ -324,7 +373,24 @@ internal sealed class CoordinatedStore : IKeyValueStore
     private async ValueTask PutAsync(byte[] key, byte[] value, long expiresAtUnixMs, ConsistencyLevel consistency) =>
         await SubmitAsync(ClientRequest.WriteOf(0, key, WriteOperation.PlainPut, value, expiresAtUnixMs, consistency: consistency)).ConfigureAwait(false);
 
-    private async ValueTask<ClientReply> SubmitAsync(ClientRequest request) => Check(await _host.SubmitAsync(request).ConfigureAwait(false));
+    private async ValueTask<ClientReply> SubmitAsync(ClientRequest request)
+    {
+        if (request.Id == 0)
+        {
+            request = request with { Id = _host.NewClientId() };
+        }
+
+        var reply = Check(await _host.SubmitAsync(request).ConfigureAwait(false));
+        if (request.Operation == ClientOperation.Write)
+        {
+            Noted(request.Id, reply);
+        }
+
+        return reply;
+    }
+
+    /// <summary>Notes a write that succeeded, for this connection's next WAIT.</summary>
+    private void Noted(ulong id, ClientReply reply) => _receipts?.Add(id, reply.Acked);
 
     private static ClientReply Check(ClientReply reply) =>
         reply.Status == ClientStatus.Ok ? reply : throw new ClusterReplyException(reply.Message);
@@ -341,4 +407,67 @@ internal sealed class CoordinatedStore : IKeyValueStore
     }
 
     private bool Expired(long expiry) => expiry != 0 && expiry <= _time.GetUtcNow().ToUnixTimeMilliseconds();
+}
+
+/// <summary>
+/// One connection's successful writes for WAIT: those since its last WAIT (or, before the first write after it, those that
+/// WAIT counted, so WAIT again answers the same writes' count), the latest <see cref="Kept"/> by id with their count when
+/// answered, and the least count of older ones (not asked again: a count only grows, so the least stands).
+/// </summary>
+/// <remarks>Thread-safe: a connection's pipelined commands may complete on several threads.</remarks>
+internal sealed class WriteReceipts
+{
+    /// <summary>Writes whose counts WAIT asks the node for.</summary>
+    public const int Kept = 64;
+
+    private readonly Lock _lock = new();
+    private readonly List<(ulong Id, int Acked)> _writes = [];
+    private int _floor = int.MaxValue;
+    private bool _waited;
+
+    public void Add(ulong id, int acked)
+    {
+        lock (_lock)
+        {
+            if (_waited)
+            {
+                // The first write after a WAIT: the next WAIT counts from here.
+                _waited = false;
+                _writes.Clear();
+                _floor = int.MaxValue;
+            }
+
+            if (_writes.Count == Kept)
+            {
+                _floor = Math.Min(_floor, _writes[0].Acked);
+                _writes.RemoveAt(0);
+            }
+
+            _writes.Add((id, acked));
+        }
+    }
+
+    /// <summary>The writes WAIT counts now; <paramref name="floor"/>: the least count of those no longer kept (int.MaxValue: none).</summary>
+    public (ulong Id, int Acked)[] ForWait(out int floor)
+    {
+        lock (_lock)
+        {
+            _waited = true;
+            floor = _floor;
+            return [.. _writes];
+        }
+    }
+
+    /// <summary>Raises the kept count of write <paramref name="id"/> to what WAIT found, so a later WAIT need not ask again.</summary>
+    public void Counted(ulong id, int acked)
+    {
+        lock (_lock)
+        {
+            var i = _writes.FindIndex(w => w.Id == id);
+            if (i >= 0 && _writes[i].Acked < acked)
+            {
+                _writes[i] = (id, acked);
+            }
+        }
+    }
 }

@@ -1171,7 +1171,7 @@ internal sealed partial class CommandHandler
         if (Want("keyspace"))
         {
             text.Append("# Keyspace\r\n");
-            var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
+            var counts = await _store.CountKeysAsync().ConfigureAwait(false);
             if (counts.Keys > 0)
             {
                 Line("db0", $"keys={counts.Keys},expires={counts.Expires},avg_ttl={counts.AverageTtlMs}");

@@ -57,7 +57,7 @@ internal sealed partial class CommandHandler
     private bool TryDeferIncrement(CommandSpec spec, RespCommand c, RespWriter w, out ValueTask<RespAction> deferred)
     {
         deferred = default;
-        if (_node.Cluster is not null || !_session.Authenticated || _node.Store is not LocalStore || !KeySizeOk(c[1]) || !TryIncrementDelta(spec, c, out var delta))
+        if (_node.Cluster is not null || !_session.Authenticated || _store is not LocalStore || !KeySizeOk(c[1]) || !TryIncrementDelta(spec, c, out var delta))
         {
             return false;
         }
@@ -130,7 +130,7 @@ internal sealed partial class CommandHandler
         var failures = new RingKVException?[pairs.Count];
         try
         {
-            written = _node.Store.SetManyAsync(pairs, onlyIfNoneExist: false, _session.WriteConsistency, failures);
+            written = _store.SetManyAsync(pairs, onlyIfNoneExist: false, _session.WriteConsistency, failures);
         }
         catch (RingKVException e)
         {
@@ -163,7 +163,7 @@ internal sealed partial class CommandHandler
         ValueTask written;
         try
         {
-            written = ((LocalStore)_node.Store).WriteRunAsync(pairs, modifiers);
+            written = ((LocalStore)_store).WriteRunAsync(pairs, modifiers);
         }
         catch (RingKVException e)
         {

@@ -36,7 +36,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        if (_node.Store is CoordinatedStore cluster)
+        if (_store is CoordinatedStore cluster)
         {
             // The counter CRDT: a replica of the key adds the delta to its own entry; replicas join entries, never lose one.
             w.WriteInteger(await cluster.IncrementAsync(c.GetMemory(1), delta, _session.ReadConsistency, _session.WriteConsistency).ConfigureAwait(false));
@@ -44,7 +44,7 @@ internal sealed partial class CommandHandler
         }
 
         var modifier = new IncrementModifier(delta, CommandTable.Find(c.Name)!, hasAmount ? c.GetMemory(2) : default);
-        await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         WriteIncrement(w, modifier);
         return RespAction.Continue;
     }
@@ -114,7 +114,7 @@ internal sealed partial class CommandHandler
         }
 
         var modifier = new FloatIncrementModifier(c[2].ToArray());
-        await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         if (modifier.Error is { } error)
         {
             w.WriteError(error);

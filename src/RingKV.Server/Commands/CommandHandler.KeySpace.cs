@@ -34,7 +34,7 @@ internal sealed partial class CommandHandler
         do
         {
             var request = new ScanRequest(cursor, KeysStep, pattern.MatchesEverything ? null : pattern, false, KeysStep * ScanWorkPerCount);
-            cursor = await _node.Store.ScanAsync(request, keys).ConfigureAwait(false);
+            cursor = await _store.ScanAsync(request, keys).ConfigureAwait(false);
         }
         while (cursor != 0);
 
@@ -59,7 +59,7 @@ internal sealed partial class CommandHandler
         var wrapped = false;
         for (var step = 0; step < RandomKeySteps && keys.Count == 0; step++)
         {
-            cursor = await _node.Store.ScanAsync(new ScanRequest(cursor, 1), keys).ConfigureAwait(false);
+            cursor = await _store.ScanAsync(new ScanRequest(cursor, 1), keys).ConfigureAwait(false);
             if (cursor == 0)
             {
                 if (wrapped)
@@ -95,7 +95,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             if (!read.Found)
             {
                 w.WriteError("ERR no such key"u8);
@@ -111,10 +111,10 @@ internal sealed partial class CommandHandler
 
             var expiry = read.ExpiresAtUnixMs == 0 ? ExpiryRule.Clear : ExpiryRule.At(read.ExpiresAtUnixMs);
             var condition = onlyIfAbsent ? SetCondition.IfAbsent : SetCondition.Always;
-            var written = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(2), value.WrittenMemory, condition, expiry, null, _session.WriteConsistency)).ConfigureAwait(false);
+            var written = await _store.WriteAsync(WriteRequest.Set(c.GetMemory(2), value.WrittenMemory, condition, expiry, null, _session.WriteConsistency)).ConfigureAwait(false);
             if (written.Applied)
             {
-                await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(1), null, _session.WriteConsistency)).ConfigureAwait(false);
+                await _store.WriteAsync(WriteRequest.Delete(c.GetMemory(1), null, _session.WriteConsistency)).ConfigureAwait(false);
             }
 
             WriteRenamed(w, onlyIfAbsent, written.Applied);
@@ -185,7 +185,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             if (!read.Found)
             {
                 w.WriteInteger(0);
@@ -193,7 +193,7 @@ internal sealed partial class CommandHandler
             }
 
             var expiry = read.ExpiresAtUnixMs == 0 ? ExpiryRule.Clear : ExpiryRule.At(read.ExpiresAtUnixMs);
-            var written = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(2), value.WrittenMemory, replace ? SetCondition.Always : SetCondition.IfAbsent, expiry, null, _session.WriteConsistency)).ConfigureAwait(false);
+            var written = await _store.WriteAsync(WriteRequest.Set(c.GetMemory(2), value.WrittenMemory, replace ? SetCondition.Always : SetCondition.IfAbsent, expiry, null, _session.WriteConsistency)).ConfigureAwait(false);
             w.WriteInteger(written.Applied ? 1 : 0);
         }
         finally
@@ -251,7 +251,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(2), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(2), value, _session.ReadConsistency)).ConfigureAwait(false);
             if (!read.Found)
             {
                 w.WriteNull();
@@ -352,7 +352,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(2), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(2), value, _session.ReadConsistency)).ConfigureAwait(false);
             if (read.Found)
             {
                 w.WriteInteger(c[2].Length + value.WrittenCount + RecordOverheadBytes);

@@ -74,7 +74,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             if (read.Found)
             {
                 w.WriteBulkString(value.WrittenSpan);
@@ -151,7 +151,7 @@ internal sealed partial class CommandHandler
         var previous = returnOld ? RentBuffer() : null;
         try
         {
-            var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), condition, expiry, previous, _session.WriteConsistency)).ConfigureAwait(false);
+            var result = await _store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), condition, expiry, previous, _session.WriteConsistency)).ConfigureAwait(false);
             if (returnOld)
             {
                 if (result.Existed)
@@ -192,7 +192,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var result = await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.IfAbsent, ExpiryRule.Clear, null, _session.WriteConsistency)).ConfigureAwait(false);
+        var result = await _store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(2), SetCondition.IfAbsent, ExpiryRule.Clear, null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
@@ -218,7 +218,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        await _node.Store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(3), SetCondition.Always, ExpiryRule.At(at), null, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Set(c.GetMemory(1), c.GetMemory(3), SetCondition.Always, ExpiryRule.At(at), null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
@@ -325,7 +325,7 @@ internal sealed partial class CommandHandler
             for (var i = 1; i <= count; i++)
             {
                 value.ResetWrittenCount();
-                var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), value, _session.ReadConsistency)).ConfigureAwait(false);
+                var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(i), value, _session.ReadConsistency)).ConfigureAwait(false);
                 if (read.Found)
                 {
                     w.WriteBulkString(value.WrittenSpan);
@@ -352,7 +352,7 @@ internal sealed partial class CommandHandler
         for (var i = 0; i < count; i++)
         {
             values[i] = new ArrayBufferWriter<byte>();
-            reads[i] = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i + 1), values[i], _session.ReadConsistency)).AsTask();
+            reads[i] = _store.ReadAsync(new ReadRequest(c.GetMemory(i + 1), values[i], _session.ReadConsistency)).AsTask();
         }
 
         // WhenAll ends once every read has, and throws the first failed key's error: then nothing of the reply is written.
@@ -397,7 +397,7 @@ internal sealed partial class CommandHandler
             pairs.Add(new KeyValue(c.GetMemory(i), c.GetMemory(i + 1)));
         }
 
-        var written = await _node.Store.SetManyAsync(pairs, onlyIfNoneExist, _session.WriteConsistency).ConfigureAwait(false);
+        var written = await _store.SetManyAsync(pairs, onlyIfNoneExist, _session.WriteConsistency).ConfigureAwait(false);
         if (!written)
         {
             w.WriteInteger(0);
@@ -432,7 +432,7 @@ internal sealed partial class CommandHandler
             {
                 if (keys.Add(Convert.ToHexString(c[i])))
                 {
-                    deletes.Add(_node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).AsTask());
+                    deletes.Add(_store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).AsTask());
                 }
             }
 
@@ -447,7 +447,7 @@ internal sealed partial class CommandHandler
 
         for (var i = 1; i < c.Count; i++)
         {
-            var result = await _node.Store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
+            var result = await _store.WriteAsync(WriteRequest.Delete(c.GetMemory(i), null, _session.WriteConsistency)).ConfigureAwait(false);
             deleted += result.Applied ? 1 : 0;
         }
 
@@ -470,7 +470,7 @@ internal sealed partial class CommandHandler
             var reads = new Task<ReadResult>[c.Count - 1];
             for (var i = 1; i < c.Count; i++)
             {
-                reads[i - 1] = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).AsTask();
+                reads[i - 1] = _store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).AsTask();
             }
 
             foreach (var read in await Task.WhenAll(reads).ConfigureAwait(false))
@@ -484,7 +484,7 @@ internal sealed partial class CommandHandler
 
         for (var i = 1; i < c.Count; i++)
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(i), null, _session.ReadConsistency)).ConfigureAwait(false);
             found += read.Found ? 1 : 0;
         }
 
@@ -502,7 +502,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var result = await _node.Store.WriteAsync(request with { Previous = value }).ConfigureAwait(false);
+            var result = await _store.WriteAsync(request with { Previous = value }).ConfigureAwait(false);
             if (result.Existed)
             {
                 w.WriteBulkString(value.WrittenSpan);
@@ -558,7 +558,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, value, _session.WriteConsistency)).ConfigureAwait(false);
+            var result = await _store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, value, _session.WriteConsistency)).ConfigureAwait(false);
             if (result.Existed)
             {
                 w.WriteBulkString(value.WrittenSpan);
@@ -644,7 +644,7 @@ internal sealed partial class CommandHandler
 
         // Decided under the key's stripe, so a concurrent SET cannot slip between the check and the change.
         // A key without expiry counts as an infinite TTL for GT and LT, as in Redis; a time in the past deletes.
-        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), ExpiryRule.At(at, condition), null, _session.WriteConsistency)).ConfigureAwait(false);
+        var result = await _store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), ExpiryRule.At(at, condition), null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
@@ -657,7 +657,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
         if (!read.Found)
         {
             w.WriteInteger(-2);
@@ -684,7 +684,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
         w.WriteInteger(!read.Found ? -2 : read.ExpiresAtUnixMs == 0 ? -1 : unitMs == 1 ? read.ExpiresAtUnixMs : (read.ExpiresAtUnixMs + 500) / 1000);
         return RespAction.Continue;
     }
@@ -698,7 +698,7 @@ internal sealed partial class CommandHandler
         }
 
         var rule = new ExpiryRule(ExpiryMode.Clear, 0, ExpiryCondition.IfAny);
-        var result = await _node.Store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, null, _session.WriteConsistency)).ConfigureAwait(false);
+        var result = await _store.WriteAsync(WriteRequest.Expire(c.GetMemory(1), rule, null, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteInteger(result.Applied ? 1 : 0);
         return RespAction.Continue;
     }
@@ -711,7 +711,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
+        var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), null, _session.ReadConsistency)).ConfigureAwait(false);
         w.WriteSimpleString(read.Found ? "string"u8 : "none"u8);
         return RespAction.Continue;
     }
@@ -773,7 +773,7 @@ internal sealed partial class CommandHandler
         count = Math.Min(count, 100_000);
         var keys = new List<byte[]>();
         var request = new ScanRequest(cursor, (int)count, pattern is { MatchesEverything: true } ? null : pattern, noneOfType, count * ScanWorkPerCount);
-        var next = await _node.Store.ScanAsync(request, keys).ConfigureAwait(false);
+        var next = await _store.ScanAsync(request, keys).ConfigureAwait(false);
         w.WriteArrayHeader(2);
         WriteBulkDecimal(w, next);
         w.WriteArrayHeader(keys.Count);
@@ -795,7 +795,7 @@ internal sealed partial class CommandHandler
 
     internal async ValueTask<RespAction> DbSize(RespWriter w)
     {
-        var counts = await _node.Store.CountKeysAsync().ConfigureAwait(false);
+        var counts = await _store.CountKeysAsync().ConfigureAwait(false);
         w.WriteInteger(counts.Keys);
         return RespAction.Continue;
     }

@@ -36,7 +36,7 @@ internal sealed partial class CommandHandler
         }
 
         var modifier = new AppendModifier(c.GetMemory(2), _node.Options.MaxValueBytes);
-        await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         WriteLengthOrError(w, modifier.Length, modifier.TooLong);
         return RespAction.Continue;
     }
@@ -52,7 +52,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            var read = await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            var read = await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             w.WriteInteger(read.Found ? value.WrittenCount : 0);
         }
         finally
@@ -81,7 +81,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             var (from, count) = ByteRange(start, end, value.WrittenCount);
             w.WriteBulkString(value.WrittenSpan.Slice(from, count));
         }
@@ -145,7 +145,7 @@ internal sealed partial class CommandHandler
         }
 
         var modifier = new SetRangeModifier((int)Math.Min(offset, max), c.GetMemory(3));
-        await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteInteger(modifier.Length);
         return RespAction.Continue;
     }
@@ -172,7 +172,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             w.WriteInteger(BitAt(value.WrittenSpan, offset));
         }
         finally
@@ -210,7 +210,7 @@ internal sealed partial class CommandHandler
         }
 
         var modifier = new SetBitModifier(offset, bit == 1);
-        await _node.Store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
+        await _store.WriteAsync(WriteRequest.Modify(c.GetMemory(1), modifier, _session.WriteConsistency)).ConfigureAwait(false);
         w.WriteInteger(modifier.Old);
         return RespAction.Continue;
     }
@@ -256,7 +256,7 @@ internal sealed partial class CommandHandler
         var value = RentBuffer();
         try
         {
-            await _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
+            await _store.ReadAsync(new ReadRequest(c.GetMemory(1), value, _session.ReadConsistency)).ConfigureAwait(false);
             w.WriteInteger(CountBits(value.WrittenSpan, start, end, bits));
         }
         finally
@@ -378,8 +378,8 @@ internal sealed partial class CommandHandler
         try
         {
             // Both reads in flight at once: in a cluster the two keys have different replicas.
-            var readA = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(1), a, _session.ReadConsistency));
-            var readB = _node.Store.ReadAsync(new ReadRequest(c.GetMemory(2), b, _session.ReadConsistency));
+            var readA = _store.ReadAsync(new ReadRequest(c.GetMemory(1), a, _session.ReadConsistency));
+            var readB = _store.ReadAsync(new ReadRequest(c.GetMemory(2), b, _session.ReadConsistency));
             await readA.ConfigureAwait(false);
             await readB.ConfigureAwait(false);
             var cells = (long)(a.WrittenCount + 1) * (b.WrittenCount + 1);

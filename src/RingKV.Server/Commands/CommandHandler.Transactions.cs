@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using RingKV.Net.Resp;
@@ -182,6 +183,41 @@ internal sealed partial class CommandHandler
         return RespAction.Continue;
     }
 
+    /// <summary>
+    /// WAIT numreplicas timeout: the replicas that acknowledged this connection's writes since its last WAIT (the least
+    /// over those writes), once <c>numreplicas</c> have or the timeout (ms; 0: while the writes are in flight) passes.
+    /// </summary>
+    /// <remarks>
+    /// A barrier: it starts once the connection's earlier commands are done. In a cluster a replica counts when it stored
+    /// the write (the coordinating replica and a stand-in keeping a hint included), so after a QUORUM write of 3 replicas
+    /// it answers at least 2; a single node has no replicas and answers 0, as a Redis primary without any.
+    /// </remarks>
+    internal async ValueTask<RespAction> Wait(RespCommand c, RespWriter w)
+    {
+        if (!c.TryGetInt64(1, out var replicas))
+        {
+            w.WriteError(RespErrors.NotInteger);
+            return RespAction.Continue;
+        }
+
+        if (!c.TryGetInt64(2, out var timeoutMs))
+        {
+            w.WriteError("ERR timeout is not an integer or out of range"u8);
+            return RespAction.Continue;
+        }
+
+        if (timeoutMs < 0)
+        {
+            w.WriteError("ERR timeout is negative"u8);
+            return RespAction.Continue;
+        }
+
+        var timeout = TimeSpan.FromMilliseconds(Math.Min(timeoutMs, (long)TimeSpan.FromDays(1).TotalMilliseconds));
+        var acked = await _store.WaitForReplicasAsync((int)Math.Clamp(replicas, 0, int.MaxValue), timeout).ConfigureAwait(false);
+        w.WriteInteger(acked);
+        return RespAction.Continue;
+    }
+
     /// <summary>Closes the open transaction and forgets the watched keys (EXEC, DISCARD, RESET).</summary>
     private void EndTransaction()
     {
@@ -191,5 +227,5 @@ internal sealed partial class CommandHandler
     }
 
     /// <summary>The key's fingerprint at the read level (<see cref="RecordFingerprint"/>); 0 for a key that is not live.</summary>
-    private ValueTask<ulong> FingerprintAsync(byte[] key) => RecordFingerprint.ComputeAsync(_node.Store, key, _session.ReadConsistency);
+    private ValueTask<ulong> FingerprintAsync(byte[] key) => RecordFingerprint.ComputeAsync(_store, key, _session.ReadConsistency);
 }

@@ -18,7 +18,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var read = await _node.Store.ReadVersionedAsync(c.GetMemory(1), level.IsDefault ? _session.ReadConsistency : level).ConfigureAwait(false);
+        var read = await _store.ReadVersionedAsync(c.GetMemory(1), level.IsDefault ? _session.ReadConsistency : level).ConfigureAwait(false);
         if (read is null)
         {
             w.WriteNullArray();
@@ -51,7 +51,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        await _node.Store.PutVersionedAsync(c.GetMemory(1), c.GetMemory(2), context, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
+        await _store.PutVersionedAsync(c.GetMemory(1), c.GetMemory(2), context, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }
@@ -64,7 +64,7 @@ internal sealed partial class CommandHandler
             return RespAction.Continue;
         }
 
-        var existed = await _node.Store.DeleteVersionedAsync(c.GetMemory(1), given ? context : null, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
+        var existed = await _store.DeleteVersionedAsync(c.GetMemory(1), given ? context : null, level.IsDefault ? _session.WriteConsistency : level).ConfigureAwait(false);
         w.WriteInteger(given || existed ? 1 : 0);
         return RespAction.Continue;
     }

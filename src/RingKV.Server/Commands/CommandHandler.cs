@@ -9,6 +9,7 @@ using RingKV.Core.Errors;
 using RingKV.Net.Resp;
 using RingKV.Server.Clients;
 using RingKV.Server.Diagnostics;
+using RingKV.Server.Store;
 
 namespace RingKV.Server.Commands;
 
@@ -22,6 +23,9 @@ internal sealed partial class CommandHandler : IRespHandler
     private readonly NodeContext _node;
     private readonly ClientInfo _client;
     private readonly ClientSession _session;
+
+    // The node's store as this connection uses it (in a cluster it notes the connection's writes, for WAIT).
+    private readonly IKeyValueStore _store;
 
     // Tokens of the keys of commands started while others were in flight, and of deferred SETs whose commit is in
     // flight: a command touching one of them waits for the window to drain (MayOverlap), so commands on one key keep
@@ -37,6 +41,7 @@ internal sealed partial class CommandHandler : IRespHandler
         _node = node;
         _client = client;
         _session = new ClientSession(client, authenticated: node.Options.Password is null);
+        _store = node.Store.ForConnection();
         node.CountConnection();
     }
 
@@ -456,7 +461,7 @@ internal sealed partial class CommandHandler : IRespHandler
             return RespAction.Continue;
         }
 
-        await _node.Store.FlushAllAsync().ConfigureAwait(false);
+        await _store.FlushAllAsync().ConfigureAwait(false);
         w.WriteOk();
         return RespAction.Continue;
     }

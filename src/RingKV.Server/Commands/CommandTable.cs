@@ -151,6 +151,8 @@ internal static class CommandTable
             Docs("Watch the given keys to determine execution of the MULTI/EXEC block", "2.2.0", "transactions", "O(1) for every key.", Key("key").Multiple())),
         new("unwatch", 1, Fast | Barrier | Transaction, 0, 0, 0, static (h, c, w) => new(h.Unwatch(w)),
             Docs("Forget about all watched keys", "2.2.0", "transactions", "O(1)")),
+        new("wait", 3, Barrier, 0, 0, 0, static (h, c, w) => h.Wait(c, w),
+            Docs("Wait for the synchronous replication of all the write commands sent in the context of the current connection", "3.0.0", "generic", "O(1)", Int("numreplicas"), Int("timeout"))),
         new("command", -1, Loading, 0, 0, 0, static (h, c, w) => new(CommandHandler.CommandInfo(c, w)),
             Container(
                 "Get array of Redis command details", "2.8.13", "server",

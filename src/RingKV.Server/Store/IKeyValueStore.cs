@@ -57,4 +57,15 @@ internal interface IKeyValueStore : IDisposable
 
     /// <summary>Removes every key.</summary>
     ValueTask FlushAllAsync();
+
+    /// <summary>
+    /// WAIT: how many replicas acknowledged the writes made through this store since the previous call (the least of them),
+    /// waiting up to <paramref name="timeout"/> (zero: as long as the writes are in flight) until <paramref name="replicas"/>
+    /// have. Only a store from <see cref="ForConnection"/> has writes to count; a single node answers 0 (no replicas, as a
+    /// Redis primary without any).
+    /// </summary>
+    ValueTask<long> WaitForReplicasAsync(int replicas, TimeSpan timeout);
+
+    /// <summary>The store as one connection uses it: it notes the connection's writes for WAIT. This store itself when it has nothing to note.</summary>
+    IKeyValueStore ForConnection();
 }

@@ -360,6 +360,11 @@ internal sealed class LocalStore : IKeyValueStore
 
     public ValueTask FlushAllAsync() => DeleteEveryKeyAsync(_engine);
 
+    /// <remarks>One node, no replicas: 0 at once, as Redis answers WAIT on a primary without replicas.</remarks>
+    public ValueTask<long> WaitForReplicasAsync(int replicas, TimeSpan timeout) => ValueTask.FromResult(0L);
+
+    public IKeyValueStore ForConnection() => this;
+
     /// <summary>Deletes every key of <paramref name="engine"/>, a thousand per write batch (FLUSHALL; a cluster replica's flush).</summary>
     internal static async ValueTask DeleteEveryKeyAsync(StorageEngine engine)
     {

@@ -72,6 +72,10 @@ public sealed class MessageCodecTests
             var reply = new CoordinateWriteReply(99, status, status == ClientStatus.Ok ? "" : "TIMEOUT QUORUM acked 1 of 2");
             Assert.Equal(reply, RoundTrip(reply));
         }
+
+        // An Ok answer before every replica replied, and a late acknowledgement's update.
+        Assert.Equal(new CoordinateWriteReply(7, ClientStatus.Ok, "12", 2, Final: false), RoundTrip(new CoordinateWriteReply(7, ClientStatus.Ok, "12", 2, Final: false)));
+        Assert.Equal(new CoordinateWriteReply(7, ClientStatus.Ok, "", 3), RoundTrip(new CoordinateWriteReply(7, ClientStatus.Ok, "", 3)));
     }
 
     [Fact]
