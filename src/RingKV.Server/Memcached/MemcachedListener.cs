@@ -47,6 +47,7 @@ internal sealed class MemcachedListener : IAsyncDisposable
     {
         _node = node;
         _logger = logger;
+        Items = new MemcachedItems(node.Store, single: node.Store is Store.LocalStore);
         _socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -74,6 +75,9 @@ internal sealed class MemcachedListener : IAsyncDisposable
 
     /// <summary>The node served.</summary>
     public NodeContext Node => _node;
+
+    /// <summary>Items (values and their flags) over the node's store, shared by the sessions.</summary>
+    public MemcachedItems Items { get; private set; } = null!;
 
     /// <summary>Starts accepting clients.</summary>
     public void Start()

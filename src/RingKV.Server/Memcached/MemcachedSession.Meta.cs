@@ -158,7 +158,7 @@ internal sealed partial class MemcachedSession
                 var touched = await _store.WriteAsync(WriteRequest.Expire(key, rule)).ConfigureAwait(false);
                 if (touched.Existed)
                 {
-                    await MemcachedItems.ExpireFlagsAsync(_store, key, rule).ConfigureAwait(false);
+                    await _items.ExpireFlagsAsync(key, rule).ConfigureAwait(false);
                 }
             }
 
@@ -171,7 +171,7 @@ internal sealed partial class MemcachedSession
                 // N: a miss creates an empty item with the given TTL, and this client has won the right to fill it.
                 var rule = Expiry(flags.VivifyExptime);
                 var created = await _store.WriteAsync(WriteRequest.Set(key, ReadOnlyMemory<byte>.Empty, SetCondition.IfAbsent, rule)).ConfigureAwait(false);
-                await MemcachedItems.WriteFlagsAsync(_store, key, 0, ReadOnlyMemory<byte>.Empty, rule).ConfigureAwait(false);
+                await _items.WriteFlagsAsync(key, 0, ReadOnlyMemory<byte>.Empty, rule).ConfigureAwait(false);
                 won = created.Applied;
                 (found, cas, expiresAt) = await ReadItemWithExpiryAsync(key, value, withCas).ConfigureAwait(false);
             }
@@ -195,7 +195,7 @@ internal sealed partial class MemcachedSession
                 won = true;
             }
 
-            var clientFlags = HasFlag(line.Span, (byte)'f') ? await MemcachedItems.ReadFlagsAsync(_store, key, value.WrittenMemory).ConfigureAwait(false) : 0;
+            var clientFlags = HasFlag(line.Span, (byte)'f') ? await _items.ReadFlagsAsync(key, value.WrittenMemory).ConfigureAwait(false) : 0;
             if (flags.Value)
             {
                 Reply("VA "u8);
@@ -449,7 +449,7 @@ internal sealed partial class MemcachedSession
             else
             {
                 var result = await _store.WriteAsync(WriteRequest.Delete(key)).ConfigureAwait(false);
-                await MemcachedItems.DeleteFlagsAsync(_store, key).ConfigureAwait(false);
+                await _items.DeleteFlagsAsync(key).ConfigureAwait(false);
                 if (result.Existed && flags.Quiet)
                 {
                     return;
@@ -503,7 +503,7 @@ internal sealed partial class MemcachedSession
 
                 if (result.Applied && counter.Old is not null && counter.New is not null)
                 {
-                    await MemcachedItems.CarryFlagsAsync(_store, key, counter.Old, counter.New).ConfigureAwait(false);
+                    await _items.CarryFlagsAsync(key, counter.Old, counter.New).ConfigureAwait(false);
                     number = counter.Result;
                 }
                 else
@@ -524,7 +524,7 @@ internal sealed partial class MemcachedSession
                 var created = await _store.WriteAsync(WriteRequest.Set(key, initial, SetCondition.IfAbsent, rule)).ConfigureAwait(false);
                 if (created.Applied)
                 {
-                    await MemcachedItems.WriteFlagsAsync(_store, key, 0, initial, rule).ConfigureAwait(false);
+                    await _items.WriteFlagsAsync(key, 0, initial, rule).ConfigureAwait(false);
                     number = flags.Initial;
                     code = null;
                 }
@@ -546,7 +546,7 @@ internal sealed partial class MemcachedSession
             {
                 var rule = Expiry(flags.Exptime);
                 await _store.WriteAsync(WriteRequest.Expire(key, rule)).ConfigureAwait(false);
-                await MemcachedItems.ExpireFlagsAsync(_store, key, rule).ConfigureAwait(false);
+                await _items.ExpireFlagsAsync(key, rule).ConfigureAwait(false);
             }
 
             if (flags.Quiet)

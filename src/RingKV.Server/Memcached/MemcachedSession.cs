@@ -3,6 +3,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Collections.Generic;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -34,6 +35,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     private readonly Socket _socket = socket;
     private readonly MemcachedListener _listener = listener;
     private readonly IKeyValueStore _store = listener.Node.Store;
+    private readonly MemcachedItems _items = listener.Items;
     private ArrayBufferWriter<byte> _output = new(InitialBytes);
     private readonly List<Range> _tokens = [];
     private byte[] _input = ArrayPool<byte>.Shared.Rent(InitialBytes);
@@ -119,6 +121,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
         return (start, end);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask FlushAsync()
     {
         var written = _output.WrittenMemory;
@@ -140,6 +143,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     private readonly record struct Step(int Consumed, int NeedBytes);
 
     /// <summary>Runs the first command of <paramref name="pending"/> if it is all there.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Step> StepAsync(ReadOnlyMemory<byte> pending)
     {
         var lineEnd = MemcachedParser.FindLineEnd(pending.Span);
@@ -247,6 +251,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     private ExpiryRule Expiry(long exptime) => MemcachedParser.ExpiresAtUnixMs(exptime, NowUnixMs()) is var at && at == 0 ? ExpiryRule.Clear : ExpiryRule.At(at);
 
     /// <summary>get, gets, gat, gats: VALUE lines for the live keys, then END.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask RetrieveAsync(ReadOnlyMemory<byte> line, int firstKey, bool withCas, bool touch)
     {
         long exptime = 0;
@@ -285,7 +290,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
                 var touched = await _store.WriteAsync(WriteRequest.Expire(key, rule)).ConfigureAwait(false);
                 if (touched.Existed)
                 {
-                    await MemcachedItems.ExpireFlagsAsync(_store, key, rule).ConfigureAwait(false);
+                    await _items.ExpireFlagsAsync(key, rule).ConfigureAwait(false);
                 }
             }
 
@@ -298,7 +303,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
             }
 
             Interlocked.Increment(ref _listener.GetHits);
-            var flags = await MemcachedItems.ReadFlagsAsync(_store, key, value.WrittenMemory).ConfigureAwait(false);
+            var flags = await _items.ReadFlagsAsync(key, value.WrittenMemory).ConfigureAwait(false);
             Reply("VALUE "u8);
             Reply(key);
             Reply(" "u8);
@@ -323,6 +328,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     /// Reads <paramref name="key"/>'s value and, with <paramref name="withCas"/>, the fingerprint of that same version: the
     /// fingerprint is taken before and after the read, and the read is repeated while they differ (a write came in between).
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(bool Found, ulong Cas)> ReadItemAsync(byte[] key, ArrayBufferWriter<byte> value, bool withCas)
     {
         var (found, cas, _) = await ReadItemWithExpiryAsync(key, value, withCas).ConfigureAwait(false);
@@ -330,6 +336,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     }
 
     /// <summary><see cref="ReadItemAsync"/>, with the item's expiry (Unix milliseconds, 0 for none) too.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<(bool Found, ulong Cas, long ExpiresAtUnixMs)> ReadItemWithExpiryAsync(byte[] key, ArrayBufferWriter<byte> value, bool withCas)
     {
         for (var attempt = 0; ; attempt++)
@@ -351,6 +358,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     }
 
     /// <summary>set, add, replace, append, prepend, cas: a command line and its data block.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<Step> StoreAsync(ReadOnlyMemory<byte> pending, ReadOnlyMemory<byte> line, int lineBytes)
     {
         var span = line.Span;
@@ -440,6 +448,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
         NotFound,
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<StoreOutcome> SetAsync(byte[] key, uint flags, long exptime, ReadOnlyMemory<byte> data, SetCondition condition)
     {
         var rule = Expiry(exptime);
@@ -450,7 +459,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
         }
 
         // Always: a set with flags 0 must remove a side key left by an earlier item of the same value.
-        await MemcachedItems.WriteFlagsAsync(_store, key, flags, data, rule).ConfigureAwait(false);
+        await _items.WriteFlagsAsync(key, flags, data, rule).ConfigureAwait(false);
 
         return StoreOutcome.Stored;
     }
@@ -475,7 +484,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
             return StoreOutcome.NotFound;
         }
 
-        await MemcachedItems.WriteFlagsAsync(_store, key, flags, data, rule).ConfigureAwait(false);
+        await _items.WriteFlagsAsync(key, flags, data, rule).ConfigureAwait(false);
         return StoreOutcome.Stored;
     }
 
@@ -488,7 +497,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
             return StoreOutcome.NotStored;
         }
 
-        await MemcachedItems.CarryFlagsAsync(_store, key, modifier.Old, modifier.New).ConfigureAwait(false);
+        await _items.CarryFlagsAsync(key, modifier.Old, modifier.New).ConfigureAwait(false);
         return StoreOutcome.Stored;
     }
 
@@ -609,7 +618,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
                 return;
             }
 
-            await MemcachedItems.CarryFlagsAsync(_store, keyBytes, counter.Old, counter.New).ConfigureAwait(false);
+            await _items.CarryFlagsAsync(keyBytes, counter.Old, counter.New).ConfigureAwait(false);
             if (!noReply)
             {
                 WriteNumber(counter.Result);
@@ -646,7 +655,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
         try
         {
             var result = await _store.WriteAsync(WriteRequest.Delete(keyBytes)).ConfigureAwait(false);
-            await MemcachedItems.DeleteFlagsAsync(_store, keyBytes).ConfigureAwait(false);
+            await _items.DeleteFlagsAsync(keyBytes).ConfigureAwait(false);
             ReplyUnlessQuiet(result.Existed ? "DELETED\r\n"u8 : NotFound, noReply);
         }
         catch (RingKVException e)
@@ -668,7 +677,7 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
             var result = await _store.WriteAsync(WriteRequest.Expire(keyBytes, rule)).ConfigureAwait(false);
             if (result.Existed)
             {
-                await MemcachedItems.ExpireFlagsAsync(_store, keyBytes, rule).ConfigureAwait(false);
+                await _items.ExpireFlagsAsync(keyBytes, rule).ConfigureAwait(false);
             }
 
             ReplyUnlessQuiet(result.Existed ? "TOUCHED\r\n"u8 : NotFound, noReply);
