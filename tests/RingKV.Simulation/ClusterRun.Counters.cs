@@ -22,13 +22,17 @@ namespace RingKV.Simulation;
 /// reply), not applied (a reply that means nothing was written: UNAVAILABLE, or a refusal before the coordinating
 /// replica's store applied it, see VersionedWritePending), or ambiguous (TIMEOUT, a failure counted after the
 /// coordinating replica applied it, or its coordinator crashed).
-/// Invariant 10, after the heal and anti-entropy: on every replica of a counter key, the count is the sum of the
-/// acknowledged increments plus some of the ambiguous ones: every acknowledged bit set, no bit of a not-applied or
-/// never-sent increment, and a read at ALL returns that count.
+/// The last counter key starts as a plain SET of 0 that expires during the workload: increments a coordinating replica
+/// applies once it finds the SET expired (by its own skewed clock) start a new count (CounterState.AfterExpiry); those
+/// applied before are gone with the SET. The checker learns from the stores which base each increment was applied over.
+/// Invariant 10, after the heal and anti-entropy: the replicas of a counter key agree, and their count is the sum of
+/// the acknowledged increments applied over the base they count over, plus some of the ambiguous ones there: every
+/// such acknowledged bit set, no bit of any other increment (not applied, never sent, or over an expired base); no store
+/// applied an increment twice, or one answered as not applied; and a read at ALL returns that count.
 /// Invariant 11, as each reply comes: an Ok increment's count holds its own delta; every count a reply shows (an
 /// increment's, or its read's) holds only bits given to increments sent so far and none known not applied; and it holds
-/// every increment acknowledged before the read began when both are strict quorum with R+W&gt;N (the read then sees the
-/// write, and the coordinating replica merges what the read saw before it adds). Nothing more is guaranteed: at lower
+/// every increment over the same base acknowledged before the read began when both are strict quorum with R+W&gt;N (the
+/// read then sees the write, and the coordinating replica merges what the read saw before it adds). Nothing more is guaranteed: at lower
 /// levels, or sloppy ones, a read may miss acknowledged increments, and so may the count after the next.
 /// </remarks>
 internal sealed partial class ClusterRun
@@ -75,7 +79,8 @@ internal sealed partial class ClusterRun
             return; // the client's INCRBY fails with the read's error: no increment is sent
         }
 
-        CheckCount(read, "read", CountOf(read, reply.Set), read.SubmittedAt);
+        var (count, @base) = CountOf(read, read.Key, reply.Set);
+        CheckCount(read, "read", count, @base, read.SubmittedAt);
 
         // What CoordinatedStore.IncrementAsync sends: the agreed record as it came, else the merged set encoded.
         var seen = ReplicaRecord.None;
@@ -126,8 +131,50 @@ internal sealed partial class ClusterRun
             throw Fail($"invariant 11: increment #{op.Id} of {op.Key} by {op.Delta} at {op.Level} via n{op.Coordinator} answered count {reply.Counter} {Bits(reply.Counter)}, which does not hold it");
         }
 
-        CheckCount(op, "increment", reply.Counter, op.Read!.SubmittedAt);
+        if (op.Base is not { } applied)
+        {
+            throw Fail($"increment #{op.Id} of {op.Key} was acknowledged, but no store applied it");
+        }
+
+        CheckCount(op, "increment", reply.Counter, applied, op.Read!.SubmittedAt);
     }
+
+    /// <summary>A store applied an increment (a coordinating replica, as one read-modify-write): the base it counted over.</summary>
+    private void OnIncrementApplied(int node, string key, CounterUpdate update, SiblingSet after)
+    {
+        var op = _ops.Values.FirstOrDefault(o => o.Kind == OpKind.Increment && o.Key == key && o.Delta == update.Delta)
+            ?? throw Fail($"n{node} applied an increment of {key} by {update.Delta} that no client sent");
+        if (op.Base is not null)
+        {
+            throw Fail($"invariant 10: increment #{op.Id} of {key} by {op.Delta} was applied twice (again at n{node})");
+        }
+
+        op.Base = after.Counter!.Base;
+        Log($"n{node} applies #{op.Id}: {key} {after.Counter.Total} over {op.Base}");
+    }
+
+    /// <summary>
+    /// Before the workload: the last counter key gets a plain SET of 0 that expires a few seconds into the workload, so
+    /// increments go to its count before and after the expiry (each coordinator decides by its own, skewed, clock).
+    /// </summary>
+    private void SetExpiringCounter()
+    {
+        var node = _sim.Nodes[_sim.Random.Next(NodeCount)];
+        var expiresAt = (Simulator.Epoch + TimeSpan.FromTicks(_sim.Now + Ms(_sim.Random.Next(2_000, 16_000)))).ToUnixTimeMilliseconds();
+        var level = ConsistencyLevel.All.AsStrict();
+        var id = _nextClientId++;
+        var op = new Op(id, ExpiringKey, level, node.Index, _sim.Now) { Kind = OpKind.PlainPut, Value = "0" };
+        _ops[id] = op;
+        Log($"submit #{id} SET {ExpiringKey} 0 expiring at {expiresAt} to {node.Id}");
+        _sim.Submit(node, ClientRequest.WriteOf(id, SimStore.Bytes(ExpiringKey), WriteOperation.PlainPut, "0"u8.ToArray(), expiresAt, consistency: level));
+        if (!_sim.RunUntil(() => op.Reply is not null, _sim.Now + RequestTimeout.Ticks + ReplySlack) || op.Reply!.Status != ClientStatus.Ok)
+        {
+            throw Fail($"the SET of {ExpiringKey} before the workload (nothing failing) answered {op.Reply?.Status} {op.Reply?.Message}");
+        }
+    }
+
+    /// <summary>The counter key whose plain SET of 0 expires during the workload.</summary>
+    private string ExpiringKey => _counterKeys[^1];
 
     /// <summary>
     /// Whether a failed increment's reply means nothing was written anywhere: refused before any replica was asked
@@ -142,8 +189,8 @@ internal sealed partial class ClusterRun
         _ => false,
     };
 
-    /// <summary>Invariant 11 for a count a reply showed to <paramref name="observer"/>, whose read began at <paramref name="readAt"/>.</summary>
-    private void CheckCount(Op observer, string what, long count, long readAt)
+    /// <summary>Invariant 11 for a count over <paramref name="base"/> a reply showed to <paramref name="observer"/>, whose read began at <paramref name="readAt"/>.</summary>
+    private void CheckCount(Op observer, string what, long count, WriteStamp? @base, long readAt)
     {
         var key = observer.Key;
         var increments = _ops.Values.Where(o => o.Kind == OpKind.Increment && o.Key == key).ToList();
@@ -157,7 +204,8 @@ internal sealed partial class ClusterRun
             throw Fail($"invariant 11: {what} #{observer.Id} of {key} at {observer.Level} via n{observer.Coordinator} shows count {count} {Bits(count)}: {why}");
         }
 
-        foreach (var write in increments.Where(w => w.Outcome == IncrementOutcome.Acknowledged && w != observer && w.RepliedAt < readAt
+        // Over the same base only: an increment to the count before the key expired is gone with it.
+        foreach (var write in increments.Where(w => w.Outcome == IncrementOutcome.Acknowledged && w != observer && w.RepliedAt < readAt && w.Base == @base
             && w.Level.Strict && observer.Level.Strict && Count(w.Level) + Count(observer.Level) > Replicas))
         {
             if ((count & write.Delta) == 0)
@@ -168,20 +216,28 @@ internal sealed partial class ClusterRun
         }
     }
 
-    /// <summary>A counter key's count in a read's or a store's set: 0 for none; a set of a counter key without a counter is a failure.</summary>
-    private long CountOf(Op? observer, SiblingSet? set)
+    /// <summary>
+    /// A counter key's count in a read's or a store's set, and the base it counts over: (0, null) for none, or for the
+    /// expiring key's SET of 0 before any increment; any other set of a counter key without a counter is a failure.
+    /// </summary>
+    private (long Count, WriteStamp? Base) CountOf(Op? observer, string key, SiblingSet? set)
     {
         if (set is null)
         {
-            return 0;
+            return (0, null);
         }
 
         if (set.Counter is not { } counter)
         {
-            throw Fail($"counter key {observer?.Key} holds a set without a counter{(observer is null ? "" : $" (#{observer.Id})")}: {Describe(set)}");
+            if (key == ExpiringKey && set.Winner is { IsTombstone: false } winner && winner.Value.Span.SequenceEqual("0"u8))
+            {
+                return (0, null);
+            }
+
+            throw Fail($"counter key {key} holds a set without a counter{(observer is null ? "" : $" (#{observer.Id})")}: {Describe(set)}");
         }
 
-        return counter.Total >= 0 && counter.Total <= long.MaxValue ? (long)counter.Total : -1;
+        return (counter.Total >= 0 && counter.Total <= long.MaxValue ? (long)counter.Total : -1, counter.Base);
     }
 
     /// <summary>Invariant 10, after the heal and anti-entropy (see the remarks); the reads at ALL it starts, for <see cref="CheckCounterReads"/>.</summary>
@@ -202,39 +258,46 @@ internal sealed partial class ClusterRun
                 increment.Outcome = IncrementOutcome.Ambiguous; // its coordinator crashed: the client saw the connection drop
             }
 
-            var acked = increments.Where(o => o.Outcome == IncrementOutcome.Acknowledged).Aggregate(0L, (mask, o) => mask | o.Delta);
-            var maybe = increments.Where(o => o.Outcome == IncrementOutcome.Ambiguous).Aggregate(0L, (mask, o) => mask | o.Delta);
-            var replicas = placement.For(Token.Of(SimStore.Bytes(key))).ToArray().Select(id => _sim.Nodes.First(n => n.Id == id)).ToList();
-            long? agreed = null;
-            foreach (var replica in replicas)
+            if (increments.FirstOrDefault(o => o.Outcome == IncrementOutcome.NotApplied && o.Base is not null) is { } wrong)
             {
-                var count = CountOf(null, Decode(replica.Store.Get(key)));
-                if ((count & acked) != acked)
-                {
-                    var lost = acked & ~count;
-                    throw Fail($"invariant 10: {replica.Id} counts {key} {count} {Bits(count)}: acknowledged increments lost: "
-                        + string.Join(", ", increments.Where(o => (o.Delta & lost) != 0).Select(o => $"#{o.Id} by {o.Delta} at {o.Level} via n{o.Coordinator}")));
-                }
+                throw Fail($"invariant 10: increment #{wrong.Id} of {key} was answered {wrong.Reply!.Status} {wrong.Reply.Message} (nothing written), but a store applied it");
+            }
 
-                if (count < 0 || (count & ~(acked | maybe)) != 0)
+            var replicas = placement.For(Token.Of(SimStore.Bytes(key))).ToArray().Select(id => _sim.Nodes.First(n => n.Id == id)).ToList();
+            var counts = replicas.Select(r => CountOf(null, key, Decode(r.Store.Get(key)))).ToList();
+            for (var i = 1; i < counts.Count; i++)
+            {
+                if (counts[i] != counts[0])
                 {
-                    var extra = count & ~(acked | maybe);
-                    throw Fail($"invariant 10: {replica.Id} counts {key} {count} {Bits(count)}: bits {Bits(extra)} are no acknowledged or ambiguous increment's "
-                        + $"(counted twice, or answered as not applied: {string.Join(", ", increments.Where(o => (o.Delta & extra) != 0).Select(o => $"#{o.Id} {o.Outcome} {o.Reply?.Status} {o.Reply?.Message}"))})");
+                    throw Fail($"invariant 10: the replicas of {key} count differently after anti-entropy: {replicas[0].Id} {counts[0]}, {replicas[i].Id} {counts[i]}");
                 }
+            }
 
-                if (agreed is { } first && first != count)
-                {
-                    throw Fail($"invariant 10: the replicas of {key} count differently after anti-entropy: {first} and {count} at {replica.Id}");
-                }
+            // The increments that count: those applied over the base the replicas count over (the expiring key's earlier
+            // ones went with its SET), acknowledged or ambiguous.
+            var (count, @base) = counts[0];
+            var over = increments.Where(o => o.Base is { } b && b == @base).ToList();
+            var acked = over.Where(o => o.Outcome == IncrementOutcome.Acknowledged).Aggregate(0L, (mask, o) => mask | o.Delta);
+            var maybe = over.Where(o => o.Outcome == IncrementOutcome.Ambiguous).Aggregate(0L, (mask, o) => mask | o.Delta);
+            if ((count & acked) != acked)
+            {
+                var lost = acked & ~count;
+                throw Fail($"invariant 10: the replicas count {key} {count} {Bits(count)} over {@base}: acknowledged increments lost: "
+                    + string.Join(", ", increments.Where(o => (o.Delta & lost) != 0).Select(o => $"#{o.Id} by {o.Delta} at {o.Level} via n{o.Coordinator}")));
+            }
 
-                agreed = count;
+            if (count < 0 || (count & ~(acked | maybe)) != 0)
+            {
+                var extra = count & ~(acked | maybe);
+                throw Fail($"invariant 10: the replicas count {key} {count} {Bits(count)} over {@base}: bits {Bits(extra)} are no acknowledged or ambiguous increment's over that base "
+                    + $"(counted twice, answered as not applied, or expired: {string.Join(", ", increments.Where(o => (o.Delta & extra) != 0).Select(o => $"#{o.Id} {o.Outcome} {o.Reply?.Status} {o.Reply?.Message} over {o.Base}"))})");
             }
 
             // Every count an Ok reply showed holds only increments that may have been applied (now that all have ended).
-            foreach (var op in _ops.Values.Where(o => o.Key == key && o.Kind is OpKind.Increment && o.Outcome == IncrementOutcome.Acknowledged))
+            var mayCount = increments.Where(o => o.Outcome is IncrementOutcome.Acknowledged or IncrementOutcome.Ambiguous).Aggregate(0L, (mask, o) => mask | o.Delta);
+            foreach (var op in increments.Where(o => o.Outcome == IncrementOutcome.Acknowledged))
             {
-                if ((op.Reply!.Counter & ~(acked | maybe)) != 0)
+                if ((op.Reply!.Counter & ~mayCount) != 0)
                 {
                     throw Fail($"invariant 11: increment #{op.Id} of {key} answered count {op.Reply.Counter} {Bits(op.Reply.Counter)}, holding increments answered as not applied");
                 }
@@ -244,7 +307,7 @@ internal sealed partial class ClusterRun
             var coordinator = _sim.Nodes[_sim.Random.Next(NodeCount)];
             _ops[readId] = new Op(readId, key, ConsistencyLevel.All, coordinator.Index, _sim.Now) { Kind = OpKind.Read };
             _sim.Submit(coordinator, ClientRequest.Read(readId, SimStore.Bytes(key), ConsistencyLevel.All));
-            reads.Add((key, readId, agreed ?? 0));
+            reads.Add((key, readId, count));
             CountersChecked++;
         }
 
@@ -257,7 +320,7 @@ internal sealed partial class ClusterRun
         foreach (var (key, id, expected) in reads)
         {
             var op = _ops[id];
-            if (op.Reply is not { Status: ClientStatus.Ok } reply || CountOf(op, reply.Set) != expected)
+            if (op.Reply is not { Status: ClientStatus.Ok } reply || CountOf(op, key, reply.Set).Count != expected)
             {
                 throw Fail($"invariant 10: the final read of {key} at ALL answered {op.Reply?.Status} {op.Reply?.Message} {Show(op.Reply?.Set)}, the replicas count {expected}");
             }

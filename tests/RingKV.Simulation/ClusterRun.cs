@@ -64,7 +64,7 @@ internal sealed partial class ClusterRun
 
     // Counter keys: only INCRBY touches them (no SET resets them). Each increment of a key adds the next power of two, so
     // a count names exactly the increments it holds (its bits); a key takes at most MaxIncrementsPerKey of them.
-    private readonly List<string> _counterKeys = [.. Enumerable.Range(0, 3).Select(i => $"ctr{i}")];
+    private readonly List<string> _counterKeys = [.. Enumerable.Range(0, 4).Select(i => $"ctr{i}")];
     private readonly Dictionary<string, int> _nextBit = new(StringComparer.Ordinal);
     private const int MaxIncrementsPerKey = 62;
     private const int IncrementPercent = 15;
@@ -82,6 +82,7 @@ internal sealed partial class ClusterRun
         {
             node.Store.OnMerged = OnMerged;
             node.Store.OnUpdated = OnUpdated;
+            node.Store.OnIncremented = OnIncrementApplied;
         }
     }
 
@@ -116,6 +117,8 @@ internal sealed partial class ClusterRun
         {
             throw Fail("gossip did not settle in 40 s: " + Views());
         }
+
+        SetExpiringCounter();
 
         // Workload with faults.
         _workload = true;
@@ -831,6 +834,9 @@ internal sealed partial class ClusterRun
         public ulong Generation { get; set; }
 
         public IncrementOutcome Outcome { get; set; }
+
+        /// <summary>An increment: the base of the counter it was applied to (null until a store applied it).</summary>
+        public WriteStamp? Base { get; set; }
 
         public string Value { get; set; } = "";
 
