@@ -41,8 +41,9 @@ namespace RingKV.Simulation;
 /// passes (every node, on demand) leave every replica of every vnode range with identical records (equal Merkle roots,
 /// computed by the checker from the stores), no pass of a round after the heal fails a range, and one more round
 /// repairs nothing. Invariant 6 stays as it was (it needs no anti-entropy: it holds before the rounds too).
+/// (10, 11) counters: INCRBY on keys of their own, checked as replies come and after the heal (ClusterRun.Counters.cs).
 /// </remarks>
-internal sealed class ClusterRun
+internal sealed partial class ClusterRun
 {
     public const int NodeCount = 5;
     public const int Replicas = 3;
@@ -60,6 +61,13 @@ internal sealed class ClusterRun
     private readonly Dictionary<string, VersionVector> _lastContext = new(StringComparer.Ordinal);
     private readonly Queue<string> _recent = new();
     private readonly List<string> _keys = [.. Enumerable.Range(0, 6).Select(i => $"k{i}")];
+
+    // Counter keys: only INCRBY touches them (no SET resets them). Each increment of a key adds the next power of two, so
+    // a count names exactly the increments it holds (its bits); a key takes at most MaxIncrementsPerKey of them.
+    private readonly List<string> _counterKeys = [.. Enumerable.Range(0, 4).Select(i => $"ctr{i}")];
+    private readonly Dictionary<string, int> _nextBit = new(StringComparer.Ordinal);
+    private const int MaxIncrementsPerKey = 62;
+    private const int IncrementPercent = 15;
     private ulong _nextClientId = 1;
     private bool _workload;
 
@@ -74,6 +82,7 @@ internal sealed class ClusterRun
         {
             node.Store.OnMerged = OnMerged;
             node.Store.OnUpdated = OnUpdated;
+            node.Store.OnIncremented = OnIncrementApplied;
         }
     }
 
@@ -108,6 +117,8 @@ internal sealed class ClusterRun
         {
             throw Fail("gossip did not settle in 40 s: " + Views());
         }
+
+        SetExpiringCounter();
 
         // Workload with faults.
         _workload = true;
@@ -235,6 +246,11 @@ internal sealed class ClusterRun
         }
 
         var node = up[_sim.Random.Next(up.Count)];
+        if (_sim.Random.Chance(IncrementPercent) && TrySubmitCounterRead(node))
+        {
+            return;
+        }
+
         var key = _keys[_sim.Random.Next(_keys.Count)];
         var roll = _sim.Random.Next(100);
         if (roll >= 90)
@@ -414,6 +430,14 @@ internal sealed class ClusterRun
             CheckReadSeesAckedWrites(op);
             _lastContext[op.Key] = reply.Set?.Context ?? VersionVector.Empty;
         }
+        else if (op.Kind == OpKind.CounterRead)
+        {
+            OnCounterRead(op, reply);
+        }
+        else if (op.Kind == OpKind.Increment)
+        {
+            OnIncremented(op, reply);
+        }
     }
 
     private void OnMerged(int node, string key, ReplicaRecord delta)
@@ -421,6 +445,11 @@ internal sealed class ClusterRun
         if (!SiblingSet.TryDecode(delta.Set, out var set, out var error))
         {
             throw Fail($"a merge at n{node} carries an undecodable set: {error}");
+        }
+
+        if (IsCounterKey(key))
+        {
+            return; // a counter's record carries the genesis sibling and counter entries, no client's dot
         }
 
         foreach (var sibling in set.Siblings)
@@ -437,6 +466,12 @@ internal sealed class ClusterRun
     /// <summary>A coordinating replica applied a versioned write: the sibling it added is the write (found by its unique value).</summary>
     private void OnUpdated(int node, string key, SiblingSet before, SiblingSet after)
     {
+        if (IsCounterKey(key))
+        {
+            Log($"n{node} increments {key}: {before.Counter?.Total ?? 0} -> {after.Counter?.Total}");
+            return;
+        }
+
         var added = after.Siblings.ToArray().Where(s => !before.Siblings.ToArray().Any(b => b.Dot == s.Dot)).ToList();
         if (added.Count != 1)
         {
@@ -568,7 +603,9 @@ internal sealed class ClusterRun
             pendingReads.Add((key, id, union));
         }
 
+        var counterReads = CheckCounters();
         _sim.RunUntil(_sim.Now + RequestTimeout.Ticks + Ticks(1));
+        CheckCounterReads(counterReads);
         foreach (var (key, id, expected) in pendingReads)
         {
             var reply = _ops[id].Reply;
@@ -747,6 +784,28 @@ internal sealed class ClusterRun
         PlainPut,
         PlainDelete,
         VersionedPut,
+
+        /// <summary>An increment's first step: the read at its level (CoordinatedStore.IncrementAsync's).</summary>
+        CounterRead,
+
+        /// <summary>An increment's second step: the Increment write with what the read saw.</summary>
+        Increment,
+    }
+
+    /// <summary>What became of an increment, as its client can tell.</summary>
+    private enum IncrementOutcome
+    {
+        /// <summary>No reply yet.</summary>
+        Pending,
+
+        /// <summary>An Ok reply: the count must hold it, once.</summary>
+        Acknowledged,
+
+        /// <summary>A reply that means nothing was written (UNAVAILABLE; refused before the coordinating replica applied it).</summary>
+        NotApplied,
+
+        /// <summary>Timeout, a failure after the coordinating replica applied it, or its coordinator crashed: held once or not at all.</summary>
+        Ambiguous,
     }
 
     private sealed class Op(ulong id, string key, ConsistencyLevel level, int coordinator, long submittedAt)
@@ -763,7 +822,21 @@ internal sealed class ClusterRun
 
         public OpKind Kind { get; set; }
 
-        public bool IsWrite => Kind != OpKind.Read;
+        public bool IsWrite => Kind is OpKind.PlainPut or OpKind.PlainDelete or OpKind.VersionedPut;
+
+        /// <summary>An increment: its delta (a power of two unique to it among its key's increments).</summary>
+        public long Delta { get; set; }
+
+        /// <summary>An increment: the read it followed.</summary>
+        public Op? Read { get; set; }
+
+        /// <summary>A counter read: the coordinator's incarnation, so its increment goes to the same connection.</summary>
+        public ulong Generation { get; set; }
+
+        public IncrementOutcome Outcome { get; set; }
+
+        /// <summary>An increment: the base of the counter it was applied to (null until a store applied it).</summary>
+        public WriteStamp? Base { get; set; }
 
         public string Value { get; set; } = "";
 

@@ -28,6 +28,7 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
         var failures = new List<string>();
         var watch = Stopwatch.StartNew();
         long requests = 0, messages = 0, checkedKeys = 0, deferred = 0, hints = 0, repaired = 0;
+        long incrementsAcked = 0, incrementsAmbiguous = 0, incrementsNotApplied = 0, counters = 0;
         for (var seed = first; seed < first + count; seed++)
         {
             var run = new ClusterRun(seed);
@@ -50,11 +51,17 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
             deferred += run.KeysDeferred;
             hints += run.HintsDelivered;
             repaired += run.KeysRepairedAfterHeal;
+            var (acked, ambiguous, notApplied) = run.Increments;
+            incrementsAcked += acked;
+            incrementsAmbiguous += ambiguous;
+            incrementsNotApplied += notApplied;
+            counters += run.CountersChecked;
         }
 
         output.WriteLine($"{count} seeds in {watch.Elapsed.TotalSeconds:F1} s: {requests} requests, {messages} messages delivered; "
             + $"replica convergence checked on {checkedKeys} keys, deferred on {deferred} (a write reached only some replicas); "
-            + $"{hints} hints handed over; anti-entropy after the heal repaired {repaired} keys");
+            + $"{hints} hints handed over; anti-entropy after the heal repaired {repaired} keys; "
+            + $"increments {incrementsAcked} acknowledged, {incrementsAmbiguous} ambiguous, {incrementsNotApplied} not applied, counts checked on {counters} counter keys");
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
     }
 

@@ -42,6 +42,9 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     /// <summary>Called with (node, key, the set before, the set after) for every versioned update applied.</summary>
     public Action<int, string, SiblingSet, SiblingSet>? OnUpdated { get; set; }
 
+    /// <summary>Called with (node, key, the increment, the set after) for every increment applied (after <see cref="OnUpdated"/>).</summary>
+    public Action<int, string, CounterUpdate, SiblingSet>? OnIncremented { get; set; }
+
     public void Submit(in StorageRequest request)
     {
         if (sim.CaptureWrites is { } capture && request.Operation is StorageOperation.Merge or StorageOperation.Hint)
@@ -142,6 +145,10 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
                     }
 
                     OnUpdated?.Invoke(node, key, stored, result);
+                    if (request.Update is CounterUpdate increment)
+                    {
+                        OnIncremented?.Invoke(node, key, increment, result);
+                    }
                     return new StorageDone(request.Tag, ReplicaStatus.Ok, written);
                 }
 

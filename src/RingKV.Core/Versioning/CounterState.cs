@@ -67,6 +67,23 @@ public sealed class CounterState : IEquatable<CounterState>
     /// </summary>
     public static WriteStamp Genesis { get; } = new(new HybridTimestamp(0), new Dot(0, 1));
 
+    /// <summary>
+    /// The base of a counter restarted on a key whose write at <paramref name="expired"/> has expired: one logical tick
+    /// above it, with a fixed actor-0 dot whose counter is that stamp's packed value (SiblingSet's rule), so it supersedes
+    /// the expired write and every counter over it, stays below any later write, and is the same on every coordinator
+    /// that finds the write expired (their increments after the expiry add up, as on <see cref="Genesis"/>).
+    /// </summary>
+    /// <remarks>
+    /// Rejected alternative: restarting over the expired write itself (what increments did first): the restarted
+    /// counter joined the other replicas' entries of the expired count, whose versions are higher, so the expired count
+    /// came back and the increment was lost.
+    /// </remarks>
+    public static WriteStamp AfterExpiry(WriteStamp expired)
+    {
+        var timestamp = new HybridTimestamp(expired.Timestamp.Value + 1);
+        return new WriteStamp(timestamp, new Dot(0, (ulong)timestamp.Value));
+    }
+
     /// <summary>A counter with no increments yet over the base write at <paramref name="base"/>, whose integer is <paramref name="baseValue"/>.</summary>
     public static CounterState Start(WriteStamp @base, long baseValue) => new(@base, baseValue, []);
 

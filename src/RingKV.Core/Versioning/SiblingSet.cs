@@ -299,14 +299,15 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     /// </summary>
     /// <param name="actor">The incrementing actor: a coordinating replica's incarnation, which applies its increments to its own replica's set.</param>
     /// <param name="delta">What to add (negative to subtract).</param>
-    /// <param name="expired">The record's expiry has passed: the value counts as absent and the count starts again from 0 on its stamp.</param>
+    /// <param name="expired">The record's expiry has passed: the value counts as absent and the count starts again from 0, on the base <see cref="CounterState.AfterExpiry"/> gives.</param>
     /// <param name="result">The new set; its <see cref="Counter"/> holds the count.</param>
     /// <param name="error">Why not: not an integer, an overflow, or versioned siblings.</param>
     /// <remarks>
     /// Adds no sibling and mints no dot: the count lives in <see cref="Counter"/> over the floor's write, so increments from
     /// any number of coordinators join without siblings, and a concurrent plain SET with a higher stamp resets them all
     /// (last writer wins, as for any plain write). An absent key's base is <see cref="CounterState.Genesis"/>, the same on
-    /// every replica, so increments started on it through different coordinators add up.
+    /// every replica, so increments started on it through different coordinators add up; an expired key's is the fixed
+    /// stamp just above its expired write (<see cref="CounterState.AfterExpiry"/>), for the same reason.
     /// Requires: this is the actor's own replica's set, read and written in one step (the actor's entry is its last increment).
     /// </remarks>
     public bool TryIncrement(ulong actor, long delta, bool expired, [NotNullWhen(true)] out SiblingSet? result, [NotNullWhen(false)] out string? error)
@@ -325,11 +326,22 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         else if (_siblings.Length == 1 && _siblings[0].IsLww)
         {
             var only = _siblings[0];
-            if (!expired && Counter is { } counter && counter.Base == only.Stamp)
+            if (expired)
+            {
+                // A fresh counter over a base just above the expired write, not over the expired write itself: a
+                // counter over the same base would join, per actor, the entries other replicas still hold of the
+                // expired count (the higher version wins), bringing the expired count back and dropping this increment.
+                // Every coordinator that finds the same write expired picks the same base, so their increments add up.
+                var reset = CounterState.AfterExpiry(only.Stamp);
+                context = Context.Merge(VersionVector.FromEntries([new VersionVectorEntry(reset.Dot.Actor, reset.Dot.Counter, 0)]));
+                siblings = [new Sibling(reset.Dot, reset.Timestamp, false, ReadOnlyMemory<byte>.Empty, IsLww: true)];
+                state = CounterState.Start(reset, 0);
+            }
+            else if (Counter is { } counter && counter.Base == only.Stamp)
             {
                 state = counter;
             }
-            else if (expired || only.IsTombstone)
+            else if (only.IsTombstone)
             {
                 state = CounterState.Start(only.Stamp, 0);
             }
