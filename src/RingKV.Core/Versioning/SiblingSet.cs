@@ -299,7 +299,7 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
     /// </summary>
     /// <param name="actor">The incrementing actor: a coordinating replica's incarnation, which applies its increments to its own replica's set.</param>
     /// <param name="delta">What to add (negative to subtract).</param>
-    /// <param name="expired">The record's expiry has passed: the value counts as absent and the count starts again from 0 on its stamp.</param>
+    /// <param name="expired">The record's expiry has passed: the value counts as absent and the count starts again from 0 (on the same base: the actor's entry cancels what the set counts).</param>
     /// <param name="result">The new set; its <see cref="Counter"/> holds the count.</param>
     /// <param name="error">Why not: not an integer, an overflow, or versioned siblings.</param>
     /// <remarks>
@@ -325,17 +325,21 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         else if (_siblings.Length == 1 && _siblings[0].IsLww)
         {
             var only = _siblings[0];
-            if (!expired && Counter is { } counter && counter.Base == only.Stamp)
+            if (Counter is { } counter && counter.Base == only.Stamp)
             {
                 state = counter;
             }
-            else if (expired || only.IsTombstone)
+            else if (only.IsTombstone)
             {
                 state = CounterState.Start(only.Stamp, 0);
             }
             else if (DecimalInt64.TryParse(only.Value.Span, out var value))
             {
                 state = CounterState.Start(only.Stamp, value);
+            }
+            else if (expired)
+            {
+                state = CounterState.Start(only.Stamp, 0); // an expired value that is not an integer counts as absent too
             }
             else
             {
@@ -347,6 +351,22 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         {
             error = "ERR the key holds versioned values (KV.PUT siblings), not a plain value a counter can add to: resolve them with KV.PUT, or SET the key";
             return false;
+        }
+
+        if (expired)
+        {
+            // The key counts as absent, so the count restarts at delta: one more increment of the actor, of delta minus what
+            // the set counts. Rejected: a fresh counter on the same base (what this did first), which restarts the actor's
+            // versions: the replicas' older entries of the actor then win the join, dropping this increment and bringing
+            // back the count it replaced. Increments this set has not seen still come back (see docs/consistency.md).
+            var reset = (Int128)delta - state.Total;
+            if (reset < long.MinValue || reset > long.MaxValue)
+            {
+                error = "ERR increment or decrement would overflow";
+                return false;
+            }
+
+            delta = (long)reset;
         }
 
         if (!state.TryIncrement(actor, delta, out var next))

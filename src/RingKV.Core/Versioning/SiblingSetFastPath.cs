@@ -276,9 +276,11 @@ public static class SiblingSetFastPath
     }
 
     /// <summary>Whether <paramref name="at"/>, just past the last sibling, ends the set: the input's end, or (version 3) the end of a well-formed counter after it.</summary>
+    /// <remarks>Version 3 must have its counter: a set cut off right after its siblings is damaged, as the full decode says.</remarks>
     private static bool AtEnd(ReadOnlySpan<byte> encoded, int at) =>
-        at == encoded.Length
-        || (encoded[0] == SiblingSetCodec.CounterFormatVersion && SiblingSetCodec.TryReadCounter(encoded, ref at, out _, out _) && at == encoded.Length);
+        encoded[0] == SiblingSetCodec.CounterFormatVersion
+            ? SiblingSetCodec.TryReadCounter(encoded, ref at, out _, out _) && at == encoded.Length
+            : at == encoded.Length;
 
     private static void SkipEntry(ReadOnlySpan<byte> encoded, ref int at)
     {
