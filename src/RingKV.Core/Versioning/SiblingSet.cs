@@ -399,10 +399,10 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         return siblings;
     }
 
-    /// <summary>Writes the set: format version 2 (see docs/formats/sibling-set.md).</summary>
+    /// <summary>Writes the set: format version 2, or 3 when it has a <see cref="Counter"/> (see docs/formats/sibling-set.md).</summary>
     public void Encode(IBufferWriter<byte> writer) => SiblingSetCodec.Encode(this, writer);
 
-    /// <summary>Reads a set written by <see cref="Encode"/> (format version 2, or 1 from earlier releases); never throws on hostile bytes, returns false with a reason instead.</summary>
+    /// <summary>Reads a set written by <see cref="Encode"/> (format version 2 or 3, or 1 from earlier releases); never throws on hostile bytes, returns false with a reason instead.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> source, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error) =>
         SiblingSetCodec.TryDecode(source, out set, out error);
 

@@ -7,7 +7,7 @@ namespace RingKV.Core.Versioning;
 
 /// <summary>Allocation-free reads and rewrites of encoded sibling sets for plain GET and SET.</summary>
 /// <remarks>
-/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly (format version 2, and version 1 as input),
+/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly (format version 2, and versions 1 and 3 as input),
 /// without building a <see cref="SiblingSet"/>. Each returns false when its input is outside what it handles (damaged
 /// bytes, or a blind put that would need truncation); callers then take the object path, which gives the same result
 /// (pinned by property tests).

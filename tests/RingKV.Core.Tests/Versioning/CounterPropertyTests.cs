@@ -275,6 +275,17 @@ public sealed class CounterPropertyTests
         }, iter: 200);
 
     [Fact]
+    public void Codec_IncrementOfAKeyNeverWritten_EncodesAsTheSpecSays()
+    {
+        // docs/formats/sibling-set.md, version 3: INCRBY k 5 by actor 1 on a key never written.
+        Assert.True(SiblingSet.Empty.TryIncrement(1, 5, expired: false, out var set, out var error), error);
+        Assert.Equal(
+            "03" + "0100" + "0000000000000000" + "0100" + "00" + "01" + "000102010135"
+            + "00" + "0000000000000000" + "01" + "00" + "01" + "0100000000000000" + "01" + "0A",
+            Convert.ToHexString(Encode(set)));
+    }
+
+    [Fact]
     public void Codec_CounterTrailerCutShort_IsRefusedByDecodeAndFastPath()
     {
         var set = SiblingSet.Empty;
