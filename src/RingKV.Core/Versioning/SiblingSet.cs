@@ -349,6 +349,10 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             {
                 state = CounterState.Start(only.Stamp, value);
             }
+            else if (expired)
+            {
+                state = CounterState.Start(only.Stamp, 0); // an expired value that is not an integer counts as absent too
+            }
             else
             {
                 error = "ERR value is not an integer or out of range";
@@ -391,10 +395,10 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
         return siblings;
     }
 
-    /// <summary>Writes the set: format version 2 (see docs/formats/sibling-set.md).</summary>
+    /// <summary>Writes the set: format version 2, or 3 when it has a <see cref="Counter"/> (see docs/formats/sibling-set.md).</summary>
     public void Encode(IBufferWriter<byte> writer) => SiblingSetCodec.Encode(this, writer);
 
-    /// <summary>Reads a set written by <see cref="Encode"/> (format version 2, or 1 from earlier releases); never throws on hostile bytes, returns false with a reason instead.</summary>
+    /// <summary>Reads a set written by <see cref="Encode"/> (format version 2 or 3, or 1 from earlier releases); never throws on hostile bytes, returns false with a reason instead.</summary>
     public static bool TryDecode(ReadOnlySpan<byte> source, [NotNullWhen(true)] out SiblingSet? set, [NotNullWhen(false)] out string? error) =>
         SiblingSetCodec.TryDecode(source, out set, out error);
 

@@ -7,7 +7,7 @@ using RingKV.Core.Errors;
 
 namespace RingKV.Core.Versioning;
 
-/// <summary>Bytes of sibling sets (format version 2, version 1 read) and contexts (version 2, version 1 read); docs/formats/sibling-set.md is the spec.</summary>
+/// <summary>Bytes of sibling sets (format version 2, 3 with a counter, version 1 read) and contexts (version 2, version 1 read); docs/formats/sibling-set.md is the spec.</summary>
 /// <remarks>
 /// <code>
 /// sibling set:  | version (1) = 2 | context body | floor | sibling count (varint) | sibling × count |

@@ -7,7 +7,7 @@ namespace RingKV.Core.Versioning;
 
 /// <summary>Allocation-free reads and rewrites of encoded sibling sets for plain GET and SET.</summary>
 /// <remarks>
-/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly (format version 2, and version 1 as input),
+/// These work on the bytes of <c>docs/formats/sibling-set.md</c> directly (format version 2, and versions 1 and 3 as input),
 /// without building a <see cref="SiblingSet"/>. Each returns false when its input is outside what it handles (damaged
 /// bytes, or a blind put that would need truncation); callers then take the object path, which gives the same result
 /// (pinned by property tests).
@@ -276,9 +276,11 @@ public static class SiblingSetFastPath
     }
 
     /// <summary>Whether <paramref name="at"/>, just past the last sibling, ends the set: the input's end, or (version 3) the end of a well-formed counter after it.</summary>
+    /// <remarks>Version 3 must have its counter: a set cut off right after its siblings is damaged, as the full decode says.</remarks>
     private static bool AtEnd(ReadOnlySpan<byte> encoded, int at) =>
-        at == encoded.Length
-        || (encoded[0] == SiblingSetCodec.CounterFormatVersion && SiblingSetCodec.TryReadCounter(encoded, ref at, out _, out _) && at == encoded.Length);
+        encoded[0] == SiblingSetCodec.CounterFormatVersion
+            ? SiblingSetCodec.TryReadCounter(encoded, ref at, out _, out _) && at == encoded.Length
+            : at == encoded.Length;
 
     private static void SkipEntry(ReadOnlySpan<byte> encoded, ref int at)
     {

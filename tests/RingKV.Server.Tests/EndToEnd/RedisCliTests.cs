@@ -63,6 +63,22 @@ public sealed partial class RedisCliTests(ServerFixture fixture) : IClassFixture
         Assert.Equal("PONG", (string?)fixture.Db.Execute("PING"));
     }
 
+    [Fact]
+    public void RedisCli_CommandDocsSet_RedisLinesWithoutHistory()
+    {
+        // What redis-cli prints for a Redis 7.0 server, less its "history" and the arguments' "since" fields.
+        const string Expected = "set summary Set the string value of a key since 1.0.0 group string complexity O(1) arguments "
+            + "name key type key key_spec_index 0 name value type string "
+            + "name condition type oneof flags optional arguments name nx type pure-token token NX name xx type pure-token token XX "
+            + "name get type pure-token token GET flags optional "
+            + "name expiration type oneof flags optional arguments name seconds type integer token EX "
+            + "name milliseconds type integer token PX name unix-time-seconds type unix-time token EXAT "
+            + "name unix-time-milliseconds type unix-time token PXAT name keepttl type pure-token token KEEPTTL";
+        var cli = Tool("redis-cli");
+        var output = Run(cli, "-p", fixture.Server.Port.ToString(CultureInfo.InvariantCulture), "COMMAND", "DOCS", "set");
+        Assert.Equal(Expected, string.Join(' ', output.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
+    }
+
     [GeneratedRegex(@"(?:^|[\r\n])SET: [0-9.]+ requests per second")]
     private static partial Regex SetLine();
 
