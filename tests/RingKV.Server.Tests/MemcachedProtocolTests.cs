@@ -176,6 +176,22 @@ public sealed partial class MemcachedProtocolTests : IDisposable
         Assert.Equal("STORED\r\nOK\r\nEND\r\n", Exchange(port, "set x 0 0 1\r\na\r\nflush_all\r\nget x\r\n", "END\r\n"));
     }
 
+    [Fact]
+    public void FlushAll_WithADelay_FlushesThen_AndALaterFlushAllReplacesIt()
+    {
+        using var server = new ServerProcess("--memcached-listen", "127.0.0.1:0", "--memcached-flush-all");
+        var port = MemcachedPort(server);
+        Assert.Equal("STORED\r\nOK\r\nVALUE x 0 1\r\na\r\nEND\r\n", Exchange(port, "set x 0 0 1\r\na\r\nflush_all 1\r\nget x\r\n", "END\r\n"));
+        Thread.Sleep(TimeSpan.FromSeconds(2));
+        Assert.Equal("END\r\n", Exchange(port, "get x\r\n", "END\r\n"));
+
+        // A second flush_all with a longer delay replaces the first: nothing is flushed at the first one's time.
+        Assert.Equal("STORED\r\nOK\r\nOK\r\n", Exchange(port, "set y 0 0 1\r\nb\r\nflush_all 1\r\nflush_all 600\r\n", "OK\r\nOK\r\n"));
+        Thread.Sleep(TimeSpan.FromSeconds(2));
+        Assert.Equal("VALUE y 0 1\r\nb\r\nEND\r\n", Exchange(port, "get y\r\n", "END\r\n"));
+        Assert.Equal("ERROR\r\n", Exchange(port, "flush_all soon\r\n", "\r\n"));
+    }
+
     /// <summary>A command script whose replies memcached defines exactly (no CAS uniques, version or server limits).</summary>
     private const string ComparedScript =
         "set a 0 0 1\r\na\r\nget a\r\nadd a 0 0 1\r\nb\r\nadd b 7 0 2\r\nbb\r\nreplace c 0 0 1\r\nc\r\nreplace b 8 0 1\r\nB\r\n"

@@ -26,6 +26,7 @@ internal sealed class MemcachedListener : IAsyncDisposable
     private readonly ConcurrentDictionary<long, Connection> _connections = new();
     private long _nextId;
     private Task? _acceptLoop;
+    private CancellationTokenSource? _pendingFlush;
 
     // Counters for "stats", updated with Interlocked by the sessions.
     internal long CmdGet;
@@ -136,6 +137,45 @@ internal sealed class MemcachedListener : IAsyncDisposable
     {
         await StopAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    /// <summary>
+    /// flush_all with a delay: flushes every key after <paramref name="delay"/>, replacing a flush still pending;
+    /// null cancels the pending one (a flush_all without delay, which flushes at once itself).
+    /// </summary>
+    /// <remarks>Kept in memory only: a restart forgets a pending flush (memcached forgets everything then).</remarks>
+    internal void ScheduleFlush(TimeSpan? delay)
+    {
+        var next = delay is null ? null : new CancellationTokenSource();
+        var previous = Interlocked.Exchange(ref _pendingFlush, next);
+        previous?.Cancel();
+        previous?.Dispose();
+        if (next is not null)
+        {
+            _ = FlushLaterAsync(delay!.Value, next);
+        }
+    }
+
+    private async Task FlushLaterAsync(TimeSpan delay, CancellationTokenSource pending)
+    {
+        try
+        {
+            using var stop = CancellationTokenSource.CreateLinkedTokenSource(pending.Token, _stopping.Token);
+            await Task.Delay(delay, _node.Time, stop.Token).ConfigureAwait(false);
+            if (Interlocked.CompareExchange(ref _pendingFlush, null, pending) == pending)
+            {
+                pending.Dispose();
+                await _node.Store.FlushAllAsync().ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
+        {
+            // Replaced by a later flush_all, or the node is stopping.
+        }
+        catch (RingKVException e)
+        {
+            _logger.LogWarning(e, "delayed memcached flush_all failed");
+        }
     }
 
     private async Task AcceptLoopAsync()

@@ -796,7 +796,8 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
     private async ValueTask FlushAllAsync(ReadOnlyMemory<byte> line)
     {
         var noReply = NoReply(line.Span, _tokens.Count - 1);
-        if (_tokens.Count > 3 || (_tokens.Count >= 2 && !noReply && !MemcachedParser.TryParseInt64(line.Span[_tokens[1]], out _)))
+        long delay = 0;
+        if (_tokens.Count > 3 || (_tokens.Count >= 2 && !noReply && !MemcachedParser.TryParseInt64(line.Span[_tokens[1]], out delay)))
         {
             Reply("ERROR\r\n"u8);
             return;
@@ -808,10 +809,21 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
             return;
         }
 
-        // NOTE: a delay argument is accepted and ignored: the flush happens now.
         try
         {
-            await _store.FlushAllAsync().ConfigureAwait(false);
+            // As memcached: a delay flushes then (seconds, or a Unix time past 30 days) and replaces one still pending; 0 flushes now.
+            delay = Math.Min(delay, 253_402_300_799); // the end of year 9999, as every expiry
+            var at = delay <= 0 ? 0 : delay > MemcachedParser.MaxRelativeExptimeSeconds ? delay * 1000 : NowUnixMs() + (delay * 1000);
+            if (at > NowUnixMs())
+            {
+                _listener.ScheduleFlush(TimeSpan.FromMilliseconds(at - NowUnixMs()));
+            }
+            else
+            {
+                _listener.ScheduleFlush(null);
+                await _store.FlushAllAsync().ConfigureAwait(false);
+            }
+
             ReplyUnlessQuiet("OK\r\n"u8, noReply);
         }
         catch (RingKVException e)
