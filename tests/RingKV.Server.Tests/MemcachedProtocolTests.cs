@@ -192,6 +192,22 @@ public sealed partial class MemcachedProtocolTests : IDisposable
         Assert.Equal("ERROR\r\n", Exchange(port, "flush_all soon\r\n", "\r\n"));
     }
 
+    [Fact]
+    public void SideKeys_OfFlags_AreLeftOutOfScanKeysAndRandomKey()
+    {
+        using var server = new ServerProcess("--memcached-listen", "127.0.0.1:0");
+        var port = MemcachedPort(server);
+        Assert.Equal("STORED\r\n", Exchange(port, "set flagged 42 0 1\r\na\r\n", "\r\n"));
+        Assert.Equal("VALUE flagged 42 1\r\na\r\nEND\r\n", Exchange(port, "get flagged\r\n", "END\r\n"));
+        using var redis = server.ConnectRaw();
+        Assert.Equal("[flagged]", redis.CallText("KEYS", "*"));
+        Assert.Equal("[0, [flagged]]", redis.CallText("SCAN", "0", "COUNT", "100"));
+        for (var i = 0; i < 10; i++)
+        {
+            Assert.Equal("flagged", redis.CallText("RANDOMKEY"));
+        }
+    }
+
     /// <summary>A command script whose replies memcached defines exactly (no CAS uniques, version or server limits).</summary>
     private const string ComparedScript =
         "set a 0 0 1\r\na\r\nget a\r\nadd a 0 0 1\r\nb\r\nadd b 7 0 2\r\nbb\r\nreplace c 0 0 1\r\nc\r\nreplace b 8 0 1\r\nB\r\n"

@@ -35,6 +35,7 @@ internal sealed partial class CommandHandler
         {
             var request = new ScanRequest(cursor, KeysStep, pattern.MatchesEverything ? null : pattern, false, KeysStep * ScanWorkPerCount);
             cursor = await _store.ScanAsync(request, keys).ConfigureAwait(false);
+            keys.RemoveAll(Memcached.MemcachedItems.IsSideKey); // memcached flags live beside their items, not as keys
         }
         while (cursor != 0);
 
@@ -60,6 +61,7 @@ internal sealed partial class CommandHandler
         for (var step = 0; step < RandomKeySteps && keys.Count == 0; step++)
         {
             cursor = await _store.ScanAsync(new ScanRequest(cursor, 1), keys).ConfigureAwait(false);
+            keys.RemoveAll(Memcached.MemcachedItems.IsSideKey); // memcached flags live beside their items, not as keys
             if (cursor == 0)
             {
                 if (wrapped)

@@ -774,6 +774,7 @@ internal sealed partial class CommandHandler
         var keys = new List<byte[]>();
         var request = new ScanRequest(cursor, (int)count, pattern is { MatchesEverything: true } ? null : pattern, noneOfType, count * ScanWorkPerCount);
         var next = await _store.ScanAsync(request, keys).ConfigureAwait(false);
+        keys.RemoveAll(Memcached.MemcachedItems.IsSideKey); // memcached flags live beside their items, not as keys
         w.WriteArrayHeader(2);
         WriteBulkDecimal(w, next);
         w.WriteArrayHeader(keys.Count);

@@ -20,7 +20,7 @@ namespace RingKV.Server.Memcached;
 /// deletes the side key (which costs no write when there is none). Rejected alternatives: encoding the flags into the
 /// value (a Redis GET would see the header), and encoding only when flags are not 0 (a Redis GET would see the header
 /// of those items, and a Redis value that happened to look like one would be misread).
-/// NOTE: the side keys are keys of the keyspace: Redis SCAN, KEYS and DBSIZE count them.
+/// The side keys are keys of the keyspace: SCAN, KEYS and RANDOMKEY leave them out, DBSIZE counts them.
 /// <para>
 /// On a single node, a marker key (the side-key prefix alone: no memcached key is empty) is written before the first
 /// side key ever is, so while it is absent no side key exists and the flags are not looked up: a get is one read and a
@@ -41,6 +41,9 @@ internal sealed class MemcachedItems(IKeyValueStore store, bool single)
 
     // Unknown until the first command looks the marker up; then NoSideKeys until a side key is first written.
     private volatile int _sideKeys = single ? Unknown : SideKeysMayExist;
+
+    /// <summary>Whether <paramref name="key"/> is a side key or the marker (SCAN, KEYS and RANDOMKEY leave them out).</summary>
+    public static bool IsSideKey(byte[] key) => key.AsSpan().StartsWith(FlagsPrefixBytes);
 
     /// <summary>The side key of <paramref name="key"/>'s flags.</summary>
     public static byte[] FlagsKey(ReadOnlySpan<byte> key)
