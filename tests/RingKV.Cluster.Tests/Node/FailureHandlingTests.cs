@@ -19,7 +19,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Write_ReplicaDown_StandInKeepsTheHint_AllSucceedsSloppyButNotStrict_HintReachesTheReplicaOnceBack()
     {
-        var harness = FourNodes();
+        var harness = MachineHarness.FourSpread();
         var (a, c) = (harness["a"], harness["c"]);
         StopUntilDown(harness, c);
 
@@ -80,7 +80,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Write_ReplicaDownWithoutStandIn_CoordinatorKeepsTheHint_NotCountedForTheLevel()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         var (a, c) = (harness["a"], harness["c"]);
         StopUntilDown(harness, c);
 
@@ -106,7 +106,7 @@ public sealed class FailureHandlingTests
     {
         const int Rate = 1_000; // bytes per second
         const int Many = 600;
-        var harness = ThreeNodes(s => s with { HintRateBytesPerSecond = Rate });
+        var harness = MachineHarness.ThreeSpread(s => s with { HintRateBytesPerSecond = Rate });
         var (a, c) = (harness["a"], harness["c"]);
         StopUntilDown(harness, c);
         for (var i = 0; i < Many; i++)
@@ -136,7 +136,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Handoff_HintOlderThanTheWindow_DroppedAndCountedNotSent()
     {
-        var harness = ThreeNodes(s => s with { HintWindow = TimeSpan.FromSeconds(30) });
+        var harness = MachineHarness.ThreeSpread(s => s with { HintWindow = TimeSpan.FromSeconds(30) });
         var (a, c) = (harness["a"], harness["c"]);
         StopUntilDown(harness, c);
         for (var i = 0; i < Keys; i++)
@@ -161,7 +161,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Read_ReplicasDisagree_StaleOneRepairedInTheBackground()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         var (a, c) = (harness["a"], harness["c"]);
         a.Submit(ClientRequest.WriteOf(1, Key(0), WriteOperation.PlainPut, "old"u8.ToArray(), consistency: ConsistencyLevel.All));
         harness.Pump();
@@ -189,7 +189,7 @@ public sealed class FailureHandlingTests
     [Fact]
     public void Read_Repair_AnswersOnlyOnceTheStaleReplicaAcknowledged()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         var (a, c) = (harness["a"], harness["c"]);
         harness.Filter = (from, to, message) => !(to == c.Id && message is ReplicaWriteRequest);
         a.Submit(ClientRequest.WriteOf(1, Key(0), WriteOperation.PlainPut, "v"u8.ToArray(), consistency: ConsistencyLevel.Quorum));
@@ -248,7 +248,7 @@ public sealed class FailureHandlingTests
     /// <summary>Four nodes, c DOWN, and through a sloppy ALL write of every key (ids 100 + i) a hint for c kept by each key's stand-in.</summary>
     private static (MachineHarness Harness, MachineHarness.Member A, MachineHarness.Member C) FourNodesWithCDownAndHinted()
     {
-        var harness = FourNodes();
+        var harness = MachineHarness.FourSpread();
         var (a, c) = (harness["a"], harness["c"]);
         StopUntilDown(harness, c);
         for (var i = 0; i < Keys; i++)
@@ -260,31 +260,7 @@ public sealed class FailureHandlingTests
         return (harness, a, c);
     }
 
-    private static MachineHarness ThreeNodes(Func<ClusterNodeSettings, ClusterNodeSettings>? configure = null)
-    {
-        var harness = new MachineHarness { Configure = configure };
-        const ulong Ninth = ulong.MaxValue / 9;
-        harness.Add("a", "r0", [Ninth, 4 * Ninth, 7 * Ninth]);
-        harness.Add("b", "r1", [2 * Ninth, 5 * Ninth, 8 * Ninth]);
-        harness.Add("c", "r2", [3 * Ninth, 6 * Ninth, 9 * Ninth]);
-        harness.Run(TimeSpan.FromSeconds(10));
-        Assert.All(harness.Members, m => Assert.Equal(3, m.Machine.Node.Ring.MemberCount));
-        return harness;
-    }
 
-    /// <summary>a and d share rack r0; b and c have a rack each: every key has a replica on each rack, and c's stand-in is the r0 node that is not a replica.</summary>
-    private static MachineHarness FourNodes()
-    {
-        var harness = new MachineHarness();
-        const ulong Twelfth = ulong.MaxValue / 12;
-        harness.Add("a", "r0", [Twelfth, 5 * Twelfth, 9 * Twelfth]);
-        harness.Add("b", "r1", [2 * Twelfth, 6 * Twelfth, 10 * Twelfth]);
-        harness.Add("c", "r2", [3 * Twelfth, 7 * Twelfth, 11 * Twelfth]);
-        harness.Add("d", "r0", [4 * Twelfth, 8 * Twelfth, 12 * Twelfth]);
-        harness.Run(TimeSpan.FromSeconds(10));
-        Assert.All(harness.Members, m => Assert.Equal(4, m.Machine.Node.Ring.MemberCount));
-        return harness;
-    }
 
     private static byte[] Key(int i) => System.Text.Encoding.UTF8.GetBytes(Text(i));
 

@@ -74,6 +74,36 @@ internal sealed class MachineHarness
 
     public Member this[string name] => Members.Single(m => m.Id.Name == name);
 
+    /// <summary>a, b and c on racks r0-r2, tokens spread over the whole space (every key has a replica on each), settled.</summary>
+    public static MachineHarness ThreeSpread(Func<ClusterNodeSettings, ClusterNodeSettings>? configure = null)
+    {
+        var harness = new MachineHarness { Configure = configure };
+        const ulong Ninth = ulong.MaxValue / 9;
+        harness.Add("a", "r0", [Ninth, 4 * Ninth, 7 * Ninth]);
+        harness.Add("b", "r1", [2 * Ninth, 5 * Ninth, 8 * Ninth]);
+        harness.Add("c", "r2", [3 * Ninth, 6 * Ninth, 9 * Ninth]);
+        return harness.Settled(3);
+    }
+
+    /// <summary>a and d share rack r0, b and c have a rack each: every key has a replica on each rack, and c's stand-in is the r0 node that is not a replica.</summary>
+    public static MachineHarness FourSpread()
+    {
+        var harness = new MachineHarness();
+        const ulong Twelfth = ulong.MaxValue / 12;
+        harness.Add("a", "r0", [Twelfth, 5 * Twelfth, 9 * Twelfth]);
+        harness.Add("b", "r1", [2 * Twelfth, 6 * Twelfth, 10 * Twelfth]);
+        harness.Add("c", "r2", [3 * Twelfth, 7 * Twelfth, 11 * Twelfth]);
+        harness.Add("d", "r0", [4 * Twelfth, 8 * Twelfth, 12 * Twelfth]);
+        return harness.Settled(4);
+    }
+
+    private MachineHarness Settled(int members)
+    {
+        Run(TimeSpan.FromSeconds(10));
+        Assert.All(Members, m => Assert.Equal(members, m.Machine.Node.Ring.MemberCount));
+        return this;
+    }
+
     /// <summary>Advances the clock by <paramref name="step"/> at a time, ticking every running member and pumping, for <paramref name="duration"/>.</summary>
     public void Run(TimeSpan duration, TimeSpan? step = null)
     {

@@ -20,7 +20,7 @@ public sealed class ReadReplicaChoiceTests
     [Fact]
     public void Read_ReplicaSilentButNotSuspected_AnsweredAfterTheRetryDelayByTheNextReplica()
     {
-        var harness = Cluster();
+        var harness = MachineHarness.ThreeSpread();
         var a = harness["a"];
         var b = harness["b"];
         var c = harness["c"];
@@ -70,7 +70,7 @@ public sealed class ReadReplicaChoiceTests
     [Fact]
     public void Read_ReplicaSuspectedLocally_NotAmongTheFirstAsked()
     {
-        var harness = Cluster();
+        var harness = MachineHarness.ThreeSpread();
         var a = harness["a"];
         var b = harness["b"];
         var c = harness["c"];
@@ -117,7 +117,7 @@ public sealed class ReadReplicaChoiceTests
     [Fact]
     public void Scan_ReplicaSilentButNotSuspected_PageAnsweredAfterTheRetryDelay()
     {
-        var harness = Cluster();
+        var harness = MachineHarness.ThreeSpread();
         var a = harness["a"];
         var c = harness["c"];
         Write(harness, a);
@@ -149,7 +149,7 @@ public sealed class ReadReplicaChoiceTests
     [Fact]
     public void Read_ReplicasAgreeOrNot_AgreeingRecordPassedUndecodedDifferingOnesMerged()
     {
-        var harness = Cluster();
+        var harness = MachineHarness.ThreeSpread();
         var a = harness["a"];
         Write(harness, a);
 
@@ -178,18 +178,6 @@ public sealed class ReadReplicaChoiceTests
         Assert.Equal("later", System.Text.Encoding.UTF8.GetString(differed.Set!.Winner!.Value.Value.Span));
     }
 
-    private static MachineHarness Cluster()
-    {
-        var harness = new MachineHarness();
-        // Tokens spread over the whole space, so keys fall in ranges c leads as well as a's and b's.
-        const ulong Ninth = ulong.MaxValue / 9;
-        harness.Add("a", "r0", [Ninth, 4 * Ninth, 7 * Ninth]);
-        harness.Add("b", "r1", [2 * Ninth, 5 * Ninth, 8 * Ninth]);
-        harness.Add("c", "r2", [3 * Ninth, 6 * Ninth, 9 * Ninth]);
-        harness.Run(TimeSpan.FromSeconds(10));
-        Assert.All(harness.Members, m => Assert.Equal(3, m.Machine.Node.Ring.MemberCount));
-        return harness;
-    }
 
     private static void Write(MachineHarness harness, MachineHarness.Member through)
     {

@@ -18,7 +18,7 @@ public sealed class WaitAcksTests
     [Fact]
     public void Quorum_ThirdAckHeld_AnsweredWithTwo_WaitForThreeAnsweredWhenTheThirdArrives()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         var (a, c) = (harness["a"], harness["c"]);
         var held = Hold(harness, (from, to, m) => from == c.Id && m is ReplicaWriteReply);
 
@@ -46,7 +46,7 @@ public sealed class WaitAcksTests
     [Fact]
     public void Quorum_ThirdReplicaSilent_WaitAnswersTwoAtItsTimeout_AndTheWriteSettlesAtItsDeadline()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         var (a, c) = (harness["a"], harness["c"]);
         Hold(harness, (from, to, m) => from == c.Id && m is ReplicaWriteReply);
 
@@ -69,7 +69,7 @@ public sealed class WaitAcksTests
     [Fact]
     public void UnknownWrite_AnswersMinusOne()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         harness["a"].Submit(ClientRequest.WaitAcks(101, writeId: 12345, replicas: 1, TimeSpan.Zero));
         Assert.Equal(ClientStatus.Ok, harness.Replies[101].Status);
         Assert.Equal(-1, harness.Replies[101].Acked);
@@ -78,7 +78,7 @@ public sealed class WaitAcksTests
     [Fact]
     public void All_AnsweredOnlyOnceEveryReplicaAcked_WithThree()
     {
-        var harness = ThreeNodes();
+        var harness = MachineHarness.ThreeSpread();
         harness["a"].Submit(ClientRequest.WriteOf(100, "k"u8.ToArray(), WriteOperation.PlainPut, "v"u8.ToArray(), consistency: ConsistencyLevel.All));
         harness.Pump();
         Assert.Equal(3, harness.Replies[100].Acked);
@@ -89,7 +89,7 @@ public sealed class WaitAcksTests
     [Fact]
     public void ForwardedVersionedWrite_LateAckRelayedByTheCoordinatingReplica_WaitOnTheForwarderCountsIt()
     {
-        var harness = FourNodes();
+        var harness = MachineHarness.FourSpread();
         var a = harness["a"];
 
         // A key a holds no replica of: a forwards the KV.PUT to a replica, which coordinates it.
@@ -145,28 +145,5 @@ public sealed class WaitAcksTests
         harness.Pump();
     }
 
-    private static MachineHarness ThreeNodes()
-    {
-        var harness = new MachineHarness();
-        const ulong Ninth = ulong.MaxValue / 9;
-        harness.Add("a", "r0", [Ninth, 4 * Ninth, 7 * Ninth]);
-        harness.Add("b", "r1", [2 * Ninth, 5 * Ninth, 8 * Ninth]);
-        harness.Add("c", "r2", [3 * Ninth, 6 * Ninth, 9 * Ninth]);
-        harness.Run(TimeSpan.FromSeconds(10));
-        Assert.All(harness.Members, m => Assert.Equal(3, m.Machine.Node.Ring.MemberCount));
-        return harness;
-    }
 
-    private static MachineHarness FourNodes()
-    {
-        var harness = new MachineHarness();
-        const ulong Twelfth = ulong.MaxValue / 12;
-        harness.Add("a", "r0", [Twelfth, 5 * Twelfth, 9 * Twelfth]);
-        harness.Add("b", "r1", [2 * Twelfth, 6 * Twelfth, 10 * Twelfth]);
-        harness.Add("c", "r2", [3 * Twelfth, 7 * Twelfth, 11 * Twelfth]);
-        harness.Add("d", "r0", [4 * Twelfth, 8 * Twelfth, 12 * Twelfth]);
-        harness.Run(TimeSpan.FromSeconds(10));
-        Assert.All(harness.Members, m => Assert.Equal(4, m.Machine.Node.Ring.MemberCount));
-        return harness;
-    }
 }
