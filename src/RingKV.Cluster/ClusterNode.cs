@@ -504,6 +504,7 @@ internal sealed partial class ClusterNode
             {
                 settled = false;
                 pending.Answered = true;
+                pending.Relayed = RelayedMessage(reply);
                 _lingering[pending.Id] = pending;
                 if (pending.ReplyTo is null)
                 {
@@ -531,7 +532,7 @@ internal sealed partial class ClusterNode
         var acked = write.Acked;
         if (write.ReplyTo is { } origin)
         {
-            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, "", acked, Final: false));
+            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, write.Relayed, acked, Final: false));
         }
 
         WakeWaiters(write, acked, settled: false, outbox);
@@ -548,7 +549,7 @@ internal sealed partial class ClusterNode
         var acked = write.Acked;
         if (write.ReplyTo is { } origin)
         {
-            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, "", acked, Final: true));
+            outbox.Send(origin.Node, new CoordinateWriteReply(origin.RequestId, ClientStatus.Ok, write.Relayed, acked, Final: true));
         }
         else
         {
@@ -618,6 +619,10 @@ internal sealed partial class ClusterNode
         }
     }
 
+    /// <summary>The message a relayed reply carries: an increment's count travels as the message of its Ok reply.</summary>
+    private static string RelayedMessage(ClientReply reply) =>
+        reply.Status == ClientStatus.Ok && reply.Counter != 0 ? reply.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture) : reply.Message;
+
     /// <summary>
     /// Answers a request: its client's, or the node that forwarded it to this one (<paramref name="settled"/>, for a
     /// forwarded write answered Ok: whether every replica has replied, else updates follow).
@@ -626,9 +631,7 @@ internal sealed partial class ClusterNode
     {
         if (origin is { } forwarder)
         {
-            // An increment's count travels as the message of its Ok reply.
-            var message = reply.Status == ClientStatus.Ok && reply.Counter != 0 ? reply.Counter.ToString(System.Globalization.CultureInfo.InvariantCulture) : reply.Message;
-            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, message, Math.Max(0, reply.Acked), settled));
+            outbox.Send(forwarder.Node, new CoordinateWriteReply(forwarder.RequestId, reply.Status, RelayedMessage(reply), Math.Max(0, reply.Acked), settled));
         }
         else
         {
@@ -807,6 +810,12 @@ internal sealed partial class ClusterNode
 
         /// <summary>A write answered Ok while replicas had not all replied yet: it lingers for WAIT (<see cref="Finish"/>).</summary>
         public bool Answered { get; set; }
+
+        /// <summary>
+        /// A lingering forwarded write: the message of its answer, which every later update carries too, so an update
+        /// that overtakes the answer on the network (or a duplicate) relays the same reply (an increment's count).
+        /// </summary>
+        public string Relayed { get; set; } = "";
 
         /// <summary>A write: the replicas of the key that acknowledged it so far; -1: not a write.</summary>
         public virtual int Acked => -1;

@@ -31,8 +31,9 @@ internal sealed record CoordinateWriteRequest(ulong RequestId, byte[] Key, Write
 
 /// <summary>
 /// How a forwarded versioned write ended at its coordinating replica: the client's reply, relayed as is; and, after an
-/// Ok answer sent before every replica had replied, one more per late acknowledgement (the same id, status Ok), the
-/// last with <paramref name="Final"/>, so WAIT on the forwarding node counts them.
+/// Ok answer sent before every replica had replied, one more per late acknowledgement (the same id, status Ok and
+/// message: any of them may arrive first and is the answer), the last with <paramref name="Final"/>, so WAIT on the
+/// forwarding node counts them.
 /// </summary>
 /// <param name="RequestId">The forwarding node's request id.</param>
 /// <param name="Status">How the write ended.</param>
