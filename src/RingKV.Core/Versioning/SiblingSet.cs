@@ -349,10 +349,6 @@ public sealed class SiblingSet : IEquatable<SiblingSet>
             {
                 state = CounterState.Start(only.Stamp, value);
             }
-            else if (expired)
-            {
-                state = CounterState.Start(only.Stamp, 0); // an expired value that is not an integer counts as absent too
-            }
             else
             {
                 error = "ERR value is not an integer or out of range";

@@ -28,6 +28,8 @@ internal sealed class MemcachedListener : IAsyncDisposable
     private Task? _acceptLoop;
     private CancellationTokenSource? _pendingFlush;
 
+    private static readonly TimeSpan MaxFlushDelayStep = TimeSpan.FromDays(1);
+
     // Counters for "stats", updated with Interlocked by the sessions.
     internal long CmdGet;
     internal long CmdSet;
@@ -161,7 +163,14 @@ internal sealed class MemcachedListener : IAsyncDisposable
         try
         {
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(pending.Token, _stopping.Token);
-            await Task.Delay(delay, _node.Time, stop.Token).ConfigureAwait(false);
+
+            // In steps: one timer waits at most about 49 days, and a flush_all may name a Unix time years ahead.
+            var due = _node.Time.GetUtcNow() + delay;
+            for (var left = delay; left > TimeSpan.Zero; left = due - _node.Time.GetUtcNow())
+            {
+                await Task.Delay(left < MaxFlushDelayStep ? left : MaxFlushDelayStep, _node.Time, stop.Token).ConfigureAwait(false);
+            }
+
             if (Interlocked.CompareExchange(ref _pendingFlush, null, pending) == pending)
             {
                 pending.Dispose();

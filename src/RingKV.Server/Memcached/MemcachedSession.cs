@@ -811,12 +811,13 @@ internal sealed partial class MemcachedSession(Socket socket, MemcachedListener 
 
         try
         {
-            // As memcached: a delay flushes then (seconds, or a Unix time past 30 days) and replaces one still pending; 0 flushes now.
-            delay = Math.Min(delay, 253_402_300_799); // the end of year 9999, as every expiry
-            var at = delay <= 0 ? 0 : delay > MemcachedParser.MaxRelativeExptimeSeconds ? delay * 1000 : NowUnixMs() + (delay * 1000);
-            if (at > NowUnixMs())
+            // As memcached: a delay is an exptime (seconds, or a Unix time past 30 days; capped at the end of year 9999, as
+            // every expiry): the flush happens then, replacing one still pending; 0 or a past time flushes now.
+            var now = NowUnixMs();
+            var at = Math.Min(MemcachedParser.ExpiresAtUnixMs(delay, now), LocalStore.MaxExpiryUnixMs);
+            if (at > now)
             {
-                _listener.ScheduleFlush(TimeSpan.FromMilliseconds(at - NowUnixMs()));
+                _listener.ScheduleFlush(TimeSpan.FromMilliseconds(at - now));
             }
             else
             {
