@@ -25,15 +25,22 @@ public sealed class ElasticityProcessTests
     [Trait("Category", "System")]
     public async Task Join_UnderQuorumWrites_StreamsItsRanges_NoAcknowledgedWriteLost_CleanupRemovesWhatMoved()
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        void Phase(string what) => TestContext.Current.TestOutputHelper?.WriteLine($"{watch.Elapsed.TotalSeconds,6:F1} s {what}");
         using var cluster = new LocalCluster(3);
+        Phase("3 nodes NORMAL");
         var acked = await WriteAsync(cluster.Nodes[0], "before", 3000, valueBytes: 200);
+        Phase("3000 keys written");
 
         // Slow enough that the stream and the writes overlap: writes made during the join reach the joiner as a pending replica.
         using var writer = new Writer(cluster.Nodes[1], "during");
         var joiner = cluster.AddNode("--stream-rate", "131072");
         LocalCluster.WaitUntil(() => joiner.IsRunning && LocalCluster.InfoField(joiner, "streaming_change") == "join node3", Deadline, "node3 streaming its ranges in");
+        Phase("node3 streaming");
         LocalCluster.WaitUntil(() => cluster.Nodes.All(n => LocalCluster.UpNormal(n) == 4), Deadline, "node3 NORMAL and UP on every node");
+        Phase($"node3 NORMAL everywhere, {LocalCluster.InfoField(joiner, "streaming_keys_received")} keys received");
         var during = await writer.StopAsync();
+        Phase($"{during.Count} writes during the join");
         Assert.True(during.Count > 100, $"only {during.Count} writes were acknowledged during the join");
         Assert.True(writer.Failed == 0, $"{writer.Failed} QUORUM writes failed during the join: {writer.FirstError}");
 
@@ -42,6 +49,7 @@ public sealed class ElasticityProcessTests
         Assert.Equal("100.0", LocalCluster.InfoField(joiner, "streaming_percent"));
 
         await AssertAllReadAsync(joiner, acked.Concat(during), "ALL");
+        Phase("all read back at ALL");
 
         // The old owners gave ranges away: cleanup removes them, and nothing acknowledged is lost; a second cleanup removes nothing.
         long removed = 0;
@@ -223,7 +231,7 @@ public sealed class ElasticityProcessTests
         Assert.True(missing.Count == 0, $"{missing.Count} of {list.Count} acknowledged writes not read back at {level} through {node.EndPoint}: {string.Join(", ", missing.Take(10))}");
     }
 
-    /// <summary>Writes unique pairs at QUORUM through one node until stopped, keeping the acknowledged ones.</summary>
+    /// <summary>Writes unique pairs at QUORUM through one node until stopped, 8 at a time, keeping the acknowledged ones.</summary>
     private sealed class Writer : IDisposable
     {
         private readonly ConnectionMultiplexer _connection;
@@ -257,6 +265,10 @@ public sealed class ElasticityProcessTests
                             FirstError ??= e.Message;
                         }
                     }
+
+                    // Paced (about 1,500 writes a second at most): the point is writes throughout the change, not as many as
+                    // the machine takes; unpaced, the 170,000 writes of a join took a minute to read back.
+                    await Task.Delay(5);
                 }
             });
         }
