@@ -129,6 +129,12 @@ internal sealed class CommitPipeline : IDisposable
         var request = _requests.Get();
         request.Kind = CommitKind.Write;
         request.Batch = batch;
+        var spin = _sync.Mode != SyncMode.Always;
+        if (spin)
+        {
+            request.BeginSpin();
+        }
+
         bool lead;
         try
         {
@@ -142,8 +148,19 @@ internal sealed class CommitPipeline : IDisposable
 
         if (!lead)
         {
+            if (spin && SpinForLeader(request))
+            {
+                var failure = request.Error;
+                request.Release();
+                return failure is null ? default : ValueTask.FromException(Wrap(failure));
+            }
+
             return new ValueTask(request, request.Version);
         }
+
+        // Leading: nobody to spin for. Cleared before anything can hand the request to the commit thread, which would
+        // otherwise claim it inline for a caller that never spins.
+        request.EndSpin();
 
         if (_sync.Mode == SyncMode.Always)
         {
@@ -160,6 +177,36 @@ internal sealed class CommitPipeline : IDisposable
         request.Release();
         return error is null ? default : ValueTask.FromException(Wrap(error));
     }
+
+    /// <summary>
+    /// A follower whose group needs no fsync spins briefly for its leader (usually the other socket thread, inserting a
+    /// group into the memtable for a few microseconds) instead of awaiting: true when the leader completed it meanwhile.
+    /// </summary>
+    /// <remarks>
+    /// Why: an awaiting follower's continuation runs from the group's thread-pool work item, so its connection's reply
+    /// and next receive move to a pool thread: at -P 1 with two socket threads, 0.5-0.7 context switches per SET and
+    /// about 35 µs of CPU per SET, against 0.04 and 21-26 µs with one socket thread (no followers). The spin is bounded
+    /// (<see cref="FollowerSpins"/>, no sleeping): a leader that must wait (the commit thread on an fsync or a stall) is
+    /// not spun for long, and the follower then awaits as before.
+    /// </remarks>
+    private static bool SpinForLeader(CommitRequest request)
+    {
+        var spinner = default(SpinWait);
+        for (var i = 0; i < FollowerSpins; i++)
+        {
+            if (request.ClaimedWhileSpinning)
+            {
+                return true;
+            }
+
+            spinner.SpinOnce(sleep1Threshold: -1);
+        }
+
+        return !request.EndSpin();
+    }
+
+    /// <summary>Spins of <see cref="SpinForLeader"/> (SpinWait's: busy at first, then yielding the core).</summary>
+    internal const int FollowerSpins = 40;
 
     /// <summary>Waits for queued commits to finish, then stops the commit thread and the syncer. Commits after this throw.</summary>
     public void Dispose()
@@ -379,8 +426,11 @@ internal sealed class CommitPipeline : IDisposable
             }
             else if (request.IsAsync)
             {
-                batch ??= _batches.Get();
-                batch.Add(request);
+                if (!request.TryCompleteSpinning(failure))
+                {
+                    batch ??= _batches.Get();
+                    batch.Add(request);
+                }
             }
             else
             {

@@ -96,11 +96,44 @@ internal sealed class CommitRequest : IValueTaskSource
     /// <summary>Records the outcome of an asynchronous request whose caller led its group and reads the outcome itself.</summary>
     public void CompleteInline(Exception? error) => Error = error;
 
+    // The spin handshake of an asynchronous follower (CommitPipeline.CommitAsync): NotSpinning, Spinning (its caller
+    // spins for the leader), or ClaimedInline (the leader completed it while its caller spun: no continuation to run).
+    private const int NotSpinning = 0, Spinning = 1, ClaimedInline = 2;
+    private int _spin;
+
+    /// <summary>Marks an asynchronous request as spun for by its caller; call before it is queued.</summary>
+    public void BeginSpin() => Volatile.Write(ref _spin, Spinning);
+
+    /// <summary>
+    /// The leader's side: when the caller still spins, records the outcome for it to read and returns true (nothing to
+    /// schedule); false when the caller gave up spinning and awaits (complete it as any awaiter).
+    /// </summary>
+    public bool TryCompleteSpinning(Exception? error)
+    {
+        if (Volatile.Read(ref _spin) != Spinning)
+        {
+            return false;
+        }
+
+        Error = error; // written before the claim, so a caller that sees the claim reads it
+        return Interlocked.CompareExchange(ref _spin, ClaimedInline, Spinning) == Spinning;
+    }
+
+    /// <summary>The caller's side: true once the leader claimed the request inline (the outcome is in <see cref="Error"/>).</summary>
+    public bool ClaimedWhileSpinning => Volatile.Read(ref _spin) == ClaimedInline;
+
+    /// <summary>
+    /// The caller stops spinning: true when it must await the request (the leader will complete it as an awaiter), false
+    /// when the leader claimed it inline meanwhile.
+    /// </summary>
+    public bool EndSpin() => Interlocked.CompareExchange(ref _spin, NotSpinning, Spinning) == Spinning;
+
     /// <summary>Returns an asynchronous request to its pool without it having been awaited (it completed inline).</summary>
     public void Release()
     {
         Batch = null;
         Error = null;
+        _spin = NotSpinning;
         _core.Reset();
         _pool!.Return(this);
     }
