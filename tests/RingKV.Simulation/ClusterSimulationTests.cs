@@ -42,7 +42,7 @@ public sealed class ClusterSimulationTests(ITestOutputHelper output)
         });
 
         output.WriteLine($"{sweep.Ran} seeds in {watch.Elapsed.TotalSeconds:F1} s: {requests} requests, {messages} messages delivered; "
-            + $"replica convergence checked on {checkedKeys} keys, deferred on {deferred} (a write reached only some replicas); "
+            + $"replicas compared whole on {checkedKeys} keys, {deferred} of them written to only some replicas before the heal; "
             + $"{hints} hints handed over; anti-entropy after the heal repaired {repaired} keys; "
             + $"increments {incrementsAcked} acknowledged, {incrementsAmbiguous} ambiguous, {incrementsNotApplied} not applied, counts checked on {counters} counter keys");
         Assert.True(sweep.Failures.Count == 0, sweep.FailureReport);
