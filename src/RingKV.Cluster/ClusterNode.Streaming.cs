@@ -686,7 +686,7 @@ internal sealed partial class ClusterNode
         switch (message)
         {
             case StreamPageRequest m:
-                SubmitStorage(new StorageRequest(0, StorageOperation.Scan, [], default, m.First, m.Last, Math.Clamp(m.Limit, 1, 4096), Snapshot: StreamSnapshot(from)),
+                SubmitStorage(new StorageRequest(0, StorageOperation.Scan, [], default, m.First, m.Last, Math.Clamp(m.Limit, 1, 4096)),
                     StorageWait.ForPeer(from, m.RequestId, MessageKind.StreamPage));
                 break;
             case StreamProgressRequest m:
@@ -699,36 +699,6 @@ internal sealed partial class ClusterNode
                 OnStreamPage(m, now, outbox);
                 break;
         }
-    }
-
-    /// <summary>
-    /// The store snapshot a stream's pages read (<see cref="StorageRequest.Snapshot"/>): one per change and gainer, so
-    /// every page this node serves a gainer, of any of its ranges, reads the point of this store's history its first
-    /// page pinned. Per range, the ranges streamed one after another pinned later and later points, each with what the
-    /// writes meanwhile added (the join process test: more records streamed than with no snapshot at all).
-    /// </summary>
-    /// <remarks>
-    /// Why any such point is enough: a gainer asks for its first page only once every live node routes writes by the
-    /// change and a request timeout has passed (<see cref="StreamsMayStart"/>), so every write this store applies after
-    /// the snapshot also went to the gainer as a pending replica, and an acknowledged one was acknowledged by it. A
-    /// snapshot lost with a restart of this node, or released by the store, is taken again at the next page, later, so
-    /// still after that point. The change's signature is part of the id so that a later change never reads a snapshot
-    /// pinned during an earlier one. No change seen here (0): the live store.
-    /// </remarks>
-    private ulong StreamSnapshot(NodeId gainer)
-    {
-        if (_changeSignature == 0)
-        {
-            return 0;
-        }
-
-        var h = Mix(_changeSignature);
-        foreach (var c in gainer.Name)
-        {
-            h = Mix(h ^ c);
-        }
-
-        return h == 0 ? 1 : h;
     }
 
     /// <summary>A page of a gained range arrived: its records are merged; the cursor moves once every merge is done.</summary>
@@ -874,14 +844,13 @@ internal sealed partial class ClusterNode
         }
 
         return h == 0 ? 1 : h;
-    }
 
-    /// <summary>SplitMix64's finalizer: the ids above only need to differ, and to be equal on every node.</summary>
-    private static ulong Mix(ulong x)
-    {
-        x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
-        x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
-        return x ^ (x >> 31);
+        static ulong Mix(ulong x)
+        {
+            x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9UL;
+            x = (x ^ (x >> 27)) * 0x94D049BB133111EBUL;
+            return x ^ (x >> 31);
+        }
     }
 
     /// <summary>One range this node gains, and its stream.</summary>

@@ -26,10 +26,6 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     private readonly Dictionary<string, ReplicaRecord?> _unsynced = new(StringComparer.Ordinal);
     private long _lastDoneAt;
 
-    // Streams' snapshots by id (StorageRequest.Snapshot): the live records as the stream's first page saw them. In memory
-    // only: a crash drops them, as the engine store's.
-    private readonly Dictionary<ulong, List<(ulong Token, string Key, ReplicaRecord Record)>> _snapshots = [];
-
     // Hints kept for DOWN replicas, by (target, key): the merged record and when the first was kept (Unix ms, the node's
     // clock). Synced at once: a hint is acknowledged only once durable (sync-always, as every merge here).
     private readonly SortedDictionary<(string Target, string Key), (ReplicaRecord Record, long KeptAtUnixMs)> _hints = [];
@@ -86,7 +82,6 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     public void Crash()
     {
         _unsynced.Clear();
-        _snapshots.Clear();
         _lastDoneAt = 0;
     }
 
@@ -364,19 +359,7 @@ internal sealed class SimStore(Simulator sim, int node) : IReplicaStore
     private StorageDone Scan(StorageRequest request)
     {
         var entries = new List<ScanEntry>();
-        var source = Live();
-        if (request.Snapshot != 0)
-        {
-            // As the engine store: a stream's pages read the store as it was at its first page (kept until a crash here).
-            if (!_snapshots.TryGetValue(request.Snapshot, out var pinned))
-            {
-                _snapshots[request.Snapshot] = pinned = source;
-            }
-
-            source = pinned;
-        }
-
-        var inRange = source.Where(e => e.Token >= request.First && e.Token <= request.Last).ToList();
+        var inRange = Live().Where(e => e.Token >= request.First && e.Token <= request.Last).ToList();
         for (var i = 0; i < inRange.Count; i++)
         {
             // A page never splits the records of one token.

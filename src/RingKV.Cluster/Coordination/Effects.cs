@@ -184,14 +184,6 @@ internal sealed record CounterUpdate(ulong Actor, long Delta, byte[] Seen, long 
 }
 
 /// <summary>One request to the local replica store; answered by <see cref="ClusterNode.OnStorage"/> with the same <see cref="Tag"/>.</summary>
-/// <remarks>
-/// <see cref="Snapshot"/>, for a Scan: 0 reads the store as it is; otherwise the id of a stream whose pages all read one
-/// point of the store's history, pinned at the first page with that id and released once unused for a while (the store
-/// may release it sooner; the next page pins a new one). A stream then copies what its ranges held when it began, not what
-/// writes add ahead of its cursor meanwhile (those reach the gainer as a pending replica): under writes faster than the
-/// stream's throttle, a scan of the live store took ever longer to reach the end of its ranges (the join process test
-/// timed out in CI).
-/// </remarks>
 internal readonly record struct StorageRequest(
     ulong Tag,
     StorageOperation Operation,
@@ -203,8 +195,7 @@ internal readonly record struct StorageRequest(
     IReadOnlyList<(ulong First, ulong Last)>? Ranges = null,
     RecordUpdate? Update = null,
     NodeId? Target = null,
-    IReadOnlyList<ScanEntry>? Entries = null,
-    ulong Snapshot = 0);
+    IReadOnlyList<ScanEntry>? Entries = null);
 
 /// <summary>The local replica store's answer to a <see cref="StorageRequest"/>.</summary>
 /// <remarks><see cref="Record"/>: the key's record for Read, the record it now holds for Update.</remarks>

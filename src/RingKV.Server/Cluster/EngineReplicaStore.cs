@@ -142,10 +142,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
         _round = _spareRounds.TryDequeue(out var spare) ? spare : new WriteRound();
         round.Acquire(_stripes);
         _ = WriteBatchAsync(round);
-
-        // Writes are what a pinned snapshot makes compaction keep: streams' idle ones are released here, not only at a
-        // stream's next page (after the last one, none comes).
-        _streamSnapshots.ReleaseIdle(_time.GetUtcNow());
     }
 
     private async Task RunAsync(StorageRequest request)
@@ -824,8 +820,7 @@ internal sealed class EngineReplicaStore : IReplicaStore
     private StorageDone Scan(in StorageRequest request)
     {
         var entries = new List<ScanEntry>();
-        var snapshot = request.Snapshot == 0 ? null : _streamSnapshots.Pin(request.Snapshot, _time.GetUtcNow(), _engine);
-        using var it = _engine.NewIterator(new TokenRange(new Token(request.First), new Token(request.Last)), snapshot);
+        using var it = _engine.NewIterator(new TokenRange(new Token(request.First), new Token(request.Last)));
         var limit = Math.Max(1, request.Limit);
         ulong lastToken = 0;
         while (it.MoveNext())
@@ -841,82 +836,6 @@ internal sealed class EngineReplicaStore : IReplicaStore
         }
 
         return new StorageDone(request.Tag, ReplicaStatus.Ok, Entries: entries, Complete: true);
-    }
-
-    private readonly StreamSnapshots _streamSnapshots = new();
-
-    /// <summary>Streams' pinned engine snapshots by id (<see cref="StorageRequest.Snapshot"/>); scans of several streams run at once.</summary>
-    /// <remarks>
-    /// A snapshot keeps compaction from dropping what it sees, so one unused for <see cref="IdleRelease"/> (the stream
-    /// ended, its gainer died, or the change was given up) is released, and at most <see cref="MaxPinned"/> are kept (the
-    /// least recently used goes first): a page after that pins a new, later one, which is as correct (see
-    /// ClusterNode.StreamSnapshot).
-    /// </remarks>
-    private sealed class StreamSnapshots
-    {
-        private static readonly TimeSpan IdleRelease = TimeSpan.FromMinutes(2);
-        private const int MaxPinned = 64;
-        private readonly Dictionary<ulong, (StorageSnapshot Snapshot, DateTimeOffset UsedAt)> _pinned = [];
-        private readonly Lock _lock = new();
-
-        private int _count;
-
-        public StorageSnapshot Pin(ulong id, DateTimeOffset now, StorageEngine engine)
-        {
-            ReleaseIdle(now, except: id);
-            lock (_lock)
-            {
-                if (!_pinned.TryGetValue(id, out var pinned))
-                {
-                    if (_pinned.Count >= MaxPinned)
-                    {
-                        Release(_pinned.MinBy(p => p.Value.UsedAt).Key);
-                    }
-
-                    pinned = (engine.GetSnapshot(), now);
-                }
-
-                _pinned[id] = (pinned.Snapshot, now);
-                Volatile.Write(ref _count, _pinned.Count);
-                return pinned.Snapshot;
-            }
-        }
-
-        /// <summary>Releases the snapshots unused for <see cref="IdleRelease"/> but <paramref name="except"/>; cheap when none is pinned.</summary>
-        public void ReleaseIdle(DateTimeOffset now, ulong except = 0)
-        {
-            if (Volatile.Read(ref _count) == 0)
-            {
-                return;
-            }
-
-            lock (_lock)
-            {
-                List<ulong>? idle = null;
-                foreach (var (id, entry) in _pinned)
-                {
-                    if (id != except && now - entry.UsedAt > IdleRelease)
-                    {
-                        (idle ??= []).Add(id);
-                    }
-                }
-
-                foreach (var id in idle ?? [])
-                {
-                    Release(id);
-                }
-            }
-        }
-
-        private void Release(ulong id)
-        {
-            if (_pinned.Remove(id, out var entry))
-            {
-                entry.Snapshot.Dispose();
-            }
-
-            Volatile.Write(ref _count, _pinned.Count);
-        }
     }
 
     /// <summary>Live, unexpired keys in the ranges, those with an expiry, and their time left.</summary>

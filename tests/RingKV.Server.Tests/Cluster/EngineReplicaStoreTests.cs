@@ -46,51 +46,6 @@ public sealed class EngineReplicaStoreTests : IDisposable
     }
 
     [Fact]
-    public void Scan_WithASnapshotId_LaterPagesReadTheStoreAsTheFirstPageFoundIt()
-    {
-        for (var i = 0; i < 200; i++)
-        {
-            Merge((ulong)i + 1, Key($"old{i}"), PlainPut("before", counter: 10));
-        }
-
-        _store.DispatchWrites();
-        Await(200);
-
-        // The first page pins the snapshot; then new keys land everywhere in the range and one old key is rewritten.
-        var first = Scan(tag: 1000, ulong.MinValue, snapshot: 77, limit: 50);
-        Assert.False(first.Complete);
-        for (var i = 0; i < 200; i++)
-        {
-            Merge((ulong)i + 2000, Key($"new{i}"), PlainPut("after", counter: 20));
-        }
-
-        var rewritten = first.Entries![0].Key;
-        Merge(3000, rewritten, PlainPut("rewritten", counter: 30));
-        _store.DispatchWrites();
-        Await(201);
-
-        var seen = new List<ScanEntry>(first.Entries);
-        for (var next = first; !next.Complete;)
-        {
-            next = Scan(tag: 1001, next.Next, snapshot: 77, limit: 50);
-            seen.AddRange(next.Entries!);
-        }
-
-        Assert.Equal(200, seen.Count);
-        Assert.All(seen, e => Assert.StartsWith("old", Encoding.UTF8.GetString(e.Key), StringComparison.Ordinal));
-        var again = Scan(tag: 1002, ulong.MinValue, snapshot: 77, limit: 1000); // the same id: the same snapshot
-        Assert.Equal(200, again.Entries!.Count);
-        Assert.True(Decode(again.Entries.Single(e => e.Key.AsSpan().SequenceEqual(rewritten)).Record).TryGetWinnerValue(out var was));
-        Assert.Equal("before", Encoding.UTF8.GetString(was.Span));
-
-        var now = Scan(tag: 1003, ulong.MinValue, snapshot: 0, limit: 1000); // no id: the store as it is
-        Assert.Equal(400, now.Entries!.Count);
-        Assert.True(Decode(now.Entries.Single(e => e.Key.AsSpan().SequenceEqual(rewritten)).Record).TryGetWinnerValue(out var @is));
-        Assert.Equal("rewritten", Encoding.UTF8.GetString(@is.Span));
-        Assert.Equal(400, Scan(tag: 1004, ulong.MinValue, snapshot: 78, limit: 1000).Entries!.Count); // a new id pins now
-    }
-
-    [Fact]
     public void DispatchWrites_LaterPlainWriteInTheRound_WinsOverTheStoredOne()
     {
         var key = Key("lww");
@@ -528,20 +483,6 @@ public sealed class EngineReplicaStoreTests : IDisposable
     private static StorageRequest Update(ulong tag, byte[] key, string value, HybridTimestamp stamp) =>
         new(tag, StorageOperation.Update, key, default,
             Update: new VersionedUpdate(VersionVector.Empty, Encoding.UTF8.GetBytes(value), IsDelete: false, 42, stamp, MaxVersionEntries: 10));
-
-    private StorageDone Scan(ulong tag, ulong first, ulong snapshot, int limit)
-    {
-        _store.Submit(new StorageRequest(tag, StorageOperation.Scan, [], default, first, ulong.MaxValue, limit, Snapshot: snapshot));
-        var done = Await(1)[0];
-        Assert.Equal(ReplicaStatus.Ok, done.Status);
-        return done;
-    }
-
-    private static SiblingSet Decode(ReplicaRecord record)
-    {
-        Assert.True(SiblingSet.TryDecode(record.Set, out var set, out var error), error);
-        return set;
-    }
 
     private void Merge(ulong tag, byte[] key, byte[] delta) =>
         _store.Submit(new StorageRequest(tag, StorageOperation.Merge, key, new ReplicaRecord(delta, 0)));
