@@ -537,7 +537,8 @@ internal sealed partial class ClusterRun
         foreach (var key in _keys)
         {
             var replicas = placement.For(Token.Of(SimStore.Bytes(key))).ToArray().Select(id => _sim.Nodes.First(n => n.Id == id)).ToList();
-            var sets = replicas.Select(r => Decode(r.Store.Get(key))).ToList();
+            var records = replicas.Select(r => r.Store.Get(key)).ToList();
+            var sets = records.Select(Decode).ToList();
             SiblingSet? union = null;
             foreach (var s in sets.Where(s => s is not null))
             {
@@ -591,7 +592,7 @@ internal sealed partial class ClusterRun
 
             for (var i = 1; i < sets.Count; i++)
             {
-                if (!Equals(sets[i], sets[0]) || replicas[i].Store.Get(key).ExpiresAtUnixMs != replicas[0].Store.Get(key).ExpiresAtUnixMs)
+                if (!Equals(sets[i], sets[0]) || records[i].ExpiresAtUnixMs != records[0].ExpiresAtUnixMs)
                 {
                     throw Fail($"invariant 6: {key}'s replicas differ after the heal and anti-entropy: {replicas[0].Id} {Show(sets[0])}, {replicas[i].Id} {Show(sets[i])}");
                 }

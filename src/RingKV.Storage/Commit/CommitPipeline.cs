@@ -184,10 +184,10 @@ internal sealed class CommitPipeline : IDisposable
     /// </summary>
     /// <remarks>
     /// Why: an awaiting follower's continuation runs from the group's thread-pool work item, so its connection's reply
-    /// and next receive move to a pool thread: at -P 1 with two socket threads, 0.5-0.7 context switches per SET and
-    /// about 35 µs of CPU per SET, against 0.04 and 21-26 µs with one socket thread (no followers). The spin is bounded
-    /// (<see cref="FollowerSpins"/>, no sleeping): a leader that must wait (the commit thread on an fsync or a stall) is
-    /// not spun for long, and the follower then awaits as before.
+    /// and next receive move to a pool thread, a context switch or two per request at -P 1 where two socket threads
+    /// meet (docs/benchmarks.md, "-P 1: the per-request path"). The spin is bounded (<see cref="FollowerSpins"/>, no
+    /// sleeping): a leader that must wait (the commit thread on an fsync or a stall) is not spun for long, and the
+    /// follower then awaits as before.
     /// </remarks>
     private static bool SpinForLeader(CommitRequest request)
     {
@@ -206,7 +206,7 @@ internal sealed class CommitPipeline : IDisposable
     }
 
     /// <summary>Spins of <see cref="SpinForLeader"/> (SpinWait's: busy at first, then yielding the core).</summary>
-    internal const int FollowerSpins = 40;
+    private const int FollowerSpins = 40;
 
     /// <summary>Waits for queued commits to finish, then stops the commit thread and the syncer. Commits after this throw.</summary>
     public void Dispose()
